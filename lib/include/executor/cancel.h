@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file executor/cancel.h
+ * @brief Cooperative, hierarchical cancellation tokens (tokio-util's CancellationToken, and more).
+ *
+ * (Interface fixed first so that the runtime and the daemon can be written against it; the
+ * implementation lives in lib/sync/cancel_token.c.)
+ *
+ * A token is requested to cancel; the task that holds it notices (ex_cancel_token_is_cancelled()
+ * or the cancel-safe ex_cancelled() future) and finishes its own work cleanly. Nothing is dropped
+ * (seed 000, "How to cancel, then?"). Tokens form a tree: cancelling one cancels all its
+ * descendants, with the same reason. The runtime's shutdown token (fired by SIGINT/SIGTERM) is the
+ * root of the tree.
+ */
+#ifndef EXECUTOR_CANCEL_H
+#define EXECUTOR_CANCEL_H
+
+#include <executor/future.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Why a token was cancelled; readable by every task that holds the token or a descendant. */
+enum ex_cancel_reason {
+	EX_CANCEL_NONE = 0,      /**< Not cancelled. */
+	EX_CANCEL_SHUTDOWN = 1,  /**< Process shutdown (SIGINT/SIGTERM, or the daemon stopping). */
+	EX_CANCEL_DELETED = 2,   /**< The object the task works on (tenant, timeline) is deleted. */
+	EX_CANCEL_TIMEOUT = 3,   /**< A deadline passed. */
+	EX_CANCEL_REQUESTED = 4, /**< Requested explicitly (e.g. by a client of the control socket). */
+	EX_CANCEL_FAILED = 5,    /**< A sibling failed (result bundle). */
+	EX_CANCEL_SCOPE_END = 6, /**< The scope that owned the token ended. */
+};
+
+/** Short lowercase name of @p reason ("shutdown", "deleted", ...). Thread-safe. */
+EX_PUBLIC const char *ex_cancel_reason_name(enum ex_cancel_reason reason);
+
+/** A reference-counted cancellation token. */
+struct ex_cancel_token;
+
+/**
+ * Create a root token (not cancelled) with one reference.
+ * @return 0 and *out set, or -ENOMEM. Thread-safe.
+ */
+EX_PUBLIC int ex_cancel_token_new(struct ex_cancel_token **out);
+
+/**
+ * Create a child of @p parent with one reference. Cancelled when @p parent is (with its reason);
+ * a child created from an already cancelled parent is born cancelled. Cancelling the child does
+ * not affect the parent. @return 0, or -ENOMEM. Thread-safe, also racing a cancel of @p parent.
+ */
+EX_PUBLIC int ex_cancel_token_child(struct ex_cancel_token *parent, struct ex_cancel_token **out);
+
+/** Take another reference to @p t; returns @p t. Thread-safe. */
+EX_PUBLIC struct ex_cancel_token *ex_cancel_token_ref(struct ex_cancel_token *t);
+
+/** Release a reference; NULL is ignored. A child stays linked to its parent until its last unref. */
+EX_PUBLIC void ex_cancel_token_unref(struct ex_cancel_token *t);
+
+/**
+ * Request cancellation of @p t and all its descendants with @p reason (not EX_CANCEL_NONE).
+ * Idempotent: only the first call sets the reason. Wakes every ex_cancelled() waiter.
+ * @return true if this call cancelled the token, false if it was already cancelled.
+ * Thread-safe (any thread, including a signal-reading task); never blocks on I/O.
+ */
+EX_PUBLIC bool ex_cancel_token_cancel(struct ex_cancel_token *t, enum ex_cancel_reason reason);
+
+/** True once @p t is cancelled. Thread-safe, lock-free. */
+EX_PUBLIC bool ex_cancel_token_is_cancelled(const struct ex_cancel_token *t);
+
+/** The reason @p t was cancelled, or EX_CANCEL_NONE. Thread-safe. */
+EX_PUBLIC enum ex_cancel_reason ex_cancel_token_reason(const struct ex_cancel_token *t);
+
+/** State of the cancel-safe "token cancelled" future. Treat as opaque. */
+struct ex_cancelled {
+	struct ex_cancel_safe_future cs;
+	struct ex_cancel_token *token;
+	struct ex_waker waker;
+	void *link_prev, *link_next; /* waiter list membership (internal) */
+	int registered;
+};
+
+/**
+ * A future that completes (output = the reason, > 0) once @p t is cancelled.
+ * Cancel-safe: abandoning it only unregisters its waker. The future holds a reference to @p t
+ * until it completes or is released. @return the future. Thread-safety: poll from one task.
+ */
+EX_PUBLIC struct ex_cancel_safe_future *ex_cancelled(struct ex_cancelled *f, struct ex_cancel_token *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EXECUTOR_CANCEL_H */
