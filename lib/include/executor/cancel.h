@@ -87,6 +87,50 @@ struct ex_cancelled {
  */
 EX_PUBLIC struct ex_cancel_safe_future *ex_cancelled(struct ex_cancelled *f, struct ex_cancel_token *t);
 
+/**
+ * A cancellation scope: a child token that is cancelled (reason EX_CANCEL_SCOPE_END) and released
+ * when the scope ends, so that everything started under it is asked to stop (seed 003, "scoped
+ * cancellation tokens", e.g. for unit tests). Use EX_CANCEL_SCOPE() in C code whose scope is a
+ * block, or ex_cancel_scope_enter()/ex_cancel_scope_exit() from an async function's state struct
+ * (a C block cannot span an await).
+ */
+struct ex_cancel_scope {
+	struct ex_cancel_token *token; /**< The scope's token (NULL if creating it failed). */
+	int err;                       /**< 0, or -ENOMEM if the token could not be created. */
+};
+
+/**
+ * Open scope @p s: a child of @p parent, or a new root if @p parent is NULL.
+ * @return 0 (also stored in s->err), or -ENOMEM (s->token is then NULL). Thread-safe.
+ */
+EX_PUBLIC int ex_cancel_scope_enter(struct ex_cancel_scope *s, struct ex_cancel_token *parent);
+
+/** ex_cancel_scope_enter() returning the scope by value (for EX_CANCEL_SCOPE()). */
+EX_PUBLIC struct ex_cancel_scope ex_cancel_scope_make(struct ex_cancel_token *parent);
+
+/**
+ * Close scope @p s: cancel its token (and so its whole subtree) with EX_CANCEL_SCOPE_END, then
+ * release the scope's reference. Tasks that hold their own references keep a valid, cancelled
+ * token. Idempotent; safe on a scope whose creation failed. Thread-safe.
+ */
+EX_PUBLIC void ex_cancel_scope_exit(struct ex_cancel_scope *s);
+
+/**
+ * Declare scope @p name, a child of @p parent (or a root if NULL), closed automatically when the
+ * enclosing C block ends (cleanup attribute, as systemd's _cleanup_). Check `name.err`.
+ * @code
+ * {
+ *         EX_CANCEL_SCOPE(scope, NULL);
+ *         if (scope.err < 0) return scope.err;
+ *         start_workers(scope.token);
+ *         ...
+ * }       // every worker's token is now cancelled with EX_CANCEL_SCOPE_END
+ * @endcode
+ */
+#define EX_CANCEL_SCOPE(name, parent) \
+	__attribute__((cleanup(ex_cancel_scope_exit))) struct ex_cancel_scope name = \
+		ex_cancel_scope_make(parent)
+
 #ifdef __cplusplus
 }
 #endif
