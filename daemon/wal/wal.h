@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file daemon/wal/wal.h
+ * @brief The WAL side of a timeline: the interface between the daemon (timelines, control
+ *        requests) and the WAL receiver / retention GC of daemon/wal/.
+ *
+ * A timeline with a source follows a PostgreSQL primary over physical streaming replication
+ * (neon pageserver's WAL receiver, pg_receivewal) and keeps its WAL in 16 MiB segment files
+ * under `<timeline dir>/wal/`, named as PostgreSQL names them. The flush LSN is persisted in
+ * `<timeline dir>/wal/wal.state` before it changes in memory (seed 002). See docs/wal.md.
+ */
+#ifndef EXECD_WAL_H
+#define EXECD_WAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <executor/future.h>
+
+struct timeline;    /* daemon/timeline.h (helper D) */
+struct wal_timeline; /* opaque: the WAL state of one timeline, owned by daemon/wal/ */
+struct cJSON;
+
+/**
+ * Load the persisted WAL state of @p tl (or create it for a new timeline) and, if the timeline
+ * has a source, spawn its WalReceiver and RetentionGC tasks through task_mgr_spawn(), bound to
+ * the timeline's tenant and timeline ids. Sets `tl->wal`. A timeline without a source gets a WAL
+ * state (state "idle") but no tasks.
+ * @return 0; -ENOMEM; -EIO/-errno if the state file or wal/ directory cannot be read or
+ *         created; -EINVAL if the source or the persisted state is malformed; -ESHUTDOWN if the
+ *         daemon is shutting down. On error nothing is spawned and `tl->wal` stays NULL.
+ * Thread-safety: call from one task per timeline (the one creating or loading it).
+ * Cancel-safety: not a future; returns after the state is loaded (blocking file reads, short).
+ */
+int wal_timeline_start(struct timeline *tl);
+
+/**
+ * Free the WAL state of @p tl (`tl->wal`, may be NULL). Called by the daemon after every task of
+ * the timeline has ended (shutdown_tasks). Does not remove files.
+ * Thread-safety: no task may use the timeline any more.
+ */
+void wal_timeline_free(struct timeline *tl);
+
+/**
+ * Add the WAL fields of @p tl to the JSON object @p obj (docs/protocol.md, timeline.show):
+ * state, error, source (password removed), slot, system_id, pg_timeline, received_lsn,
+ * flush_lsn, server_lsn, lag_bytes (server_lsn - flush_lsn, bytes), segments, bytes_on_disk
+ * (bytes). Counts files of the wal/ directory (a short readdir).
+ * @return 0, or -ENOMEM. Thread-safety: any thread; reads a consistent snapshot.
+ */
+int wal_timeline_show(struct timeline *tl, struct cJSON *obj);
+
+/** State of a wal_timeline_wait_lsn() future; owned by the caller, treat as opaque. */
+struct wal_wait {
+	struct ex_cancel_safe_future cs;
+	void *impl;           /* the seqwait waiter (allocated while pending) */
+	struct wal_timeline *wal;
+	uint64_t lsn;
+};
+
+/**
+ * A future that completes once the flush LSN of @p tl reaches @p lsn (a seqwait wait).
+ * Output: 0 when reached; -ESHUTDOWN if the timeline's WAL state is being shut down first;
+ * -ENOENT if the timeline has no WAL state; -ENOMEM.
+ * Cancel-safe: it may be raced by ex_select()/bounded by ex_timeout() (release unregisters).
+ * Thread-safety: poll from one task; flush LSN advances come from the timeline's receiver.
+ */
+struct ex_cancel_safe_future *wal_timeline_wait_lsn(struct wal_wait *w, struct timeline *tl,
+						    uint64_t lsn);
+
+/**
+ * Parse an LSN written as PostgreSQL writes it, "X/X" (each half 1..8 hex digits).
+ * @return 0 and *out set; -EINVAL if @p s is not of that form. Thread-safe.
+ */
+int lsn_parse(const char *s, uint64_t *out);
+
+/** Format @p lsn as "X/X" (uppercase hex, as PostgreSQL's LSN_FORMAT_ARGS) into @p buf. */
+void lsn_format(uint64_t lsn, char buf[static 20]);
+
+#endif /* EXECD_WAL_H */
