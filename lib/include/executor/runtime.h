@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file executor/runtime.h
+ * @brief The Linux runtime: N worker threads, one io_uring completion thread, a blocking pool.
+ *
+ * Design (seed 003, "Linux Executor"): tasks run on a pool of N worker threads; a task keeps its
+ * thread for the whole of one poll and is never pre-empted; a task that waits for I/O has
+ * submitted an SQE and returned EX_PENDING, and the worker runs the next task; one dedicated
+ * thread waits on the completion queue and wakes the task, which is queued to run again.
+ * Scheduling follows tokio's multi-threaded scheduler: per-worker run queues with work stealing,
+ * a lock-free injection queue for wakes from other threads, parked idle workers.
+ *
+ * A program usually uses ex_main() / EX_MAIN() (seed 003's `#[executor_main]`), which builds a
+ * runtime, runs the root future, waits a bounded time for detached tasks and returns an exit code.
+ */
+#ifndef EXECUTOR_RUNTIME_H
+#define EXECUTOR_RUNTIME_H
+
+#include <executor/future.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A runtime: worker threads, a reactor (io_uring + completion thread), a blocking pool. */
+struct ex_runtime;
+
+/** Log priorities are syslog's (LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6, LOG_DEBUG = 7). */
+typedef void (*ex_log_fn)(int prio, const char *msg, void *arg);
+
+/** How to build a runtime. Start from ex_runtime_config_default() and change fields. */
+struct ex_runtime_config {
+	unsigned workers;          /**< Worker threads; 0 = number of online CPUs. */
+	unsigned blocking_threads; /**< Max threads of the spawn_blocking pool; 0 = 16. */
+	unsigned sq_entries;       /**< io_uring submission queue entries; 0 = reactor default. */
+	uint64_t slow_poll_ns;     /**< Warn when one poll takes longer (ns); 0 = never warn. */
+	uint64_t detach_grace_ns;  /**< How long block_on waits for detached tasks (ns). */
+	bool handle_signals;       /**< Read SIGINT/SIGTERM on a signalfd; fire the shutdown token. */
+	ex_log_fn log;             /**< Log sink; NULL = stderr. Called from any runtime thread. */
+	void *log_arg;             /**< Passed to @p log. */
+};
+
+/** Default slow-poll threshold: 10 ms. */
+#define EX_SLOW_POLL_NS_DEFAULT (10ull * 1000 * 1000)
+/** Default grace for detached tasks after the root finished: 5 s. */
+#define EX_DETACH_GRACE_NS_DEFAULT (5ull * 1000 * 1000 * 1000)
+
+/**
+ * The default configuration: workers = online CPUs, 16 blocking threads, reactor default ring
+ * size, slow_poll_ns = 10 ms, detach_grace_ns = 5 s, handle_signals = false (ex_main() turns it on
+ * when given no config), log to stderr. Thread-safe.
+ */
+EX_PUBLIC struct ex_runtime_config ex_runtime_config_default(void);
+
+/**
+ * Build a runtime and start its worker threads and its reactor (the completion thread).
+ * @param cfg configuration, NULL = ex_runtime_config_default().
+ * @param out receives the runtime.
+ * @return 0; -ENOMEM; -EINVAL (bad config); -ENOSYS (no io_uring); the error of pthread_create,
+ * signalfd or io_uring setup. With cfg->handle_signals, SIGINT and SIGTERM are blocked in the
+ * calling thread (and so in every thread it creates afterwards) and read from a signalfd.
+ * Thread-safety: any thread. Design: tokio's Runtime::new.
+ */
+EX_PUBLIC int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runtime **out);
+
+/**
+ * Stop the workers (each finishes its current poll), stop the reactor, free the runtime.
+ * Tasks still pending are never polled again; their futures are not dropped (a pending future is
+ * never dropped, rule 1); their headers are released once nothing references them.
+ * NULL is ignored. Must not be called from a runtime thread. Not thread-safe with other calls on
+ * the same runtime.
+ */
+EX_PUBLIC void ex_runtime_free(struct ex_runtime *rt);
+
+/**
+ * Run @p root as a task of @p rt and block the calling thread until it is ready; then wait up to
+ * config.detach_grace_ns for the other (detached or not yet joined) tasks to finish.
+ * @param root the root future; its memory is the caller's and must stay valid until return.
+ * @param out receives the root's output (may be NULL).
+ * @return 0 (the root finished; *out set even if the grace expired with tasks still running, which
+ * is logged); -ESHUTDOWN (runtime freed); -ENOMEM; -EDEADLK (called from a runtime thread).
+ * Thread-safety: any non-runtime thread; one block_on at a time per runtime.
+ * Cancel-safety: n/a (blocking call). Design: tokio's Runtime::block_on; seed 003 shutdown.
+ */
+EX_PUBLIC int ex_runtime_block_on(struct ex_runtime *rt, struct ex_future *root, int64_t *out);
+
+/**
+ * The runtime the calling thread belongs to (a worker, the blocking pool, or a thread inside
+ * ex_runtime_block_on()), or NULL. Thread-safe (thread-local).
+ */
+EX_PUBLIC struct ex_runtime *ex_runtime_current(void);
+
+/** Number of worker threads of @p rt. Thread-safe. */
+EX_PUBLIC unsigned ex_runtime_workers(const struct ex_runtime *rt);
+
+/**
+ * Log @p fmt (printf-style) at syslog priority @p prio through @p rt's log callback (stderr when
+ * none; @p rt NULL = current runtime or stderr). Thread-safe; never blocks on the runtime.
+ */
+EX_PUBLIC void ex_runtime_log(struct ex_runtime *rt, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/**
+ * The whole program (seed 003's `#[executor_main]`): build a runtime from @p cfg (NULL = defaults
+ * with handle_signals = true), block on @p root, wait up to detach_grace_ns for detached tasks,
+ * free the runtime.
+ * @return the exit code: the root's output clamped to 0..255, a negative output gives 1; 1 if the
+ * runtime could not be built (the error is logged). @p root NULL gives 1 (-EINVAL logged).
+ * Thread-safety: call once, from main(). Design: seed 003 "Usage" and "Shutdown Behaviors".
+ */
+EX_PUBLIC int ex_main(const struct ex_runtime_config *cfg, struct ex_future *root);
+
+/**
+ * Define main() around @p make_root, a function `struct ex_future *make_root(int argc, char **argv)`
+ * that returns the root future (in static or heap memory; NULL = failure, exit code 1):
+ * @code
+ * static struct ex_future *app(int argc, char **argv) { ... return &state.fut; }
+ * EX_MAIN(app)
+ * @endcode
+ */
+#define EX_MAIN(make_root)                                             \
+	int main(int argc, char **argv)                                \
+	{                                                              \
+		return ex_main((const struct ex_runtime_config *)0,     \
+			       (make_root)(argc, argv));               \
+	}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EXECUTOR_RUNTIME_H */
