@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file executor/select.h
+ * @brief Racing cancel-safe futures (select) and bounding one by a timer (timeout).
+ *
+ * Both accept ONLY `struct ex_cancel_safe_future *` (seed 002, "Marker Trait"): the macros check
+ * every argument with C11 _Generic with no default association, so passing a plain
+ * `struct ex_future *` (an async function, a write, anything that is not cancel-safe) is a hard
+ * compile error whatever the warning flags. tests/sync/compile-fail.sh proves it.
+ *
+ * A losing branch is *released* (its `release` is called): it unregisters its waker, cancels an
+ * in-flight kernel operation and hands back anything it produced. Nothing is dropped silently.
+ * select and timeout are themselves cancel-safe futures, so they nest.
+ * See docs/cancellation.md for the rules.
+ */
+#ifndef EXECUTOR_SELECT_H
+#define EXECUTOR_SELECT_H
+
+#include <executor/future.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Evaluate to @p f if its type is `struct ex_cancel_safe_future *`; any other type does not
+ * compile (_Generic without a default association). Use it in your own combinators.
+ */
+#define EX_CANCEL_SAFE(f) _Generic((f), struct ex_cancel_safe_future *: (f))
+
+/** Most branches one select may race. */
+#define EX_SELECT_MAX 8
+
+/** State of a select. Treat as opaque; the caller owns the memory until it completes/releases. */
+struct ex_select {
+	struct ex_cancel_safe_future cs;
+	struct ex_cancel_safe_future *branch[EX_SELECT_MAX];
+	unsigned n;
+	unsigned next;  /* branch polled first at the next poll (rotates, for fairness) */
+	int winner;     /* index of the winner, -1 while pending */
+};
+
+/**
+ * Race @p n cancel-safe futures (prefer the ex_select() macro, which type-checks each one).
+ *
+ * Each poll polls the branches in turn, starting one after the branch that was first last time
+ * (so that a always-ready branch cannot starve the others). The first branch found ready wins:
+ * every other branch is released at once. Output: the winner's index (0..n-1); the winner's own
+ * result stays in its `output`. -EINVAL if @p n is 0 or above EX_SELECT_MAX.
+ * Releasing the select releases every branch. Thread-safety: poll from one task.
+ * Cancel-safety: cancel-safe (it owns only cancel-safe branches). Design: tokio::select!, with
+ * the marker trait of seed 002 enforced by the C type system.
+ * @return the select as a cancel-safe future.
+ */
+EX_PUBLIC struct ex_cancel_safe_future *
+ex_select_array(struct ex_select *s, struct ex_cancel_safe_future *const *branches, size_t n);
+
+/* Argument counting and mapping for up to EX_SELECT_MAX (8) branches. */
+#define EX__NARG(...) EX__NARG_(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define EX__NARG_(a1, a2, a3, a4, a5, a6, a7, a8, n, ...) n
+#define EX__MAP1(m, a) m(a)
+#define EX__MAP2(m, a, ...) m(a), EX__MAP1(m, __VA_ARGS__)
+#define EX__MAP3(m, a, ...) m(a), EX__MAP2(m, __VA_ARGS__)
+#define EX__MAP4(m, a, ...) m(a), EX__MAP3(m, __VA_ARGS__)
+#define EX__MAP5(m, a, ...) m(a), EX__MAP4(m, __VA_ARGS__)
+#define EX__MAP6(m, a, ...) m(a), EX__MAP5(m, __VA_ARGS__)
+#define EX__MAP7(m, a, ...) m(a), EX__MAP6(m, __VA_ARGS__)
+#define EX__MAP8(m, a, ...) m(a), EX__MAP7(m, __VA_ARGS__)
+#define EX__MAPN(n) EX__MAP##n
+#define EX__MAP(n, m, ...) EX__MAPN(n)(m, __VA_ARGS__)
+#define EX__MAP_(n, m, ...) EX__MAP(n, m, __VA_ARGS__)
+
+/**
+ * Race 1..8 cancel-safe futures: `ex_select(&sel, a, b, c)` → a cancel-safe future whose output
+ * is the winner's index. Each argument must have type `struct ex_cancel_safe_future *`, or the
+ * program does not compile. See ex_select_array().
+ */
+#define ex_select(s, ...)                                                                       \
+	ex_select_array((s),                                                                    \
+			(struct ex_cancel_safe_future *const[]){                                \
+				EX__MAP_(EX__NARG(__VA_ARGS__), EX_CANCEL_SAFE, __VA_ARGS__) }, \
+			EX__NARG(__VA_ARGS__))
+
+/** State of a timeout. Treat as opaque. */
+struct ex_timeout {
+	struct ex_cancel_safe_future cs;
+	struct ex_cancel_safe_future *inner;
+	struct ex_cancel_safe_future *timer;
+	int state; /* 0 pending, 1 done */
+};
+
+/**
+ * Bound cancel-safe @p inner by cancel-safe @p timer (prefer ex_timeout_with(), type-checked).
+ *
+ * Each poll polls @p inner first (a result that is already there is never thrown away), then
+ * @p timer. Output: @p inner's output if it finished first (the timer is released); -ETIMEDOUT if
+ * the timer finished first (@p inner is released: it leaves no trace and hands back what it
+ * produced). Releasing the timeout releases both. The timer may be any cancel-safe future: a
+ * sleep, a token's ex_cancelled(), a seqwait wait.
+ * Thread-safety: poll from one task. Cancel-safety: cancel-safe. Design: tokio::time::timeout
+ * restricted to cancel-safe futures (seed 002).
+ * @return the timeout as a cancel-safe future.
+ */
+EX_PUBLIC struct ex_cancel_safe_future *ex_timeout_with_timer(struct ex_timeout *t,
+							     struct ex_cancel_safe_future *timer,
+							     struct ex_cancel_safe_future *inner);
+
+/** Type-checked ex_timeout_with_timer(): both arguments must be cancel-safe futures. */
+#define ex_timeout_with(t, timer, inner) \
+	ex_timeout_with_timer((t), EX_CANCEL_SAFE(timer), EX_CANCEL_SAFE(inner))
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EXECUTOR_SELECT_H */

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * select and timeout over cancel-safe futures (executor/select.h). Portable: no OS calls.
+ *
+ * The only way a future is abandoned in libexecutor is here, and only through `release`, which
+ * the branch's type promises is clean (seed 002, "Marker Trait").
+ */
+#include <errno.h>
+
+#include <executor/select.h>
+
+static void select_release_others(struct ex_select *s, int keep)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		if ((int)i != keep && s->branch[i]) {
+			struct ex_cancel_safe_future *b = s->branch[i];
+			s->branch[i] = NULL; /* release is called at most once */
+			b->release(b);
+		}
+	}
+}
+
+static ex_poll_t select_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct ex_select *s = ex_container_of(f, struct ex_select, cs.base);
+	if (s->winner >= 0 || s->n == 0)
+		return EX_READY;
+	for (unsigned k = 0; k < s->n; k++) {
+		unsigned i = (s->next + k) % s->n;
+		if (ex_poll(&s->branch[i]->base, cx) == EX_READY) {
+			s->winner = (int)i;
+			select_release_others(s, (int)i);
+			s->branch[i] = NULL; /* finished: nothing to release any more */
+			f->output = i;
+			return EX_READY;
+		}
+	}
+	s->next = (s->next + 1) % s->n;
+	return EX_PENDING;
+}
+
+static void select_release(struct ex_cancel_safe_future *cs)
+{
+	struct ex_select *s = ex_container_of(cs, struct ex_select, cs);
+	select_release_others(s, -1);
+}
+
+struct ex_cancel_safe_future *
+ex_select_array(struct ex_select *s, struct ex_cancel_safe_future *const *branches, size_t n)
+{
+	s->cs.base.poll = select_poll;
+	s->cs.release = select_release;
+	s->winner = -1;
+	s->next = 0;
+	s->n = 0;
+	if (n == 0 || n > EX_SELECT_MAX || !branches) {
+		s->cs.base.output = -EINVAL;
+		return &s->cs; /* ready at once with -EINVAL (n == 0 makes poll return READY) */
+	}
+	for (size_t i = 0; i < n; i++)
+		s->branch[i] = branches[i];
+	s->n = (unsigned)n;
+	s->cs.base.output = 0;
+	return &s->cs;
+}
+
+static ex_poll_t timeout_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct ex_timeout *t = ex_container_of(f, struct ex_timeout, cs.base);
+	if (t->state)
+		return EX_READY;
+	if (ex_poll(&t->inner->base, cx) == EX_READY) {
+		f->output = t->inner->base.output;
+		t->timer->release(t->timer);
+		t->state = 1;
+		return EX_READY;
+	}
+	if (ex_poll(&t->timer->base, cx) == EX_READY) {
+		t->inner->release(t->inner);
+		f->output = -ETIMEDOUT;
+		t->state = 1;
+		return EX_READY;
+	}
+	return EX_PENDING;
+}
+
+static void timeout_release(struct ex_cancel_safe_future *cs)
+{
+	struct ex_timeout *t = ex_container_of(cs, struct ex_timeout, cs);
+	if (t->state)
+		return;
+	t->state = 1;
+	t->inner->release(t->inner);
+	t->timer->release(t->timer);
+}
+
+struct ex_cancel_safe_future *ex_timeout_with_timer(struct ex_timeout *t,
+						    struct ex_cancel_safe_future *timer,
+						    struct ex_cancel_safe_future *inner)
+{
+	t->cs.base.poll = timeout_poll;
+	t->cs.base.output = 0;
+	t->cs.release = timeout_release;
+	t->inner = inner;
+	t->timer = timer;
+	t->state = 0;
+	return &t->cs;
+}
