@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon/conf.h — execd's configuration: command-line flags over an optional config file
+ * (lines `key = value` using the long flag names) over defaults.
+ */
+#ifndef EXECD_CONF_H
+#define EXECD_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct execd_config {
+	char *state_dir;               /**< --state-dir */
+	char *socket_path;             /**< --socket */
+	char *config_file;             /**< --config (NULL: /etc/execd/execd.conf if present) */
+	unsigned workers;              /**< --workers; 0 = the runtime's default */
+	uint64_t shutdown_timeout_ms;  /**< --shutdown-timeout SEC (default 30 s), ms */
+	int log_level;                 /**< --log-level: LOG_ERR..LOG_DEBUG (default LOG_INFO) */
+	unsigned max_connections;      /**< --max-connections (default 64) */
+	uint64_t wal_retention_bytes;  /**< --wal-retention-bytes (default 1 GiB), bytes */
+	uint64_t wal_retention_age_s;  /**< --wal-retention-age SEC (default 0 = off), s */
+	bool socket_from_flag;         /**< --socket given explicitly */
+};
+
+/** The daemon's configuration; filled once by config_parse() before the runtime starts, then
+ * read-only (so reading it from any thread is safe). */
+extern struct execd_config execd_config;
+
+/** What config_parse() asks the caller to do. */
+enum config_action { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };
+
+/**
+ * Parse @p argv (and the config file) into execd_config, filling defaults that depend on the
+ * environment ($STATE_DIRECTORY, $RUNTIME_DIRECTORY, $XDG_*, uid). --help and --version print to
+ * @p out; errors print a clear message to @p err.
+ * @return CONFIG_RUN, CONFIG_EXIT_OK (--help/--version) or CONFIG_EXIT_USAGE (exit 2).
+ * Not thread-safe (call once at start).
+ */
+enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err);
+
+/** Free the strings in execd_config. */
+void config_free(void);
+
+#endif /* EXECD_CONF_H */
