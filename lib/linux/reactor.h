@@ -12,6 +12,10 @@
 #define EXECUTOR_LINUX_REACTOR_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <liburing.h>
+#include <executor/future.h>
 
 struct ex_reactor;
 
@@ -23,14 +27,18 @@ struct ex_reactor_config {
 
 /**
  * Create the ring and start the completion thread.
- * @return 0 and *out set; -ENOMEM, -ENOSYS (no io_uring), or the error of io_uring_queue_init_params
- * / pthread_create. Thread-safety: any thread.
+ * @return 0 and *out set; -ENOMEM, -ENOSYS (no io_uring, or a kernel without
+ * IORING_FEAT_NODROP / IORING_FEAT_EXT_ARG), or the error of io_uring_queue_init_params /
+ * pthread_create. Thread-safety: any thread.
  */
 int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out);
 
 /**
- * Wait for every in-flight operation to complete, stop the completion thread, free the ring.
- * No future may be submitted concurrently. NULL is ignored.
+ * Cancel every operation still in flight (IORING_OP_ASYNC_CANCEL, "any"), wait until all of
+ * them completed (their wakers are woken with -ECANCELED or their result), complete pending
+ * sleeps with -ECANCELED, stop the completion thread and free the ring. Flushes the calling
+ * thread's batch; other threads must have flushed theirs (ex_reactor_after_poll(r, true)) and
+ * must not submit any more. NULL is ignored.
  */
 void ex_reactor_free(struct ex_reactor *r);
 
@@ -43,8 +51,83 @@ struct ex_reactor *ex_reactor_current(void);
 /**
  * Called by a worker after EVERY poll. @p idle: the worker's run queue is now empty (it is about
  * to park). Submits this thread's batched SQEs (one io_uring_enter for many) when @p idle or when
- * enough are batched. Never blocks on I/O (takes the short submission lock).
+ * EX_REACTOR_BATCH are batched. Never blocks on I/O (takes the short submission lock).
  */
 void ex_reactor_after_poll(struct ex_reactor *r, bool idle);
+
+/* ---- Below: internals shared by reactor*.c, io*.c and time*.c (not for the runtime). ---- */
+
+/** Batched SQEs that make a thread flush without being idle. */
+#define EX_REACTOR_BATCH 32
+
+/** Counters for tests and benchmarks (monotonic since ex_reactor_new). */
+struct ex_reactor_stats {
+	uint64_t enters;      /**< io_uring_enter calls that submitted (io_uring_submit) */
+	uint64_t sqes;        /**< SQEs the kernel accepted */
+	uint64_t completions; /**< CQEs reaped */
+	uint64_t deferred;    /**< times an op waited in the userspace overflow queue (ring or CQ full) */
+	uint64_t busy;        /**< submits that returned -EBUSY / -EAGAIN */
+	uint64_t max_inflight;/**< highest number of ops in flight at once */
+	unsigned cq_limit;    /**< bound on ops in flight (the CQ size) */
+};
+void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st);
+
+enum ex_op_state { EX_OP_NEW = 0, EX_OP_QUEUED, EX_OP_SUBMITTED };
+
+/**
+ * The kernel-facing part of one io_uring operation. Heap-allocated and reference-counted: one
+ * reference for the future that owns it, one for the kernel (dropped by the completion thread
+ * after it stored the result), so an owner that abandons the op never races the completion.
+ */
+struct ex_op {
+	struct io_uring_sqe sqe;  /* prepared by the owner; copied into the ring at flush */
+	struct ex_op *next;       /* batch / overflow queue link (submission lock or owning thread) */
+	struct ex_reactor *r;
+	struct ex_op *target;     /* for an ASYNC_CANCEL op: the op it cancels (holds a reference) */
+	pthread_mutex_t lock;     /* protects waker, res, cqe_flags, done */
+	struct ex_waker waker;    /* cloned at submission; woken by the completion thread */
+	int32_t res;
+	uint32_t cqe_flags;
+	int refs;                 /* atomic */
+	int abandoned;            /* atomic: the owner released it */
+	int state;                /* enum ex_op_state, under the submission lock */
+	bool done;
+	bool res_is_fd;           /* a result >= 0 is a new fd: closed if the owner abandoned the op */
+};
+
+/** A new op for reactor @p r with one (owner) reference; NULL on -ENOMEM. */
+struct ex_op *ex_op_new(struct ex_reactor *r);
+/** Queue @p op (its sqe prepared) in the calling thread's batch; wakes a clone of @p w. */
+void ex_op_submit(struct ex_op *op, const struct ex_waker *w);
+/**
+ * Poll @p op: EX_READY with *res (and *cqe_flags if not NULL) once completed — the owner's
+ * reference is then dropped and @p op must not be used again; else stores cx's waker.
+ */
+ex_poll_t ex_op_poll(struct ex_op *op, struct ex_context *cx, int32_t *res, uint32_t *cqe_flags);
+/** The owner abandons @p op: cancel it if in flight (its CQE is still reaped), drop the owner ref. */
+void ex_op_release(struct ex_op *op);
+
+/* Timers (reactor_timers.c): a userspace min-heap per reactor, armed as the completion thread's
+ * single io_uring wait timeout (IORING_FEAT_EXT_ARG). */
+struct ex_sleep;
+struct ex_timers {
+	pthread_mutex_t lock;
+	struct ex_sleep **heap;
+	size_t n, cap;
+	uint64_t armed; /* deadline the completion thread waits for (UINT64_MAX: none) */
+};
+int ex_timers_init(struct ex_timers *t);
+void ex_timers_destroy(struct ex_timers *t);
+/** Insert @p s (armed with cx's waker); -ENOMEM. Kicks the completion thread if it is earliest. */
+int ex_timers_add(struct ex_reactor *r, struct ex_sleep *s, const struct ex_waker *w);
+/** Poll an armed sleep: true once fired; else (re)stores @p w. */
+bool ex_timers_poll(struct ex_reactor *r, struct ex_sleep *s, const struct ex_waker *w);
+/** Remove @p s if still armed (release of a pending sleep). */
+void ex_timers_remove(struct ex_reactor *r, struct ex_sleep *s);
+/** Completion thread: fire every sleep due at @p now; returns the next deadline (UINT64_MAX). */
+uint64_t ex_timers_fire(struct ex_reactor *r, uint64_t now, int64_t result);
+struct ex_timers *ex_reactor_timers(struct ex_reactor *r);
+/** Wake the completion thread so that it re-reads the earliest deadline (one NOP in flight). */
+void ex_reactor_kick(struct ex_reactor *r);
 
 #endif /* EXECUTOR_LINUX_REACTOR_H */

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The io_uring reactor: one ring per runtime, batched submission from the workers, one
+ * completion thread (seed 003, "Linux Executor").
+ *
+ * Why this shape:
+ *  - A separate completion thread rules out IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN, so
+ *    several threads submit to one SQ. Each thread batches its SQEs in a thread-local list (no
+ *    lock) and flushes the batch under a short submission lock: one io_uring_enter for many.
+ *  - Nothing is ever lost when the ring is full: ops wait in a userspace FIFO (the overflow
+ *    queue) when the SQ has no free entry, when the kernel says -EBUSY/-EAGAIN, or when the
+ *    number of ops in flight reached the CQ size (so the CQ can never overflow; the kernel's
+ *    IORING_FEAT_NODROP is the second line). The completion thread re-flushes that queue after
+ *    each reap.
+ *  - Results are stored in heap op records (struct ex_op) and the task is woken through a
+ *    waker cloned at submission; the completion thread holds its own reference to the record,
+ *    so it never touches memory the owner may reuse.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "linux/reactor.h"
+#include <executor/time.h>
+
+struct ex_reactor {
+	struct io_uring ring;
+	unsigned cq_limit;          /* bound on ops in flight */
+	pthread_mutex_t sub_lock;   /* SQ ring tail, overflow queue, op->state */
+	struct ex_op *pend_head, *pend_tail;
+	unsigned inflight;          /* atomic: placed in the SQ ring and not yet reaped */
+	int need_retry;             /* atomic: overflow queue or SQ ring not empty after a flush */
+	int kick_pending;           /* atomic: the kick NOP is queued or in flight */
+	int stopping;               /* atomic */
+	int cancel_all_pending;     /* completion thread only */
+	pthread_t thread;
+	struct ex_timers timers;
+	struct ex_op kick_op;       /* a NOP that wakes the completion thread (timers) */
+	struct ex_op cancel_all_op; /* ASYNC_CANCEL_ANY issued by ex_reactor_free */
+	/* statistics (atomic) */
+	uint64_t st_enters, st_sqes, st_completions, st_deferred, st_busy, st_max_inflight;
+};
+
+struct tls_batch {
+	struct ex_reactor *r;
+	struct ex_op *head, *tail;
+	unsigned n;
+};
+
+static __thread struct ex_reactor *tls_current;
+static __thread struct tls_batch tls_batch;
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define SUB(p, v) __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define STAT(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+
+void ex_reactor_set_current(struct ex_reactor *r)
+{
+	tls_current = r;
+}
+
+struct ex_reactor *ex_reactor_current(void)
+{
+	return tls_current;
+}
+
+struct ex_timers *ex_reactor_timers(struct ex_reactor *r)
+{
+	return &r->timers;
+}
+
+/* ---- op records ---- */
+
+static bool op_is_internal(struct ex_reactor *r, struct ex_op *op)
+{
+	return op == &r->kick_op || op == &r->cancel_all_op;
+}
+
+struct ex_op *ex_op_new(struct ex_reactor *r)
+{
+	struct ex_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	pthread_mutex_init(&op->lock, NULL);
+	op->r = r;
+	op->refs = 1;
+	return op;
+}
+
+static void op_unref(struct ex_op *op)
+{
+	if (SUB(&op->refs, 1) != 0)
+		return;
+	ex_waker_drop(&op->waker);
+	if (op->target)
+		op_unref(op->target);
+	pthread_mutex_destroy(&op->lock);
+	free(op);
+}
+
+/* ---- submission ---- */
+
+static void reactor_submit(struct ex_reactor *r)
+{
+	for (;;) {
+		int ret = io_uring_submit(&r->ring);
+		STAT(&r->st_enters, 1);
+		if (ret >= 0) {
+			STAT(&r->st_sqes, (uint64_t)ret);
+			return;
+		}
+		if (ret == -EINTR)
+			continue;
+		/* -EBUSY (CQ backlog) / -EAGAIN (no kernel memory): the SQEs stay in the ring and are
+		 * submitted again by the completion thread after it reaped (need_retry). Any other
+		 * error is a ring-level bug; retrying is still the only way not to lose the ops. */
+		STAT(&r->st_busy, 1);
+		return;
+	}
+}
+
+static void pend_push_back(struct ex_reactor *r, struct ex_op *head, struct ex_op *tail)
+{
+	if (r->pend_tail)
+		r->pend_tail->next = head;
+	else
+		r->pend_head = head;
+	r->pend_tail = tail;
+}
+
+/* Move ops from the overflow queue into the SQ ring while there is room and the CQ bound
+ * allows, then one io_uring_enter. Caller holds sub_lock. */
+static void flush_locked(struct ex_reactor *r)
+{
+	bool deferred = false;
+	while (r->pend_head) {
+		struct ex_op *op = r->pend_head;
+		if (!op_is_internal(r, op) && !op->target && LOAD(&op->abandoned)) {
+			/* released before it reached the kernel: it never will */
+			r->pend_head = op->next;
+			if (!r->pend_head)
+				r->pend_tail = NULL;
+			op->next = NULL;
+			op_unref(op); /* the kernel's reference */
+			continue;
+		}
+		if (LOAD(&r->inflight) >= r->cq_limit) {
+			deferred = true;
+			break;
+		}
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+		if (!sqe) {
+			reactor_submit(r);
+			sqe = io_uring_get_sqe(&r->ring);
+			if (!sqe) {
+				deferred = true;
+				break;
+			}
+		}
+		r->pend_head = op->next;
+		if (!r->pend_head)
+			r->pend_tail = NULL;
+		op->next = NULL;
+		*sqe = op->sqe;
+		io_uring_sqe_set_data(sqe, op);
+		op->state = EX_OP_SUBMITTED;
+		unsigned n = ADD(&r->inflight, 1);
+		if (n > LOAD(&r->st_max_inflight))
+			STORE(&r->st_max_inflight, n);
+	}
+	if (io_uring_sq_ready(&r->ring))
+		reactor_submit(r);
+	if (deferred)
+		STAT(&r->st_deferred, 1);
+	STORE(&r->need_retry, (deferred || io_uring_sq_ready(&r->ring)) ? 1 : 0);
+}
+
+static void batch_flush(void)
+{
+	struct tls_batch *b = &tls_batch;
+	if (!b->n)
+		return;
+	struct ex_reactor *r = b->r;
+	pthread_mutex_lock(&r->sub_lock);
+	pend_push_back(r, b->head, b->tail);
+	flush_locked(r);
+	pthread_mutex_unlock(&r->sub_lock);
+	b->head = b->tail = NULL;
+	b->n = 0;
+}
+
+void ex_reactor_after_poll(struct ex_reactor *r, bool idle)
+{
+	(void)r; /* the batch knows its reactor */
+	if (tls_batch.n && (idle || tls_batch.n >= EX_REACTOR_BATCH))
+		batch_flush();
+}
+
+void ex_op_submit(struct ex_op *op, const struct ex_waker *w)
+{
+	struct tls_batch *b = &tls_batch;
+	/* The lock publishes the prepared op to the completion thread (the CQE's user_data carries
+	 * the pointer through the kernel, which no race detector sees). */
+	pthread_mutex_lock(&op->lock);
+	op->waker = ex_waker_clone(w);
+	op->refs = 2; /* owner + kernel */
+	op->state = EX_OP_QUEUED;
+	pthread_mutex_unlock(&op->lock);
+	if (b->n && b->r != op->r)
+		batch_flush();
+	b->r = op->r;
+	op->next = NULL;
+	if (b->tail)
+		b->tail->next = op;
+	else
+		b->head = op;
+	b->tail = op;
+	b->n++;
+}
+
+/* Queue an op of the reactor's own (kick, cancel) and flush at once: these are rare and a
+ * worker may not call after_poll again soon. */
+static void submit_now(struct ex_reactor *r, struct ex_op *op)
+{
+	pthread_mutex_lock(&r->sub_lock);
+	op->next = NULL;
+	op->state = EX_OP_QUEUED;
+	pend_push_back(r, op, op);
+	flush_locked(r);
+	pthread_mutex_unlock(&r->sub_lock);
+}
+
+void ex_reactor_kick(struct ex_reactor *r)
+{
+	if (__atomic_exchange_n(&r->kick_pending, 1, __ATOMIC_ACQ_REL))
+		return; /* a kick is already on its way */
+	io_uring_prep_nop(&r->kick_op.sqe);
+	submit_now(r, &r->kick_op);
+}
+
+ex_poll_t ex_op_poll(struct ex_op *op, struct ex_context *cx, int32_t *res, uint32_t *cqe_flags)
+{
+	pthread_mutex_lock(&op->lock);
+	if (op->done) {
+		*res = op->res;
+		if (cqe_flags)
+			*cqe_flags = op->cqe_flags;
+		pthread_mutex_unlock(&op->lock);
+		op_unref(op);
+		return EX_READY;
+	}
+	ex_waker_store(&op->waker, cx->waker);
+	pthread_mutex_unlock(&op->lock);
+	return EX_PENDING;
+}
+
+void ex_op_release(struct ex_op *op)
+{
+	struct ex_reactor *r = op->r;
+	pthread_mutex_lock(&op->lock);
+	if (op->done) {
+		int32_t res = op->res;
+		bool fd = op->res_is_fd;
+		pthread_mutex_unlock(&op->lock);
+		if (fd && res >= 0)
+			close(res); /* hand back what the op produced */
+		op_unref(op);
+		return;
+	}
+	STORE(&op->abandoned, 1);
+	ex_waker_drop(&op->waker);
+	pthread_mutex_unlock(&op->lock);
+
+	pthread_mutex_lock(&r->sub_lock);
+	bool in_kernel = op->state == EX_OP_SUBMITTED;
+	pthread_mutex_unlock(&r->sub_lock);
+	if (in_kernel) {
+		/* The cancel op holds a reference to its target so that the user_data it names cannot
+		 * be reused by a new op before the cancel ran. If it cannot be allocated, the op
+		 * simply completes on its own (its CQE is reaped either way). */
+		struct ex_op *c = ex_op_new(r);
+		if (c) {
+			__atomic_add_fetch(&op->refs, 1, __ATOMIC_ACQ_REL);
+			c->target = op;
+			io_uring_prep_cancel64(&c->sqe, (uint64_t)(uintptr_t)op, 0);
+			pthread_mutex_lock(&c->lock); /* publish (see ex_op_submit) */
+			pthread_mutex_unlock(&c->lock);
+			submit_now(r, c);
+		}
+	}
+	/* else still queued in some thread's batch or the overflow queue: the flush drops it */
+	op_unref(op);
+}
+
+/* ---- completion thread ---- */
+
+static void complete(struct ex_reactor *r, struct ex_op *op, int32_t res, uint32_t flags)
+{
+	if (op == &r->kick_op) {
+		STORE(&r->kick_pending, 0);
+		return;
+	}
+	if (op == &r->cancel_all_op) {
+		r->cancel_all_pending = 0;
+		return;
+	}
+	pthread_mutex_lock(&op->lock);
+	if (op->target) {
+		pthread_mutex_unlock(&op->lock);
+		op_unref(op); /* drops its target too */
+		return;
+	}
+	op->res = res;
+	op->cqe_flags = flags;
+	op->done = true;
+	struct ex_waker w = op->waker;
+	op->waker.vtable = NULL;
+	bool close_it = LOAD(&op->abandoned) && op->res_is_fd && res >= 0;
+	pthread_mutex_unlock(&op->lock);
+	/* From here the owner may see the result; only our own reference keeps op alive. */
+	if (close_it)
+		close(res);
+	ex_waker_wake(&w);
+	op_unref(op);
+}
+
+static void ts_from_ns(struct __kernel_timespec *ts, uint64_t ns)
+{
+	ts->tv_sec = (long long)(ns / 1000000000u);
+	ts->tv_nsec = (long long)(ns % 1000000000u);
+}
+
+static void *completion_main(void *arg)
+{
+	struct ex_reactor *r = arg;
+	uint64_t last_cancel_all = 0;
+	for (;;) {
+		uint64_t now = ex_now_ns();
+		uint64_t next = ex_timers_fire(r, now, 0);
+		bool stopping = LOAD(&r->stopping);
+		if (stopping && LOAD(&r->inflight) == 0 && !LOAD(&r->need_retry))
+			break;
+
+		uint64_t wait_ns = UINT64_MAX;
+		if (next != UINT64_MAX)
+			wait_ns = next > now ? next - now : 0;
+		if (LOAD(&r->need_retry) && wait_ns > 1000000)
+			wait_ns = 1000000; /* -EAGAIN: retry the overflow queue at least every ms */
+		if (stopping) {
+			if (!r->cancel_all_pending && LOAD(&r->inflight) > 0 &&
+			    now - last_cancel_all >= 10000000) {
+				/* cancel whatever is still in flight (again every 10 ms, for ops submitted
+				 * late; an op already running in io-wq completes on its own) */
+				r->cancel_all_pending = 1;
+				last_cancel_all = now;
+				io_uring_prep_cancel64(&r->cancel_all_op.sqe, 0, IORING_ASYNC_CANCEL_ANY);
+				submit_now(r, &r->cancel_all_op);
+			}
+			if (wait_ns > 10000000)
+				wait_ns = 10000000;
+		}
+
+		struct io_uring_cqe *cqe = NULL;
+		if (wait_ns > 0) {
+			struct __kernel_timespec ts, *tsp = NULL;
+			if (wait_ns != UINT64_MAX) {
+				ts_from_ns(&ts, wait_ns);
+				tsp = &ts;
+			}
+			/* With IORING_FEAT_EXT_ARG this passes the timeout to io_uring_enter and never
+			 * touches the SQ, so it is safe next to the submitting workers. */
+			(void)io_uring_wait_cqes(&r->ring, &cqe, 1, tsp, NULL);
+		}
+
+		unsigned head, n = 0;
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			struct ex_op *op = io_uring_cqe_get_data(cqe);
+			complete(r, op, cqe->res, cqe->flags);
+			n++;
+		}
+		if (n) {
+			io_uring_cq_advance(&r->ring, n);
+			SUB(&r->inflight, n);
+			STAT(&r->st_completions, n);
+		}
+		if (LOAD(&r->need_retry)) {
+			pthread_mutex_lock(&r->sub_lock);
+			flush_locked(r);
+			pthread_mutex_unlock(&r->sub_lock);
+		}
+	}
+	return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
+{
+	unsigned sq = cfg && cfg->sq_entries ? cfg->sq_entries : 256;
+	unsigned cq = cfg && cfg->cq_entries ? cfg->cq_entries : 4 * sq;
+	if (cq < sq)
+		return -EINVAL;
+	struct ex_reactor *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+	p.cq_entries = cq;
+	int ret = io_uring_queue_init_params(sq, &r->ring, &p);
+	if (ret == -EINVAL) {
+		/* kernel older than 5.18: no SUBMIT_ALL */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = cq;
+		ret = io_uring_queue_init_params(sq, &r->ring, &p);
+	}
+	if (ret < 0) {
+		free(r);
+		return ret;
+	}
+	if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_EXT_ARG)) {
+		io_uring_queue_exit(&r->ring);
+		free(r);
+		return -ENOSYS;
+	}
+	r->cq_limit = p.cq_entries;
+	pthread_mutex_init(&r->sub_lock, NULL);
+	pthread_mutex_init(&r->kick_op.lock, NULL);
+	pthread_mutex_init(&r->cancel_all_op.lock, NULL);
+	r->kick_op.r = r->cancel_all_op.r = r;
+	ret = ex_timers_init(&r->timers);
+	if (ret < 0)
+		goto fail;
+	ret = -pthread_create(&r->thread, NULL, completion_main, r);
+	if (ret < 0) {
+		ex_timers_destroy(&r->timers);
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	pthread_mutex_destroy(&r->sub_lock);
+	io_uring_queue_exit(&r->ring);
+	free(r);
+	return ret;
+}
+
+void ex_reactor_free(struct ex_reactor *r)
+{
+	if (!r)
+		return;
+	if (tls_batch.r == r)
+		batch_flush();
+	STORE(&r->stopping, 1);
+	/* wake the completion thread (a kick already on its way does that too); it cancels what is
+	 * in flight and waits for the rest */
+	ex_reactor_kick(r);
+	pthread_join(r->thread, NULL);
+	/* sleeps still armed complete with -ECANCELED */
+	ex_timers_fire(r, UINT64_MAX, -ECANCELED);
+	ex_timers_destroy(&r->timers);
+	if (tls_batch.r == r)
+		tls_batch.r = NULL;
+	if (tls_current == r)
+		tls_current = NULL;
+	pthread_mutex_destroy(&r->kick_op.lock);
+	pthread_mutex_destroy(&r->cancel_all_op.lock);
+	pthread_mutex_destroy(&r->sub_lock);
+	io_uring_queue_exit(&r->ring);
+	free(r);
+}
+
+void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st)
+{
+	st->enters = LOAD(&r->st_enters);
+	st->sqes = LOAD(&r->st_sqes);
+	st->completions = LOAD(&r->st_completions);
+	st->deferred = LOAD(&r->st_deferred);
+	st->busy = LOAD(&r->st_busy);
+	st->max_inflight = LOAD(&r->st_max_inflight);
+	st->cq_limit = r->cq_limit;
+}
