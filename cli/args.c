@@ -1,0 +1,201 @@
+/* execctl argument parsing: see args.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+const char *const args_task_kinds[] = {
+	"control_listener", "control_request", "tenant_manager", "wal_receiver", "wal_flush",
+	"retention_gc",     "status",          "signal_handler", "other",        NULL,
+};
+
+const char *const args_task_states[] = {"scheduled", "running", "idle", "done", NULL};
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (strcmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+bool args_is_task_kind(const char *s) { return in_list(args_task_kinds, s); }
+bool args_is_task_state(const char *s) { return in_list(args_task_states, s); }
+
+static const struct option global_options[] = {
+	{"socket", required_argument, NULL, ARG_SOCKET},
+	{"json", no_argument, NULL, ARG_JSON},
+	{"full", no_argument, NULL, ARG_FULL},
+	{"no-legend", no_argument, NULL, ARG_NO_LEGEND},
+	{"help", no_argument, NULL, ARG_HELP},
+	{"version", no_argument, NULL, ARG_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+int args_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "execctl%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'execctl%s%s --help' for more information.\n", cmd ? " " : "",
+		cmd ? cmd : "");
+	return EXECCTL_EXIT_USAGE;
+}
+
+int args_parse(struct execctl *ctx, const char *cmd, const char *usage, int argc, char **argv,
+	       const struct option *opts, args_option_fn fn, void *userdata, int *first_pos)
+{
+	struct option all[64];
+	size_t n = 0;
+
+	for (const struct option *o = opts; o && o->name; o++)
+		all[n++] = *o;
+	for (const struct option *o = global_options; o->name; o++)
+		all[n++] = *o;
+	all[n] = (struct option){0};
+
+	/* optind = 0 re-initialises glibc's getopt for this argv; opterr = 0 because we word the
+	 * message ourselves (naming the command). The leading ':' reports a missing argument. */
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		int c = getopt_long(argc, argv, ":h", all, NULL);
+		if (c == -1)
+			break;
+		switch (c) {
+		case ARG_SOCKET:
+			if (!*optarg)
+				return args_usage_error(cmd, "--socket needs a path");
+			ctx->socket_path = optarg;
+			ctx->socket_explicit = true;
+			break;
+		case ARG_JSON:
+			ctx->json = true;
+			break;
+		case ARG_FULL:
+			ctx->full = true;
+			break;
+		case ARG_NO_LEGEND:
+			ctx->no_legend = true;
+			break;
+		case 'h':
+		case ARG_HELP:
+			fputs(usage, stdout);
+			return EXECCTL_DONE;
+		case ARG_VERSION:
+			printf("execctl %s (protocol 1)\n", PACKAGE_VERSION);
+			return EXECCTL_DONE;
+		case ':':
+			return args_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);
+		case '?':
+			if (optopt)
+				return args_usage_error(cmd, "unknown option '-%c'", optopt);
+			return args_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		default: {
+			int r = fn ? fn(userdata, c, optarg) : EXECCTL_EXIT_USAGE;
+			if (r != 0)
+				return r;
+		}
+		}
+	}
+	*first_pos = optind;
+	return 0;
+}
+
+int args_positional(const char *cmd, int argc, char **argv, int first, int min, int max)
+{
+	int n = argc - first;
+
+	if (n < min)
+		return args_usage_error(cmd, "missing argument");
+	if (n > max)
+		return args_usage_error(cmd, "unexpected argument '%s'", argv[first + max]);
+	return 0;
+}
+
+int args_parse_timeout(const char *s, int64_t *ms)
+{
+	char *end;
+	double v, scale = 1000.0;
+
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || !isfinite(v))
+		return -EINVAL;
+	if (*end == '\0' || strcmp(end, "s") == 0 || strcmp(end, "sec") == 0)
+		scale = 1000.0;
+	else if (strcmp(end, "ms") == 0)
+		scale = 1.0;
+	else if (strcmp(end, "min") == 0 || strcmp(end, "m") == 0)
+		scale = 60000.0;
+	else if (strcmp(end, "h") == 0)
+		scale = 3600000.0;
+	else
+		return -EINVAL;
+	v *= scale;
+	if (v < 0 || v > 24.0 * 3600000.0)
+		return -EINVAL;
+	*ms = (int64_t)llround(v);
+	return 0;
+}
+
+int args_check_id_prefix(char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 32)
+		return -EINVAL;
+	for (char *p = s; *p; p++) {
+		if (!isxdigit((unsigned char)*p))
+			return -EINVAL;
+		*p = (char)tolower((unsigned char)*p);
+	}
+	return 0;
+}
+
+int args_parse_task_id(const char *s, int64_t *id)
+{
+	char *end;
+	long long v;
+
+	if (!*s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end)
+		return -EINVAL;
+	/* The id travels as a JSON number: beyond 2^53 it would lose precision. */
+	if (v > (1LL << 53))
+		return -EINVAL;
+	*id = v;
+	return 0;
+}
+
+int args_check_lsn(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	size_t hi, lo;
+
+	if (!slash)
+		return -EINVAL;
+	hi = (size_t)(slash - s);
+	lo = strlen(slash + 1);
+	if (hi < 1 || hi > 8 || lo < 1 || lo > 8)
+		return -EINVAL;
+	for (const char *p = s; *p; p++)
+		if (p != slash && !isxdigit((unsigned char)*p))
+			return -EINVAL;
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* execctl argument parsing: the options every command shares, and value parsers.
+ *
+ * Each command has its own getopt_long table; args_parse() appends the global options to it, so
+ * `execctl --json list` and `execctl list --json` mean the same (as systemctl accepts). Errors are
+ * one line on stderr naming the command and a hint to run `--help`; never a help dump. */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "execctl.h"
+
+/* Values of the global options in getopt's `val` (above any short option character). */
+enum {
+	ARG_SOCKET = 0x1000,
+	ARG_JSON,
+	ARG_FULL,
+	ARG_NO_LEGEND,
+	ARG_HELP,
+	ARG_VERSION,
+	ARG_COMMAND_BASE = 0x1100, /* commands number their own options from here */
+};
+
+/* Called for each option that is not global. Returns 0, or an exit code (usage error). */
+typedef int (*args_option_fn)(void *userdata, int opt, const char *arg);
+
+/* Parses argv (argv[0] is the command's name) with the command's options `opts` (terminated by
+ * an all-zero entry, may be NULL) plus the global ones.
+ * `cmd` names the command in messages ("tenant create"); `usage` is printed to stdout for --help.
+ * Positional arguments are left in argv[*first_pos .. argc) (GNU getopt permutes them there).
+ * Returns 0; EXECCTL_DONE after --help/--version; or EXECCTL_EXIT_USAGE after printing the error.
+ * Not thread-safe (getopt's globals). */
+int args_parse(struct execctl *ctx, const char *cmd, const char *usage, int argc, char **argv,
+	       const struct option *opts, args_option_fn fn, void *userdata, int *first_pos);
+
+/* Prints "execctl CMD: MESSAGE" and the --help hint to stderr. Returns EXECCTL_EXIT_USAGE. */
+int args_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Checks that exactly `min`..`max` positional arguments are present. Returns 0 or a usage error. */
+int args_positional(const char *cmd, int argc, char **argv, int first, int min, int max);
+
+/* Parses a timeout: "30" or "30s" (seconds, decimals allowed), "500ms", "2min", "1h".
+ * Stores milliseconds (at most 24 h) in *ms. Returns 0 or -EINVAL. */
+int args_parse_timeout(const char *s, int64_t *ms);
+
+/* A tenant or timeline id or unique prefix: 1..32 hex digits (lowercase is stored). Returns 0 or
+ * -EINVAL. The string is lowercased in place, because the daemon writes ids in lowercase. */
+int args_check_id_prefix(char *s);
+
+/* A task id: a decimal integer >= 0. Returns 0 or -EINVAL. */
+int args_parse_task_id(const char *s, int64_t *id);
+
+/* An LSN in PostgreSQL's form X/X (hex, each half at most 8 digits). Returns 0 or -EINVAL. */
+int args_check_lsn(const char *s);
+
+/* Whether `s` is one of the protocol's task kinds / task states (docs/protocol.md). */
+bool args_is_task_kind(const char *s);
+bool args_is_task_state(const char *s);
+extern const char *const args_task_kinds[];
+extern const char *const args_task_states[];

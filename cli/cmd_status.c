@@ -1,0 +1,53 @@
+/* execctl status: the daemon's own state (protocol command status). */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "args.h"
+#include "client.h"
+#include "output.h"
+
+static const char status_usage[] =
+	"Usage: execctl status [OPTIONS]\n"
+	"\n"
+	"Show execd's version, state (running or stopping), pid, uptime and how many tenants,\n"
+	"timelines and tasks it has.\n"
+	"\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+int cmd_status(struct execctl *ctx, int argc, char **argv)
+{
+	cJSON *resp;
+	int first = 0, r;
+	char up[32];
+
+	r = args_parse(ctx, "status", status_usage, argc, argv, NULL, NULL, NULL, &first);
+	if (r != 0)
+		return r;
+	r = args_positional("status", argc, argv, first, 0, 0);
+	if (r != 0)
+		return r;
+	r = client_call(ctx, "status", NULL, 0, &resp);
+	if (r != 0)
+		return r;
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	if (ctx->json) {
+		r = print_json(s);
+		cJSON_Delete(resp);
+		return r;
+	}
+	printf("execd %s (protocol %" PRId64 ")\n",
+	       json_str(s, "version") ? json_str(s, "version") : "?", json_int(s, "protocol", 0));
+	printf("     State: %s\n", json_str(s, "state") ? json_str(s, "state") : "?");
+	printf("       PID: %" PRId64 "\n", json_int(s, "pid", 0));
+	printf("    Uptime: %s\n", format_ms(up, sizeof(up), json_int(s, "uptime_ms", -1)));
+	printf("   Tenants: %" PRId64 "\n", json_int(s, "tenants", 0));
+	printf(" Timelines: %" PRId64 "\n", json_int(s, "timelines", 0));
+	printf("     Tasks: %" PRId64 "\n", json_int(s, "tasks", 0));
+	printf("    Socket: %s\n", ctx->socket_path);
+	cJSON_Delete(resp);
+	return 0;
+}

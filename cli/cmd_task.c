@@ -1,0 +1,313 @@
+/* execctl list | shutdown | cancel: the daemon's tasks (protocol commands task.*). */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "client.h"
+#include "output.h"
+
+/* Options shared by list and shutdown: the filters of task.list / task.shutdown. */
+enum {
+	OPT_TENANT = ARG_COMMAND_BASE,
+	OPT_TIMELINE,
+	OPT_KIND,
+	OPT_STATE,
+	OPT_ALL,
+	OPT_TIMEOUT,
+};
+
+struct task_filter {
+	const char *cmd;
+	char *tenant, *timeline;
+	const char *kind, *state;
+	bool all;
+	int64_t timeout_ms;
+};
+
+static int filter_option(void *userdata, int opt, const char *arg)
+{
+	struct task_filter *f = userdata;
+
+	switch (opt) {
+	case OPT_TENANT:
+	case OPT_TIMELINE: {
+		char **dst = opt == OPT_TENANT ? &f->tenant : &f->timeline;
+		/* getopt's optarg points into argv, which we may lowercase in place. */
+		*dst = (char *)arg;
+		if (args_check_id_prefix(*dst) < 0)
+			return args_usage_error(f->cmd, "invalid %s id '%s': expected 1 to 32 hex digits",
+						opt == OPT_TENANT ? "tenant" : "timeline", arg);
+		return 0;
+	}
+	case OPT_KIND:
+		if (!args_is_task_kind(arg))
+			return args_usage_error(f->cmd,
+						"unknown task kind '%s' (one of control_listener, "
+						"control_request, tenant_manager, wal_receiver, "
+						"wal_flush, retention_gc, status, signal_handler, other)",
+						arg);
+		f->kind = arg;
+		return 0;
+	case OPT_STATE:
+		if (!args_is_task_state(arg))
+			return args_usage_error(
+				f->cmd, "unknown task state '%s' (one of scheduled, running, idle, done)",
+				arg);
+		f->state = arg;
+		return 0;
+	case OPT_ALL:
+		f->all = true;
+		return 0;
+	case OPT_TIMEOUT:
+		if (args_parse_timeout(arg, &f->timeout_ms) < 0)
+			return args_usage_error(f->cmd,
+						"invalid timeout '%s' (e.g. 30, 30s, 500ms, 2min)", arg);
+		return 0;
+	}
+	return EXECCTL_EXIT_USAGE;
+}
+
+static cJSON *filter_args(const struct task_filter *f)
+{
+	cJSON *args = cJSON_CreateObject();
+
+	if (f->tenant)
+		cJSON_AddStringToObject(args, "tenant", f->tenant);
+	if (f->timeline)
+		cJSON_AddStringToObject(args, "timeline", f->timeline);
+	if (f->kind)
+		cJSON_AddStringToObject(args, "kind", f->kind);
+	if (f->state)
+		cJSON_AddStringToObject(args, "state", f->state);
+	return args;
+}
+
+static void shorten(char *dst, size_t size, const char *id, size_t len)
+{
+	snprintf(dst, size, "%.*s", (int)len, id ? id : "-");
+}
+
+/* Prints tasks as a table: ID KIND TENANT TIMELINE NAME STATE AGE POLLS BUSY. */
+static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_header)
+{
+	static const char *const headers[] = {"ID",    "KIND", "TENANT", "TIMELINE", "NAME",
+					      "STATE", "AGE",  "POLLS",  "BUSY"};
+	struct table *t = table_new(9, headers, 1u << 0 | 1u << 6 | 1u << 7 | 1u << 8);
+	size_t tl = short_id_len(tasks, "tenant", ctx->full);
+	size_t ll = short_id_len(tasks, "timeline", ctx->full);
+	const cJSON *task;
+
+	if (!t) {
+		fprintf(stderr, "execctl: out of memory\n");
+		return EXECCTL_EXIT_FAILURE;
+	}
+	cJSON_ArrayForEach(task, tasks)
+	{
+		char id[24], tenant[40], timeline[40], state[48], age[32], polls[24], busy[32];
+		const char *ten = json_str(task, "tenant"), *tli = json_str(task, "timeline");
+
+		snprintf(id, sizeof(id), "%" PRId64, json_int(task, "id", -1));
+		shorten(tenant, sizeof(tenant), ten, tl);
+		shorten(timeline, sizeof(timeline), tli, ll);
+		snprintf(state, sizeof(state), "%s%s",
+			 json_str(task, "state") ? json_str(task, "state") : "-",
+			 json_bool(task, "cancel_requested") ? " (cancelling)" : "");
+		format_ms(age, sizeof(age), json_int(task, "age_ms", -1));
+		snprintf(polls, sizeof(polls), "%" PRId64, json_int(task, "polls", 0));
+		format_ns(busy, sizeof(busy), json_int(task, "busy_ns", -1));
+		const char *row[] = {id,    json_str(task, "kind"), tenant, timeline,
+				     json_str(task, "name"), state, age, polls, busy};
+		if (table_add_row(t, row) < 0) {
+			table_free(t);
+			fprintf(stderr, "execctl: out of memory\n");
+			return EXECCTL_EXIT_FAILURE;
+		}
+	}
+	if (table_rows(t) > 0 || !no_header)
+		table_print(t, stdout, no_header);
+	table_free(t);
+	return 0;
+}
+
+static const char list_usage[] =
+	"Usage: execctl list [--tenant T] [--timeline L] [--kind K] [--state S] [OPTIONS]\n"
+	"\n"
+	"List execd's tasks, one line each: ID KIND TENANT TIMELINE NAME STATE AGE POLLS BUSY.\n"
+	"\n"
+	"  --tenant T      only tasks of the tenant T (id or unique prefix)\n"
+	"  --timeline L    only tasks of the timeline L (id or unique prefix)\n"
+	"  --kind K        only tasks of kind K: control_listener, control_request,\n"
+	"                  tenant_manager, wal_receiver, wal_flush, retention_gc, status,\n"
+	"                  signal_handler, other\n"
+	"  --state S       only tasks in state S: scheduled, running, idle, done\n"
+	"  --full          do not shorten tenant and timeline ids\n"
+	"  --no-legend     print neither the column headers nor the footer\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH (default: $EXECCTL_SOCKET, /run/execd/execd.sock)\n"
+	"  -h, --help      show this help\n";
+
+static const struct option list_options[] = {
+	{"tenant", required_argument, NULL, OPT_TENANT},
+	{"timeline", required_argument, NULL, OPT_TIMELINE},
+	{"kind", required_argument, NULL, OPT_KIND},
+	{"state", required_argument, NULL, OPT_STATE},
+	{NULL, 0, NULL, 0},
+};
+
+int cmd_list(struct execctl *ctx, int argc, char **argv)
+{
+	struct task_filter f = {.cmd = "list"};
+	cJSON *resp;
+	const cJSON *tasks;
+	int first = 0, r;
+
+	r = args_parse(ctx, f.cmd, list_usage, argc, argv, list_options, filter_option, &f, &first);
+	if (r != 0)
+		return r;
+	r = args_positional(f.cmd, argc, argv, first, 0, 0);
+	if (r != 0)
+		return r;
+	r = client_call(ctx, "task.list", filter_args(&f), 0, &resp);
+	if (r != 0)
+		return r;
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	if (ctx->json) {
+		r = print_json(result);
+		cJSON_Delete(resp);
+		return r;
+	}
+	tasks = cJSON_GetObjectItemCaseSensitive(result, "tasks");
+	r = print_tasks(ctx, tasks, ctx->no_legend);
+	if (r == 0 && !ctx->no_legend) {
+		int n = cJSON_GetArraySize(tasks);
+		printf("\n%d task%s listed.\n", n, n == 1 ? "" : "s");
+	}
+	cJSON_Delete(resp);
+	return r;
+}
+
+static const char shutdown_usage[] =
+	"Usage: execctl shutdown [--tenant T] [--timeline L] [--kind K] [--all] [--timeout SEC]\n"
+	"\n"
+	"Cancel the matching tasks and wait for them to end; print which ended and which did not.\n"
+	"At least one filter, or --all, is required. Exits 1 when some did not end in time.\n"
+	"\n"
+	"  --tenant T      tasks of the tenant T (id or unique prefix)\n"
+	"  --timeline L    tasks of the timeline L (id or unique prefix)\n"
+	"  --kind K        tasks of kind K (see execctl list --help)\n"
+	"  --all           every task except the control listener\n"
+	"  --timeout SEC   wait at most this long (default 30s; 500ms, 2min also accepted)\n"
+	"  --full          do not shorten tenant and timeline ids\n"
+	"  --no-legend     print neither the headings nor the column headers\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+static const struct option shutdown_options[] = {
+	{"tenant", required_argument, NULL, OPT_TENANT},
+	{"timeline", required_argument, NULL, OPT_TIMELINE},
+	{"kind", required_argument, NULL, OPT_KIND},
+	{"all", no_argument, NULL, OPT_ALL},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{NULL, 0, NULL, 0},
+};
+
+int cmd_shutdown(struct execctl *ctx, int argc, char **argv)
+{
+	struct task_filter f = {.cmd = "shutdown", .timeout_ms = 30000};
+	cJSON *resp, *args;
+	int first = 0, r;
+
+	r = args_parse(ctx, f.cmd, shutdown_usage, argc, argv, shutdown_options, filter_option, &f,
+		       &first);
+	if (r != 0)
+		return r;
+	r = args_positional(f.cmd, argc, argv, first, 0, 0);
+	if (r != 0)
+		return r;
+	if (!f.tenant && !f.timeline && !f.kind && !f.all)
+		return args_usage_error(f.cmd,
+					"name the tasks: --tenant, --timeline, --kind, or --all");
+	if (f.all && (f.tenant || f.timeline || f.kind))
+		return args_usage_error(f.cmd, "--all cannot be combined with a filter");
+	args = filter_args(&f);
+	if (f.all)
+		cJSON_AddBoolToObject(args, "all", 1);
+	cJSON_AddNumberToObject(args, "timeout_ms", (double)f.timeout_ms);
+	r = client_call(ctx, "task.shutdown", args, f.timeout_ms, &resp);
+	if (r != 0)
+		return r;
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	const cJSON *ended = cJSON_GetObjectItemCaseSensitive(result, "ended");
+	const cJSON *remaining = cJSON_GetObjectItemCaseSensitive(result, "remaining");
+	int n_ended = cJSON_GetArraySize(ended), n_rem = cJSON_GetArraySize(remaining);
+	if (ctx->json) {
+		r = print_json(result);
+	} else {
+		char tmo[32];
+		if (!ctx->no_legend)
+			printf("%d task%s ended:\n", n_ended, n_ended == 1 ? "" : "s");
+		r = print_tasks(ctx, ended, ctx->no_legend || n_ended == 0);
+		if (r == 0 && n_rem > 0) {
+			if (!ctx->no_legend)
+				printf("\n%d task%s did not end within %s:\n", n_rem,
+				       n_rem == 1 ? "" : "s",
+				       format_ms(tmo, sizeof(tmo), f.timeout_ms));
+			r = print_tasks(ctx, remaining, ctx->no_legend);
+		}
+	}
+	if (r == 0 && n_rem > 0) {
+		fprintf(stderr, "execctl: shutdown: %d task%s still running after the timeout\n",
+			n_rem, n_rem == 1 ? "" : "s");
+		r = EXECCTL_EXIT_FAILURE;
+	}
+	cJSON_Delete(resp);
+	return r;
+}
+
+static const char cancel_usage[] =
+	"Usage: execctl cancel TASK_ID [OPTIONS]\n"
+	"\n"
+	"Request cancellation of one task (reason 'requested') and return at once; the task ends\n"
+	"cooperatively. TASK_ID is the number in the ID column of execctl list.\n"
+	"\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+int cmd_cancel(struct execctl *ctx, int argc, char **argv)
+{
+	cJSON *resp, *args;
+	int64_t id;
+	int first = 0, r;
+
+	r = args_parse(ctx, "cancel", cancel_usage, argc, argv, NULL, NULL, NULL, &first);
+	if (r != 0)
+		return r;
+	r = args_positional("cancel", argc, argv, first, 1, 1);
+	if (r != 0)
+		return r;
+	if (args_parse_task_id(argv[first], &id) < 0)
+		return args_usage_error("cancel", "invalid task id '%s': expected a number",
+					argv[first]);
+	args = cJSON_CreateObject();
+	cJSON_AddNumberToObject(args, "id", (double)id);
+	r = client_call(ctx, "task.cancel", args, 0, &resp);
+	if (r != 0)
+		return r;
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	if (ctx->json) {
+		r = print_json(result);
+	} else {
+		const cJSON *task = cJSON_GetObjectItemCaseSensitive(result, "task");
+		printf("Cancellation requested for task %" PRId64 " (%s, %s).\n", id,
+		       json_str(task, "kind") ? json_str(task, "kind") : "?",
+		       json_str(task, "name") ? json_str(task, "name") : "?");
+	}
+	cJSON_Delete(resp);
+	return r;
+}

@@ -1,0 +1,453 @@
+/* execctl timeline create | list | show | delete | wait-lsn (protocol commands timeline.*). */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "args.h"
+#include "client.h"
+#include "output.h"
+
+enum {
+	OPT_TENANT = ARG_COMMAND_BASE,
+	OPT_TIMELINE,
+	OPT_ID,
+	OPT_SOURCE,
+	OPT_SLOT,
+	OPT_CREATE_SLOT,
+	OPT_START_LSN,
+	OPT_LSN,
+	OPT_TIMEOUT,
+};
+
+struct timeline_opts {
+	const char *cmd;
+	char *tenant, *timeline, *id;
+	const char *source, *slot, *start_lsn, *lsn;
+	bool create_slot;
+	int64_t timeout_ms;
+};
+
+static int timeline_option(void *userdata, int opt, const char *arg)
+{
+	struct timeline_opts *o = userdata;
+
+	switch (opt) {
+	case OPT_TENANT:
+	case OPT_TIMELINE: {
+		char **dst = opt == OPT_TENANT ? &o->tenant : &o->timeline;
+		*dst = (char *)arg;
+		if (args_check_id_prefix(*dst) < 0)
+			return args_usage_error(o->cmd, "invalid %s id '%s': expected 1 to 32 hex digits",
+						opt == OPT_TENANT ? "tenant" : "timeline", arg);
+		return 0;
+	}
+	case OPT_ID:
+		o->id = (char *)arg;
+		if (strlen(arg) != 32 || args_check_id_prefix(o->id) < 0)
+			return args_usage_error(o->cmd, "invalid id '%s': expected 32 hex digits",
+						arg);
+		return 0;
+	case OPT_SOURCE:
+		if (!*arg)
+			return args_usage_error(o->cmd, "--source needs a libpq conninfo");
+		o->source = arg;
+		return 0;
+	case OPT_SLOT:
+		if (!*arg)
+			return args_usage_error(o->cmd, "--slot needs a replication slot name");
+		o->slot = arg;
+		return 0;
+	case OPT_CREATE_SLOT:
+		o->create_slot = true;
+		return 0;
+	case OPT_START_LSN:
+	case OPT_LSN:
+		if (args_check_lsn(arg) < 0)
+			return args_usage_error(o->cmd, "invalid LSN '%s': expected X/X in hex", arg);
+		if (opt == OPT_LSN)
+			o->lsn = arg;
+		else
+			o->start_lsn = arg;
+		return 0;
+	case OPT_TIMEOUT:
+		if (args_parse_timeout(arg, &o->timeout_ms) < 0)
+			return args_usage_error(o->cmd,
+						"invalid timeout '%s' (e.g. 30, 30s, 500ms, 2min)", arg);
+		return 0;
+	}
+	return EXECCTL_EXIT_USAGE;
+}
+
+/* The timeline is named positionally (`timeline show L`) or with --timeline L. */
+static int want_timeline(struct timeline_opts *o, int argc, char **argv, int first)
+{
+	int r = args_positional(o->cmd, argc, argv, first, o->timeline ? 0 : 1, o->timeline ? 0 : 1);
+
+	if (r != 0)
+		return r;
+	if (!o->timeline) {
+		o->timeline = argv[first];
+		if (args_check_id_prefix(o->timeline) < 0)
+			return args_usage_error(o->cmd,
+						"invalid timeline id '%s': expected 1 to 32 hex digits",
+						argv[first]);
+	}
+	return 0;
+}
+
+static cJSON *timeline_args(const struct timeline_opts *o)
+{
+	cJSON *args = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(args, "timeline", o->timeline);
+	if (o->tenant)
+		cJSON_AddStringToObject(args, "tenant", o->tenant);
+	return args;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static const char create_usage[] =
+	"Usage: execctl timeline create --tenant T [--id ID] [--source CONNINFO] [--slot NAME]\n"
+	"                               [--create-slot] [--start-lsn LSN] [OPTIONS]\n"
+	"\n"
+	"Create a timeline of tenant T and print its id. With --source, execd streams WAL from\n"
+	"that PostgreSQL server; without it the timeline has no WAL receiver.\n"
+	"\n"
+	"  --tenant T          the tenant (id or unique prefix); required\n"
+	"  --id ID             the new timeline's id: 32 hex digits (default: random)\n"
+	"  --source CONNINFO   libpq connection string of the server to stream from\n"
+	"  --slot NAME         physical replication slot to stream from\n"
+	"  --create-slot       create the slot if it does not exist\n"
+	"  --start-lsn LSN     start streaming at LSN (X/X)\n"
+	"  --json              print the daemon's result as JSON\n"
+	"  --socket PATH       talk to execd at PATH\n"
+	"  -h, --help          show this help\n";
+
+static const struct option create_options[] = {
+	{"tenant", required_argument, NULL, OPT_TENANT},
+	{"id", required_argument, NULL, OPT_ID},
+	{"source", required_argument, NULL, OPT_SOURCE},
+	{"slot", required_argument, NULL, OPT_SLOT},
+	{"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
+	{"start-lsn", required_argument, NULL, OPT_START_LSN},
+	{NULL, 0, NULL, 0},
+};
+
+static int timeline_create(struct execctl *ctx, int argc, char **argv)
+{
+	struct timeline_opts o = {.cmd = "timeline create"};
+	cJSON *resp, *args;
+	int first = 0, r;
+
+	r = args_parse(ctx, o.cmd, create_usage, argc, argv, create_options, timeline_option, &o,
+		       &first);
+	if (r == 0)
+		r = args_positional(o.cmd, argc, argv, first, 0, 0);
+	if (r != 0)
+		return r;
+	if (!o.tenant)
+		return args_usage_error(o.cmd, "--tenant is required");
+	if ((o.slot || o.create_slot || o.start_lsn) && !o.source)
+		return args_usage_error(o.cmd, "--slot, --create-slot and --start-lsn need --source");
+	if (o.create_slot && !o.slot)
+		return args_usage_error(o.cmd, "--create-slot needs --slot");
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "tenant", o.tenant);
+	if (o.id)
+		cJSON_AddStringToObject(args, "id", o.id);
+	if (o.source)
+		cJSON_AddStringToObject(args, "source", o.source);
+	if (o.slot)
+		cJSON_AddStringToObject(args, "slot", o.slot);
+	if (o.create_slot)
+		cJSON_AddBoolToObject(args, "create_slot", 1);
+	if (o.start_lsn)
+		cJSON_AddStringToObject(args, "start_lsn", o.start_lsn);
+	r = client_call(ctx, "timeline.create", args, 0, &resp);
+	if (r != 0)
+		return r;
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	if (ctx->json)
+		r = print_json(result);
+	else
+		printf("%s\n",
+		       json_str(cJSON_GetObjectItemCaseSensitive(result, "timeline"), "id") ?: "?");
+	cJSON_Delete(resp);
+	return r;
+}
+
+static const char list_usage[] =
+	"Usage: execctl timeline list [--tenant T] [OPTIONS]\n"
+	"\n"
+	"List timelines: ID TENANT STATE RECEIVED FLUSHED LAG SEGMENTS DISK.\n"
+	"\n"
+	"  --tenant T      only the timelines of tenant T (id or unique prefix)\n"
+	"  --full          do not shorten ids\n"
+	"  --no-legend     print neither the column headers nor the footer\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+static const struct option list_options[] = {
+	{"tenant", required_argument, NULL, OPT_TENANT},
+	{NULL, 0, NULL, 0},
+};
+
+static int timeline_list(struct execctl *ctx, int argc, char **argv)
+{
+	static const char *const headers[] = {"ID",      "TENANT", "STATE",    "RECEIVED",
+					      "FLUSHED", "LAG",    "SEGMENTS", "DISK"};
+	struct timeline_opts o = {.cmd = "timeline list"};
+	cJSON *resp, *args;
+	const cJSON *tls, *it;
+	struct table *t;
+	int first = 0, r;
+
+	r = args_parse(ctx, o.cmd, list_usage, argc, argv, list_options, timeline_option, &o,
+		       &first);
+	if (r == 0)
+		r = args_positional(o.cmd, argc, argv, first, 0, 0);
+	if (r != 0)
+		return r;
+	args = cJSON_CreateObject();
+	if (o.tenant)
+		cJSON_AddStringToObject(args, "tenant", o.tenant);
+	r = client_call(ctx, "timeline.list", args, 0, &resp);
+	if (r != 0)
+		return r;
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	if (ctx->json) {
+		r = print_json(result);
+		cJSON_Delete(resp);
+		return r;
+	}
+	tls = cJSON_GetObjectItemCaseSensitive(result, "timelines");
+	size_t il = short_id_len(tls, "id", ctx->full), tl = short_id_len(tls, "tenant", ctx->full);
+	t = table_new(8, headers, 1u << 5 | 1u << 6 | 1u << 7);
+	if (!t) {
+		cJSON_Delete(resp);
+		fprintf(stderr, "execctl: out of memory\n");
+		return EXECCTL_EXIT_FAILURE;
+	}
+	cJSON_ArrayForEach(it, tls)
+	{
+		char id[40], tenant[40], lag[32], segs[24], disk[32];
+
+		snprintf(id, sizeof(id), "%.*s", (int)il, json_str(it, "id") ?: "-");
+		snprintf(tenant, sizeof(tenant), "%.*s", (int)tl, json_str(it, "tenant") ?: "-");
+		format_bytes(lag, sizeof(lag), json_int(it, "lag_bytes", -1));
+		snprintf(segs, sizeof(segs), "%" PRId64, json_int(it, "segments", 0));
+		format_bytes(disk, sizeof(disk), json_int(it, "bytes_on_disk", -1));
+		const char *row[] = {id,
+				     tenant,
+				     json_str(it, "state"),
+				     json_str(it, "received_lsn"),
+				     json_str(it, "flush_lsn"),
+				     lag,
+				     segs,
+				     disk};
+		if (table_add_row(t, row) < 0) {
+			fprintf(stderr, "execctl: out of memory\n");
+			r = EXECCTL_EXIT_FAILURE;
+			break;
+		}
+	}
+	if (r == 0) {
+		if (table_rows(t) > 0 || !ctx->no_legend)
+			table_print(t, stdout, ctx->no_legend);
+		if (!ctx->no_legend) {
+			int n = cJSON_GetArraySize(tls);
+			printf("\n%d timeline%s listed.\n", n, n == 1 ? "" : "s");
+		}
+	}
+	table_free(t);
+	cJSON_Delete(resp);
+	return r;
+}
+
+static const char show_usage[] =
+	"Usage: execctl timeline show TIMELINE [--tenant T] [OPTIONS]\n"
+	"\n"
+	"Show one timeline: its source, state, received and flushed LSN, lag, WAL segments and\n"
+	"bytes on disk. TIMELINE is an id or a unique prefix (--tenant narrows the search).\n"
+	"\n"
+	"  --tenant T      look for the timeline in tenant T only\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+static const struct option tl_options[] = {
+	{"tenant", required_argument, NULL, OPT_TENANT},
+	{"timeline", required_argument, NULL, OPT_TIMELINE},
+	{NULL, 0, NULL, 0},
+};
+
+static int timeline_show(struct execctl *ctx, int argc, char **argv)
+{
+	struct timeline_opts o = {.cmd = "timeline show"};
+	cJSON *resp;
+	int first = 0, r;
+
+	r = args_parse(ctx, o.cmd, show_usage, argc, argv, tl_options, timeline_option, &o, &first);
+	if (r == 0)
+		r = want_timeline(&o, argc, argv, first);
+	if (r != 0)
+		return r;
+	r = client_call(ctx, "timeline.show", timeline_args(&o), 0, &resp);
+	if (r != 0)
+		return r;
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	if (ctx->json) {
+		r = print_json(result);
+		cJSON_Delete(resp);
+		return r;
+	}
+	const cJSON *tl = cJSON_GetObjectItemCaseSensitive(result, "timeline");
+	char lag[32], disk[32], age[32];
+	int64_t created = json_int(tl, "created_at_ms", -1), now = wall_ms();
+	const cJSON *pgtl = cJSON_GetObjectItemCaseSensitive(tl, "pg_timeline");
+
+	printf("    Timeline: %s\n", json_str(tl, "id") ?: "-");
+	printf("      Tenant: %s\n", json_str(tl, "tenant") ?: "-");
+	printf("       State: %s\n", json_str(tl, "state") ?: "-");
+	if (json_str(tl, "error"))
+		printf("       Error: %s\n", json_str(tl, "error"));
+	printf("      Source: %s\n", json_str(tl, "source") ?: "-");
+	printf("        Slot: %s\n", json_str(tl, "slot") ?: "-");
+	printf("   System id: %s\n", json_str(tl, "system_id") ?: "-");
+	if (cJSON_IsNumber(pgtl))
+		printf(" PG timeline: %" PRId64 "\n", (int64_t)pgtl->valuedouble);
+	else
+		printf(" PG timeline: -\n");
+	printf("    Received: %s\n", json_str(tl, "received_lsn") ?: "-");
+	printf("     Flushed: %s\n", json_str(tl, "flush_lsn") ?: "-");
+	printf("  Server LSN: %s\n", json_str(tl, "server_lsn") ?: "-");
+	printf("         Lag: %s\n", format_bytes(lag, sizeof(lag), json_int(tl, "lag_bytes", -1)));
+	printf("    Segments: %" PRId64 "\n", json_int(tl, "segments", 0));
+	printf("     On disk: %s\n",
+	       format_bytes(disk, sizeof(disk), json_int(tl, "bytes_on_disk", -1)));
+	printf("     Created: %s ago\n",
+	       format_ms(age, sizeof(age), created < 0 ? -1 : (now > created ? now - created : 0)));
+	cJSON_Delete(resp);
+	return 0;
+}
+
+static const char delete_usage[] =
+	"Usage: execctl timeline delete TIMELINE [--tenant T] [--timeout SEC] [OPTIONS]\n"
+	"\n"
+	"Shut down the timeline's tasks (reason 'deleted'), wait for them, then remove its files.\n"
+	"\n"
+	"  --tenant T      look for the timeline in tenant T only\n"
+	"  --timeout SEC   wait at most this long for its tasks (default 30s)\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+static const struct option delete_options[] = {
+	{"tenant", required_argument, NULL, OPT_TENANT},
+	{"timeline", required_argument, NULL, OPT_TIMELINE},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{NULL, 0, NULL, 0},
+};
+
+static int timeline_delete(struct execctl *ctx, int argc, char **argv)
+{
+	struct timeline_opts o = {.cmd = "timeline delete", .timeout_ms = 30000};
+	cJSON *resp, *args;
+	int first = 0, r;
+
+	r = args_parse(ctx, o.cmd, delete_usage, argc, argv, delete_options, timeline_option, &o,
+		       &first);
+	if (r == 0)
+		r = want_timeline(&o, argc, argv, first);
+	if (r != 0)
+		return r;
+	args = timeline_args(&o);
+	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
+	r = client_call(ctx, "timeline.delete", args, o.timeout_ms, &resp);
+	if (r != 0)
+		return r;
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	if (ctx->json)
+		r = print_json(result);
+	else
+		printf("Deleted timeline %s (%" PRId64 " task%s ended).\n",
+		       json_str(result, "timeline") ?: o.timeline, json_int(result, "tasks_ended", 0),
+		       json_int(result, "tasks_ended", 0) == 1 ? "" : "s");
+	cJSON_Delete(resp);
+	return r;
+}
+
+static const char wait_usage[] =
+	"Usage: execctl timeline wait-lsn TIMELINE --lsn LSN [--tenant T] [--timeout SEC]\n"
+	"\n"
+	"Wait until the timeline's flushed LSN reaches LSN (X/X) and print the flushed LSN.\n"
+	"Exits 1 if the timeout passes first.\n"
+	"\n"
+	"  --lsn LSN       the LSN to wait for; required\n"
+	"  --tenant T      look for the timeline in tenant T only\n"
+	"  --timeout SEC   wait at most this long (default 30s)\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+static const struct option wait_options[] = {
+	{"tenant", required_argument, NULL, OPT_TENANT},
+	{"timeline", required_argument, NULL, OPT_TIMELINE},
+	{"lsn", required_argument, NULL, OPT_LSN},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{NULL, 0, NULL, 0},
+};
+
+static int timeline_wait_lsn(struct execctl *ctx, int argc, char **argv)
+{
+	struct timeline_opts o = {.cmd = "timeline wait-lsn", .timeout_ms = 30000};
+	cJSON *resp, *args;
+	int first = 0, r;
+
+	r = args_parse(ctx, o.cmd, wait_usage, argc, argv, wait_options, timeline_option, &o,
+		       &first);
+	if (r == 0)
+		r = want_timeline(&o, argc, argv, first);
+	if (r != 0)
+		return r;
+	if (!o.lsn)
+		return args_usage_error(o.cmd, "--lsn is required");
+	args = timeline_args(&o);
+	cJSON_AddStringToObject(args, "lsn", o.lsn);
+	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
+	r = client_call(ctx, "timeline.wait_lsn", args, o.timeout_ms, &resp);
+	if (r != 0)
+		return r;
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
+	if (ctx->json)
+		r = print_json(result);
+	else
+		printf("%s\n", json_str(result, "flush_lsn") ?: "?");
+	cJSON_Delete(resp);
+	return r;
+}
+
+static const struct execctl_command timeline_commands[] = {
+	{"create", timeline_create, "create a timeline (optionally streaming WAL) and print its id"},
+	{"list", timeline_list, "list timelines"},
+	{"show", timeline_show, "show a timeline's source, state, LSNs, lag and disk use"},
+	{"delete", timeline_delete, "shut down a timeline's tasks and remove its files"},
+	{"wait-lsn", timeline_wait_lsn, "wait until a timeline has flushed an LSN"},
+	{NULL, NULL, NULL},
+};
+
+int cmd_timeline(struct execctl *ctx, int argc, char **argv)
+{
+	return execctl_dispatch(ctx, "timeline", timeline_commands, argc, argv);
+}
