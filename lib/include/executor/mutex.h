@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file executor/mutex.h
+ * @brief An async mutex: FIFO-fair, with a cancel-safe lock future; may be held across awaits.
+ *
+ * Design: tokio::sync::Mutex (FIFO-fair). Unlocking hands the mutex directly to the oldest
+ * waiter, so a newcomer never overtakes a waiter. A lock future that is released leaves the queue
+ * at once; if the mutex had been handed to it at that moment, it is passed on to the next waiter.
+ *
+ * Rules for holding it across awaits (docs/cancellation.md):
+ *  - the holder is a task: it unlocks on every path, including errors (usually at one label);
+ *  - the task holding it is never abandoned (rule 1): only cancel-safe futures can be abandoned,
+ *    and an async function that holds this mutex is not one, so the critical section always ends;
+ *  - it is not recursive: awaiting a lock of the same mutex while holding it never completes;
+ *  - mutate the protected state only after the awaited operations it mirrors completed (rule 4).
+ */
+#ifndef EXECUTOR_MUTEX_H
+#define EXECUTOR_MUTEX_H
+
+#include <pthread.h>
+#include <executor/future.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ex_mutex_lock;
+
+/** An async mutex; embed it and initialise it with ex_mutex_init(). */
+struct ex_mutex {
+	pthread_mutex_t lock; /* protects the fields below (held for a few instructions) */
+	bool locked;
+	struct ex_mutex_lock *head, *tail; /* waiters, oldest first */
+};
+
+/** Initialise @p m unlocked. @return 0. Not thread-safe (before sharing). */
+EX_PUBLIC int ex_mutex_init(struct ex_mutex *m);
+
+/** Destroy @p m. @return 0, or -EBUSY if it is locked or has waiters (nothing is destroyed). */
+EX_PUBLIC int ex_mutex_destroy(struct ex_mutex *m);
+
+/** Take @p m if it is free and nobody waits. @return true if taken. Thread-safe, never blocks. */
+EX_PUBLIC bool ex_mutex_try_lock(struct ex_mutex *m);
+
+/**
+ * Unlock @p m: hand it to the oldest waiter (woken), or leave it free. Call it exactly once per
+ * successful lock, from the holding task. Thread-safe.
+ */
+EX_PUBLIC void ex_mutex_unlock(struct ex_mutex *m);
+
+/** State of one lock. Treat as opaque. */
+struct ex_mutex_lock {
+	struct ex_cancel_safe_future cs;
+	struct ex_mutex *m;
+	struct ex_waker waker;
+	struct ex_mutex_lock *prev, *next;
+	int state;
+};
+
+/**
+ * A future that completes (output 0) once the caller holds @p m; unlock with ex_mutex_unlock().
+ * Cancel-safe: a released lock waiter leaves the queue at once; if the mutex was handed to it
+ * before it observed that, it passes the mutex on. A lock that completed (returned EX_READY) is
+ * held: releasing it after that is a no-op and the holder must unlock.
+ * @return the future. Thread-safety: poll from one task.
+ */
+EX_PUBLIC struct ex_cancel_safe_future *ex_mutex_lock(struct ex_mutex_lock *l, struct ex_mutex *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EXECUTOR_MUTEX_H */
