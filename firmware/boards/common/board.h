@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * The board layer's interface: each boards/<name>/board.c provides these (clock, SysTick, LED).
+ * BOARD_NAME and BOARD_CPU_HZ come from the build (firmware.mk).
+ */
+#ifndef EXFW_BOARD_H
+#define EXFW_BOARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** Bring the board to its run state and start SysTick at EXFW_TICK_HZ. */
+void board_init(void);
+
+/** Drive the board's user LED (no-op on boards without one). */
+void board_led(bool on);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file exfw/time.h
+ * @brief SysTick time: a tick counter, the sleep future and the deadline combinator.
+ *
+ * The board starts SysTick at EXFW_TICK_HZ (default 1000, so one tick is 1 ms) and its
+ * SysTick_Handler calls exfw_tick_isr(). Sleeping futures wait on one timer waker list; the tick
+ * handler walks it only when the earliest deadline is due, so an idle tick costs a compare.
+ * Tick arithmetic is modular (wraps after 49 days at 1 kHz): deadlines must lie less than 2^31
+ * ticks ahead.
+ */
+#ifndef EXFW_TIME_H
+#define EXFW_TIME_H
+
+#include <exfw/waitlist.h>
+
+#ifndef EXFW_TICK_HZ
+#define EXFW_TICK_HZ 1000u /**< SysTick interrupts per second. */
+#endif
+
+/** Ticks since the start (1 tick = 1/EXFW_TICK_HZ s). Any context. */
+uint32_t exfw_now(void);
+
+/** Advance time by one tick and wake the sleepers that are due. Call from SysTick_Handler. */
+void exfw_tick_isr(void);
+
+/** Convert milliseconds to ticks (rounded up, so a sleep never ends early). */
+static inline uint32_t exfw_ms_to_ticks(uint32_t ms)
+{
+	return (uint32_t)(((uint64_t)ms * EXFW_TICK_HZ + 999u) / 1000u);
+}
+
+/** State of a sleep future. Treat as opaque. */
+struct exfw_sleep {
+	struct ex_cancel_safe_future cs;
+	struct exfw_waiter w;
+	uint32_t deadline; /**< Tick at which it completes. */
+};
+
+/**
+ * A future that completes (output 0) once exfw_now() reached tick @p deadline.
+ * Cancel-safe: release unlinks it from the timer list. Poll from one task at a time.
+ */
+struct ex_cancel_safe_future *exfw_sleep_until(struct exfw_sleep *s, uint32_t deadline);
+
+/** A sleep of at least @p ms milliseconds from now (when this is called). Cancel-safe. */
+struct ex_cancel_safe_future *exfw_sleep_ms(struct exfw_sleep *s, uint32_t ms);
+
+/** State of a deadline future. Treat as opaque. */
+struct exfw_deadline {
+	struct ex_cancel_safe_future cs;
+	struct ex_cancel_safe_future *inner;
+	struct exfw_sleep sleep;
+};
+
+/**
+ * Bound the cancel-safe future @p inner by tick @p deadline: completes with inner's output if it
+ * finishes first, else releases @p inner and completes with -ETIMEDOUT. Only a cancel-safe future
+ * may be bounded (the parameter type enforces rule 1). The result is itself cancel-safe.
+ */
+struct ex_cancel_safe_future *exfw_deadline(struct exfw_deadline *d, struct ex_cancel_safe_future *inner,
+					    uint32_t deadline);
+
+/** exfw_deadline() with a deadline @p ms milliseconds from now. */
+struct ex_cancel_safe_future *exfw_timeout_ms(struct exfw_deadline *d, struct ex_cancel_safe_future *inner,
+					      uint32_t ms);
+
+#endif /* EXFW_TIME_H */
