@@ -227,6 +227,12 @@ fn main() {
         rt.block_on(async { tokio::spawn(f).await.unwrap() })
     };
     println!("tokio workers {}", o.workers);
+    // First: RSS growth is only meaningful before other workloads grew the heap.
+    if want("mem") {
+        let (bytes, fut) = rt.block_on(async { tokio::spawn(idle_mem()).await.unwrap() });
+        println!("tokio idle_task_future_bytes {}", fut);
+        println!("tokio idle_task_bytes {:.1}", bytes);
+    }
     if want("spawn") {
         let v: Vec<f64> = (0..o.reps).map(|_| run(Box::pin(spawn_join()))).collect();
         println!("tokio spawn_join_ns {:.1}", median(v));
@@ -252,10 +258,5 @@ fn main() {
             best = best.max(m);
         }
         println!("tokio read_iops {:.0}", best);
-    }
-    if want("mem") {
-        let (bytes, fut) = rt.block_on(async { tokio::spawn(idle_mem()).await.unwrap() });
-        println!("tokio idle_task_future_bytes {}", fut);
-        println!("tokio idle_task_bytes {:.1}", bytes);
     }
 }
