@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon/wal/walgc.c — the RetentionGC task of a timeline: removes complete segments beyond the
+ * timeline's retention (total bytes and/or age), oldest first, never a segment that is not
+ * complete and flushed (its end LSN must be at or below the persisted flush LSN).
+ * The directory scan and unlinks block: each pass runs through ex_spawn_blocking.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <executor/async.h>
+#include <executor/blocking.h>
+#include <executor/select.h>
+#include <executor/time.h>
+
+#include "log.h"
+#include "task_mgr.h"
+#include "walfmt.h"
+#include "walint.h"
+#include "walseg.h"
+
+#define GC_INTERVAL_NS (10ull * 1000000000)
+
+struct seg {
+	char name[WAL_FNAME_LEN + 1];
+	uint64_t segno;
+	uint64_t size;
+	int64_t mtime_s;
+};
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct seg *x = a, *y = b;
+	if (x->segno != y->segno)
+		return x->segno < y->segno ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
+{
+	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	struct seg *v = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t total = 0;
+	uint64_t flush = atomic_load(&wt->flush_lsn);
+	struct dirent *de;
+	int r = 0;
+	while ((de = readdir(d))) {
+		uint32_t tli;
+		uint64_t segno;
+		int partial;
+		struct stat st;
+		if (wal_seg_parse(de->d_name, &tli, &segno, &partial) < 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+			continue;
+		total += (uint64_t)st.st_size;
+		/* only complete segments wholly below the flush LSN may go */
+		if (partial || wal_segno_lsn(segno + 1) > flush)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 32;
+			struct seg *nv = realloc(v, cap * sizeof *v);
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		memcpy(v[n].name, de->d_name, WAL_FNAME_LEN + 1);
+		v[n].segno = segno;
+		v[n].size = (uint64_t)st.st_size;
+		v[n].mtime_s = st.st_mtim.tv_sec;
+		n++;
+	}
+	closedir(d);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	qsort(v, n, sizeof *v, seg_cmp);
+	int removed = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool over_bytes = wt->retention_bytes && total > wt->retention_bytes;
+		bool too_old = wt->retention_age_s && v[i].mtime_s >= 0 &&
+			       now_s > (uint64_t)v[i].mtime_s + wt->retention_age_s;
+		if (!over_bytes && !too_old)
+			break; /* oldest first: the rest are newer and within the bytes bound */
+		if (unlinkat(wt->dirfd, v[i].name, 0) < 0) {
+			r = -errno;
+			break;
+		}
+		total -= v[i].size;
+		removed++;
+	}
+	free(v);
+	if (removed) {
+		int e = walseg_sync_dir(wt->dirfd);
+		if (r == 0)
+			r = e;
+	}
+	return r < 0 ? r : removed;
+}
+
+struct walgc {
+	struct ex_future fut;
+	struct ex_async a;
+	struct wal_timeline *wt;
+	struct ex_sleep sleep;
+	struct task_mgr_watcher watch;
+	struct ex_select sel;
+	struct ex_blocking blk;
+};
+
+static int64_t job_gc(void *arg)
+{
+	struct walgc *g = arg;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return walgc_pass(g->wt, (uint64_t)ts.tv_sec);
+}
+
+static ex_poll_t walgc_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct walgc *g = ex_container_of(f, struct walgc, fut);
+	int64_t e;
+	EX_BEGIN(&g->a);
+	while (!task_mgr_is_shutdown_requested()) {
+		EX_AWAIT(&g->a, cx, ex_spawn_blocking(&g->blk, job_gc, g));
+		e = EX_AWAITED(&g->a);
+		if (e > 0)
+			execd_log_ids(LOG_INFO, &g->wt->tenant_id, &g->wt->timeline_id,
+				      "retention: removed %lld WAL segment(s)", (long long)e);
+		else if (e < 0)
+			execd_log_ids(LOG_WARNING, &g->wt->tenant_id, &g->wt->timeline_id,
+				      "retention: %s", strerror((int)-e));
+		EX_AWAIT(&g->a, cx,
+			 &ex_select(&g->sel, ex_sleep(&g->sleep, GC_INTERVAL_NS),
+				    task_mgr_shutdown_watcher(&g->watch))->base);
+	}
+	EX_END(&g->a, f, 0);
+}
+
+struct ex_future *walgc_new(struct wal_timeline *wt)
+{
+	struct walgc *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->wt = wt;
+	g->fut.poll = walgc_poll;
+	return &g->fut;
+}
+
+void walgc_drop(struct ex_future *f)
+{
+	free(ex_container_of(f, struct walgc, fut));
+}

@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon/wal/walrecv.c — the WalReceiver task of a timeline: physical streaming replication from
+ * a PostgreSQL server into pg_receivewal-compatible segment files (neon's walreceiver,
+ * pg_receivewal's receivelog.c).
+ *
+ * libpq runs in non-blocking mode: the task waits for its socket through ex_poll_fd (io_uring
+ * POLL_ADD), raced with a timer (status updates) and the task's cancellation token — all three
+ * cancel-safe. Work that blocks runs through ex_spawn_blocking: PQconnectStartParams (it may
+ * resolve a host name) and the flush job (segment writes, fdatasync, wal.state). The in-memory
+ * flush LSN changes only after the flush job returned (seed 002).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <executor/async.h>
+#include <executor/blocking.h>
+#include <executor/cancel.h>
+#include <executor/io.h>
+#include <executor/select.h>
+#include <executor/seqwait.h>
+#include <executor/time.h>
+
+#include "log.h"
+#include "task_mgr.h"
+#include "wal.h"
+#include "walfmt.h"
+#include "walint.h"
+#include "walseg.h"
+#include "walstate.h"
+
+#define STATUS_INTERVAL_NS (10ull * 1000000000)  /* pg_receivewal's --status-interval default */
+#define BACKOFF_MIN_NS (100ull * 1000000)
+#define BACKOFF_MAX_NS (30ull * 1000000000)
+#define PENDING_MAX (1u << 20)                    /* bytes received before a flush is forced */
+#define FINAL_FLUSH_NS (5ull * 1000000000)        /* bound on sending the last status update */
+
+/* One XLogData message held between the socket and the flush job. */
+struct pending {
+	struct pending *next;
+	char *buf;          /* from PQgetCopyData (PQfreemem) */
+	uint64_t lsn;
+	const char *data;
+	size_t len;
+};
+
+struct walrecv {
+	struct ex_future fut;
+	struct ex_async a;
+	struct wal_timeline *wt;
+
+	PGconn *conn;
+	int sock;
+	/* waiting: socket readiness | timer | cancellation */
+	struct ex_io io;
+	struct ex_sleep sleep;
+	struct task_mgr_watcher watch;
+	struct ex_select sel;
+	struct ex_blocking blk;
+
+	struct walseg_writer w;
+	bool writer_open;
+	struct pending *head, **tail;
+	size_t pending_bytes;
+	uint64_t pending_end;       /* end LSN of the last pending message */
+
+	uint64_t start_lsn;         /* where this connection's stream started */
+	uint32_t stream_tli;
+	uint64_t backoff_ns;
+	uint64_t next_status_ns;
+	bool reply_requested;
+	bool copy_ended;
+	bool stopping;
+	int err;
+	char errmsg[256];
+	PGresult *res;
+	int i;
+	uint64_t deadline;
+	uint32_t next_tli;          /* timeline switch: the server's next timeline */
+	uint64_t switch_lsn;        /* timeline switch: where the next timeline starts */
+	int drained;                /* drain()'s result, kept across the flush */
+	unsigned ev;                /* socket events being waited for */
+	char cmd[256];              /* the replication command being run */
+	struct walstate newstate;   /* the state the flush job persists */
+};
+
+static uint64_t rnd_state;
+
+/* Jitter: +-25 %, xorshift (no need for crypto quality; must not block). */
+static uint64_t jitter(uint64_t ns)
+{
+	uint64_t x = __atomic_add_fetch(&rnd_state, 0x9E3779B97F4A7C15ull, __ATOMIC_RELAXED) ^ ex_now_ns();
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return ns - ns / 4 + x % (ns / 2 + 1);
+}
+
+/* Wait for the socket (@p events, 0 = none), the deadline, or cancellation. Output: 0 socket,
+ * 1 deadline, 2 cancelled. */
+static struct ex_future *wait_any(struct walrecv *r, unsigned events, uint64_t deadline)
+{
+	struct ex_cancel_safe_future *tmr = ex_sleep_until(&r->sleep, deadline);
+	struct ex_cancel_safe_future *cnc = task_mgr_shutdown_watcher(&r->watch);
+	if (events) {
+		struct ex_cancel_safe_future *fd = ex_poll_fd(&r->io, r->sock, events);
+		return &ex_select(&r->sel, fd, tmr, cnc)->base;
+	}
+	/* keep the indices: 1 timer, 2 cancelled */
+	struct ex_cancel_safe_future *b[3] = { tmr, tmr, cnc };
+	return &ex_select_array(&r->sel, b + 1, 2)->base;
+}
+/* Map the select's output of wait_any to 0/1/2. */
+static int waited(struct walrecv *r, unsigned events)
+{
+	int64_t o = r->sel.cs.base.output;
+	return events ? (int)o : (int)o + 1;
+}
+
+static void pending_free(struct walrecv *r)
+{
+	while (r->head) {
+		struct pending *p = r->head;
+		r->head = p->next;
+		PQfreemem(p->buf);
+		free(p);
+	}
+	r->tail = &r->head;
+	r->pending_bytes = 0;
+}
+
+/* --- blocking jobs (spawn_blocking) ------------------------------------------------------- */
+
+static int64_t job_connect(void *arg)
+{
+	struct walrecv *r = arg;
+	const char *keys[] = { "dbname", "replication", "fallback_application_name", NULL };
+	const char *vals[] = { r->wt->source, "true", "execd", NULL };
+	r->conn = PQconnectStartParams(keys, vals, 1);
+	return r->conn ? 0 : -ENOMEM;
+}
+
+/* Write the pending messages, fdatasync, persist the new flush LSN. */
+static int64_t job_flush(void *arg)
+{
+	struct walrecv *r = arg;
+	struct wal_timeline *wt = r->wt;
+	int e;
+	for (struct pending *p = r->head; p; p = p->next)
+		if ((e = walseg_write(&r->w, p->lsn, p->data, p->len)) < 0)
+			return e;
+	if ((e = walseg_sync(&r->w)) < 0)
+		return e;
+	r->newstate = wt->persisted;
+	r->newstate.flush_lsn = r->w.sync_lsn;
+	if (r->newstate.flush_lsn == wt->persisted.flush_lsn &&
+	    r->newstate.pg_timeline == wt->persisted.pg_timeline && wt->has_persisted)
+		return 0;
+	return walstate_save(wt->dirfd, &r->newstate);
+}
+
+/* Persist r->newstate as it is (new timeline, timeline switch). */
+static int64_t job_save(void *arg)
+{
+	struct walrecv *r = arg;
+	return walstate_save(r->wt->dirfd, &r->newstate);
+}
+
+static int64_t job_close(void *arg)
+{
+	struct walrecv *r = arg;
+	return walseg_close(&r->w);
+}
+
+static int64_t job_finish(void *arg)
+{
+	struct walrecv *r = arg;
+	PQfinish(r->conn); /* sends Terminate; may touch the socket */
+	r->conn = NULL;
+	return 0;
+}
+
+/* --- helpers that never block ----------------------------------------------------------- */
+
+static void fail(struct walrecv *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct walrecv *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->errmsg, sizeof r->errmsg, fmt, ap);
+	va_end(ap);
+	/* libpq messages end with a newline */
+	size_t n = strlen(r->errmsg);
+	while (n && (r->errmsg[n - 1] == '\n' || r->errmsg[n - 1] == ' '))
+		r->errmsg[--n] = '\0';
+	r->err = err ? err : -EIO;
+}
+
+static int send_status(struct walrecv *r, bool reply)
+{
+	char s[WAL_STATUS_LEN];
+	wal_status_build(s, r->w.write_lsn, atomic_load(&r->wt->flush_lsn), 0, wal_pg_now_us(), reply);
+	if (PQputCopyData(r->conn, s, sizeof s) != 1) {
+		fail(r, -EIO, "sending status update: %s", PQerrorMessage(r->conn));
+		return -EIO;
+	}
+	r->next_status_ns = ex_now_ns() + STATUS_INTERVAL_NS;
+	return 0;
+}
+
+/* Take every complete message libpq holds. @return 1 if more may follow, 0 = would block,
+ * -1 = copy ended (results follow), -EIO on error. */
+static int drain(struct walrecv *r)
+{
+	struct wal_timeline *wt = r->wt;
+	while (r->pending_bytes < PENDING_MAX) {
+		char *buf;
+		int n = PQgetCopyData(r->conn, &buf, 1);
+		if (n == 0)
+			return 0;
+		if (n == -1)
+			return -1;
+		if (n < 0) {
+			fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
+			return -EIO;
+		}
+		struct wal_msg m;
+		if (wal_msg_parse(buf, (size_t)n, &m) < 0) {
+			PQfreemem(buf);
+			fail(r, -EPROTO, "unexpected replication message of type '%c' (%d bytes)", buf[0], n);
+			return -EIO;
+		}
+		if (m.wal_end > atomic_load(&wt->server_lsn))
+			atomic_store(&wt->server_lsn, m.wal_end);
+		if (m.type == 'k') {
+			r->reply_requested |= m.reply_requested;
+			PQfreemem(buf);
+			continue;
+		}
+		if (m.len == 0) {
+			PQfreemem(buf);
+			continue;
+		}
+		struct pending *p = malloc(sizeof *p);
+		if (!p) {
+			PQfreemem(buf);
+			fail(r, -ENOMEM, "out of memory");
+			return -EIO;
+		}
+		*p = (struct pending){ NULL, buf, m.start_lsn, m.data, m.len };
+		*r->tail = p;
+		r->tail = &p->next;
+		r->pending_bytes += m.len;
+		r->pending_end = m.start_lsn + m.len;
+		if (r->pending_end > atomic_load(&wt->received_lsn))
+			atomic_store(&wt->received_lsn, r->pending_end);
+	}
+	return 1;
+}
+
+static bool cancelled(void)
+{
+	return task_mgr_is_shutdown_requested();
+}
+
+/* --- the task --------------------------------------------------------------------------- */
+
+static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct walrecv *r = ex_container_of(f, struct walrecv, fut);
+	struct wal_timeline *wt = r->wt;
+	PostgresPollingStatusType ps;
+	char *cmd = r->cmd, l[20];
+	int e;
+
+	EX_BEGIN(&r->a);
+	r->backoff_ns = BACKOFF_MIN_NS;
+	while (!cancelled()) {
+		r->err = 0;
+		r->copy_ended = false;
+		wal_set_state(wt, WAL_CONNECTING, NULL);
+		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_connect, r));
+		if (EX_AWAITED(&r->a) < 0 || PQstatus(r->conn) == CONNECTION_BAD) {
+			fail(r, -ECONNREFUSED, "connecting: %s", r->conn ? PQerrorMessage(r->conn) : "out of memory");
+			goto disconnect;
+		}
+		r->sock = PQsocket(r->conn);
+		ps = PGRES_POLLING_WRITING;
+		for (;;) {
+			if (ps == PGRES_POLLING_OK)
+				break;
+			if (ps == PGRES_POLLING_FAILED) {
+				fail(r, -ECONNREFUSED, "connecting: %s", PQerrorMessage(r->conn));
+				goto disconnect;
+			}
+			r->ev = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+			r->sock = PQsocket(r->conn); /* may change between attempts (several hosts) */
+			EX_AWAIT(&r->a, cx, wait_any(r, r->ev, UINT64_MAX));
+			if (waited(r, r->ev) == 2)
+				goto disconnect;
+			ps = PQconnectPoll(r->conn);
+		}
+		if (PQsetnonblocking(r->conn, 1) != 0) {
+			fail(r, -EIO, "PQsetnonblocking: %s", PQerrorMessage(r->conn));
+			goto disconnect;
+		}
+		r->sock = PQsocket(r->conn);
+
+		/* IDENTIFY_SYSTEM: systemid, timeline, xlogpos, dbname */
+		r->i = 0; /* query number: 0 identify, 1 create slot, 2 start replication */
+	query:
+		if (r->i == 0)
+			snprintf(cmd, sizeof r->cmd, "IDENTIFY_SYSTEM");
+		else if (r->i == 1)
+			snprintf(cmd, sizeof r->cmd, "CREATE_REPLICATION_SLOT \"%s\" PHYSICAL RESERVE_WAL", wt->slot);
+		else {
+			lsn_format(r->start_lsn, l);
+			if (wt->slot)
+				snprintf(cmd, sizeof r->cmd, "START_REPLICATION SLOT \"%s\" PHYSICAL %s TIMELINE %u",
+					 wt->slot, l, r->stream_tli);
+			else
+				snprintf(cmd, sizeof r->cmd, "START_REPLICATION PHYSICAL %s TIMELINE %u", l, r->stream_tli);
+		}
+		if (!PQsendQuery(r->conn, cmd)) {
+			fail(r, -EIO, "%s: %s", cmd, PQerrorMessage(r->conn));
+			goto disconnect;
+		}
+		for (;;) {
+			e = PQflush(r->conn);
+			if (e < 0) {
+				fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
+				goto disconnect;
+			}
+			if (e == 0 && !PQisBusy(r->conn))
+				break;
+			r->ev = e ? POLLIN | POLLOUT : POLLIN;
+			EX_AWAIT(&r->a, cx, wait_any(r, r->ev, UINT64_MAX));
+			if (waited(r, r->ev) == 2)
+				goto disconnect;
+			if (!PQconsumeInput(r->conn)) {
+				fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
+				goto disconnect;
+			}
+		}
+		/* The first result; further results (none for these commands but COPY) are drained. */
+		r->res = PQgetResult(r->conn);
+		if (r->i == 0) {
+			if (PQresultStatus(r->res) != PGRES_TUPLES_OK || PQntuples(r->res) != 1 || PQnfields(r->res) < 3) {
+				fail(r, -EPROTO, "IDENTIFY_SYSTEM: %s", PQerrorMessage(r->conn));
+				goto disconnect;
+			}
+			uint64_t sysid = strtoull(PQgetvalue(r->res, 0, 0), NULL, 10);
+			uint32_t tli = (uint32_t)strtoul(PQgetvalue(r->res, 0, 1), NULL, 10);
+			uint64_t pos;
+			if (lsn_parse(PQgetvalue(r->res, 0, 2), &pos) < 0 || tli == 0) {
+				fail(r, -EPROTO, "IDENTIFY_SYSTEM: unexpected answer");
+				goto disconnect;
+			}
+			if (wt->has_persisted && wt->persisted.system_id && wt->persisted.system_id != sysid) {
+				fail(r, -EXDEV, "the server's system identifier %llu is not the timeline's %llu",
+				     (unsigned long long)sysid, (unsigned long long)wt->persisted.system_id);
+				goto disconnect;
+			}
+			if (pos > atomic_load(&wt->server_lsn))
+				atomic_store(&wt->server_lsn, pos);
+			pthread_mutex_lock(&wt->lock);
+			wt->system_id = sysid;
+			if (!wt->pg_timeline)
+				wt->pg_timeline = tli;
+			pthread_mutex_unlock(&wt->lock);
+			/* where to start: the persisted flush LSN, else the requested or current position
+			 * rounded down to its segment (as pg_receivewal starts a new directory) */
+			if (wt->has_persisted && wt->persisted.flush_lsn) {
+				r->start_lsn = wt->persisted.flush_lsn;
+				r->stream_tli = wt->persisted.pg_timeline ? wt->persisted.pg_timeline : tli;
+			} else {
+				r->start_lsn = wal_segno_lsn(wal_segno(wt->start_lsn ? wt->start_lsn : pos));
+				r->stream_tli = tli;
+			}
+			PQclear(r->res);
+			r->res = NULL;
+			while ((r->res = PQgetResult(r->conn)) != NULL)
+				PQclear(r->res);
+			r->i = wt->slot && wt->create_slot ? 1 : 2;
+			if (!wt->has_persisted || wt->persisted.system_id != sysid) {
+				r->newstate = (struct walstate){ sysid, r->stream_tli, r->start_lsn };
+				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_save, r));
+				if ((e = (int)EX_AWAITED(&r->a)) < 0) {
+					fail(r, e, "writing wal.state: %s", strerror(-e));
+					goto disconnect;
+				}
+				wt->persisted = r->newstate;
+				wt->has_persisted = true;
+				if (atomic_load(&wt->flush_lsn) < r->start_lsn) {
+					atomic_store(&wt->flush_lsn, r->start_lsn);
+					ex_seqwait_advance(wt->flush_wait, r->start_lsn);
+				}
+			}
+			goto query;
+		}
+		if (r->i == 1) {
+			const char *state = PQresultErrorField(r->res, PG_DIAG_SQLSTATE);
+			if (PQresultStatus(r->res) != PGRES_TUPLES_OK && !(state && strcmp(state, "42710") == 0)) {
+				fail(r, -EIO, "CREATE_REPLICATION_SLOT: %s", PQerrorMessage(r->conn));
+				goto disconnect;
+			}
+			PQclear(r->res);
+			r->res = NULL;
+			while ((r->res = PQgetResult(r->conn)) != NULL)
+				PQclear(r->res);
+			r->i = 2;
+			goto query;
+		}
+		if (PQresultStatus(r->res) != PGRES_COPY_BOTH) {
+			fail(r, -EIO, "%s: %s", cmd, PQerrorMessage(r->conn));
+			goto disconnect;
+		}
+		PQclear(r->res);
+		r->res = NULL;
+
+		/* Streaming. */
+		walseg_writer_init(&r->w, wt->dirfd, r->stream_tli, r->start_lsn);
+		r->writer_open = true;
+		r->pending_end = r->start_lsn;
+		r->next_status_ns = 0;
+		wal_set_state(wt, WAL_STREAMING, NULL);
+		execd_log_ids(LOG_INFO, &wt->tenant_id, &wt->timeline_id, "streaming from %s timeline %u",
+			      (lsn_format(r->start_lsn, l), l), r->stream_tli);
+		for (;;) {
+			if (!PQconsumeInput(r->conn)) {
+				fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
+				break;
+			}
+			r->drained = drain(r);
+			if (r->drained == -EIO)
+				break;
+			if (r->head) {
+				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_flush, r));
+				pending_free(r);
+				if ((e = (int)EX_AWAITED(&r->a)) < 0) {
+					fail(r, e, "storing WAL: %s", strerror(-e));
+					break;
+				}
+				/* persisted: now (and only now) the in-memory mirror advances */
+				wt->persisted = r->newstate;
+				if (r->newstate.flush_lsn > atomic_load(&wt->flush_lsn)) {
+					atomic_store(&wt->flush_lsn, r->newstate.flush_lsn);
+					ex_seqwait_advance(wt->flush_wait, r->newstate.flush_lsn);
+				}
+				r->reply_requested = true; /* as pg_receivewal --synchronous: report each flush */
+			}
+			if (r->drained == -1) {
+				r->copy_ended = true;
+				break;
+			}
+			if (r->reply_requested || ex_now_ns() >= r->next_status_ns) {
+				if (send_status(r, false) < 0)
+					break;
+				r->reply_requested = false;
+			}
+			if (r->drained == 1)
+				continue; /* more buffered: flush again before waiting */
+			if (cancelled())
+				break;
+			e = PQflush(r->conn);
+			if (e < 0) {
+				fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
+				break;
+			}
+			r->ev = e ? POLLIN | POLLOUT : POLLIN;
+			EX_AWAIT(&r->a, cx, wait_any(r, r->ev, r->next_status_ns));
+		}
+
+		if (r->copy_ended && !r->err) {
+			/* The server ended the stream: a timeline switch (a result set with the next
+			 * timeline and its start), or the server is stopping. */
+			PQputCopyEnd(r->conn, NULL);
+			PQflush(r->conn);
+			r->deadline = ex_now_ns() + FINAL_FLUSH_NS;
+			while (PQisBusy(r->conn)) {
+				EX_AWAIT(&r->a, cx, wait_any(r, POLLIN, r->deadline));
+				if (waited(r, POLLIN) != 0 || !PQconsumeInput(r->conn))
+					break;
+			}
+			r->res = PQisBusy(r->conn) ? NULL : PQgetResult(r->conn);
+			if (r->res && PQresultStatus(r->res) == PGRES_TUPLES_OK && PQntuples(r->res) == 1 &&
+			    PQnfields(r->res) >= 2) {
+				r->next_tli = (uint32_t)strtoul(PQgetvalue(r->res, 0, 0), NULL, 10);
+				r->switch_lsn = 0;
+				lsn_parse(PQgetvalue(r->res, 0, 1), &r->switch_lsn);
+				execd_log_ids(LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
+					      "server switched to timeline %u at %s; following it", r->next_tli,
+					      (lsn_format(r->switch_lsn, l), l));
+				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_close, r));
+				r->writer_open = false;
+				r->newstate = wt->persisted;
+				r->newstate.pg_timeline = r->next_tli;
+				/* continue on the new timeline from the start of the switch segment, as
+				 * pg_receivewal does; the flush LSN never goes back */
+				r->newstate.flush_lsn = wal_segno_lsn(wal_segno(r->switch_lsn));
+				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_save, r));
+				if ((e = (int)EX_AWAITED(&r->a)) < 0)
+					fail(r, e, "writing wal.state: %s", strerror(-e));
+				else {
+					wt->persisted = r->newstate;
+					pthread_mutex_lock(&wt->lock);
+					wt->pg_timeline = r->next_tli;
+					pthread_mutex_unlock(&wt->lock);
+				}
+			} else {
+				fail(r, -ECONNRESET, "the server ended streaming%s%s",
+				     r->res ? ": " : "", r->res ? PQresultErrorMessage(r->res) : "");
+			}
+			if (r->res)
+				PQclear(r->res);
+			r->res = NULL;
+		} else if (cancelled() && r->conn) {
+			/* Shutdown: everything received is flushed (above); send the final status
+			 * update and end the stream, bounded in time. */
+			if (send_status(r, false) == 0) {
+				PQputCopyEnd(r->conn, NULL);
+				r->deadline = ex_now_ns() + FINAL_FLUSH_NS;
+				while ((e = PQflush(r->conn)) == 1) {
+					EX_AWAIT(&r->a, cx, wait_any(r, POLLOUT, r->deadline));
+					if (waited(r, POLLOUT) == 1)
+						break;
+				}
+			}
+		}
+
+	disconnect:
+		pending_free(r);
+		if (r->res) {
+			PQclear(r->res);
+			r->res = NULL;
+		}
+		if (r->writer_open) {
+			EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_close, r));
+			r->writer_open = false;
+		}
+		if (r->conn)
+			EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_finish, r));
+		if (cancelled())
+			break;
+		if (r->err == 0 && r->copy_ended) {
+			r->backoff_ns = BACKOFF_MIN_NS;
+			continue; /* timeline switch: reconnect at once */
+		}
+		execd_log_ids(LOG_WARNING, &wt->tenant_id, &wt->timeline_id, "%s; retrying in %llu ms",
+			      r->errmsg, (unsigned long long)(r->backoff_ns / 1000000));
+		wal_set_state(wt, WAL_BACKOFF, "%s", r->errmsg);
+		EX_AWAIT(&r->a, cx, wait_any(r, 0, ex_now_ns() + jitter(r->backoff_ns)));
+		r->backoff_ns = r->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : r->backoff_ns * 2;
+	}
+	wal_set_state(wt, WAL_STOPPED, NULL);
+	/* Waiters for an LSN that will not come now learn it (they complete with -ESHUTDOWN). */
+	ex_seqwait_shutdown(wt->flush_wait);
+	lsn_format(atomic_load(&wt->flush_lsn), l);
+	execd_log_ids(LOG_INFO, &wt->tenant_id, &wt->timeline_id, "WAL receiver stopped at %s", l);
+	EX_END(&r->a, f, 0);
+}
+
+struct ex_future *walrecv_new(struct wal_timeline *wt)
+{
+	struct walrecv *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->wt = wt;
+	r->fut.poll = walrecv_poll;
+	r->tail = &r->head;
+	r->sock = -1;
+	return &r->fut;
+}
+
+void walrecv_drop(struct ex_future *f)
+{
+	struct walrecv *r = ex_container_of(f, struct walrecv, fut);
+	pending_free(r);
+	if (r->conn)
+		PQfinish(r->conn);
+	free(r);
+}

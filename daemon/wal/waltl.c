@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon/wal/waltl.c — the daemon-facing calls of wal.h: a timeline's WAL state, its tasks, its
+ * timeline.show fields and its wait_lsn seqwait.
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <executor/seqwait.h>
+
+#include "conf.h"
+#include "log.h"
+#include "task_mgr.h"
+#include "timeline.h"
+#include "wal.h"
+#include "walfmt.h"
+#include "walint.h"
+
+const char *wal_state_name(enum wal_state s)
+{
+	static const char *const names[] = { "idle", "connecting", "streaming", "backoff", "error", "stopped" };
+	return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown";
+}
+
+void wal_set_state(struct wal_timeline *wt, enum wal_state s, const char *fmt, ...)
+{
+	char *msg = NULL;
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		if (vasprintf(&msg, fmt, ap) < 0)
+			msg = NULL;
+		va_end(ap);
+	}
+	pthread_mutex_lock(&wt->lock);
+	wt->state = s;
+	/* the last error stays visible while connecting again; streaming clears it */
+	if (msg || s == WAL_STREAMING) {
+		free(wt->error);
+		wt->error = msg;
+	}
+	pthread_mutex_unlock(&wt->lock);
+}
+
+/* The conninfo without its password, as key='value' pairs (libpq's own parser). */
+static int redact(const char *conninfo, char **out)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+	if (!opts) {
+		PQfreemem(err);
+		return -EINVAL;
+	}
+	size_t cap = strlen(conninfo) * 2 + 64, len = 0;
+	char *s = malloc(cap);
+	if (!s) {
+		PQconninfoFree(opts);
+		return -ENOMEM;
+	}
+	s[0] = '\0';
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val || strcmp(o->keyword, "password") == 0)
+			continue;
+		size_t need = len + strlen(o->keyword) + 2 * strlen(o->val) + 6;
+		if (need > cap) {
+			char *ns = realloc(s, cap = need * 2);
+			if (!ns) {
+				free(s);
+				PQconninfoFree(opts);
+				return -ENOMEM;
+			}
+			s = ns;
+		}
+		len += (size_t)sprintf(s + len, "%s%s='", len ? " " : "", o->keyword);
+		for (const char *c = o->val; *c; c++) {
+			if (*c == '\'' || *c == '\\')
+				s[len++] = '\\';
+			s[len++] = *c;
+		}
+		s[len++] = '\'';
+		s[len] = '\0';
+	}
+	PQconninfoFree(opts);
+	*out = s;
+	return 0;
+}
+
+static void wt_free(struct wal_timeline *wt)
+{
+	if (!wt)
+		return;
+	if (wt->flush_wait) {
+		ex_seqwait_shutdown(wt->flush_wait);
+		if (ex_seqwait_free(wt->flush_wait) < 0)
+			log_warning("wal: a wait_lsn waiter is still pending; leaking its seqwait");
+	}
+	if (wt->dirfd >= 0)
+		close(wt->dirfd);
+	pthread_mutex_destroy(&wt->lock);
+	free(wt->dirpath);
+	free(wt->source);
+	free(wt->source_shown);
+	free(wt->slot);
+	free(wt->error);
+	free(wt);
+}
+
+int wal_timeline_start(struct timeline *tl)
+{
+	struct wal_timeline *wt = calloc(1, sizeof *wt);
+	int r;
+	if (!wt)
+		return -ENOMEM;
+	wt->dirfd = -1;
+	pthread_mutex_init(&wt->lock, NULL);
+	wt->tenant_id = tl->tenant_id;
+	wt->timeline_id = tl->id;
+	wt->create_slot = tl->create_slot;
+	wt->start_lsn = tl->start_lsn;
+	wt->retention_bytes = execd_config.wal_retention_bytes;
+	wt->retention_age_s = execd_config.wal_retention_age_s;
+	if (asprintf(&wt->dirpath, "%s/wal", tl->dir) < 0) {
+		wt->dirpath = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	if ((tl->source && !(wt->source = strdup(tl->source))) || (tl->slot && !(wt->slot = strdup(tl->slot)))) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (wt->source && (r = redact(wt->source, &wt->source_shown)) < 0)
+		goto fail;
+	if (mkdir(wt->dirpath, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		goto fail;
+	}
+	wt->dirfd = open(wt->dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (wt->dirfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = walstate_load(wt->dirfd, &wt->persisted);
+	if (r == 0) {
+		wt->has_persisted = true;
+		wt->system_id = wt->persisted.system_id;
+		wt->pg_timeline = wt->persisted.pg_timeline;
+		atomic_store(&wt->flush_lsn, wt->persisted.flush_lsn);
+		atomic_store(&wt->received_lsn, wt->persisted.flush_lsn);
+	} else if (r != -ENOENT) {
+		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot load %s/%s: %s", wt->dirpath,
+			      WALSTATE_FILE, strerror(-r));
+		goto fail;
+	}
+	if ((r = ex_seqwait_new(wt->persisted.flush_lsn, &wt->flush_wait)) < 0)
+		goto fail;
+	wt->state = wt->source ? WAL_CONNECTING : WAL_IDLE;
+	tl->wal = wt;
+	if (!wt->source)
+		return 0;
+
+	struct ex_future *f = walrecv_new(wt);
+	if (!f) {
+		r = -ENOMEM;
+		goto fail_unset;
+	}
+	r = task_mgr_spawn(TASK_KIND_WAL_RECEIVER, &tl->tenant_id, &tl->id, "walreceiver", false, f,
+			   walrecv_drop, NULL);
+	if (r < 0)
+		goto fail_unset;
+	/* From here the receiver runs and uses wt: on a later error tl->wal stays set and the
+	 * caller shuts the timeline's tasks down, then calls wal_timeline_free(). */
+	f = walgc_new(wt);
+	if (!f)
+		return -ENOMEM;
+	return task_mgr_spawn(TASK_KIND_RETENTION_GC, &tl->tenant_id, &tl->id, "retention_gc", false, f,
+			      walgc_drop, NULL);
+fail_unset:
+	tl->wal = NULL;
+fail:
+	wt_free(wt);
+	return r;
+}
+
+void wal_timeline_free(struct timeline *tl)
+{
+	wt_free(tl->wal);
+	tl->wal = NULL;
+}
+
+/* Count segment files and their bytes (a short readdir; the same blocking-free stat calls as
+ * pg_receivewal's directory scan, on a directory of at most a few hundred names). */
+static void count_files(struct wal_timeline *wt, uint64_t *segments, uint64_t *bytes)
+{
+	*segments = *bytes = 0;
+	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		uint32_t tli;
+		uint64_t segno;
+		int partial;
+		struct stat st;
+		if (wal_seg_parse(de->d_name, &tli, &segno, &partial) == 0 &&
+		    fstatat(dirfd(d), de->d_name, &st, 0) == 0) {
+			(*segments)++;
+			*bytes += (uint64_t)st.st_blocks * 512;
+		}
+	}
+	closedir(d);
+}
+
+static int add_lsn(cJSON *obj, const char *key, uint64_t lsn)
+{
+	char buf[20];
+	lsn_format(lsn, buf);
+	return cJSON_AddStringToObject(obj, key, buf) ? 0 : -ENOMEM;
+}
+
+int wal_timeline_show(struct timeline *tl, cJSON *obj)
+{
+	struct wal_timeline *wt = tl->wal;
+	char sys[24];
+	if (!wt) {
+		return cJSON_AddStringToObject(obj, "state", "stopped") ? 0 : -ENOMEM;
+	}
+	pthread_mutex_lock(&wt->lock);
+	const char *state = wal_state_name(wt->state);
+	char *error = wt->error ? strdup(wt->error) : NULL;
+	bool has_error = wt->error != NULL;
+	uint64_t system_id = wt->system_id;
+	uint32_t pg_timeline = wt->pg_timeline;
+	pthread_mutex_unlock(&wt->lock);
+	if (has_error && !error)
+		return -ENOMEM;
+	uint64_t flush = atomic_load(&wt->flush_lsn), recv = atomic_load(&wt->received_lsn);
+	uint64_t server = atomic_load(&wt->server_lsn);
+	uint64_t segments, bytes;
+	count_files(wt, &segments, &bytes);
+	snprintf(sys, sizeof sys, "%llu", (unsigned long long)system_id);
+	bool ok = cJSON_AddStringToObject(obj, "state", state) &&
+		  (error ? cJSON_AddStringToObject(obj, "error", error) != NULL
+			 : cJSON_AddNullToObject(obj, "error") != NULL) &&
+		  (wt->source_shown ? cJSON_AddStringToObject(obj, "source", wt->source_shown) != NULL
+				    : cJSON_AddNullToObject(obj, "source") != NULL) &&
+		  (wt->slot ? cJSON_AddStringToObject(obj, "slot", wt->slot) != NULL
+			    : cJSON_AddNullToObject(obj, "slot") != NULL) &&
+		  (system_id ? cJSON_AddStringToObject(obj, "system_id", sys) != NULL
+			     : cJSON_AddNullToObject(obj, "system_id") != NULL) &&
+		  (pg_timeline ? cJSON_AddNumberToObject(obj, "pg_timeline", pg_timeline) != NULL
+			       : cJSON_AddNullToObject(obj, "pg_timeline") != NULL) &&
+		  add_lsn(obj, "received_lsn", recv > flush ? recv : flush) == 0 &&
+		  add_lsn(obj, "flush_lsn", flush) == 0 && add_lsn(obj, "server_lsn", server) == 0 &&
+		  cJSON_AddNumberToObject(obj, "lag_bytes", (double)(server > flush ? server - flush : 0)) &&
+		  cJSON_AddNumberToObject(obj, "segments", (double)segments) &&
+		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)bytes);
+	free(error);
+	return ok ? 0 : -ENOMEM;
+}
+
+/* --- wait_lsn: a cancel-safe wrapper around a seqwait wait ------------------------------- */
+
+static ex_poll_t wait_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct wal_wait *w = ex_container_of(f, struct wal_wait, cs.base);
+	if (!w->wal) {
+		f->output = -ENOENT;
+		return EX_READY;
+	}
+	if (!w->impl) {
+		w->impl = calloc(1, sizeof(struct ex_seqwait_wait));
+		if (!w->impl) {
+			f->output = -ENOMEM;
+			return EX_READY;
+		}
+		ex_seqwait_wait_for(w->impl, w->wal->flush_wait, w->lsn);
+	}
+	struct ex_seqwait_wait *sw = w->impl;
+	if (ex_poll(&sw->cs.base, cx) == EX_PENDING)
+		return EX_PENDING;
+	f->output = sw->cs.base.output < 0 ? sw->cs.base.output : 0;
+	free(w->impl);
+	w->impl = NULL;
+	w->wal = NULL;
+	return EX_READY;
+}
+
+static void wait_release(struct ex_cancel_safe_future *cs)
+{
+	struct wal_wait *w = ex_container_of(cs, struct wal_wait, cs);
+	if (w->impl) {
+		struct ex_seqwait_wait *sw = w->impl;
+		sw->cs.release(&sw->cs);
+		free(sw);
+		w->impl = NULL;
+	}
+}
+
+struct ex_cancel_safe_future *wal_timeline_wait_lsn(struct wal_wait *w, struct timeline *tl, uint64_t lsn)
+{
+	w->cs.base.poll = wait_poll;
+	w->cs.base.output = 0;
+	w->cs.release = wait_release;
+	w->impl = NULL;
+	w->wal = tl->wal;
+	w->lsn = lsn;
+	return &w->cs;
+}
