@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * select and timeout over cancel-safe futures (executor/select.h). Portable: no OS calls.
+ * select and timeout over cancel-safe futures (executor/select.h). Portable except for
+ * ex_timeout_ns()/ex_timeout_at(), which arm a sleep of the Linux runtime.
  *
  * The only way a future is abandoned in libexecutor is here, and only through `release`, which
  * the branch's type promises is clean (seed 002, "Marker Trait").
@@ -104,5 +105,32 @@ struct ex_cancel_safe_future *ex_timeout_with_timer(struct ex_timeout *t,
 	t->inner = inner;
 	t->timer = timer;
 	t->state = 0;
+	return &t->cs;
+}
+
+/* A timeout whose timer is a sleep: the sleep error (not -ETIMEDOUT) is kept if the sleep could
+ * not even be armed, so that a missing runtime is not mistaken for a timeout. */
+static ex_poll_t timeout_sleep_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct ex_timeout *t = ex_container_of(f, struct ex_timeout, cs.base);
+	ex_poll_t p = timeout_poll(f, cx);
+	if (p == EX_READY && f->output == -ETIMEDOUT && t->sleep.cs.base.output < 0)
+		f->output = t->sleep.cs.base.output;
+	return p;
+}
+
+struct ex_cancel_safe_future *ex_timeout_ns(struct ex_timeout *t, uint64_t ns,
+					    struct ex_cancel_safe_future *inner)
+{
+	ex_timeout_with_timer(t, ex_sleep(&t->sleep, ns), inner);
+	t->cs.base.poll = timeout_sleep_poll;
+	return &t->cs;
+}
+
+struct ex_cancel_safe_future *ex_timeout_at(struct ex_timeout *t, uint64_t deadline_ns,
+					    struct ex_cancel_safe_future *inner)
+{
+	ex_timeout_with_timer(t, ex_sleep_until(&t->sleep, deadline_ns), inner);
+	t->cs.base.poll = timeout_sleep_poll;
 	return &t->cs;
 }

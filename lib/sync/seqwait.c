@@ -254,3 +254,10 @@ struct ex_cancel_safe_future *ex_seqwait_wait_for(struct ex_seqwait_wait *w,
 	w->state = W_NEW;
 	return &w->cs;
 }
+
+struct ex_cancel_safe_future *ex_seqwait_wait_timeout(struct ex_seqwait_wait_timeout *wt,
+						      struct ex_seqwait *sw, uint64_t n,
+						      uint64_t timeout_ns)
+{
+	return ex_timeout(&wt->t, timeout_ns, ex_seqwait_wait_for(&wt->w, sw, n));
+}

@@ -27,6 +27,8 @@ void f(void)
 	(void)ex_select(&s, safe(), safe(), safe());
 	(void)ex_timeout_with(&t, safe(), safe());
 	(void)EX_CANCEL_SAFE(safe());
+	(void)ex_timeout(&t, 1000, safe());
+	(void)ex_timeout_until(&t, 1000, safe());
 }
 SRC
 
@@ -62,5 +64,7 @@ try timeout_plain_inner  fail '(void)ex_timeout_with(&t, safe(), plain())'
 try timeout_plain_timer  fail '(void)ex_timeout_with(&t, plain(), safe())'
 try select_void_ptr      fail 'void *p = safe(); (void)ex_select(&s, p)'
 try select_base_member   fail '(void)ex_select(&s, &safe()->base)'
+try timeout_ns_plain     fail '(void)ex_timeout(&t, 1000000, plain())'
+try timeout_until_plain  fail '(void)ex_timeout_until(&t, 1000000, plain())'
 try timeout_safe_control ok   '(void)ex_timeout_with(&t, safe(), safe())'
 exit $fail

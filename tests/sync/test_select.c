@@ -174,6 +174,23 @@ START_TEST(nested_select_in_timeout)
 }
 END_TEST
 
+START_TEST(timeout_sleep_outside_runtime_is_not_a_timeout)
+{
+	/* the sleep cannot be armed without a runtime: its error is reported, not -ETIMEDOUT */
+	struct test_waker w;
+	test_waker_init(&w);
+	struct ex_cancel_token *inner = tok();
+	struct ex_cancelled fi;
+	struct ex_timeout t;
+	struct ex_cancel_safe_future *to = ex_timeout(&t, 1000000000ull, ex_cancelled(&fi, inner));
+	ck_assert_int_eq(ex_poll(&to->base, &w.cx), EX_READY);
+	ck_assert_int_eq(to->base.output, -ENXIO);
+	ck_assert_ptr_null(fi.token); /* inner released */
+	ck_assert_int_eq(test_waker_refs(&w), 0);
+	ex_cancel_token_unref(inner);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("select");
@@ -185,6 +202,7 @@ int main(void)
 	tcase_add_test(tc, timeout_fires_and_releases_inner);
 	tcase_add_test(tc, timeout_inner_wins_ties);
 	tcase_add_test(tc, nested_select_in_timeout);
+	tcase_add_test(tc, timeout_sleep_outside_runtime_is_not_a_timeout);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -17,6 +17,7 @@
 #define EXECUTOR_SELECT_H
 
 #include <executor/future.h>
+#include <executor/time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -87,6 +88,7 @@ struct ex_timeout {
 	struct ex_cancel_safe_future *inner;
 	struct ex_cancel_safe_future *timer;
 	int state; /* 0 pending, 1 done */
+	struct ex_sleep sleep; /* the timer of ex_timeout() / ex_timeout_until() */
 };
 
 /**
@@ -108,6 +110,29 @@ EX_PUBLIC struct ex_cancel_safe_future *ex_timeout_with_timer(struct ex_timeout 
 /** Type-checked ex_timeout_with_timer(): both arguments must be cancel-safe futures. */
 #define ex_timeout_with(t, timer, inner) \
 	ex_timeout_with_timer((t), EX_CANCEL_SAFE(timer), EX_CANCEL_SAFE(inner))
+
+/**
+ * Bound cancel-safe @p inner by a sleep of @p ns nanoseconds, taken now (prefer ex_timeout(),
+ * type-checked). Output: @p inner's output, or -ETIMEDOUT once @p ns passed (@p inner released);
+ * the sleep's own errors (-ENXIO outside a runtime, -ENOMEM) are returned as they are.
+ * Same rules as ex_timeout_with_timer(); needs the Linux runtime (executor/time.h).
+ * @return the timeout as a cancel-safe future. Thread-safety: poll from one task.
+ */
+EX_PUBLIC struct ex_cancel_safe_future *ex_timeout_ns(struct ex_timeout *t, uint64_t ns,
+						     struct ex_cancel_safe_future *inner);
+
+/** As ex_timeout_ns() with an absolute CLOCK_MONOTONIC deadline @p deadline_ns (ns). */
+EX_PUBLIC struct ex_cancel_safe_future *ex_timeout_at(struct ex_timeout *t, uint64_t deadline_ns,
+						     struct ex_cancel_safe_future *inner);
+
+/**
+ * `ex_timeout(&t, ns, inner)`: bound cancel-safe @p inner by @p ns nanoseconds. Anything but a
+ * `struct ex_cancel_safe_future *` as @p inner does not compile. See ex_timeout_ns().
+ */
+#define ex_timeout(t, ns, inner) ex_timeout_ns((t), (ns), EX_CANCEL_SAFE(inner))
+
+/** `ex_timeout_until(&t, deadline_ns, inner)`: type-checked ex_timeout_at(). */
+#define ex_timeout_until(t, deadline_ns, inner) ex_timeout_at((t), (deadline_ns), EX_CANCEL_SAFE(inner))
 
 #ifdef __cplusplus
 }

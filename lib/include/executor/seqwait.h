@@ -13,6 +13,7 @@
 #define EXECUTOR_SEQWAIT_H
 
 #include <executor/future.h>
+#include <executor/select.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,6 +73,22 @@ struct ex_seqwait_wait {
  */
 EX_PUBLIC struct ex_cancel_safe_future *ex_seqwait_wait_for(struct ex_seqwait_wait *w,
 							    struct ex_seqwait *sw, uint64_t n);
+
+/** State of a wait with a timeout. Treat as opaque. */
+struct ex_seqwait_wait_timeout {
+	struct ex_timeout t;
+	struct ex_seqwait_wait w;
+};
+
+/**
+ * ex_seqwait_wait_for() bounded by @p timeout_ns nanoseconds (a sleep of the Linux runtime).
+ * Output: 0; -ETIMEDOUT (the waiter left the heap at once); -ESHUTDOWN; -ENOMEM; -ENXIO (polled
+ * outside a runtime). Cancel-safe. @return the future. Thread-safety: poll from one task.
+ * (For a timer of your own, e.g. a token: ex_timeout_with(&t, timer, ex_seqwait_wait_for(...)).)
+ */
+EX_PUBLIC struct ex_cancel_safe_future *ex_seqwait_wait_timeout(struct ex_seqwait_wait_timeout *wt,
+								struct ex_seqwait *sw, uint64_t n,
+								uint64_t timeout_ns);
 
 #ifdef __cplusplus
 }
