@@ -15,6 +15,15 @@ OPENOCD ?= openocd
 O ?= build
 WARN_CFLAGS ?= -Wall -Wextra -Werror
 
+# Quiet like automake's silent rules; V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-8s %s\n'
+endif
+
 CROSS := $(patsubst %gcc,%,$(ARM_CC))
 OBJCOPY := $(CROSS)objcopy
 SIZE := $(CROSS)size
@@ -83,11 +92,12 @@ objname = $(subst /,_,$(patsubst $(top_srcdir)/%,%,$(patsubst $(srcdir)/%,firmwa
 define cpu_rules
 $(O)/core-$(1)/%.o:
 	@mkdir -p $$(@D)
-	$$(ARM_CC) $$(CPUFLAGS_$(1)) $$(CFLAGS_COMMON) -MMD -MP -c -o $$@ $$<
+	$$(quiet) CC $$@
+	$$(Q)$$(ARM_CC) $$(CPUFLAGS_$(1)) $$(CFLAGS_COMMON) -MMD -MP -c -o $$@ $$<
 CORE_OBJS_$(1) := $$(foreach s,$$(CORE_SRCS),$(O)/core-$(1)/$$(call objname,$$(s)))
 $$(foreach s,$$(CORE_SRCS),$$(eval $(O)/core-$(1)/$$(call objname,$$(s)): $$(s)))
 $(O)/core-$(1).size: $$(CORE_OBJS_$(1))
-	$$(SIZE) -t $$^ > $$@.tmp && mv $$@.tmp $$@
+	$$(Q)$$(SIZE) -t $$^ > $$@.tmp && mv $$@.tmp $$@
 -include $$(CORE_OBJS_$(1):.o=.d)
 endef
 $(foreach c,$(CPUS),$(eval $(call cpu_rules,$(c))))
@@ -105,17 +115,20 @@ $$(foreach s,$$(CORE_SRCS) $$(ARCH_SRCS) $$(BOARD_COMMON) $$(B_$(1)_SRC) $$(TEST
 	$$(eval $(O)/$(1)/obj/$$(call objname,$$(s)): $$(s)))
 $(O)/$(1)/obj/%.o:
 	@mkdir -p $$(@D)
-	$$(ARM_CC) $$(B_$(1)_CFLAGS) -MMD -MP -c -o $$@ $$<
+	$$(quiet) CC $$@
+	$$(Q)$$(ARM_CC) $$(B_$(1)_CFLAGS) -MMD -MP -c -o $$@ $$<
 $(O)/$(1)/fwtest.elf: $$(B_$(1)_COMMON) $$(B_$(1)_TEST) $(srcdir)/boards/$(1)/board.ld $(srcdir)/boards/common/sections.ld
-	$$(ARM_CC) $$(CPUFLAGS_$$($(1)_CPU)) $$(LDFLAGS_COMMON) -T$(srcdir)/boards/$(1)/board.ld \
+	$$(quiet) CCLD $$@
+	$$(Q)$$(ARM_CC) $$(CPUFLAGS_$$($(1)_CPU)) $$(LDFLAGS_COMMON) -T$(srcdir)/boards/$(1)/board.ld \
 		-Wl,-Map=$$(@:.elf=.map) -o $$@ $$(B_$(1)_COMMON) $$(B_$(1)_TEST) $$(LDLIBS)
 	@$$(call no_heap,$$@)
 $(O)/$(1)/blink.elf: $$(B_$(1)_COMMON) $$(B_$(1)_APP) $(srcdir)/boards/$(1)/board.ld $(srcdir)/boards/common/sections.ld
-	$$(ARM_CC) $$(CPUFLAGS_$$($(1)_CPU)) $$(LDFLAGS_COMMON) -T$(srcdir)/boards/$(1)/board.ld \
+	$$(quiet) CCLD $$@
+	$$(Q)$$(ARM_CC) $$(CPUFLAGS_$$($(1)_CPU)) $$(LDFLAGS_COMMON) -T$(srcdir)/boards/$(1)/board.ld \
 		-Wl,-Map=$$(@:.elf=.map) -o $$@ $$(B_$(1)_COMMON) $$(B_$(1)_APP) $$(LDLIBS)
 	@$$(call no_heap,$$@)
 $(O)/$(1)/size.txt: $(O)/$(1)/fwtest.elf $(O)/$(1)/blink.elf
-	$$(SIZE) $$^ > $$@.tmp && mv $$@.tmp $$@
+	$$(Q)$$(SIZE) $$^ > $$@.tmp && mv $$@.tmp $$@
 -include $$(B_$(1)_COMMON:.o=.d) $$(B_$(1)_TEST:.o=.d) $$(B_$(1)_APP:.o=.d)
 BOARD_OUTPUTS += $$(foreach i,fwtest blink,$$(addprefix $(O)/$(1)/$$(i),.elf .bin .hex)) $(O)/$(1)/size.txt
 endef
@@ -125,9 +138,11 @@ no_heap = if $(NM) $(1) | awk '{print $$NF}' | grep -qxE '$(subst $(eval) ,|,$(s
 	echo "firmware: $(1) links a heap symbol ($(HEAP_SYMS)): not allowed" >&2; rm -f $(1); exit 1; fi
 
 %.bin: %.elf
-	$(OBJCOPY) -O binary $< $@
+	$(quiet) OBJCOPY $@
+	$(Q)$(OBJCOPY) -O binary $< $@
 %.hex: %.elf
-	$(OBJCOPY) -O ihex $< $@
+	$(quiet) OBJCOPY $@
+	$(Q)$(OBJCOPY) -O ihex $< $@
 
 all: $(BOARD_OUTPUTS) $(O)/size-report.txt
 
@@ -144,7 +159,7 @@ check-heap: $(filter %.elf,$(BOARD_OUTPUTS))
 	@for f in $^; do $(call no_heap,$$f); done; echo "firmware: no heap symbol in any image"
 
 # make flash BOARD=stm32vldiscovery [IMAGE=blink|fwtest]: program, verify, reset with openocd.
-IMAGE ?= blink
+override IMAGE := $(or $(IMAGE),blink)
 flash:
 	@test -n "$(BOARD)" || { echo "firmware: say which board: make flash BOARD=<$(strip $(foreach b,$(BOARDS),$(if $($(b)_OPENOCD),$(b))))>" >&2; exit 2; }
 	@test -n "$($(BOARD)_OPENOCD)" || { echo "firmware: board '$(BOARD)' cannot be flashed with openocd (flashable: $(strip $(foreach b,$(BOARDS),$(if $($(b)_OPENOCD),$(b)))))" >&2; exit 2; }

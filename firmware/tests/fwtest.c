@@ -21,7 +21,7 @@ uint32_t fwt_cycles(void)
 	return exfw_cycles();
 }
 
-void exfw_fault(void)
+__attribute__((noreturn)) void exfw_fault(void)
 {
 	semihost_puts("fwtest: FAULT\n");
 	semihost_exit(3);

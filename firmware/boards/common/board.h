@@ -15,4 +15,7 @@ void board_init(void);
 /** Drive the board's user LED (no-op on boards without one). */
 void board_led(bool on);
 
+/** Called on any fault or unexpected exception; the default (weak, startup.c) stops at a BKPT. */
+__attribute__((noreturn)) void exfw_fault(void);
+
 #endif

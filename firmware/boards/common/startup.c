@@ -8,11 +8,11 @@
 #include <stdint.h>
 #include <exfw/irq.h>
 #include <exfw/time.h>
+#include "board.h"
 
 extern uint32_t __stack_top, __data_load, __data_start, __data_end, __bss_start, __bss_end;
 int main(void);
 void Reset_Handler(void);
-void exfw_fault(void);
 
 /* Faults: weak, so a test image can report them (semihosting) and a product can log them. */
 __attribute__((weak, noreturn)) void exfw_fault(void)
