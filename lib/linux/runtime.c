@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runtime: building and freeing it, and block_on (run a root task, wait for it from a thread
+ * that is not a worker, then give detached tasks a bounded grace period; seed 003 "Usage").
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <executor/signal.h>
+
+#include "reactor.h"
+#include "rt_internal.h"
+
+__thread struct ex_runtime *ex__tl_runtime;
+
+struct ex_runtime_config ex_runtime_config_default(void)
+{
+	return (struct ex_runtime_config){
+		.workers = 0,
+		.blocking_threads = 16,
+		.sq_entries = 0,
+		.slow_poll_ns = EX_SLOW_POLL_NS_DEFAULT,
+		.detach_grace_ns = EX_DETACH_GRACE_NS_DEFAULT,
+		.handle_signals = false,
+		.log = NULL,
+		.log_arg = NULL,
+	};
+}
+
+struct ex_runtime *ex_runtime_current(void)
+{
+	return ex__tl_runtime;
+}
+
+unsigned ex_runtime_workers(const struct ex_runtime *rt)
+{
+	return rt->nworkers;
+}
+
+struct ex_cancel_token *ex_runtime_shutdown_token(struct ex_runtime *rt)
+{
+	return rt->shutdown_token;
+}
+
+bool ex_runtime_shutdown(struct ex_runtime *rt)
+{
+	return ex_cancel_token_cancel(rt->shutdown_token, EX_CANCEL_SHUTDOWN);
+}
+
+int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runtime **out)
+{
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	struct ex_runtime_config c = cfg ? *cfg : ex_runtime_config_default();
+	if (c.workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		c.workers = n > 0 ? (unsigned)n : 1;
+	}
+	if (c.workers > 1024)
+		return -EINVAL;
+	if (c.blocking_threads == 0)
+		c.blocking_threads = 16;
+
+	struct ex_runtime *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
+	rt->cfg = c;
+	rt->nworkers = c.workers;
+	rt->sigfd = -1;
+	rt->workers = aligned_alloc(64, sizeof(struct ex_worker) * c.workers);
+	if (!rt->workers) {
+		free(rt);
+		return -ENOMEM;
+	}
+	memset(rt->workers, 0, sizeof(struct ex_worker) * c.workers);
+	ex__registry_init(rt);
+	pthread_mutex_init(&rt->live_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rt->live_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	ex__pool_init(&rt->pool, c.blocking_threads);
+
+	int r = ex_cancel_token_new(&rt->shutdown_token);
+	if (r < 0)
+		goto fail;
+	/* Block the signals before any runtime thread exists, so that every one inherits the mask. */
+	if (c.handle_signals && (r = ex__signals_setup(rt)) < 0)
+		goto fail;
+	struct ex_reactor_config rc = { .sq_entries = c.sq_entries, .cq_entries = 0 };
+	if ((r = ex_reactor_new(&rc, &rt->reactor)) < 0)
+		goto fail;
+	if ((r = ex__workers_start(rt)) < 0)
+		goto fail;
+	if (c.handle_signals && (r = ex__signals_start(rt)) < 0)
+		goto fail;
+	*out = rt;
+	return 0;
+fail:
+	ex__log(rt, LOG_ERR, "cannot build the runtime: %s", strerror(-r));
+	ex_runtime_free(rt);
+	return r;
+}
+
+static void drain_queue_refs(struct ex_task *t)
+{
+	while (t) {
+		struct ex_task *next = t->next;
+		ex__task_unref(t);
+		t = next;
+	}
+}
+
+void ex_runtime_free(struct ex_runtime *rt)
+{
+	if (!rt)
+		return;
+	atomic_store(&rt->closed, true);
+	ex__pool_shutdown(&rt->pool);
+	ex__workers_stop(rt);
+	/* Completions that arrive now only queue their task: nobody polls it again. */
+	ex_reactor_free(rt->reactor);
+	rt->reactor = NULL;
+	/* Leftover tasks forget the runtime before their queue references go. */
+	ex__registry_orphan_all(rt);
+	drain_queue_refs(atomic_exchange(&rt->inject, NULL));
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		struct ex_worker *w = &rt->workers[i];
+		if (w->rt) {
+			drain_queue_refs(w->q.head);
+			w->q.head = w->q.tail = NULL;
+			ex__local_destroy(&w->q);
+		}
+	}
+	ex__signals_free(rt);
+	ex__pool_destroy(&rt->pool);
+	ex_cancel_token_unref(rt->shutdown_token);
+	pthread_mutex_destroy(&rt->live_lock);
+	pthread_cond_destroy(&rt->live_cond);
+	free(rt->workers);
+	free(rt);
+}
+
+/* A waker for a plain thread (the one in block_on): a futex word. */
+struct thread_parker {
+	_Atomic uint32_t woken;
+};
+
+static const void *parker_clone(const void *d)
+{
+	return d;
+}
+
+static void parker_wake(const void *d)
+{
+	struct thread_parker *p = (struct thread_parker *)d;
+	atomic_store(&p->woken, 1);
+	syscall(SYS_futex, (uint32_t *)&p->woken, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void parker_drop(const void *d)
+{
+	(void)d;
+}
+
+static const struct ex_waker_vtable parker_vtable = {
+	.clone = parker_clone,
+	.wake = parker_wake,
+	.wake_by_ref = parker_wake,
+	.drop = parker_drop,
+};
+
+static void wait_detached(struct ex_runtime *rt)
+{
+	if (atomic_load(&rt->live) == 0)
+		return;
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	uint64_t ns = (uint64_t)dl.tv_nsec + rt->cfg.detach_grace_ns;
+	dl.tv_sec += (time_t)(ns / 1000000000ull);
+	dl.tv_nsec = (long)(ns % 1000000000ull);
+	pthread_mutex_lock(&rt->live_lock);
+	int r = 0;
+	while (atomic_load(&rt->live) > 0 && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&rt->live_cond, &rt->live_lock, &dl);
+	pthread_mutex_unlock(&rt->live_lock);
+	uint64_t left = atomic_load(&rt->live);
+	if (left)
+		ex__log(rt, LOG_WARNING,
+			"%llu task(s) still running after the %llu ms grace for detached tasks; they stop with the process",
+			(unsigned long long)left, (unsigned long long)(rt->cfg.detach_grace_ns / 1000000));
+}
+
+int ex_runtime_block_on(struct ex_runtime *rt, struct ex_future *root, int64_t *out)
+{
+	if (!rt || !root)
+		return -EINVAL;
+	if (ex__tl_worker)
+		return -EDEADLK;
+	bool expected = false;
+	if (!atomic_compare_exchange_strong(&rt->in_block_on, &expected, true))
+		return -EBUSY;
+	struct ex_runtime *prev = ex__tl_runtime;
+	ex__tl_runtime = rt;
+
+	struct ex_join_handle h;
+	int r = ex__spawn(rt, root, NULL, "ex:root", false, &h);
+	if (r < 0)
+		goto out;
+	struct thread_parker p = { 0 };
+	struct ex_waker w = { &parker_vtable, &p };
+	struct ex_context cx = { &w };
+	struct ex_join j;
+	struct ex_future *jf = &ex_join(&j, &h)->base;
+	for (;;) {
+		atomic_store(&p.woken, 0);
+		if (ex_poll(jf, &cx) == EX_READY)
+			break;
+		while (!atomic_load(&p.woken))
+			syscall(SYS_futex, (uint32_t *)&p.woken, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	}
+	if (out)
+		*out = jf->output;
+	wait_detached(rt);
+out:
+	ex__tl_runtime = prev;
+	atomic_store(&rt->in_block_on, false);
+	return r;
+}

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tasks: the header around a spawned future, its reference count, the waker over it, its state
+ * machine (tokio's NOTIFIED/RUNNING/COMPLETE bits) and the sharded registry of live tasks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "rt_internal.h"
+
+/* Process-wide ids: unique across runtimes, so a logged id names one task. */
+static _Atomic uint64_t next_task_id = 1;
+
+__thread struct ex_task *ex__tl_task;
+
+static struct ex_registry_shard *shard_of(struct ex_runtime *rt, uint64_t id)
+{
+	return &rt->shards[id % EX_REGISTRY_SHARDS];
+}
+
+void ex__registry_init(struct ex_runtime *rt)
+{
+	for (unsigned i = 0; i < EX_REGISTRY_SHARDS; i++) {
+		pthread_mutex_init(&rt->shards[i].lock, NULL);
+		rt->shards[i].head = NULL;
+	}
+}
+
+static void registry_add(struct ex_runtime *rt, struct ex_task *t)
+{
+	struct ex_registry_shard *s = shard_of(rt, t->id);
+	pthread_mutex_lock(&s->lock);
+	t->reg_prev = NULL;
+	t->reg_next = s->head;
+	if (s->head)
+		s->head->reg_prev = t;
+	s->head = t;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void registry_remove_locked(struct ex_registry_shard *s, struct ex_task *t)
+{
+	if (t->reg_prev)
+		t->reg_prev->reg_next = t->reg_next;
+	else
+		s->head = t->reg_next;
+	if (t->reg_next)
+		t->reg_next->reg_prev = t->reg_prev;
+	t->reg_prev = t->reg_next = NULL;
+}
+
+/* ex_runtime_free: the runtime goes away; leftover tasks (still referenced somewhere) forget it. */
+void ex__registry_orphan_all(struct ex_runtime *rt)
+{
+	for (unsigned i = 0; i < EX_REGISTRY_SHARDS; i++) {
+		struct ex_registry_shard *s = &rt->shards[i];
+		pthread_mutex_lock(&s->lock);
+		while (s->head) {
+			struct ex_task *t = s->head;
+			registry_remove_locked(s, t);
+			t->rt = NULL;
+		}
+		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_destroy(&s->lock);
+	}
+}
+
+void ex__task_ref(struct ex_task *t)
+{
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+static void live_dec(struct ex_runtime *rt)
+{
+	if (atomic_fetch_sub(&rt->live, 1) == 1) {
+		/* Lock so that a block_on between its check and its wait does not miss this. */
+		pthread_mutex_lock(&rt->live_lock);
+		pthread_cond_broadcast(&rt->live_cond);
+		pthread_mutex_unlock(&rt->live_lock);
+	}
+}
+
+void ex__task_unref(struct ex_task *t)
+{
+	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_release) != 1)
+		return;
+	atomic_thread_fence(memory_order_acquire);
+	struct ex_runtime *rt = t->rt;
+	if (rt) {
+		struct ex_registry_shard *s = shard_of(rt, t->id);
+		pthread_mutex_lock(&s->lock);
+		registry_remove_locked(s, t);
+		pthread_mutex_unlock(&s->lock);
+		if (t->fut) {
+			/* Nothing can wake it any more: it would stay pending forever. Its future is not
+			 * dropped (rule 1: never drop a pending future); say so. */
+			ex__log(rt, LOG_WARNING,
+				"task %llu (%s) can never be woken again (no waker left); its future is leaked",
+				(unsigned long long)t->id, t->name);
+			if (!t->internal)
+				live_dec(rt);
+		}
+	}
+	ex_waker_drop(&t->join_waker);
+	pthread_mutex_destroy(&t->join_lock);
+	free(t);
+}
+
+/*
+ * Wake: idempotent and safe from any thread. Only the transition idle -> NOTIFIED queues the task
+ * (with a new reference held by the queue entry); a wake during a poll only sets NOTIFIED and the
+ * polling worker re-queues it afterwards.
+ */
+void ex__task_schedule(struct ex_task *t)
+{
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	for (;;) {
+		if (s & (EX_TS_COMPLETE | EX_TS_NOTIFIED))
+			return;
+		if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | EX_TS_NOTIFIED,
+							  memory_order_acq_rel, memory_order_acquire))
+			break;
+	}
+	if (s & EX_TS_RUNNING)
+		return;
+	if (!t->rt)
+		return; /* orphan: its runtime was freed; it never runs again */
+	ex__task_ref(t);
+	ex__enqueue(t);
+}
+
+static const void *waker_clone(const void *data)
+{
+	ex__task_ref((struct ex_task *)data);
+	return data;
+}
+
+static void waker_wake_by_ref(const void *data)
+{
+	ex__task_schedule((struct ex_task *)data);
+}
+
+static void waker_wake(const void *data)
+{
+	ex__task_schedule((struct ex_task *)data);
+	ex__task_unref((struct ex_task *)data);
+}
+
+static void waker_drop(const void *data)
+{
+	ex__task_unref((struct ex_task *)data);
+}
+
+const struct ex_waker_vtable ex__task_waker_vtable = {
+	.clone = waker_clone,
+	.wake = waker_wake,
+	.wake_by_ref = waker_wake_by_ref,
+	.drop = waker_drop,
+};
+
+/* Called by the worker that saw the future ready (the task is RUNNING on this thread). */
+void ex__task_complete(struct ex_task *t, int64_t output)
+{
+	struct ex_future *fut = t->fut;
+	t->output = output;
+	t->fut = NULL;
+	if (t->drop)
+		t->drop(fut);
+
+	pthread_mutex_lock(&t->join_lock);
+	t->done = true;
+	struct ex_waker w = t->join_waker;
+	t->join_waker = (struct ex_waker){ 0 };
+	pthread_mutex_unlock(&t->join_lock);
+	/* Clears RUNNING and any NOTIFIED: later wakes see COMPLETE and do nothing. */
+	atomic_exchange_explicit(&t->state, EX_TS_COMPLETE, memory_order_acq_rel);
+	ex_waker_wake(&w);
+	if (!t->internal)
+		live_dec(t->rt);
+}
+
+int ex__spawn(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn drop,
+	      const char *name, bool internal, struct ex_join_handle *out)
+{
+	if (out)
+		out->task = NULL;
+	if (!fut || !fut->poll)
+		return -EINVAL;
+	if (!rt)
+		return -ESRCH;
+	if (atomic_load_explicit(&rt->closed, memory_order_acquire))
+		return -ESHUTDOWN;
+	struct ex_task *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->rt = rt;
+	t->fut = fut;
+	t->drop = drop;
+	t->id = atomic_fetch_add_explicit(&next_task_id, 1, memory_order_relaxed);
+	t->internal = internal;
+	t->spawn_ns = ex__now_ns();
+	pthread_mutex_init(&t->join_lock, NULL);
+	if (name) {
+		strncpy(t->name, name, sizeof(t->name) - 1);
+		t->name[sizeof(t->name) - 1] = '\0';
+	}
+	/* One reference for the queue entry, one for the join handle. */
+	atomic_init(&t->refs, out ? 2 : 1);
+	atomic_init(&t->state, EX_TS_NOTIFIED);
+	if (!internal)
+		atomic_fetch_add(&rt->live, 1);
+	registry_add(rt, t);
+	if (out)
+		out->task = t;
+	ex__enqueue(t);
+	return 0;
+}
+
+int ex_spawn_on(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn drop,
+		const char *name, struct ex_join_handle *out)
+{
+	return ex__spawn(rt, fut, drop, name, false, out);
+}
+
+int ex_spawn(struct ex_future *fut, ex_future_drop_fn drop, const char *name,
+	     struct ex_join_handle *out)
+{
+	return ex__spawn(ex__tl_runtime, fut, drop, name, false, out);
+}
+
+uint64_t ex_task_current_id(void)
+{
+	return ex__tl_task ? ex__tl_task->id : 0;
+}
+
+const char *ex_task_current_name(void)
+{
+	return ex__tl_task ? ex__tl_task->name : "";
+}
+
+const char *ex_task_state_name(enum ex_task_state s)
+{
+	switch (s) {
+	case EX_TASK_SCHEDULED:
+		return "scheduled";
+	case EX_TASK_RUNNING:
+		return "running";
+	case EX_TASK_IDLE:
+		return "idle";
+	case EX_TASK_DONE:
+		return "done";
+	}
+	return "?";
+}
+
+static void snapshot(const struct ex_task *t, struct ex_task_info *info)
+{
+	uint32_t s = atomic_load_explicit(&((struct ex_task *)t)->state, memory_order_acquire);
+	info->id = t->id;
+	memcpy(info->name, t->name, sizeof(info->name));
+	if (s & EX_TS_COMPLETE)
+		info->state = EX_TASK_DONE;
+	else if (s & EX_TS_RUNNING)
+		info->state = EX_TASK_RUNNING;
+	else if (s & EX_TS_NOTIFIED)
+		info->state = EX_TASK_SCHEDULED;
+	else
+		info->state = EX_TASK_IDLE;
+	info->spawn_ns = t->spawn_ns;
+	info->polls = atomic_load_explicit(&((struct ex_task *)t)->polls, memory_order_relaxed);
+	info->busy_ns = atomic_load_explicit(&((struct ex_task *)t)->busy_ns, memory_order_relaxed);
+	info->max_poll_ns = atomic_load_explicit(&((struct ex_task *)t)->max_poll_ns, memory_order_relaxed);
+}
+
+int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_task_info *info)
+{
+	if (!rt || !info)
+		return -EINVAL;
+	struct ex_registry_shard *s = shard_of(rt, id);
+	int r = -ENOENT;
+	pthread_mutex_lock(&s->lock);
+	for (struct ex_task *t = s->head; t; t = t->reg_next) {
+		if (t->id == id) {
+			snapshot(t, info);
+			r = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int ex_runtime_foreach_task(struct ex_runtime *rt, int (*cb)(const struct ex_task_info *, void *),
+			    void *arg)
+{
+	if (!rt || !cb)
+		return -EINVAL;
+	/* Snapshot a shard under its lock, call back without it (the callback may spawn). */
+	for (unsigned i = 0; i < EX_REGISTRY_SHARDS; i++) {
+		struct ex_registry_shard *s = &rt->shards[i];
+		size_t n = 0, cap = 0;
+		struct ex_task_info *v = NULL;
+		pthread_mutex_lock(&s->lock);
+		for (struct ex_task *t = s->head; t; t = t->reg_next)
+			cap++;
+		if (cap) {
+			v = malloc(cap * sizeof(*v));
+			if (!v) {
+				pthread_mutex_unlock(&s->lock);
+				return -ENOMEM;
+			}
+			for (struct ex_task *t = s->head; t; t = t->reg_next)
+				snapshot(t, &v[n++]);
+		}
+		pthread_mutex_unlock(&s->lock);
+		for (size_t k = 0; k < n; k++) {
+			int r = cb(&v[k], arg);
+			if (r) {
+				free(v);
+				return r;
+			}
+		}
+		free(v);
+	}
+	return 0;
+}
