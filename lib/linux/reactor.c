@@ -205,8 +205,6 @@ void ex_reactor_after_poll(struct ex_reactor *r, bool idle)
 void ex_op_submit(struct ex_op *op, const struct ex_waker *w)
 {
 	struct tls_batch *b = &tls_batch;
-	/* The lock publishes the prepared op to the completion thread (the CQE's user_data carries
-	 * the pointer through the kernel, which no race detector sees). */
 	pthread_mutex_lock(&op->lock);
 	op->waker = ex_waker_clone(w);
 	op->refs = 2; /* owner + kernel */
@@ -289,8 +287,6 @@ void ex_op_release(struct ex_op *op)
 			__atomic_add_fetch(&op->refs, 1, __ATOMIC_ACQ_REL);
 			c->target = op;
 			io_uring_prep_cancel64(&c->sqe, (uint64_t)(uintptr_t)op, 0);
-			pthread_mutex_lock(&c->lock); /* publish (see ex_op_submit) */
-			pthread_mutex_unlock(&c->lock);
 			submit_now(r, c);
 		}
 	}
@@ -378,8 +374,16 @@ static void *completion_main(void *arg)
 			(void)io_uring_wait_cqes(&r->ring, &cqe, 1, tsp, NULL);
 		}
 
+		/* Acquire what the flushers published with their release increments of inflight
+		 * before they submitted: the op records reach us through the kernel (user_data),
+		 * which establishes no happens-before a race detector could see.
+		 * Only the CQEs counted before that load are reaped in this round. */
+		unsigned ready = io_uring_cq_ready(&r->ring);
+		(void)LOAD(&r->inflight);
 		unsigned head, n = 0;
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			if (n == ready)
+				break;
 			struct ex_op *op = io_uring_cqe_get_data(cqe);
 			complete(r, op, cqe->res, cqe->flags);
 			n++;

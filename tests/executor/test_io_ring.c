@@ -28,8 +28,8 @@ static int make_file(void)
 	ck_assert_int_ge(fd, 0);
 	unlink(path);
 	for (int i = 0; i < N; i++) {
-		char rec[REC];
-		snprintf(rec, sizeof rec, "rec%011d", i);
+		char rec[REC] = { 0 };
+		snprintf(rec, sizeof rec, "rec%012d", i); /* 15 characters and a NUL: REC bytes */
 		ck_assert_int_eq(pwrite(fd, rec, REC, (off_t)i * REC), REC);
 	}
 	return fd;
@@ -45,8 +45,8 @@ START_TEST(reads_beyond_ring_size)
 	/* poll all first, so that 4096 are queued before anything is reaped */
 	drv_run(&d, slot, N);
 	for (int i = 0; i < N; i++) {
-		char rec[REC + 1];
-		snprintf(rec, sizeof rec, "rec%011d", i);
+		char rec[REC] = { 0 };
+		snprintf(rec, sizeof rec, "rec%012d", i);
 		ck_assert_int_eq(io[i].cs.base.output, REC);
 		ck_assert_int_eq(memcmp(bufs[i], rec, REC), 0);
 	}
