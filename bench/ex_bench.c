@@ -412,9 +412,11 @@ static ex_poll_t mem_root_poll(struct ex_future *f, struct ex_context *cx)
 	r->t = xcalloc(IDLE_TASKS, sizeof *r->t);
 	r->h = xcalloc(IDLE_TASKS, sizeof *r->h);
 	idle_wakers = xcalloc(IDLE_TASKS, sizeof *idle_wakers);
-	memset(r->t, 0, IDLE_TASKS * sizeof *r->t);
-	memset(r->h, 0, IDLE_TASKS * sizeof *r->h);
-	memset(idle_wakers, 0, IDLE_TASKS * sizeof *idle_wakers);
+	/* Touch every page now (calloc's fresh pages are not resident yet; the compiler would drop a
+	 * memset of calloc'd memory, explicit_bzero it keeps). */
+	explicit_bzero(r->t, IDLE_TASKS * sizeof *r->t);
+	explicit_bzero(r->h, IDLE_TASKS * sizeof *r->h);
+	explicit_bzero(idle_wakers, IDLE_TASKS * sizeof *idle_wakers);
 	atomic_store(&idle_parked, 0);
 	r->before = rss_bytes();
 	for (r->i = 0; r->i < IDLE_TASKS; r->i++) {
