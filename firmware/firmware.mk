@@ -167,10 +167,12 @@ flash:
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) srcdir=$(srcdir) top_srcdir=$(top_srcdir) ARM_CC=$(ARM_CC) O=$(O) $(O)/$(BOARD)/$(IMAGE).elf
 	$(OPENOCD) $($(BOARD)_OPENOCD) -c "program $(O)/$(BOARD)/$(IMAGE).elf verify reset exit"
 
-# make qemu BOARD=mps2-an385: run the test image (result = exit status).
+# make qemu BOARD=mps2-an385 [QEMU_FLAGS='-icount shift=0']: run the test image (result = exit
+# status). With -icount shift=0 virtual time advances 1 ns per instruction, which makes the
+# latency the image prints deterministic (docs/firmware.md).
 qemu: $(O)/$(BOARD)/fwtest.elf
 	@test -n "$($(BOARD)_QEMU)" || { echo "firmware: board '$(BOARD)' has no QEMU machine" >&2; exit 2; }
-	timeout 60 $(QEMU_ARM) -M $($(BOARD)_QEMU) -nographic -monitor none -serial none \
+	timeout 60 $(QEMU_ARM) -M $($(BOARD)_QEMU) $(QEMU_FLAGS) -nographic -monitor none -serial none \
 		-semihosting-config enable=on,target=native -kernel $<
 
 clean:

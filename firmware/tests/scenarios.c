@@ -42,12 +42,13 @@ static int fail(int line, const char *expr)
 /* ---- interrupt handler side ---- */
 
 EXFW_CHANNEL_DEFINE(isr_chan, 4);
-static volatile uint32_t irq_a_count, irq_b_count, isr_seq, isr_cycles;
+static volatile uint32_t irq_a_count, irq_b_count, isr_seq;
+volatile uint32_t fwt_isr_cycles;
 
 void exfw_app_irq(unsigned irq)
 {
 	if (irq == FWT_IRQ_A) {
-		isr_cycles = fwt_cycles();
+		fwt_isr_cycles = fwt_cycles();
 		irq_a_count++;
 	} else if (irq == FWT_IRQ_B) {
 		irq_b_count++;
@@ -168,7 +169,7 @@ int fwt_irq_wakes(void)
 	CHECK(w->fut.output == 42);
 	CHECK(irq_a_count == before + 1);
 	CHECK(exfw_wait_list_empty(&exfw_irq_waiters[FWT_IRQ_A])); /* the entry left the list */
-	fwt_latency_cycles = w->woke_cycles - isr_cycles;
+	fwt_latency_cycles = w->woke_cycles - fwt_isr_cycles;
 	return 0;
 }
 

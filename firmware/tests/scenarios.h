@@ -28,6 +28,8 @@ extern int fwt_fail_line;
 extern const char *fwt_fail_expr;
 /** Interrupt-to-poll latency of the last fwt_irq_wakes() run, in cycles (0: not measured). */
 extern uint32_t fwt_latency_cycles;
+/** fwt_cycles() when the handler of FWT_IRQ_A last ran. */
+extern volatile uint32_t fwt_isr_cycles;
 
 int fwt_sleep_wakes(void);      /* SysTick wakes a sleeping task; the CPU idles meanwhile */
 int fwt_irq_wakes(void);        /* a software-triggered interrupt wakes the awaiting task */
