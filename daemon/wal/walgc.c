@@ -139,7 +139,8 @@ static ex_poll_t walgc_poll(struct ex_future *f, struct ex_context *cx)
 	struct walgc *g = ex_container_of(f, struct walgc, fut);
 	int64_t e;
 	EX_BEGIN(&g->a);
-	while (!task_mgr_is_shutdown_requested()) {
+	/* One pass at least, also when asked to stop at once (a restart applies new limits). */
+	do {
 		EX_AWAIT(&g->a, cx, ex_spawn_blocking(&g->blk, job_gc, g));
 		e = EX_AWAITED(&g->a);
 		if (e > 0)
@@ -151,7 +152,7 @@ static ex_poll_t walgc_poll(struct ex_future *f, struct ex_context *cx)
 		EX_AWAIT(&g->a, cx,
 			 &ex_select(&g->sel, ex_sleep(&g->sleep, GC_INTERVAL_NS),
 				    task_mgr_shutdown_watcher(&g->watch))->base);
-	}
+	} while (!task_mgr_is_shutdown_requested());
 	EX_END(&g->a, f, 0);
 }
 

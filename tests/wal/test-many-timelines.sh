@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# 20 timelines in one process, each with its own replication slot (created by the receiver),
+# stream from one PostgreSQL 15 under pgbench load until all reach the same LSN; the slots exist
+# and their restart LSN advanced (status updates with the flush LSN reach the server); every
+# timeline stored the same bytes. Then the retention GC keeps only what the byte limit allows.
+set -eu
+. "${top_srcdir:-../..}/tests/common/pg.sh"
+pg_require
+BIN=${top_builddir:-../..}/tests/wal
+T=$(mktemp -d /tmp/test-walmany.XXXXXX)
+cleanup() { pg_stop; rm -rf "$T"; }
+trap cleanup EXIT INT TERM
+N=20
+
+pg_start
+pg_pgbench_init 1
+flush_of() { sed -n 's/.*"flush_lsn":"\([0-9A-F]*\/[0-9A-F]*\)".*/\1/p' "$1" 2>/dev/null || true; }
+lsn_num() { printf '%d\n' $(( (0x${1%/*} << 32) + 0x${1#*/} )); }
+wait_flush() {   # bounded (120 s) wait until STATEFILE's persisted flush LSN reaches LSN
+	want=$(lsn_num "$2"); i=0
+	while :; do
+		f=$(flush_of "$1")
+		if [ -n "$f" ] && [ "$(lsn_num "$f")" -ge "$want" ]; then return 0; fi
+		i=$((i + 1)); [ $i -lt 1200 ] || { echo "$1: flush LSN stuck at '$f', wanted $2" >&2; return 1; }
+		sleep 0.1
+	done
+}
+"$BIN/walrecv-driver" "$PG_CONNINFO" "$T/drv" --n $N --slot execd_slot_ --create-slot \
+	>"$T/show.json" 2>"$T/drv.log" &
+DRV=$!
+for i in $(seq 0 $((N - 1))); do wait_flush "$T/drv/tl$i/wal/wal.state" 0/1; done
+pg_pgbench -n -T 3 -c 2 -j 2 >/dev/null 2>&1
+pg_psql -c 'select pg_switch_wal()' >/dev/null
+pg_psql -c 'create table mark(x int); insert into mark values (1)' >/dev/null
+stop=$(pg_current_lsn)
+for i in $(seq 0 $((N - 1))); do wait_flush "$T/drv/tl$i/wal/wal.state" "$stop"; done
+kill -TERM $DRV
+wait $DRV || { echo "walrecv-driver failed" >&2; cat "$T/drv.log" >&2; exit 1; }
+[ "$(grep -c '"state":"streaming"' "$T/show.json")" -eq $N ] || { cat "$T/show.json" >&2; exit 1; }
+slots=$(pg_psql -c "select count(*) from pg_replication_slots where slot_name like 'execd_slot_%' and restart_lsn is not null")
+[ "$slots" -eq $N ] || { echo "expected $N slots, found $slots" >&2; exit 1; }
+# all timelines hold identical segments
+ref=$T/drv/tl0/wal
+for i in $(seq 1 $((N - 1))); do
+	for f in "$ref"/????????????????????????*; do
+		cmp "$f" "$T/drv/tl$i/wal/$(basename "$f")" || { echo "timeline $i differs" >&2; exit 1; }
+	done
+done
+echo "$N timelines with slots reached $stop with identical segments"
+
+# retention: a limit of 1 byte removes every complete, flushed segment and keeps the open one.
+# First complete the open segment; a second start (flush already there) runs the GC's first pass.
+pg_psql -c 'select pg_switch_wal()' >/dev/null
+pg_psql -c 'insert into mark values (2)' >/dev/null
+stop=$(pg_current_lsn)
+"$BIN/walrecv-driver" "$PG_CONNINFO" "$T/drv" --n 1 --until "$stop" >/dev/null 2>"$T/gc.log" ||
+	{ cat "$T/gc.log" >&2; exit 1; }
+WAL_RETENTION_BYTES=1 "$BIN/walrecv-driver" "$PG_CONNINFO" "$T/drv" --n 1 --until "$stop" \
+	--timeout-ms 60000 >/dev/null 2>"$T/gc.log" || { cat "$T/gc.log" >&2; exit 1; }
+grep -q "retention: removed" "$T/gc.log" || { echo "retention GC removed nothing" >&2; cat "$T/gc.log" >&2; exit 1; }
+left=$(ls "$T/drv/tl0/wal" | grep -c '^[0-9A-F]\{24\}$' || true)
+[ "$left" -eq 0 ] || { echo "$left complete segments left" >&2; exit 1; }
+ls "$T/drv/tl0/wal" | grep -q '\.partial$' || { echo "the open segment was removed" >&2; exit 1; }
+echo "retention GC: complete segments removed, open segment kept"
