@@ -1,12 +1,256 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/main.c — execd entry point (work in progress: configuration only). */
+/*
+ * daemon/main.c — execd: configuration, start-up, and the ordered graceful shutdown.
+ *
+ * Start: load the state directory, open the control socket, start every tenant's and timeline's
+ * tasks, then READY=1. Stop (SIGTERM/SIGINT, or a critical task failing): STOPPING=1, refuse new
+ * tasks, then shut down in order — the control socket and its requests; timeline tasks (they
+ * finish writing and persist); tenant tasks; the rest — all under one deadline
+ * (--shutdown-timeout). A task that ignores cancellation is named in the log and the exit status
+ * is 1. SIGQUIT exits at once.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include <executor/async.h>
+#include <executor/blocking.h>
+#include <executor/runtime.h>
+#include <executor/select.h>
+#include <executor/signal.h>
+#include <executor/task.h>
+#include <executor/time.h>
 
 #include "conf.h"
+#include "ctl.h"
+#include "log.h"
+#include "task_mgr.h"
+#include "timeline.h"
+
+static struct ex_runtime *rt;
+static int fatal_err; /* set once by a failing critical task */
+
+static void on_critical_failure(int err, uint64_t task_id)
+{
+	__atomic_store_n(&fatal_err, err ? err : -EIO, __ATOMIC_RELEASE);
+	log_error("critical task %llu failed (%s): stopping the daemon", (unsigned long long)task_id, strerror(-err));
+	ex_runtime_shutdown(rt);
+}
+
+static void runtime_log(int prio, const char *msg, void *arg)
+{
+	(void)arg;
+	execd_log(prio, "%s", msg);
+}
+
+/* ---------------- status / watchdog task ---------------- */
+
+struct status_task {
+	struct ex_future fut;
+	struct ex_async a;
+	uint64_t watchdog_usec;
+	uint64_t period_ns;
+	struct ex_sleep sleep;
+	struct ex_select sel;
+	struct task_mgr_watcher w;
+};
+
+static void notify_status(void)
+{
+	sd_notifyf(0, "STATUS=%zu tenants, %zu timelines, %zu tasks, %u control connections",
+		   registry_tenant_count(), registry_timeline_count(), task_mgr_count(NULL),
+		   ctl_server_connections());
+}
+
+static ex_poll_t status_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct status_task *s = ex_container_of(f, struct status_task, fut);
+	EX_BEGIN(&s->a);
+	for (;;) {
+		notify_status();
+		if (s->watchdog_usec)
+			sd_notify(0, "WATCHDOG=1");
+		EX_AWAIT(&s->a, cx, &ex_select(&s->sel, ex_sleep(&s->sleep, s->period_ns),
+					       task_mgr_shutdown_watcher(&s->w))->base);
+		if (EX_AWAITED(&s->a) == 1)
+			break;
+	}
+	EX_END(&s->a, f, 0);
+}
+
+static void status_drop(struct ex_future *f)
+{
+	free(ex_container_of(f, struct status_task, fut));
+}
+
+static int spawn_status(void)
+{
+	struct status_task *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->fut.poll = status_poll;
+	s->period_ns = 5ull * 1000 * 1000 * 1000;
+	if (sd_watchdog_enabled(0, &s->watchdog_usec) > 0 && s->watchdog_usec) {
+		/* pet at half the interval, as sd_watchdog_enabled(3) recommends */
+		uint64_t half = s->watchdog_usec * 1000 / 2;
+		if (half < s->period_ns)
+			s->period_ns = half;
+		log_info("watchdog enabled: %llu us", (unsigned long long)s->watchdog_usec);
+	} else {
+		s->watchdog_usec = 0;
+	}
+	return task_mgr_spawn(TASK_KIND_STATUS, NULL, NULL, "status", false, &s->fut, status_drop, NULL);
+}
+
+/* ---------------- the root future ---------------- */
+
+struct root {
+	struct ex_future fut;
+	struct ex_async a;
+	struct ex_blocking blk;
+	struct ex_cancelled sig;
+	int listen_fd;
+	int exit_code;
+	unsigned step;
+	size_t stuck;
+	uint64_t deadline;
+	struct task_mgr_filter filt;
+	struct task_mgr_shutdown sd;
+	int64_t rc;
+};
+
+static int64_t blk_registry_init(void *arg)
+{
+	(void)arg;
+	return registry_init(execd_config.state_dir);
+}
+
+static int64_t blk_socket_open(void *arg)
+{
+	(void)arg;
+	return ctl_socket_open(execd_config.socket_path);
+}
+
+/* The shutdown order: each step's filter. */
+static bool shutdown_step(unsigned step, struct task_mgr_filter *f, const char **what)
+{
+	memset(f, 0, sizeof *f);
+	switch (step) {
+	case 0:
+		f->has_kind = true;
+		f->kind = TASK_KIND_CONTROL_LISTENER;
+		*what = "control listener";
+		return true;
+	case 1:
+		f->has_kind = true;
+		f->kind = TASK_KIND_CONTROL_REQUEST;
+		*what = "control connections and requests";
+		return true;
+	case 2:
+		f->with_timeline = true;
+		*what = "timeline tasks";
+		return true;
+	case 3:
+		f->with_tenant = true;
+		*what = "tenant tasks";
+		return true;
+	case 4:
+		f->all = true;
+		*what = "remaining tasks";
+		return true;
+	default:
+		return false;
+	}
+}
+
+static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct root *r = ex_container_of(f, struct root, fut);
+	const char *what;
+	int e;
+
+	EX_BEGIN(&r->a);
+	ctl_set_start_time(ex_now_ns());
+	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_registry_init, NULL));
+	if ((r->rc = EX_AWAITED(&r->a)) < 0) {
+		log_error("cannot load the state directory %s: %s", execd_config.state_dir, strerror((int)-r->rc));
+		EX_RETURN(&r->a, f, 1);
+	}
+	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_socket_open, NULL));
+	if ((r->rc = EX_AWAITED(&r->a)) < 0)
+		EX_RETURN(&r->a, f, 1);
+	r->listen_fd = (int)r->rc;
+	if ((e = registry_start()) < 0)
+		log_warning("some tenants or timelines did not start (%s); see above", strerror(-e));
+	if ((e = ctl_server_start(r->listen_fd)) < 0) {
+		log_error("cannot start the control listener: %s", strerror(-e));
+		EX_RETURN(&r->a, f, 1);
+	}
+	if ((e = spawn_status()) < 0)
+		log_warning("cannot start the status task: %s", strerror(-e));
+	sd_notify(0, "READY=1");
+	notify_status();
+	log_info("execd %s ready: state %s, %zu tenants, %zu timelines", PACKAGE_VERSION, execd_config.state_dir,
+		 registry_tenant_count(), registry_timeline_count());
+
+	/* run until SIGTERM/SIGINT or a critical failure cancels the runtime's shutdown token */
+	EX_AWAIT(&r->a, cx, &ex_cancelled(&r->sig, ex_runtime_shutdown_token(rt))->base);
+
+	sd_notify(0, "STOPPING=1");
+	ctl_set_stopping();
+	log_info("shutting down (timeout %llu ms)", (unsigned long long)execd_config.shutdown_timeout_ms);
+	task_mgr_block_all(); /* nothing new starts from now on */
+	r->deadline = ex_now_ns() + execd_config.shutdown_timeout_ms * 1000000ull;
+	for (r->step = 0; shutdown_step(r->step, &r->filt, &what); r->step++) {
+		log_debug("shutdown: stopping %s", what);
+		EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_SHUTDOWN, r->deadline));
+		if ((r->rc = EX_AWAITED(&r->a)) > 0) {
+			for (size_t i = 0; i < r->sd.n_remaining; i++)
+				log_error("shutdown: task %llu (%s, '%s') ignored cancellation",
+					  (unsigned long long)r->sd.remaining[i].ident.id,
+					  task_kind_name(r->sd.remaining[i].ident.kind), r->sd.remaining[i].ident.name);
+			r->stuck += (size_t)r->rc;
+		}
+		task_mgr_shutdown_clear(&r->sd);
+	}
+	r->exit_code = 0;
+	if (r->stuck) {
+		log_error("shutdown: %zu task%s did not stop within %llu ms", r->stuck, r->stuck == 1 ? "" : "s",
+			  (unsigned long long)execd_config.shutdown_timeout_ms);
+		r->exit_code = 1;
+	} else if (__atomic_load_n(&fatal_err, __ATOMIC_ACQUIRE)) {
+		r->exit_code = 1;
+	} else {
+		log_info("stopped cleanly");
+	}
+	EX_END(&r->a, f, r->exit_code);
+}
+
+static void on_sigquit(int sig)
+{
+	static const char msg[] = "execd: SIGQUIT: exiting at once\n";
+	ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)n;
+	(void)sig;
+	_exit(128 + SIGQUIT);
+}
 
 int main(int argc, char **argv)
 {
+	struct ex_runtime_config cfg;
+	struct ex_cancel_token *root_token = NULL;
+	struct root root = { .listen_fd = -1 };
+	struct sigaction sa = { .sa_handler = on_sigquit };
+	int64_t out = 1;
+	int r;
+
 	switch (config_parse(argc, argv, stdout, stderr)) {
 	case CONFIG_EXIT_OK:
 		return 0;
@@ -15,7 +259,40 @@ int main(int argc, char **argv)
 	case CONFIG_RUN:
 		break;
 	}
-	fprintf(stderr, "execd: not implemented yet\n");
+	execd_log_init(execd_config.log_level, 0);
+	sigaction(SIGQUIT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	cfg = ex_runtime_config_default();
+	cfg.workers = execd_config.workers;
+	cfg.handle_signals = true;
+	cfg.log = runtime_log;
+	cfg.detach_grace_ns = 0; /* the root future already waited, in order, under the deadline */
+	if ((r = ex_runtime_new(&cfg, &rt)) < 0) {
+		log_error("cannot start the runtime: %s", strerror(-r));
+		return 1;
+	}
+	/* Tasks' tokens descend from a root of our own, not from the runtime's shutdown token: a
+	 * signal must not cancel everything at once, the shutdown goes step by step. */
+	if ((r = ex_cancel_token_new(&root_token)) < 0 || (r = task_mgr_init(root_token, on_critical_failure)) < 0) {
+		log_error("cannot initialise: %s", strerror(-r));
+		return 1;
+	}
+	root.fut.poll = root_poll;
+	r = ex_runtime_block_on(rt, &root.fut, &out);
+	if (r < 0) {
+		log_error("runtime: %s", strerror(-r));
+		out = 1;
+	}
+	if (root.stuck) {
+		/* a task still runs: tearing down under it is unsafe; leave now */
+		fflush(stderr);
+		_exit((int)out);
+	}
+	ex_runtime_free(rt);
+	registry_fini();
+	task_mgr_fini();
+	ex_cancel_token_unref(root_token);
 	config_free();
-	return 1;
+	return (int)out;
 }
