@@ -100,6 +100,13 @@ int ex__signals_start(struct ex_runtime *rt)
 /* After the workers and the reactor stopped: nothing touches the state any more. */
 void ex__signals_free(struct ex_runtime *rt)
 {
+	struct sig_task *s = rt->sigstate;
+	if (s) {
+		/* ex_reactor_free completed its read with -ECANCELED: one last poll (no runtime thread
+		 * is left, so nothing races it) takes that result and frees the operation record. */
+		struct ex_context cx = { ex_noop_waker() };
+		sig_poll(&s->fut, &cx);
+	}
 	free(rt->sigstate);
 	rt->sigstate = NULL;
 	if (rt->sigfd >= 0)

@@ -86,9 +86,8 @@ static void live_dec(struct ex_runtime *rt)
 
 void ex__task_unref(struct ex_task *t)
 {
-	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_release) != 1)
+	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	atomic_thread_fence(memory_order_acquire);
 	struct ex_runtime *rt = t->rt;
 	if (rt) {
 		struct ex_registry_shard *s = shard_of(rt, t->id);

@@ -7,9 +7,9 @@
  * Parking without lost wakeups (the "sleepers + epoch" futex protocol):
  *   parker:   sleepers++; e = epoch; look at every queue once more; futex_wait(&epoch, e)
  *   enqueuer: push; if (sleepers) { epoch++; futex_wake(&epoch, 1) }
- * Both sides use sequentially consistent operations: either the enqueuer sees the parker's
- * sleepers++ (and bumps epoch, so futex_wait returns at once or is woken), or the parker's last
- * look sees the pushed task.
+ * Both sides do a read-modify-write of `sleepers` (the enqueuer adds 0), so the two are ordered:
+ * either the enqueuer sees the parker's sleepers++ (and bumps epoch, so futex_wait returns at once
+ * or is woken), or the parker's RMW reads the enqueuer's and its last look sees the pushed task.
  */
 #include "config.h"
 
@@ -47,8 +47,9 @@ static void futex_wake(_Atomic uint32_t *word, int n)
 
 void ex__notify(struct ex_runtime *rt)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load(&rt->sleepers) > 0) {
+	/* A read-modify-write (not a plain load): it is ordered against the parker's sleepers++ in
+	 * the variable's modification order, which is the Dekker handshake (no fence needed). */
+	if (atomic_fetch_add(&rt->sleepers, 0) > 0) {
 		atomic_fetch_add(&rt->epoch, 1);
 		futex_wake(&rt->epoch, 1);
 	}
@@ -183,7 +184,6 @@ static void park(struct ex_worker *w)
 {
 	struct ex_runtime *rt = w->rt;
 	atomic_fetch_add(&rt->sleepers, 1);
-	atomic_thread_fence(memory_order_seq_cst);
 	uint32_t e = atomic_load(&rt->epoch);
 	struct ex_task *t = find_task(w, true);
 	if (t) {

@@ -26,18 +26,6 @@ static inline uint64_t rt_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Spin (yielding the CPU) until *flag == want; fail the test after RT_TIMEOUT_S. */
-static inline void rt_wait_u64(_Atomic uint64_t *v, uint64_t want)
-{
-	uint64_t deadline = rt_now_ns() + RT_TIMEOUT_S * 1000000000ull;
-	while (atomic_load(v) != want) {
-		if (rt_now_ns() > deadline)
-			ck_abort_msg("timed out waiting for %llu (have %llu)", (unsigned long long)want,
-				     (unsigned long long)atomic_load(v));
-		sched_yield();
-	}
-}
-
 static inline struct ex_runtime *rt_make(unsigned workers, void (*tweak)(struct ex_runtime_config *))
 {
 	struct ex_runtime_config c = ex_runtime_config_default();

@@ -50,19 +50,38 @@ static void racer_init(struct racer *r)
 	pthread_mutex_init(&r->lock, NULL);
 }
 
-/* One round from the waking side: wait for the ack of round i-1, post round i, wake (twice:
- * waking is idempotent). */
-static void post_round(struct racer *r, uint64_t i)
+/*
+ * One round from the waking side: once the task acked round i-1 and has a waker registered, post
+ * round i and wake (twice: waking is idempotent). The waker may be missing right after the ack: a
+ * poll caused by an earlier wake may ack before the previous round's waker was taken; the wake
+ * of that round then re-polls the task, which registers again, so a lost wake never completes.
+ * Returns false if not ready yet.
+ */
+static bool try_post_round(struct racer *r, uint64_t i)
 {
-	rt_wait_u64(&r->acked, i - 1);
-	atomic_store(&r->posted, i);
+	if (atomic_load(&r->acked) != i - 1)
+		return false;
 	pthread_mutex_lock(&r->lock);
+	if (!ex_waker_is_set(&r->slot)) {
+		pthread_mutex_unlock(&r->lock);
+		return false;
+	}
+	atomic_store(&r->posted, i);
 	struct ex_waker w = r->slot;
 	r->slot = (struct ex_waker){ 0 };
 	pthread_mutex_unlock(&r->lock);
-	ck_assert(ex_waker_is_set(&w));
 	ex_waker_wake_by_ref(&w);
 	ex_waker_wake(&w);
+	return true;
+}
+
+static void post_round(struct racer *r, uint64_t i)
+{
+	uint64_t deadline = rt_now_ns() + RT_TIMEOUT_S * 1000000000ull;
+	while (!try_post_round(r, i)) {
+		ck_assert_msg(rt_now_ns() < deadline, "round %llu: a wake was lost", (unsigned long long)i);
+		sched_yield();
+	}
 }
 
 static void *thread_waker(void *arg)
@@ -96,10 +115,8 @@ static ex_poll_t waker_task_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct waker_task *w = ex_container_of(f, struct waker_task, fut);
 	/* Never block a worker: post a round only when the racer acked; else yield. */
-	while (w->i <= ROUNDS && atomic_load(&w->r->acked) == w->i - 1) {
-		post_round(w->r, w->i);
+	while (w->i <= ROUNDS && try_post_round(w->r, w->i))
 		w->i++;
-	}
 	if (w->i > ROUNDS) {
 		f->output = 0;
 		return EX_READY;
