@@ -31,6 +31,7 @@ NM := $(CROSS)nm
 
 # ---- CPUs: core objects are built and sized for each ----
 CPUS := m0plus m3 m4f m33
+CPUFLAGS_m0 := -mcpu=cortex-m0 -mthumb -mfloat-abi=soft
 CPUFLAGS_m0plus := -mcpu=cortex-m0plus -mthumb -mfloat-abi=soft
 CPUFLAGS_m3 := -mcpu=cortex-m3 -mthumb -mfloat-abi=soft
 CPUFLAGS_m4f := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
@@ -39,7 +40,7 @@ CPUFLAGS_m33 := -mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16
 # ---- boards ----
 #   _CPU: one of CPUS; _HZ: core clock after reset; _IRQS: device interrupt lines (waker lists);
 #   _QEMU: qemu -M machine that runs the test image (empty: not run); _OPENOCD: flash config.
-BOARDS := mps2-an385 mps2-an386 stm32vldiscovery netduinoplus2
+BOARDS := mps2-an385 mps2-an386 mps2-an505 microbit stm32vldiscovery netduinoplus2
 mps2-an385_CPU := m3
 mps2-an385_HZ := 25000000
 mps2-an385_IRQS := 32
@@ -50,6 +51,14 @@ mps2-an386_IRQS := 32
 mps2-an386_QEMU := mps2-an386
 # mps2-an386: the same board layer as AN385, with a Cortex-M4F
 mps2-an386_BOARDSRC := mps2-an385
+mps2-an505_CPU := m33
+mps2-an505_HZ := 20000000
+mps2-an505_IRQS := 64
+mps2-an505_QEMU := mps2-an505
+microbit_CPU := m0
+microbit_HZ := 16000000
+microbit_IRQS := 32
+microbit_QEMU := microbit
 stm32vldiscovery_CPU := m3
 stm32vldiscovery_HZ := 8000000
 stm32vldiscovery_IRQS := 61

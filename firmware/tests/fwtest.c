@@ -69,6 +69,17 @@ static ex_poll_t lat_poll(struct ex_future *f, struct ex_context *cx)
 
 EXFW_TASK_DEFINE(lat_task, struct lat);
 
+/* Timestamp units per instruction: time a loop of CALIB_INSNS instructions (SUBS + BNE). Under
+ * qemu -icount shift=0 (1 ns of virtual time per instruction) this converts the SysTick-timed
+ * latency into instructions without knowing the clock QEMU gives SysTick. */
+#define CALIB_INSNS 200000u
+static uint32_t calibrate(void)
+{
+	uint32_t n = CALIB_INSNS / 2, t0 = fwt_cycles();
+	__asm__ volatile(".syntax unified\n1:\tsubs %0, %0, #1\n\tbne 1b" : "+l"(n) : : "cc");
+	return fwt_cycles() - t0;
+}
+
 __attribute__((noreturn)) void exfw_fault(void)
 {
 	semihost_puts("fwtest: FAULT\n");
@@ -135,6 +146,14 @@ int main(void)
 		semihost_puts(" over ");
 		put_uint(l->n);
 		semihost_puts(" runs\n");
+		if (!have_dwt) {
+			uint32_t c = calibrate();
+			semihost_puts("fwtest: calibration: ");
+			put_uint(c);
+			semihost_puts(" counts per 200000 instructions; under -icount shift=0 the mean is ");
+			put_uint(c ? (uint32_t)((uint64_t)l->sum * CALIB_INSNS / l->n / c) : 0);
+			semihost_puts(" instructions\n");
+		}
 	} else {
 		semihost_puts("no sample\n");
 	}
