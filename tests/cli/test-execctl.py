@@ -273,17 +273,18 @@ class Execctl(execdtest.DaemonTestCase):
                               "wait-lsn", LC, "--lsn", "FF/0", "--timeout", "10min"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            # The waiter's task is the control_request present in two listings in a row (each
-            # listing is a task of its own that ends with its answer). Bounded retry loop.
+            # The waiter's task is the control_request attributed to the timeline it waits on
+            # (connections are control_request tasks too, without a timeline). Bounded retry.
             deadline = time.monotonic() + 60
-            prev, waiter = set(), None
+            waiter = None
             while waiter is None:
                 self.assertLess(time.monotonic(), deadline, "the waiter never showed up")
-                ids = {t["id"] for t in self.json("list", "--kind", "control_request")["tasks"]}
-                both = ids & prev
-                if both:
-                    waiter = min(both)
-                prev = ids
+                tasks = self.json("list", "--kind", "control_request", "--timeline", LC)["tasks"]
+                if tasks:
+                    self.assertEqual(len(tasks), 1, tasks)
+                    waiter = tasks[0]["id"]
+                else:
+                    time.sleep(0.05)
             out = self.ok("cancel", str(waiter))
             self.assertIn("Cancellation requested for task %d" % waiter, out)
             out, err = w.communicate(timeout=60)
