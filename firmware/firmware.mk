@@ -80,7 +80,7 @@ TEST_SRCS := $(srcdir)/tests/fwtest.c $(srcdir)/tests/scenarios.c $(srcdir)/boar
 APP_SRCS := $(srcdir)/apps/blink.c
 
 CFLAGS_COMMON := -std=gnu11 -Os -g -ffreestanding -fno-common -ffunction-sections -fdata-sections \
-	$(filter-out -Wno-unused-parameter,$(WARN_CFLAGS)) -Wno-unused-parameter \
+	$(WARN_CFLAGS) \
 	-I$(srcdir)/include -I$(top_srcdir)/lib/include -I$(srcdir)/boards/common -I$(srcdir)/tests
 LDFLAGS_COMMON := -nostartfiles -nostdlib -Wl,--gc-sections -L$(srcdir)/boards/common
 LDLIBS := -Wl,--start-group -lc_nano -lgcc -Wl,--end-group

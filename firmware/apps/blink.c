@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /**
- * The product image flashed to a real board: two static tasks on the executor. One blinks the user
- * LED with SysTick sleeps; the other waits on a cancellation token and would stop the blinker
- * cleanly (cooperative cancellation). No heap, no semihosting.
+ * The product image flashed to a real board: a static task blinks the user LED at 1 Hz with
+ * SysTick sleeps, between which the CPU sleeps in WFI, until the `stop` token is cancelled
+ * (cooperative cancellation: it then switches the LED off and finishes). No heap, no semihosting.
  */
 #include <executor/async.h>
 #include <exfw/cancel.h>

@@ -4,6 +4,11 @@
 #include <exfw/port.h>
 #include <exfw/task.h>
 
+#if UINTPTR_MAX == 0xffffffffu
+/* docs/firmware.md promises 16 bytes per task beyond its future state on Cortex-M. */
+_Static_assert(sizeof(struct exfw_task) <= 16, "exfw_task grew beyond 16 bytes");
+#endif
+
 /* The run queue: a singly linked FIFO threaded through the tasks themselves. */
 static struct exfw_task *run_head, *run_tail;
 uint32_t exfw_polls;
