@@ -115,7 +115,10 @@ static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_he
 		shorten(timeline, sizeof(timeline), tli, ll);
 		snprintf(state, sizeof(state), "%s%s",
 			 json_str(task, "state") ? json_str(task, "state") : "-",
-			 json_bool(task, "cancel_requested") ? " (cancelling)" : "");
+			 !json_bool(task, "cancel_requested")  ? ""
+			 : json_str(task, "state") && strcmp(json_str(task, "state"), "done") == 0
+				 ? " (cancelled)"
+				 : " (cancelling)");
 		format_ms(age, sizeof(age), json_int(task, "age_ms", -1));
 		snprintf(polls, sizeof(polls), "%" PRId64, json_int(task, "polls", 0));
 		format_ns(busy, sizeof(busy), json_int(task, "busy_ns", -1));

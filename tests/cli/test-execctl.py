@@ -27,7 +27,7 @@ def table(out, columns):
     may carry " (cancelling)", which we fold back."""
     rows = []
     for line in out.splitlines():
-        cells = line.replace(" (cancelling)", "(cancelling)").split()
+        cells = line.replace(" (cancel", "(cancel").split()
         assert len(cells) >= len(columns), line
         rows.append(cells)
     return rows
