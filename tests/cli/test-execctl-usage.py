@@ -4,6 +4,7 @@ socket the user may not open (exit 5)."""
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import unittest
 
@@ -133,6 +134,38 @@ class Usage(unittest.TestCase):
         self.assertEqual(rc, 5, err)
         self.assertIn("Permission denied", err)
         self.assertIn(self.sock, err)
+
+
+class Completion(unittest.TestCase):
+    """The bash completion script completes commands, sub-commands and option values."""
+
+    def complete(self, *words):
+        script = os.environ.get("COMPLETION", "")
+        if not script or not shutil.which("bash"):
+            self.skipTest("no completion script or bash")
+        words = ["execctl"] + list(words)
+        cmd = ('source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); '
+               '_execctl; printf "%s\\n" "${COMPREPLY[@]}"')
+        p = subprocess.run(["bash", "-c", cmd, "bash", script] + words, capture_output=True,
+                           text=True, timeout=60, env=dict(os.environ, EXECCTL_SOCKET=self.sock))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return sorted(w for w in p.stdout.split("\n") if w)
+
+    def setUp(self):
+        self.sock = "/nonexistent/execd.sock"
+
+    def test_commands(self):
+        self.assertEqual(self.complete("t"), ["tenant", "timeline"])
+        self.assertEqual(self.complete("timeline", "w"), ["wait-lsn"])
+        self.assertEqual(self.complete("tenant", ""), ["create", "delete", "list"])
+
+    def test_options_and_values(self):
+        self.assertEqual(self.complete("shutdown", "--a"), ["--all"])
+        self.assertEqual(self.complete("list", "--kind", "wal_"), ["wal_flush", "wal_receiver"])
+        self.assertEqual(self.complete("list", "--state", "r"), ["running"])
+        self.assertIn("--create-slot", self.complete("timeline", "create", "--c"))
+        # Ids come from the daemon; none reachable: no candidates, no error.
+        self.assertEqual(self.complete("tenant", "delete", ""), [])
 
 
 if __name__ == "__main__":

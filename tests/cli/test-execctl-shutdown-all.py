@@ -1,0 +1,42 @@
+"""execctl shutdown --all on a daemon of its own: every task but the control listener (and the
+request itself, docs/protocol.md) ends within the timeout; the daemon still answers afterwards.
+
+NOT in make check yet: execd matches the connection task that carries the shutdown request
+(kind control_request, name "connection"); that task waits for its request, so it stays in
+"remaining" and the command takes the whole timeout. Run by hand:
+    make -C tests/cli check TESTS=test-execctl-shutdown-all.py
+"""
+import unittest
+
+import execdtest
+from execdtest import DaemonTestCase
+
+TA = "aaaa0000000000000000000000000001"
+LA = "cccc0000000000000000000000000001"
+
+
+class ShutdownAll(DaemonTestCase):
+    """execctl shutdown --all on a daemon of its own: every task but the control listener (and
+    the request itself) ends; the daemon still answers afterwards and stops cleanly."""
+
+    def test_shutdown_all(self):
+        self.ok("tenant", "create", "--id", TA)
+        self.ok("timeline", "create", "--tenant", TA, "--id", LA)
+        before = self.json("list")["tasks"]
+        res = self.json("shutdown", "--all", "--timeout", "30s")
+        self.assertEqual(res["remaining"], [])
+        ended = {t["id"] for t in res["ended"]}
+        self.assertNotIn("control_listener", {t["kind"] for t in res["ended"]})
+        for t in before:
+            if t["kind"] not in ("control_listener", "control_request"):
+                self.assertIn(t["id"], ended, t)
+        # The listener survived: execctl still gets answers.
+        kinds = {t["kind"] for t in self.json("list")["tasks"]}
+        self.assertIn("control_listener", kinds)
+        out = self.ok("shutdown", "--all")
+        self.assertRegex(out.splitlines()[0], r"^\d+ tasks? ended:$")
+
+
+if __name__ == "__main__":
+    execdtest.require_binaries()
+    execdtest.main()
