@@ -280,17 +280,19 @@ static void wrapper_drop(struct ex_future *f)
 			  task_kind_name(t->ident.kind), t->ident.name);
 	tm_current = saved;
 
+	/* the daemon learns of a critical failure before anyone sees the task gone */
+	if (t->critical && out < 0) {
+		pthread_mutex_lock(&tm.lock);
+		fire = !tm.critical_fired;
+		tm.critical_fired = true;
+		pthread_mutex_unlock(&tm.lock);
+		if (fire && tm.on_critical_failure)
+			tm.on_critical_failure((int)out, t->ident.id);
+	}
 	pthread_mutex_lock(&tm.lock);
 	unlink_locked(t);
 	wake_waiters_locked();
-	if (t->critical && out < 0 && !tm.critical_fired) {
-		tm.critical_fired = true;
-		fire = true;
-	}
 	pthread_mutex_unlock(&tm.lock);
-
-	if (fire && tm.on_critical_failure)
-		tm.on_critical_failure((int)out, t->ident.id);
 	ex_cancel_token_unref(t->token);
 	free(t);
 }
