@@ -389,7 +389,7 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 				PQclear(r->res);
 			r->i = wt->slot && wt->create_slot ? 1 : 2;
 			if (!wt->has_persisted || wt->persisted.system_id != sysid) {
-				r->newstate = (struct walstate){ sysid, r->stream_tli, r->start_lsn };
+				r->newstate = (struct walstate){ sysid, r->stream_tli, r->start_lsn, wt->persisted.seq };
 				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_save, r));
 				if ((e = (int)EX_AWAITED(&r->a)) < 0) {
 					fail(r, e, "writing wal.state: %s", strerror(-e));

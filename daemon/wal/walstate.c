@@ -9,51 +9,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wal.h"
 #include "walseg.h"
 #include "walstate.h"
 
-int walstate_load(int dirfd, struct walstate *st)
+/* Parse one slot (NUL-terminated JSON). @return 0, or -EUCLEAN if it is not a valid state. */
+static int parse_slot(const char *text, struct walstate *st)
 {
-	char buf[1024];
-	size_t n = 0;
-	int fd = openat(dirfd, WALSTATE_FILE, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t k = read(fd, buf + n, sizeof buf - 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int r = -errno;
-			close(fd);
-			return r;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-		if (n == sizeof buf - 1)
-			break;
-	}
-	close(fd);
-	buf[n] = '\0';
-
-	cJSON *j = cJSON_Parse(buf);
+	cJSON *j = cJSON_Parse(text);
 	if (!j)
 		return -EUCLEAN;
 	int r = -EUCLEAN;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "version");
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
 	const cJSON *sys = cJSON_GetObjectItemCaseSensitive(j, "system_id");
 	const cJSON *tli = cJSON_GetObjectItemCaseSensitive(j, "pg_timeline");
 	const cJSON *fl = cJSON_GetObjectItemCaseSensitive(j, "flush_lsn");
 	if (cJSON_IsNumber(v) && v->valueint == 1 && cJSON_IsString(sys) && cJSON_IsNumber(tli) &&
-	    tli->valuedouble >= 0 && tli->valuedouble <= UINT32_MAX && cJSON_IsString(fl)) {
+	    tli->valuedouble >= 0 && tli->valuedouble <= UINT32_MAX && cJSON_IsString(fl) &&
+	    (!seq || (cJSON_IsNumber(seq) && seq->valuedouble >= 0))) {
 		char *end;
 		errno = 0;
 		st->system_id = strtoull(sys->valuestring, &end, 10);
 		st->pg_timeline = (uint32_t)tli->valuedouble;
+		st->seq = seq ? (uint64_t)seq->valuedouble : 0;
 		if (!errno && *end == '\0' && lsn_parse(fl->valuestring, &st->flush_lsn) == 0)
 			r = 0;
 	}
@@ -61,30 +43,101 @@ int walstate_load(int dirfd, struct walstate *st)
 	return r;
 }
 
-int walstate_save(int dirfd, const struct walstate *st)
+int walstate_load(int dirfd, struct walstate *st)
 {
-	char text[256], lsn[20];
-	int r = 0;
-
-	lsn_format(st->flush_lsn, lsn);
-	int len = snprintf(text, sizeof text,
-			   "{\"version\":1,\"system_id\":\"%" PRIu64 "\",\"pg_timeline\":%" PRIu32
-			   ",\"flush_lsn\":\"%s\"}\n",
-			   st->system_id, st->pg_timeline, lsn);
-	int fd = openat(dirfd, WALSTATE_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	for (int off = 0; off < len;) {
-		ssize_t k = write(fd, text + off, (size_t)(len - off));
+	_Static_assert(WALSTATE_SLOT >= 512, "slot size");
+	char *buf = calloc(1, 2 * WALSTATE_SLOT + 1);
+	size_t n = 0;
+	int r;
+	if (!buf)
+		return -ENOMEM;
+	int fd = openat(dirfd, WALSTATE_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		free(buf);
+		return r;
+	}
+	for (;;) {
+		ssize_t k = read(fd, buf + n, 2 * WALSTATE_SLOT - n);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0) {
-			r = k < 0 ? -errno : -EIO;
-			break;
+		if (k < 0) {
+			r = -errno;
+			close(fd);
+			free(buf);
+			return r;
 		}
-		off += (int)k;
+		if (k == 0 || (n += (size_t)k) == 2 * WALSTATE_SLOT)
+			break;
 	}
-	if (r == 0 && fdatasync(fd) < 0)
+	close(fd);
+	/* slot 0 ends at its first NUL (or at the slot's end); slot 1 likewise */
+	char save = buf[WALSTATE_SLOT];
+	buf[WALSTATE_SLOT] = '\0';
+	struct walstate a, b;
+	int ra = parse_slot(buf, &a);
+	buf[WALSTATE_SLOT] = save;
+	int rb = n > WALSTATE_SLOT ? parse_slot(buf + WALSTATE_SLOT, &b) : -EUCLEAN;
+	free(buf);
+	if (ra < 0 && rb < 0)
+		return -EUCLEAN;
+	*st = (ra == 0 && (rb < 0 || a.seq >= b.seq)) ? a : b;
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len, off_t off)
+{
+	while (len > 0) {
+		ssize_t k = pwrite(fd, p, len, off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		p += k;
+		len -= (size_t)k;
+		off += k;
+	}
+	return 0;
+}
+
+int walstate_save(int dirfd, struct walstate *st)
+{
+	char slot[WALSTATE_SLOT], lsn[20];
+	struct stat sb;
+	uint64_t seq = st->seq + 1;
+	int r = 0;
+
+	memset(slot, 0, sizeof slot);
+	lsn_format(st->flush_lsn, lsn);
+	snprintf(slot, sizeof slot,
+		 "{\"version\":1,\"seq\":%" PRIu64 ",\"system_id\":\"%" PRIu64 "\",\"pg_timeline\":%" PRIu32
+		 ",\"flush_lsn\":\"%s\"}\n",
+		 seq, st->system_id, st->pg_timeline, lsn);
+	off_t off = (off_t)(seq % 2) * WALSTATE_SLOT;
+
+	int fd = openat(dirfd, WALSTATE_FILE, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size == 2 * WALSTATE_SLOT) {
+		/* the common case: one page in place, data-only sync */
+		r = write_all(fd, slot, sizeof slot, off);
+		if (r == 0 && fdatasync(fd) < 0)
+			r = -errno;
+		if (close(fd) < 0 && r == 0)
+			r = -errno;
+		if (r == 0)
+			st->seq = seq;
+		return r;
+	}
+	if (fd >= 0)
+		close(fd);
+	/* first write (or an old single-document file): create the two-slot file crash-safely */
+	fd = openat(dirfd, WALSTATE_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	static const char zero[WALSTATE_SLOT];
+	r = write_all(fd, off ? zero : slot, WALSTATE_SLOT, 0);
+	if (r == 0)
+		r = write_all(fd, off ? slot : zero, WALSTATE_SLOT, WALSTATE_SLOT);
+	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -92,5 +145,7 @@ int walstate_save(int dirfd, const struct walstate *st)
 		r = -errno;
 	if (r == 0)
 		r = walseg_sync_dir(dirfd);
+	if (r == 0)
+		st->seq = seq;
 	return r;
 }

@@ -164,7 +164,7 @@ END_TEST
 START_TEST(state_roundtrip)
 {
 	mk();
-	struct walstate st = { 7301234567890123456ull, 3, 0x1000000A0ull }, back;
+	struct walstate st = { 7301234567890123456ull, 3, 0x1000000A0ull, 0 }, back;
 	ck_assert_int_eq(walstate_load(dirfd_, &back), -ENOENT);
 	ck_assert_int_eq(walstate_save(dirfd_, &st), 0);
 	ck_assert_int_eq(walstate_load(dirfd_, &back), 0);
@@ -172,7 +172,20 @@ START_TEST(state_roundtrip)
 	ck_assert_uint_eq(back.pg_timeline, 3);
 	ck_assert_uint_eq(back.flush_lsn, st.flush_lsn);
 	ck_assert_int_eq(fsize(WALSTATE_FILE ".tmp"), -ENOENT);
-	int fd = openat(dirfd_, WALSTATE_FILE, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(fsize(WALSTATE_FILE), 2 * WALSTATE_SLOT);
+	/* updates go to alternate slots in place; the newest valid slot wins */
+	st.flush_lsn = 0x200000000ull;
+	ck_assert_int_eq(walstate_save(dirfd_, &st), 0);
+	ck_assert_int_eq(walstate_load(dirfd_, &back), 0);
+	ck_assert_uint_eq(back.flush_lsn, 0x200000000ull);
+	ck_assert_uint_eq(back.seq, st.seq);
+	/* a torn write of the newest slot: the previous state is still there */
+	int fd = openat(dirfd_, WALSTATE_FILE, O_WRONLY);
+	ck_assert_int_eq(pwrite(fd, "XXXXXX", 6, (off_t)(st.seq % 2) * WALSTATE_SLOT), 6);
+	close(fd);
+	ck_assert_int_eq(walstate_load(dirfd_, &back), 0);
+	ck_assert_uint_eq(back.flush_lsn, 0x1000000A0ull);
+	fd = openat(dirfd_, WALSTATE_FILE, O_WRONLY | O_TRUNC);
 	ck_assert_int_eq(write(fd, "{\"version\":1}", 13), 13);
 	close(fd);
 	ck_assert_int_eq(walstate_load(dirfd_, &back), -EUCLEAN);
