@@ -66,6 +66,7 @@ struct req {
 	struct ctl_reply *reply;
 	bool completed;
 	uint64_t self;
+	uint64_t conn; /* the connection task waiting for this request's reply */
 	/* arguments */
 	bool has_tenant, has_timeline, has_id, has_kind, has_state, all, create_slot;
 	struct execd_id tenant, timeline, id_arg;
@@ -364,6 +365,7 @@ static ex_poll_t run_task_shutdown(struct req *r, struct ex_context *cx)
 	fill_filter(r);
 	r->filt.all = r->all;
 	r->filt.exclude_id = r->self;
+	r->filt.exclude_id2 = r->conn; /* it waits for us: waiting for it would wait for ourselves */
 	r->filt.exclude_listener = true;
 	EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_REQUESTED,
 						    ex_now_ns() + r->timeout_ms * 1000000ull));
@@ -849,6 +851,7 @@ char *ctl_dispatch(cJSON *req, const struct ctl_peer *peer, struct ctl_reply **r
 		return NULL;
 	}
 	r->cmd = cmd;
+	r->conn = task_mgr_current_id();
 	r->fut.poll = req_poll;
 	if (cmd->prepare(r, cJSON_IsObject(args) ? args : NULL) < 0) {
 		line = ctl_error(id, r->err, r->msg, r->candidates);

@@ -416,6 +416,8 @@ static bool match(const struct task_mgr_filter *f, const struct tm_task *t)
 		return true;
 	if (f->exclude_id && t->ident.id == f->exclude_id)
 		return false;
+	if (f->exclude_id2 && t->ident.id == f->exclude_id2)
+		return false;
 	if (f->exclude_listener && t->ident.kind == TASK_KIND_CONTROL_LISTENER)
 		return false;
 	if (f->has_kind && t->ident.kind != f->kind)

@@ -138,6 +138,7 @@ struct task_mgr_filter {
 	bool has_state;           /**< list only: executor state */
 	enum task_state state;
 	uint64_t exclude_id;      /**< never match this task (the caller itself); 0 = none */
+	uint64_t exclude_id2;     /**< nor this one (e.g. the connection waiting for the caller); 0 = none */
 	bool exclude_listener;    /**< never match TASK_KIND_CONTROL_LISTENER */
 };
 

@@ -103,7 +103,10 @@ class Daemon:
             req["args"] = args
         if rid is not None:
             req["id"] = rid
-        s.sendall((json.dumps(req) + "\n").encode())
+        try:
+            s.sendall((json.dumps(req) + "\n").encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused connections are closed after one response line: read it
         line = read_line(s)
         if own:
             s.close()

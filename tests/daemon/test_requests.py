@@ -75,6 +75,20 @@ try:
 
     st = d.ok("status")
     check(st["tenants"] == 2, "state lost: %r" % st, d)
+
+    # wait_lsn on a timeline without a source: 0/0 is reached at once; a far LSN times out
+    tl = d.ok("timeline.create", {"tenant": "aaaa0000000000000000000000000001"})["timeline"]["id"]
+    r = d.request("timeline.wait_lsn", {"timeline": tl, "lsn": "0/0"})
+    check(r["ok"] is True and "flush_lsn" in r["result"], "wait_lsn 0/0: %r" % r, d)
+    r = d.request("timeline.wait_lsn", {"timeline": tl, "lsn": "FF/0", "timeout_ms": 50})
+    check(code(r) == "timeout", "wait_lsn far: %r" % r, d)
+
+    # task.shutdown all: every task but the listener, this request and its connection
+    r = d.ok("task.shutdown", {"all": True, "timeout_ms": 30000})
+    check(r["remaining"] == [] and len(r["ended"]) >= 2, "shutdown all: %r" % r, d)
+    kinds = [x["kind"] for x in d.ok("task.list")["tasks"]]
+    check("tenant_manager" not in kinds and "control_listener" in kinds, "after shutdown all: %r" % kinds, d)
+    check(d.ok("status")["tenants"] == 2, "shutdown lost state", d)
     check(d.stop() == 0, "exit status", d)
     print("ok")
 finally:
