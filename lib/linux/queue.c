@@ -12,9 +12,18 @@
 
 #include "rt_internal.h"
 
+void ex__short_lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 void ex__local_init(struct ex_local_queue *q)
 {
-	pthread_mutex_init(&q->lock, NULL);
+	ex__short_lock_init(&q->lock);
 	q->head = q->tail = NULL;
 	atomic_init(&q->len, 0);
 }

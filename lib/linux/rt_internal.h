@@ -63,6 +63,7 @@ struct ex_worker {
 	unsigned index;
 	pthread_t thread;
 	bool started;
+	bool searching; /* counted in rt->searching */
 	uint32_t tick; /* polls so far: every 61st look at the injection queue first (fairness) */
 	uint32_t rng;  /* victim choice for stealing */
 	struct ex_local_queue q;
@@ -94,6 +95,7 @@ struct ex_runtime {
 	_Atomic(struct ex_task *) inject; /* lock-free LIFO stack, popped whole (FIFO restored) */
 	_Atomic uint32_t epoch;           /* futex word: bumped to wake parked workers */
 	_Atomic int sleepers;             /* workers parked or about to park */
+	_Atomic int searching;            /* workers awake without work, looking at every queue */
 	_Atomic bool stopping;            /* workers exit */
 	_Atomic bool closed;              /* no more spawns */
 
@@ -109,6 +111,10 @@ struct ex_runtime {
 	void *sigstate; /* the "ex:signals" task's state (signal.c) */
 	_Atomic bool in_block_on;
 };
+
+/* A short critical section's lock: spins a little before sleeping (glibc's adaptive mutex), since
+ * the holder only moves a few pointers; a futex sleep per contention would cost far more. */
+void ex__short_lock_init(pthread_mutex_t *m);
 
 /* Thread-locals. */
 extern __thread struct ex_runtime *ex__tl_runtime;

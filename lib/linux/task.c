@@ -25,7 +25,7 @@ static struct ex_registry_shard *shard_of(struct ex_runtime *rt, uint64_t id)
 void ex__registry_init(struct ex_runtime *rt)
 {
 	for (unsigned i = 0; i < EX_REGISTRY_SHARDS; i++) {
-		pthread_mutex_init(&rt->shards[i].lock, NULL);
+		ex__short_lock_init(&rt->shards[i].lock);
 		rt->shards[i].head = NULL;
 	}
 }

@@ -10,6 +10,11 @@
  * Both sides do a read-modify-write of `sleepers` (the enqueuer adds 0), so the two are ordered:
  * either the enqueuer sees the parker's sleepers++ (and bumps epoch, so futex_wait returns at once
  * or is woken), or the parker's RMW reads the enqueuer's and its last look sees the pushed task.
+ *
+ * To avoid a futex_wake per enqueue, the enqueuer wakes nobody while a worker is *searching*
+ * (awake without work, about to look at every queue; tokio's rule). A searcher either finds the
+ * task, or wakes another worker when it stops searching as the last one, or parks — and a parker
+ * decrements `searching` (an RMW again) before its last look, so that look sees the task.
  */
 #include "config.h"
 
@@ -47,12 +52,14 @@ static void futex_wake(_Atomic uint32_t *word, int n)
 
 void ex__notify(struct ex_runtime *rt)
 {
-	/* A read-modify-write (not a plain load): it is ordered against the parker's sleepers++ in
-	 * the variable's modification order, which is the Dekker handshake (no fence needed). */
-	if (atomic_fetch_add(&rt->sleepers, 0) > 0) {
-		atomic_fetch_add(&rt->epoch, 1);
-		futex_wake(&rt->epoch, 1);
-	}
+	/* Read-modify-writes (not plain loads): they are ordered against the parker's sleepers++ and
+	 * searching-- in each variable's modification order, which is the Dekker handshake. */
+	if (atomic_fetch_add(&rt->sleepers, 0) == 0)
+		return; /* everybody is awake */
+	if (atomic_fetch_add(&rt->searching, 0) > 0)
+		return; /* an awake worker is looking for work: it finds this task, or wakes the next */
+	atomic_fetch_add(&rt->epoch, 1);
+	futex_wake(&rt->epoch, 1);
 }
 
 void ex__notify_all(struct ex_runtime *rt)
@@ -105,26 +112,43 @@ static struct ex_task *steal(struct ex_worker *w, bool thorough)
 		if (!thorough && atomic_load_explicit(&v->q.len, memory_order_relaxed) == 0)
 			continue;
 		struct ex_task *t = ex__local_steal(&v->q, &w->q);
-		if (t) {
-			if (atomic_load_explicit(&w->q.len, memory_order_relaxed))
-				ex__notify(rt);
+		if (t)
 			return t;
-		}
 	}
 	return NULL;
 }
 
-static struct ex_task *find_task(struct ex_worker *w, bool thorough)
+/* A searching worker found work. If it was the last one searching, wake a parked worker to look
+ * for more (tokio's rule): parallelism spreads one worker at a time, without a thundering herd. */
+static void stop_searching(struct ex_worker *w)
+{
+	if (!w->searching)
+		return;
+	w->searching = false;
+	if (atomic_fetch_sub(&w->rt->searching, 1) == 1)
+		ex__notify(w->rt);
+}
+
+static struct ex_task *find_task(struct ex_worker *w)
 {
 	struct ex_task *t;
 	/* Fairness: a worker busy with its own queue still drains injected wakes regularly. */
 	if (++w->tick % 61 == 0 && (t = take_injected(w)))
-		return t;
+		goto found;
 	if ((t = ex__local_pop(&w->q)))
-		return t;
+		goto found;
 	if ((t = take_injected(w)))
-		return t;
-	return steal(w, thorough);
+		goto found;
+	if (!w->searching) {
+		w->searching = true;
+		atomic_fetch_add(&w->rt->searching, 1);
+	}
+	if ((t = steal(w, false)))
+		goto found;
+	return NULL;
+found:
+	stop_searching(w);
+	return t;
 }
 
 static void update_max(_Atomic uint64_t *m, uint64_t v)
@@ -184,8 +208,17 @@ static void park(struct ex_worker *w)
 {
 	struct ex_runtime *rt = w->rt;
 	atomic_fetch_add(&rt->sleepers, 1);
+	if (w->searching) {
+		w->searching = false;
+		atomic_fetch_sub(&rt->searching, 1);
+	}
 	uint32_t e = atomic_load(&rt->epoch);
-	struct ex_task *t = find_task(w, true);
+	/* The last look, after announcing the sleep: every queue, each under its lock. */
+	struct ex_task *t = ex__local_pop(&w->q);
+	if (!t)
+		t = take_injected(w);
+	if (!t)
+		t = steal(w, true);
 	if (t) {
 		atomic_fetch_sub(&rt->sleepers, 1);
 		run_task(w, t);
@@ -194,6 +227,9 @@ static void park(struct ex_worker *w)
 	}
 	if (!atomic_load(&rt->stopping))
 		futex_wait(&rt->epoch, e);
+	/* Awake (woken, or the word changed): look for work as a searcher. */
+	w->searching = true;
+	atomic_fetch_add(&rt->searching, 1);
 	atomic_fetch_sub(&rt->sleepers, 1);
 }
 
@@ -205,7 +241,7 @@ static void *worker_main(void *arg)
 	ex__tl_worker = w;
 	ex_reactor_set_current(rt->reactor);
 	while (!atomic_load(&rt->stopping)) {
-		struct ex_task *t = find_task(w, false);
+		struct ex_task *t = find_task(w);
 		if (!t) {
 			ex_reactor_after_poll(rt->reactor, true);
 			park(w);
