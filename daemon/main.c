@@ -132,6 +132,12 @@ static int64_t blk_registry_init(void *arg)
 	return registry_init(execd_config.state_dir);
 }
 
+static int64_t blk_registry_start(void *arg)
+{
+	(void)arg;
+	return registry_start(); /* reads each timeline's WAL state: file I/O, so off the workers */
+}
+
 static int64_t blk_socket_open(void *arg)
 {
 	(void)arg;
@@ -187,8 +193,9 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
 		EX_RETURN(&r->a, f, 1);
 	r->listen_fd = (int)r->rc;
-	if ((e = registry_start()) < 0)
-		log_warning("some tenants or timelines did not start (%s); see above", strerror(-e));
+	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_registry_start, NULL));
+	if ((r->rc = EX_AWAITED(&r->a)) < 0)
+		log_warning("some tenants or timelines did not start (%s); see above", strerror((int)-r->rc));
 	if ((e = ctl_server_start(r->listen_fd)) < 0) {
 		log_error("cannot start the control listener: %s", strerror(-e));
 		EX_RETURN(&r->a, f, 1);

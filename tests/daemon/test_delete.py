@@ -20,7 +20,10 @@ try:
     check(r["timeline"] == tl, "wrong timeline deleted: %r" % r, d)
     check(r["tasks_ended"] == len(tasks), "tasks_ended %r, expected %d" % (r, len(tasks)), d)
     check(not os.path.exists(tldir), "timeline files left behind", d)
-    left = [x for x in d.ok("task.list")["tasks"] if x["timeline"] == tl]
+    # the delete request itself is bound to the timeline; it ends right after its reply
+    wait_until(lambda: not [x for x in d.ok("task.list")["tasks"] if x["timeline"] == tl],
+               "no task of the deleted timeline", d)
+    left = [x for x in d.ok("task.list")["tasks"] if x["timeline"] == tl and x["kind"] != "control_request"]
     check(left == [], "tasks left behind: %r" % left, d)
     r = d.request("timeline.show", {"timeline": tl})
     check(r["ok"] is False and r["error"]["code"] == "not_found", "show after delete: %r" % r, d)
@@ -34,8 +37,10 @@ try:
     r = d.ok("tenant.delete", {"tenant": t})
     check(r["tenant"] == t and r["tasks_ended"] >= 1, "tenant.delete: %r" % r, d)
     check(not os.path.exists(tdir), "tenant files left behind", d)
-    left = [x for x in d.ok("task.list")["tasks"] if x["tenant"] == t]
+    left = [x for x in d.ok("task.list")["tasks"] if x["tenant"] == t and x["kind"] != "control_request"]
     check(left == [], "tenant tasks left behind: %r" % left, d)
+    wait_until(lambda: not [x for x in d.ok("task.list")["tasks"] if x["tenant"] == t],
+               "no task of the deleted tenant", d)
     check(d.ok("tenant.list")["tenants"] == [], "tenant still listed", d)
     r = d.request("tenant.delete", {"tenant": t})
     check(r["error"]["code"] == "not_found", "second delete: %r" % r, d)
