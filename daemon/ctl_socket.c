@@ -105,7 +105,7 @@ int ctl_socket_open(const char *path)
 	/* nobody can connect before listen(), so setting the mode after bind leaves no window */
 	if (chmod(path, 0660) < 0) {
 		r = -errno;
-		log_error("cannot chmod %s: %s", path, strerror(-r));
+		log_error("cannot chmod %s: %s", sa.sun_path, strerror(-r));
 		unlink(path);
 		close(fd);
 		return r;
