@@ -107,12 +107,13 @@ ex_poll_t ex_op_poll(struct ex_op *op, struct ex_context *cx, int32_t *res, uint
 /** The owner abandons @p op: cancel it if in flight (its CQE is still reaped), drop the owner ref. */
 void ex_op_release(struct ex_op *op);
 
-/* Timers (reactor_timers.c): a userspace min-heap per reactor, armed as the completion thread's
- * single io_uring wait timeout (IORING_FEAT_EXT_ARG). */
+/* Timers (reactor_timers.c): a userspace sorted list + min-heap per reactor, armed as the
+ * completion thread's single io_uring wait timeout (IORING_FEAT_EXT_ARG). */
 struct ex_sleep;
 struct ex_timers {
 	pthread_mutex_t lock;
-	struct ex_sleep **heap;
+	struct ex_sleep *head, *tail; /* sleeps armed in deadline order: a sorted list */
+	struct ex_sleep **heap;       /* the others: a min-heap */
 	size_t n, cap;
 	uint64_t armed; /* deadline the completion thread waits for (UINT64_MAX: none) */
 };
