@@ -64,6 +64,8 @@ struct ex_worker {
 	pthread_t thread;
 	bool started;
 	bool searching; /* counted in rt->searching */
+	struct ex_task *lifo; /* woken by this worker's last poll: runs next (owner thread only) */
+	unsigned lifo_turns;  /* LIFO polls in a row */
 	uint32_t tick; /* polls so far: every 61st look at the injection queue first (fairness) */
 	uint32_t rng;  /* victim choice for stealing */
 	struct ex_local_queue q;
@@ -147,6 +149,7 @@ struct ex_task *ex__inject_take(struct ex_runtime *rt, struct ex_local_queue *in
 
 /* worker.c */
 void ex__enqueue(struct ex_task *t);
+void ex__enqueue_woken(struct ex_task *t);
 void ex__notify(struct ex_runtime *rt);
 void ex__notify_all(struct ex_runtime *rt);
 int ex__workers_start(struct ex_runtime *rt);

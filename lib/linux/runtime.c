@@ -138,6 +138,9 @@ void ex_runtime_free(struct ex_runtime *rt)
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		struct ex_worker *w = &rt->workers[i];
 		if (w->rt) {
+			if (w->lifo)
+				ex__task_unref(w->lifo);
+			w->lifo = NULL;
 			drain_queue_refs(w->q.head);
 			w->q.head = w->q.tail = NULL;
 			ex__local_destroy(&w->q);

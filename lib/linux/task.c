@@ -129,7 +129,7 @@ void ex__task_schedule(struct ex_task *t)
 	if (!t->rt)
 		return; /* orphan: its runtime was freed; it never runs again */
 	ex__task_ref(t);
-	ex__enqueue(t);
+	ex__enqueue_woken(t);
 }
 
 static const void *waker_clone(const void *data)
