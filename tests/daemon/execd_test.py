@@ -34,7 +34,7 @@ def check(cond, msg, daemon=None):
 
 
 class Daemon:
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), env=None):
         if not EXECD:
             skip("EXECD is not set (run through make check)")
         self.tmp = tempfile.mkdtemp(prefix="execd-test-")
@@ -43,6 +43,7 @@ class Daemon:
         self.sock = os.path.join(self.tmp, "execd.sock")
         self.logpath = os.path.join(self.tmp, "log")
         self.extra = list(extra)
+        self.env = dict(env or {})
         self.proc = None
         self.notify = None
 
@@ -57,6 +58,7 @@ class Daemon:
                   "STATE_DIRECTORY", "RUNTIME_DIRECTORY"):
             env.pop(k, None)
         env["NOTIFY_SOCKET"] = npath
+        env.update(self.env)
         log = open(self.logpath, "ab")
         self.proc = subprocess.Popen([EXECD, "--state-dir", self.state, "--socket", self.sock,
                                       "--log-level", "debug", "--workers", "2"] + self.extra,
