@@ -126,6 +126,10 @@ void ex_runtime_free(struct ex_runtime *rt)
 {
 	if (!rt)
 		return;
+	if (ex__tl_worker && ex__tl_worker->rt == rt) {
+		ex__log(rt, LOG_ERR, "ex_runtime_free called from one of its own workers: refused");
+		return;
+	}
 	atomic_store(&rt->closed, true);
 	ex__pool_shutdown(&rt->pool);
 	ex__workers_stop(rt);

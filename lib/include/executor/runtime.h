@@ -67,8 +67,9 @@ EX_PUBLIC int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runt
  * Stop the workers (each finishes its current poll), stop the reactor, free the runtime.
  * Tasks still pending are never polled again; their futures are not dropped (a pending future is
  * never dropped, rule 1); their headers are released once nothing references them.
- * NULL is ignored. Must not be called from a runtime thread. Not thread-safe with other calls on
- * the same runtime.
+ * NULL is ignored. Must not be called from a worker thread (it would wait for itself: logged and
+ * refused). Not thread-safe with other calls on the same runtime: nothing may spawn on it, wake
+ * its tasks or use its join handles concurrently or afterwards.
  */
 EX_PUBLIC void ex_runtime_free(struct ex_runtime *rt);
 
@@ -78,7 +79,8 @@ EX_PUBLIC void ex_runtime_free(struct ex_runtime *rt);
  * @param root the root future; its memory is the caller's and must stay valid until return.
  * @param out receives the root's output (may be NULL).
  * @return 0 (the root finished; *out set even if the grace expired with tasks still running, which
- * is logged); -ESHUTDOWN (runtime freed); -ENOMEM; -EDEADLK (called from a runtime thread).
+ * is logged); -ESHUTDOWN (runtime being freed); -ENOMEM; -EINVAL (@p rt or @p root NULL);
+ * -EDEADLK (called from a worker thread); -EBUSY (another block_on on @p rt is running).
  * Thread-safety: any non-runtime thread; one block_on at a time per runtime.
  * Cancel-safety: n/a (blocking call). Design: tokio's Runtime::block_on; seed 003 shutdown.
  */
