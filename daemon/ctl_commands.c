@@ -754,11 +754,13 @@ static const struct cmd commands[] = {
 	{ "task.cancel", true, TAG_NONE, prep_task_cancel, run_task_cancel },
 	{ "tenant.create", true, TAG_NONE, prep_tenant_create, run_tenant_create },
 	{ "tenant.list", false, TAG_NONE, prep_none, run_tenant_list },
-	{ "tenant.delete", true, TAG_TENANT, prep_tenant_delete, run_tenant_delete },
+	/* deletes are not bound to their object: a delete that timed out leaves it shutting down
+	 * (sticky), and a retry must still be able to run */
+	{ "tenant.delete", true, TAG_NONE, prep_tenant_delete, run_tenant_delete },
 	{ "timeline.create", true, TAG_TENANT, prep_timeline_create, run_timeline_create },
 	{ "timeline.list", false, TAG_NONE, prep_timeline_list, run_timeline_list },
 	{ "timeline.show", false, TAG_NONE, prep_timeline_one, run_timeline_show },
-	{ "timeline.delete", true, TAG_TIMELINE, prep_timeline_delete, run_timeline_delete },
+	{ "timeline.delete", true, TAG_NONE, prep_timeline_delete, run_timeline_delete },
 	{ "timeline.wait_lsn", false, TAG_TIMELINE, prep_wait_lsn, run_wait_lsn },
 };
 
