@@ -48,7 +48,9 @@ struct ex_runtime_config {
 /**
  * The default configuration: workers = online CPUs, 16 blocking threads, reactor default ring
  * size, slow_poll_ns = 10 ms, detach_grace_ns = 5 s, handle_signals = false (ex_main() turns it on
- * when given no config), log to stderr. Thread-safe.
+ * when given no config), log to stderr.
+ * @return the configuration by value. Thread-safe. Cancel-safety: n/a (not a future).
+ * Design: tokio's runtime::Builder defaults; seed 003 (10 ms slow-poll warning, 5 s grace).
  */
 EX_PUBLIC struct ex_runtime_config ex_runtime_config_default(void);
 
@@ -59,7 +61,8 @@ EX_PUBLIC struct ex_runtime_config ex_runtime_config_default(void);
  * @return 0; -ENOMEM; -EINVAL (bad config); -ENOSYS (no io_uring); the error of pthread_create,
  * signalfd or io_uring setup. With cfg->handle_signals, SIGINT and SIGTERM are blocked in the
  * calling thread (and so in every thread it creates afterwards) and read from a signalfd.
- * Thread-safety: any thread. Design: tokio's Runtime::new.
+ * Thread-safety: any thread. Cancel-safety: n/a (not a future). Design: tokio's Runtime::new,
+ * seed 003 "Linux Executor".
  */
 EX_PUBLIC int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runtime **out);
 
@@ -69,7 +72,8 @@ EX_PUBLIC int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runt
  * never dropped, rule 1); their headers are released once nothing references them.
  * NULL is ignored. Must not be called from a worker thread (it would wait for itself: logged and
  * refused). Not thread-safe with other calls on the same runtime: nothing may spawn on it, wake
- * its tasks or use its join handles concurrently or afterwards.
+ * its tasks or use its join handles concurrently or afterwards. Cancel-safety: n/a.
+ * Design: seed 003 "Shutdown Behaviors" (nothing is cancelled, the process just stops).
  */
 EX_PUBLIC void ex_runtime_free(struct ex_runtime *rt);
 
@@ -88,16 +92,19 @@ EX_PUBLIC int ex_runtime_block_on(struct ex_runtime *rt, struct ex_future *root,
 
 /**
  * The runtime the calling thread belongs to (a worker, the blocking pool, or a thread inside
- * ex_runtime_block_on()), or NULL. Thread-safe (thread-local).
+ * ex_runtime_block_on()), or NULL. Thread-safe (thread-local). Cancel-safety: n/a.
+ * Design: tokio's Handle::current.
  */
 EX_PUBLIC struct ex_runtime *ex_runtime_current(void);
 
-/** Number of worker threads of @p rt. Thread-safe. */
+/** Number of worker threads of @p rt (> 0). Thread-safe. Cancel-safety: n/a. */
 EX_PUBLIC unsigned ex_runtime_workers(const struct ex_runtime *rt);
 
 /**
- * Log @p fmt (printf-style) at syslog priority @p prio through @p rt's log callback (stderr when
- * none; @p rt NULL = current runtime or stderr). Thread-safe; never blocks on the runtime.
+ * Log @p fmt (printf-style; the line is cut at 511 bytes) at syslog priority @p prio (LOG_ERR ..
+ * LOG_DEBUG) through @p rt's log callback (stderr when none; @p rt NULL = current runtime or
+ * stderr). No return value: logging cannot fail visibly. Thread-safe; never blocks on the
+ * runtime. Cancel-safety: n/a. Design: sd-journal style priorities, one line per call.
  */
 EX_PUBLIC void ex_runtime_log(struct ex_runtime *rt, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -108,7 +115,8 @@ EX_PUBLIC void ex_runtime_log(struct ex_runtime *rt, int prio, const char *fmt, 
  * free the runtime.
  * @return the exit code: the root's output clamped to 0..255, a negative output gives 1; 1 if the
  * runtime could not be built (the error is logged). @p root NULL gives 1 (-EINVAL logged).
- * Thread-safety: call once, from main(). Design: seed 003 "Usage" and "Shutdown Behaviors".
+ * Thread-safety: call once, from main(). Cancel-safety: n/a (blocking call).
+ * Design: seed 003 "Usage" and "Shutdown Behaviors".
  */
 EX_PUBLIC int ex_main(const struct ex_runtime_config *cfg, struct ex_future *root);
 

@@ -24,13 +24,15 @@ struct ex_runtime;
  * The root token of @p rt's cancellation tree (exists also without handle_signals).
  * @return a borrowed pointer, valid until ex_runtime_free(); take ex_cancel_token_ref() to keep it
  * longer, or ex_cancel_token_child() to give a subtree to a task. Thread-safe.
- * Design: seed 003 executor::signals::new_shutdown_token().
+ * Cancel-safety: n/a (await ex_cancelled() on it: cancel-safe). Design: seed 003
+ * executor::signals::new_shutdown_token().
  */
 EX_PUBLIC struct ex_cancel_token *ex_runtime_shutdown_token(struct ex_runtime *rt);
 
 /**
  * Cancel the shutdown token of @p rt with EX_CANCEL_SHUTDOWN as a signal would (e.g. the daemon
- * stopping on request). @return true if this call cancelled it. Thread-safe.
+ * stopping on request). @return true if this call cancelled it, false if it already was.
+ * Thread-safe. Cancel-safety: n/a. Design: seed 003 "Shutdown Behaviors".
  */
 EX_PUBLIC bool ex_runtime_shutdown(struct ex_runtime *rt);
 

@@ -47,7 +47,12 @@ typedef void (*ex_future_drop_fn)(struct ex_future *fut);
 EX_PUBLIC int ex_spawn(struct ex_future *fut, ex_future_drop_fn drop, const char *name,
 		       struct ex_join_handle *out);
 
-/** ex_spawn() on runtime @p rt, callable from any thread (also one outside every runtime). */
+/**
+ * ex_spawn() on runtime @p rt, callable from any thread (also one outside every runtime).
+ * Same arguments, results and errors as ex_spawn(), except that it never fails with -ESRCH
+ * (@p rt NULL gives -ESRCH). Thread-safety: any thread. Cancel-safety: n/a.
+ * Design: tokio's Handle::spawn.
+ */
 EX_PUBLIC int ex_spawn_on(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn drop,
 			  const char *name, struct ex_join_handle *out);
 
@@ -55,13 +60,21 @@ EX_PUBLIC int ex_spawn_on(struct ex_runtime *rt, struct ex_future *fut, ex_futur
  * Drop the handle: the task is detached and runs to completion (never cancelled, seed 003
  * "Critical Sections"); its output is discarded. @p h becomes empty. Safe on an empty handle.
  * Thread-safety: the handle is used by one thread at a time; the task may run concurrently.
+ * Cancel-safety: n/a (this is how a task is made uncancellable). Design: dropping a tokio
+ * JoinHandle.
  */
 EX_PUBLIC void ex_join_handle_detach(struct ex_join_handle *h);
 
-/** True once the task's future is ready. Thread-safe, lock-free. False on an empty handle. */
+/**
+ * True once the task's future is ready (its output waits for a join). False on an empty handle.
+ * Thread-safe, lock-free. Cancel-safety: n/a. Design: tokio's JoinHandle::is_finished.
+ */
 EX_PUBLIC bool ex_join_handle_is_finished(const struct ex_join_handle *h);
 
-/** The task's id (unique in the process, > 0), 0 on an empty handle. Thread-safe. */
+/**
+ * The task's id (unique in the process, > 0; the id in logs and introspection), 0 on an empty
+ * handle. Thread-safe. Cancel-safety: n/a. Design: tokio's task::Id.
+ */
 EX_PUBLIC uint64_t ex_join_handle_id(const struct ex_join_handle *h);
 
 /** State of the join future. Treat as opaque. */
@@ -90,7 +103,7 @@ enum ex_task_state {
 	EX_TASK_DONE = 3,      /**< Ready; output waiting for its join. */
 };
 
-/** "scheduled", "running", "idle", "done" ("?" otherwise). Thread-safe. */
+/** "scheduled", "running", "idle", "done" ("?" otherwise): a static string. Thread-safe. */
 EX_PUBLIC const char *ex_task_state_name(enum ex_task_state s);
 
 /** A snapshot of one task. */
@@ -107,7 +120,8 @@ struct ex_task_info {
 /**
  * Snapshot task @p id of @p rt into @p info.
  * @return 0; -ENOENT (no such live task: never existed, or finished and released).
- * Thread-safety: any thread; takes one registry shard lock briefly.
+ * Thread-safety: any thread; takes one registry shard lock briefly. Cancel-safety: n/a.
+ * Design: tokio-console's per-task statistics, as a pull API (the daemon's "task list").
  */
 EX_PUBLIC int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_task_info *info);
 
@@ -116,14 +130,17 @@ EX_PUBLIC int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_t
  * names start with "ex:"). @p cb runs without runtime locks held and may spawn. A non-zero
  * return of @p cb stops the walk and is returned. @return 0, cb's non-zero value, or -ENOMEM.
  * Thread-safety: any thread. Consistency: per shard, not a global snapshot.
+ * Cancel-safety: n/a. Design: as ex_task_info_by_id().
  */
 EX_PUBLIC int ex_runtime_foreach_task(struct ex_runtime *rt,
 				      int (*cb)(const struct ex_task_info *info, void *arg), void *arg);
 
-/** Id of the task being polled on the calling thread, 0 outside a task. Thread-safe. */
+/** Id of the task being polled on the calling thread, 0 outside a task (also in a spawn_blocking
+ * function). Thread-safe (thread-local). Design: tokio's task::id(). */
 EX_PUBLIC uint64_t ex_task_current_id(void);
 
-/** Name of the task being polled on the calling thread, "" outside a task. Thread-safe. */
+/** Name of the task being polled on the calling thread, "" outside a task. Valid during the
+ * poll. Thread-safe (thread-local). */
 EX_PUBLIC const char *ex_task_current_name(void);
 
 #ifdef __cplusplus
