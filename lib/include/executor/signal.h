@@ -7,7 +7,8 @@
  * finish cleanly once it is cancelled. With config.handle_signals, SIGINT and SIGTERM are blocked
  * in every runtime thread and read from a signalfd by an internal task ("ex:signals") through
  * io_uring; the first one cancels the shutdown token with EX_CANCEL_SHUTDOWN; a second SIGINT
- * prints a message to stderr and _exit(130)s at once (the user insists).
+ * prints a message to stderr and _exit(130)s at once (the user insists). A signal is read by one
+ * signalfd only: enable handle_signals on one runtime per process.
  */
 #ifndef EXECUTOR_SIGNAL_H
 #define EXECUTOR_SIGNAL_H

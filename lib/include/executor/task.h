@@ -89,7 +89,8 @@ struct ex_join {
  * consumes the handle (it becomes empty: nothing more to detach).
  * **Cancel-safe**: abandoning the join (its `release`, as select/timeout do) only unregisters its
  * waker; the handle stays valid and may be joined again or detached. A join on an empty handle
- * completes at once with -EINVAL.
+ * completes at once with -EINVAL. @p h must stay valid (not be moved) while the join is in use;
+ * one join at a time per handle (a second concurrent join would replace the first one's waker).
  * @return the future (to await, or to pass to select/timeout). Thread-safety: poll from one task.
  * Design: tokio's JoinHandle as a future.
  */
