@@ -48,6 +48,12 @@ void ex_reactor_set_current(struct ex_reactor *r);
 /** The calling thread's current reactor, or NULL. */
 struct ex_reactor *ex_reactor_current(void);
 
+/*
+ * Note: the kernel ties an io_uring request to the thread that submitted it (it cancels a
+ * thread's requests when the thread exits, and runs poll-driven completions as task_work on it),
+ * so only threads that outlive their operations submit: the workers and the completion thread.
+ */
+
 /**
  * Called by a worker after EVERY poll. @p idle: the worker's run queue is now empty (it is about
  * to park). Submits this thread's batched SQEs (one io_uring_enter for many) when @p idle or when

@@ -65,75 +65,84 @@ struct ex_io {
  * current position, which then advances). IORING_OP_READ.
  * @return output: bytes read (0 at end of file) or -errno (-EBADF, -EINVAL, -EISDIR, ...).
  * @p len above 0x7ffff000 is clamped (a short read, as read(2)). Not cancel-safe.
+ * Design: liburing io_uring_prep_read; the -1 offset is IORING_FEAT_RW_CUR_POS.
  */
 EX_PUBLIC struct ex_future *ex_read(struct ex_io *io, int fd, void *buf, size_t len, int64_t off);
 
 /** Write up to @p len bytes of @p buf to @p fd at @p off (-1 = current position). IORING_OP_WRITE.
- * @return output: bytes written or -errno. Not cancel-safe. */
+ * @return output: bytes written or -errno. Not cancel-safe. Design: io_uring_prep_write. */
 EX_PUBLIC struct ex_future *ex_write(struct ex_io *io, int fd, const void *buf, size_t len, int64_t off);
 
 /** Scatter read into @p iovcnt buffers (readv(2)/preadv(2); @p off -1 = current position).
- * @return output: bytes read or -errno. Not cancel-safe. */
+ * @return output: bytes read or -errno. Not cancel-safe. Design: IORING_OP_READV. */
 EX_PUBLIC struct ex_future *ex_readv(struct ex_io *io, int fd, const struct iovec *iov, unsigned iovcnt,
 				     int64_t off);
 
 /** Gather write (writev(2)/pwritev(2); @p off -1 = current position).
- * @return output: bytes written or -errno. Not cancel-safe. */
+ * @return output: bytes written or -errno. Not cancel-safe. Design: IORING_OP_WRITEV. */
 EX_PUBLIC struct ex_future *ex_writev(struct ex_io *io, int fd, const struct iovec *iov, unsigned iovcnt,
 				      int64_t off);
 
-/** fsync(2) @p fd. @return output: 0 or -errno. Not cancel-safe. */
+/** fsync(2) @p fd. @return output: 0 or -errno. Not cancel-safe. Design: IORING_OP_FSYNC. */
 EX_PUBLIC struct ex_future *ex_fsync(struct ex_io *io, int fd);
 
-/** fdatasync(2) @p fd (IORING_FSYNC_DATASYNC). @return output: 0 or -errno. Not cancel-safe. */
+/** fdatasync(2) @p fd (IORING_FSYNC_DATASYNC). @return output: 0 or -errno. Not cancel-safe.
+ * Design: IORING_OP_FSYNC. */
 EX_PUBLIC struct ex_future *ex_fdatasync(struct ex_io *io, int fd);
 
 /**
  * openat(2): open @p path relative to @p dirfd (AT_FDCWD) with open(2) @p flags and @p mode.
  * @return output: the new fd or -errno (-ENOENT, -EACCES, ...). Add O_CLOEXEC yourself if
  * wanted. Not cancel-safe (if the runtime is torn down under it, a produced fd is closed).
+ * Design: IORING_OP_OPENAT.
  */
 EX_PUBLIC struct ex_future *ex_openat(struct ex_io *io, int dirfd, const char *path, int flags, mode_t mode);
 
-/** close(2) @p fd. @return output: 0 or -errno (-EBADF). Not cancel-safe. */
+/** close(2) @p fd. @return output: 0 or -errno (-EBADF). Not cancel-safe. Design: IORING_OP_CLOSE. */
 EX_PUBLIC struct ex_future *ex_close(struct ex_io *io, int fd);
 
 /**
  * statx(2) of @p path relative to @p dirfd with @p flags (AT_*) and @p mask (STATX_*), into
- * @p out. @return output: 0 or -errno. Not cancel-safe.
+ * @p out. @return output: 0 or -errno. Not cancel-safe. Design: IORING_OP_STATX.
  */
 EX_PUBLIC struct ex_future *ex_statx(struct ex_io *io, int dirfd, const char *path, int flags, unsigned mask,
 				     struct statx *out);
 
-/** renameat2(2) with @p flags (RENAME_*). @return output: 0 or -errno. Not cancel-safe. */
+/** renameat2(2) with @p flags (RENAME_*). @return output: 0 or -errno. Not cancel-safe.
+ * Design: IORING_OP_RENAMEAT. */
 EX_PUBLIC struct ex_future *ex_renameat(struct ex_io *io, int olddirfd, const char *oldpath, int newdirfd,
 					const char *newpath, unsigned flags);
 
-/** unlinkat(2) with @p flags (0 or AT_REMOVEDIR). @return output: 0 or -errno. Not cancel-safe. */
+/** unlinkat(2) with @p flags (0 or AT_REMOVEDIR). @return output: 0 or -errno. Not cancel-safe.
+ * Design: IORING_OP_UNLINKAT. */
 EX_PUBLIC struct ex_future *ex_unlinkat(struct ex_io *io, int dirfd, const char *path, int flags);
 
-/** mkdirat(2) with @p mode. @return output: 0 or -errno (-EEXIST). Not cancel-safe. */
+/** mkdirat(2) with @p mode. @return output: 0 or -errno (-EEXIST). Not cancel-safe.
+ * Design: IORING_OP_MKDIRAT. */
 EX_PUBLIC struct ex_future *ex_mkdirat(struct ex_io *io, int dirfd, const char *path, mode_t mode);
 
 /**
  * connect(2) socket @p fd to @p addr (@p addrlen bytes). @return output: 0 or -errno
  * (-ECONNREFUSED, ...). Not cancel-safe (a released connect would leave the socket half-done).
+ * Design: IORING_OP_CONNECT.
  */
 EX_PUBLIC struct ex_future *ex_connect(struct ex_io *io, int fd, const struct sockaddr *addr,
 				       socklen_t addrlen);
 
 /** recv(2) up to @p len bytes with @p flags (MSG_*). @return output: bytes (0 = peer closed) or
- * -errno. Not cancel-safe: use ex_recv_ready() where the receive may be abandoned. */
+ * -errno. Not cancel-safe: use ex_recv_ready() where the receive may be abandoned.
+ * Design: IORING_OP_RECV. */
 EX_PUBLIC struct ex_future *ex_recv(struct ex_io *io, int fd, void *buf, size_t len, int flags);
 
 /** send(2) up to @p len bytes with @p flags (MSG_*; add MSG_NOSIGNAL to get -EPIPE instead of
- * SIGPIPE). @return output: bytes sent or -errno. Not cancel-safe. */
+ * SIGPIPE). @return output: bytes sent or -errno. Not cancel-safe. Design: IORING_OP_SEND. */
 EX_PUBLIC struct ex_future *ex_send(struct ex_io *io, int fd, const void *buf, size_t len, int flags);
 
 /**
  * Read one struct signalfd_siginfo from the signalfd @p sfd into @p info.
  * @return output: the signal number (> 0) or -errno (-EBADF, -EINVAL if @p sfd is not a
  * signalfd). Not cancel-safe (a released read could consume a signal).
+ * Design: IORING_OP_READ on the signalfd; the runtime's signal handling (signal.h) uses it.
  */
 EX_PUBLIC struct ex_future *ex_read_signalfd(struct ex_io *io, int sfd, struct signalfd_siginfo *info);
 
@@ -141,7 +150,8 @@ EX_PUBLIC struct ex_future *ex_read_signalfd(struct ex_io *io, int sfd, struct s
  * Wait until @p fd is ready for @p events (POLLIN, POLLOUT, POLLPRI, ... from <poll.h>); one-shot
  * IORING_OP_POLL_ADD. @return output: the revents mask (> 0; may include POLLERR, POLLHUP;
  * POLLNVAL never: a bad fd gives -EBADF) or -errno.
- * Cancel-safe: releasing it cancels the poll; readiness is not consumed. (libpq's pattern.)
+ * Cancel-safe: releasing it cancels the poll; readiness is not consumed.
+ * Design: libpq's PQsocket + poll pattern; tokio's readiness API.
  */
 EX_PUBLIC struct ex_cancel_safe_future *ex_poll_fd(struct ex_io *io, int fd, unsigned events);
 
@@ -164,6 +174,7 @@ EX_PUBLIC struct ex_cancel_safe_future *ex_accept(struct ex_io *io, int listen_f
  * poll call, and a poll for POLLIN while nothing is there.
  * @return output: bytes (0 = peer closed) or -errno.
  * Cancel-safe: a released receive consumed nothing; the data stays in the socket.
+ * Design: tokio's readiness-based TcpStream::readable + try_read.
  */
 EX_PUBLIC struct ex_cancel_safe_future *ex_recv_ready(struct ex_io *io, int fd, void *buf, size_t len,
 						      int flags);
