@@ -49,8 +49,8 @@ void ex_reactor_set_current(struct ex_reactor *r);
 struct ex_reactor *ex_reactor_current(void);
 
 /*
- * Note: the kernel ties an io_uring request to the thread that submitted it (it cancels a
- * thread's requests when the thread exits, and runs poll-driven completions as task_work on it),
+ * Note: the kernel ties an io_uring request to the thread that submitted it (its io-wq work is
+ * cancelled when that thread exits, and poll-driven completions run as task_work on it),
  * so only threads that outlive their operations submit: the workers and the completion thread.
  */
 
