@@ -58,8 +58,9 @@ int args_parse(struct execctl *ctx, const char *cmd, const char *usage, int argc
 	struct option all[64];
 	size_t n = 0;
 
-	for (const struct option *o = opts; o && o->name; o++)
+	for (const struct option *o = opts; o && o->name && n < 48; o++)
 		all[n++] = *o;
+	/* 48 + the global options fit in all[] with room for the terminator. */
 	for (const struct option *o = global_options; o->name; o++)
 		all[n++] = *o;
 	all[n] = (struct option){0};
