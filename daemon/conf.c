@@ -270,6 +270,22 @@ static int fill_defaults(FILE *err)
 	return 0;
 }
 
+/* Relative paths are made absolute now: the daemon hands directories to other modules and
+ * removes its socket at exit, whatever the working directory is by then. */
+static int make_absolute(char **path)
+{
+	char cwd[4096], *abs;
+	if ((*path)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof cwd))
+		return -errno;
+	if (asprintf(&abs, "%s/%s", cwd, *path) < 0)
+		return -ENOMEM;
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
 enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct { int opt; const char *name; const char *val; } *given;
@@ -335,6 +351,10 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 			goto usage;
 	if (fill_defaults(err) < 0)
 		goto usage;
+	if (make_absolute(&execd_config.state_dir) < 0 || make_absolute(&execd_config.socket_path) < 0) {
+		fprintf(err, "execd: cannot make the state directory or socket path absolute: %s\n", strerror(errno));
+		goto usage;
+	}
 	free(given);
 	return CONFIG_RUN;
 usage:

@@ -160,9 +160,10 @@ respond:
 				goto out; /* the client went away: only the response is lost */
 			EX_AWAIT(&c->a, cx,
 				 &ex_select(&c->sel, ex_poll_fd(&c->io, c->fd, POLLOUT),
-					    ex_sleep_until(&c->sleep, c->deadline))->base);
-			if (EX_AWAITED(&c->a) == 1)
-				goto out; /* a client that does not read is dropped */
+					    ex_sleep_until(&c->sleep, c->deadline),
+					    task_mgr_shutdown_watcher(&c->w))->base);
+			if (EX_AWAITED(&c->a) != 0)
+				goto out; /* a client that does not read is dropped (also at shutdown) */
 		}
 		free(c->out);
 		c->out = NULL;

@@ -14,7 +14,6 @@
 
 #include "ctl.h"
 #include "log.h"
-#include "persist.h"
 
 static struct {
 	char *path; /* set if we created the socket file */
@@ -31,7 +30,17 @@ static int make_parent(const char *path)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		r = persist_mkdir_p(dir);
+		/* 0755, not the state directory's 0750: members of group execd must reach the socket
+		 * (the socket's own mode, 0660, is what restricts access) */
+		for (char *p = dir + 1; *p && !r; p++)
+			if (*p == '/') {
+				*p = '\0';
+				if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+					r = -errno;
+				*p = '/';
+			}
+		if (!r && mkdir(dir, 0755) < 0 && errno != EEXIST)
+			r = -errno;
 	}
 	free(dir);
 	return r;
