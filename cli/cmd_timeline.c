@@ -275,6 +275,26 @@ static int timeline_list(struct execctl *ctx, int argc, char **argv)
 	return r;
 }
 
+/* Prints label and value; the value's further lines (libpq's messages have several) are
+ * indented under the first, so that the block stays readable. */
+static void print_indented(const char *label, const char *value)
+{
+	size_t w = strlen(label);
+
+	fputs(label, stdout);
+	for (const char *p = value; *p; p++) {
+		if (*p != '\n') {
+			putchar(*p);
+			continue;
+		}
+		while (p[1] == '\t' || p[1] == ' ')
+			p++;
+		if (p[1])
+			printf("\n%*s", (int)w, "");
+	}
+	putchar('\n');
+}
+
 static const char show_usage[] =
 	"Usage: execctl timeline show TIMELINE [--tenant T] [OPTIONS]\n"
 	"\n"
@@ -321,7 +341,7 @@ static int timeline_show(struct execctl *ctx, int argc, char **argv)
 	printf("      Tenant: %s\n", json_str(tl, "tenant") ?: "-");
 	printf("       State: %s\n", json_str(tl, "state") ?: "-");
 	if (json_str(tl, "error"))
-		printf("       Error: %s\n", json_str(tl, "error"));
+		print_indented("       Error: ", json_str(tl, "error"));
 	printf("      Source: %s\n", json_str(tl, "source") ?: "-");
 	printf("        Slot: %s\n", json_str(tl, "slot") ?: "-");
 	printf("   System id: %s\n", json_str(tl, "system_id") ?: "-");

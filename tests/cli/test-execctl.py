@@ -16,6 +16,8 @@ TC = "bbbb2222222222222222222222222223"
 LA = "cccc0000000000000000000000000001"
 LB = "cccc1111111111111111111111111112"
 LC = "dddd2222222222222222222222222223"
+LS = "55550000000000000000000000000005"  # test_shutdown's
+LW = "77770000000000000000000000000007"  # test_timeline_source's
 
 TASK_COLUMNS = ["ID", "KIND", "TENANT", "TIMELINE", "NAME", "STATE", "AGE", "POLLS", "BUSY"]
 TASK_KEYS = {"id", "kind", "tenant", "timeline", "name", "state", "cancel_requested", "critical",
@@ -178,6 +180,38 @@ class Execctl(execdtest.DaemonTestCase):
         out = self.ok("timeline", "delete", tl2[:10], "--tenant", TB[:5])
         self.assertIn(tl2, out)
 
+    def test_timeline_source(self):
+        # A source nobody listens on: the timeline exists, its WAL receiver retries, and
+        # timeline show reports the source (password removed), slot, state and last error.
+        src = "host=%s port=1 user=execd password=sekrit dbname=replication" % self.daemon.tmp
+        out = self.ok("timeline", "create", "--tenant", TC, "--id", LW, "--source", src,
+                      "--slot", "execd_test", "--start-lsn", "0/1000000")
+        self.assertEqual(out.strip(), LW)
+        self.addCleanup(self.ctl, "timeline", "delete", LW)
+        tl = self.json("timeline", "show", LW)["timeline"]
+        self.assertIn(self.daemon.tmp, tl["source"])
+        self.assertNotIn("sekrit", tl["source"])
+        self.assertEqual(tl["slot"], "execd_test")
+        self.assertIn(tl["state"], ("connecting", "backoff", "error"))
+        out = self.ok("timeline", "show", LW)
+        self.assertNotIn("sekrit", out)
+        self.assertIn("Slot: execd_test", out)
+        # Its WAL receiver is a task of the timeline (started asynchronously: bounded wait).
+        deadline = time.monotonic() + 60
+        while not self.json("list", "--timeline", LW, "--kind", "wal_receiver")["tasks"]:
+            self.assertLess(time.monotonic(), deadline, "no wal_receiver task")
+            time.sleep(0.05)
+        rows = table(self.ok("list", "--timeline", "7777", "--no-legend"), TASK_COLUMNS)
+        self.assertIn("wal_receiver", [r[1] for r in rows])
+        self.assertTrue(all(r[3] == LW[:8] and r[2] == TC[:8] for r in rows), rows)
+        # Shut the receiver down by kind and timeline: it ends, cooperatively, in time.
+        res = self.json("shutdown", "--timeline", LW, "--kind", "wal_receiver")
+        self.assertEqual(res["remaining"], [])
+        self.assertEqual([t["kind"] for t in res["ended"]], ["wal_receiver"])
+        # The timeline's error is shown on lines of its own, indented.
+        for line in self.ok("timeline", "show", LW).splitlines():
+            self.assertRegex(line, r"^ *\S")
+
     def test_timeline_wait_lsn_timeout(self):
         # No source: the flush LSN never reaches 1/0, so the wait times out (exit 1).
         _, err = self.fails(1, "timeline", "wait-lsn", LC, "--lsn", "1/0", "--timeout", "200ms")
@@ -306,7 +340,9 @@ class Execctl(execdtest.DaemonTestCase):
             time.sleep(0.05)
 
     def test_shutdown(self):
-        tl = self.ok("timeline", "create", "--tenant", TB).strip()
+        # A fixed id: a random one could share a prefix with those the other tests use.
+        tl = self.ok("timeline", "create", "--tenant", TB, "--id", LS).strip()
+        self.addCleanup(self.ctl, "timeline", "delete", LS)
         res = self.json("shutdown", "--timeline", tl, "--timeout", "30s")
         self.assertEqual(res["remaining"], [])
         for t in res["ended"]:
