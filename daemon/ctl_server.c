@@ -78,7 +78,7 @@ static bool find_line(struct conn *c)
 }
 
 /* Handle the request line at the start of the buffer: an immediate response in c->out, or a
- * pending reply in c->reply. */
+ * pending reply in c->reply; neither for an empty line (ignored). */
 static void handle_line(struct conn *c)
 {
 	size_t n = c->line_len - 1;
@@ -87,6 +87,8 @@ static void handle_line(struct conn *c)
 	c->buf[n] = '\0';
 	if (n > 0 && c->buf[n - 1] == '\r')
 		c->buf[--n] = '\0';
+	if (n == 0)
+		return;
 	req = cJSON_ParseWithLength(c->buf, n);
 	if (!req || !cJSON_IsObject(req)) {
 		c->out = ctl_error(NULL, -EINVAL, req ? "a request must be a JSON object" : "malformed JSON", NULL);
@@ -143,6 +145,8 @@ static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)
 		}
 		memmove(c->buf, c->buf + c->line_len, c->len - c->line_len);
 		c->len -= c->line_len;
+		if (!c->out)
+			continue; /* an empty line: nothing to answer */
 respond:
 		/* ---- write the response ---- */
 		if (!c->out)

@@ -64,6 +64,10 @@ try:
     check(len(big) == 65536, "size")
     check(raw(big).get("ok") is True, "64 KiB request refused", d)
 
+    # empty lines are ignored, CRLF is accepted
+    r = raw(b'\n\r\n{"version":1,"id":"crlf","command":"status"}\r\n')
+    check(r.get("ok") is True and r["id"] == "crlf", "empty lines / CRLF: %r" % r, d)
+
     # pipelined requests on one connection: answered in order
     s = d.connect()
     s.sendall(b'{"version":1,"id":1,"command":"status"}\n{"version":1,"id":2,"command":"tenant.list"}\n')
