@@ -47,7 +47,7 @@ static void select_release(struct ex_cancel_safe_future *cs)
 }
 
 struct ex_cancel_safe_future *
-ex_select_array(struct ex_select *s, struct ex_cancel_safe_future *const *branches, size_t n)
+(ex_select_array)(struct ex_select *s, struct ex_cancel_safe_future *const *branches, size_t n)
 {
 	s->cs.base.poll = select_poll;
 	s->cs.release = select_release;

@@ -27,6 +27,9 @@ void f(void)
 	(void)ex_select(&s, safe(), safe(), safe());
 	(void)ex_timeout_with(&t, safe(), safe());
 	(void)EX_CANCEL_SAFE(safe());
+	struct ex_cancel_safe_future *arr[2] = { safe(), safe() };
+	(void)ex_select_array(&s, arr, 2);
+	(void)ex_select_array(&s, (struct ex_cancel_safe_future *const *)arr, 2);
 	(void)ex_timeout(&t, 1000, safe());
 	(void)ex_timeout_until(&t, 1000, safe());
 }
@@ -66,5 +69,6 @@ try select_void_ptr      fail 'void *p = safe(); (void)ex_select(&s, p)'
 try select_base_member   fail '(void)ex_select(&s, &safe()->base)'
 try timeout_ns_plain     fail '(void)ex_timeout(&t, 1000000, plain())'
 try timeout_until_plain  fail '(void)ex_timeout_until(&t, 1000000, plain())'
+try select_array_plain   fail 'struct ex_future *arr[2] = { plain(), plain() }; (void)ex_select_array(&s, arr, 2)'
 try timeout_safe_control ok   '(void)ex_timeout_with(&t, safe(), safe())'
 exit $fail

@@ -95,7 +95,7 @@ END_TEST
 START_TEST(select_bad_arguments)
 {
 	struct ex_select s;
-	struct ex_cancel_safe_future *sel = ex_select_array(&s, NULL, 0);
+	struct ex_cancel_safe_future *sel = ex_select_array(&s, (struct ex_cancel_safe_future **)NULL, 0);
 	ck_assert_int_eq(ex_poll(&sel->base, &(struct ex_context){ ex_noop_waker() }), EX_READY);
 	ck_assert_int_eq(sel->base.output, -EINVAL);
 	struct ex_ready r;

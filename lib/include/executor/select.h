@@ -56,6 +56,14 @@ struct ex_select {
 EX_PUBLIC struct ex_cancel_safe_future *
 ex_select_array(struct ex_select *s, struct ex_cancel_safe_future *const *branches, size_t n);
 
+/* The array form is type-checked too: an array of anything but cancel-safe futures does not
+ * compile (a plain incompatible-pointer warning would not be enough). */
+#define ex_select_array(s, branches, n)                                                          \
+	(ex_select_array)((s),                                                                  \
+			  _Generic((branches), struct ex_cancel_safe_future **: (branches),     \
+				   struct ex_cancel_safe_future *const *: (branches)),           \
+			  (n))
+
 /* Argument counting and mapping for up to EX_SELECT_MAX (8) branches. */
 #define EX__NARG(...) EX__NARG_(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #define EX__NARG_(a1, a2, a3, a4, a5, a6, a7, a8, n, ...) n
