@@ -45,6 +45,14 @@ try:
     check(st["tenants"] == 2 and st["timelines"] == 2 and st["state"] == "running", "status %r" % st, d)
     rc = d.stop(2)  # SIGINT behaves as SIGTERM
     check(rc == 0, "SIGINT exit status %d" % rc, d)
+
+    # SIGQUIT exits at once (no graceful shutdown); the persisted state is still whole
+    d.start()
+    rc = d.stop(3)
+    check(rc == 128 + 3, "SIGQUIT exit status %d" % rc, d)
+    d.start()
+    check(len(d.ok("tenant.list")["tenants"]) == 2, "state after SIGQUIT", d)
+    check(d.stop() == 0, "exit status", d)
     print("ok")
 finally:
     d.cleanup()
