@@ -51,6 +51,20 @@ try:
     d.ok("tenant.create")
     with open(d.logpath) as f:
         check("refused 'tenant.create' from uid 65534" in f.read(), "refusal not logged", d)
+    # a member of group execd (where that group exists) may read but not mutate
+    try:
+        import grp
+        gid = grp.getgrnam("execd").gr_gid
+    except KeyError:
+        gid = None
+        print("group execd does not exist: the read-only member case is not tested")
+    if gid is not None:
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--groups=%d" % gid,
+                            sys.executable, "-c", CLIENT, d.sock], capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0, "member client failed: %s %s" % (p.stdout, p.stderr), d)
+        create, status = json.loads(p.stdout)
+        check(create["error"]["code"] == "permission_denied", "member mutating: %r" % create, d)
+        check(status["ok"] is True, "member read-only refused: %r" % status, d)
     check(d.stop() == 0, "exit status", d)
     print("ok")
 finally:
