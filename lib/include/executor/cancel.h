@@ -58,8 +58,11 @@ EX_PUBLIC struct ex_cancel_token *ex_cancel_token_ref(struct ex_cancel_token *t)
 EX_PUBLIC void ex_cancel_token_unref(struct ex_cancel_token *t);
 
 /**
- * Request cancellation of @p t and all its descendants with @p reason (not EX_CANCEL_NONE).
- * Idempotent: only the first call sets the reason. Wakes every ex_cancelled() waiter.
+ * Request cancellation of @p t and all its descendants with @p reason (EX_CANCEL_NONE is taken
+ * as EX_CANCEL_REQUESTED, since NONE reads as "not cancelled"). Idempotent: only the first call
+ * sets the reason; a descendant already cancelled keeps its own reason. Wakes every ex_cancelled()
+ * waiter of the subtree (wakers only schedule tasks; they never call back into tokens).
+ * Cost: O(size of the subtree that was not cancelled yet); recursion depth = tree depth.
  * @return true if this call cancelled the token, false if it was already cancelled.
  * Thread-safe (any thread, including a signal-reading task); never blocks on I/O.
  */
