@@ -142,6 +142,7 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 
 START_TEST(wakes_from_plain_threads)
 {
+	unsigned workers = 1u << _i; /* 1, 2, 4 workers (4 oversubscribes the 2-CPU CI machine) */
 	struct racer *racers = calloc(RACERS, sizeof(*racers));
 	pthread_t th[RACERS];
 	for (int i = 0; i < RACERS; i++)
@@ -149,7 +150,7 @@ START_TEST(wakes_from_plain_threads)
 	struct root root = { .fut.poll = root_poll, .racers = racers };
 	for (int i = 0; i < RACERS; i++)
 		ck_assert_int_eq(pthread_create(&th[i], NULL, thread_waker, &racers[i]), 0);
-	int64_t out = rt_run(2, &root.fut);
+	int64_t out = rt_run(workers, &root.fut);
 	for (int i = 0; i < RACERS; i++)
 		pthread_join(th[i], NULL);
 	ck_assert_int_eq(out, (int64_t)RACERS * ROUNDS);
@@ -192,6 +193,7 @@ static ex_poll_t root2_poll(struct ex_future *f, struct ex_context *cx)
 
 START_TEST(wakes_from_other_tasks)
 {
+	unsigned workers = 1u << _i;
 	struct racer *racers = calloc(RACERS, sizeof(*racers));
 	struct waker_task *wt = calloc(RACERS, sizeof(*wt));
 	for (int i = 0; i < RACERS; i++) {
@@ -201,7 +203,7 @@ START_TEST(wakes_from_other_tasks)
 		wt[i].i = 1;
 	}
 	struct root2 root = { .fut.poll = root2_poll, .racers = racers, .wt = wt };
-	int64_t out = rt_run(2, &root.fut);
+	int64_t out = rt_run(workers, &root.fut);
 	ck_assert_int_eq(out, (int64_t)RACERS * ROUNDS);
 	for (int i = 0; i < RACERS; i++) {
 		ck_assert_uint_eq(racers[i].seen, ROUNDS);
@@ -217,8 +219,8 @@ int main(void)
 	Suite *s = suite_create("wake_race");
 	TCase *tc = tcase_create("race");
 	tcase_set_timeout(tc, RT_TIMEOUT_S);
-	tcase_add_test(tc, wakes_from_plain_threads);
-	tcase_add_test(tc, wakes_from_other_tasks);
+	tcase_add_loop_test(tc, wakes_from_plain_threads, 0, 3);
+	tcase_add_loop_test(tc, wakes_from_other_tasks, 0, 3);
 	suite_add_tcase(s, tc);
 	return rt_run_suite(s);
 }
