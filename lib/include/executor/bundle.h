@@ -45,6 +45,9 @@
  *         EX_END(&s->a, f, r);
  * }
  * @endcode
+ *
+ * Functions that return no future never wait (cancel-safety does not apply to them); every
+ * future below states its own cancel-safety.
  */
 #ifndef EXECUTOR_BUNDLE_H
 #define EXECUTOR_BUNDLE_H

@@ -10,6 +10,9 @@
  * own state (`msg`, `sent` false) for the caller to keep, retry or put back. A recv that is
  * released took nothing. Waiting senders are served in FIFO order: when the receiver frees a slot,
  * the oldest waiting sender's message moves into the channel at that moment.
+ *
+ * Functions that return no future never wait (cancel-safety does not apply to them); every
+ * future below states its own cancel-safety.
  */
 #ifndef EXECUTOR_CHANNEL_H
 #define EXECUTOR_CHANNEL_H

@@ -13,6 +13,9 @@
  *    and an async function that holds this mutex is not one, so the critical section always ends;
  *  - it is not recursive: awaiting a lock of the same mutex while holding it never completes;
  *  - mutate the protected state only after the awaited operations it mirrors completed (rule 4).
+ *
+ * Functions that return no future never wait (cancel-safety does not apply to them); every
+ * future below states its own cancel-safety.
  */
 #ifndef EXECUTOR_MUTEX_H
 #define EXECUTOR_MUTEX_H

@@ -8,6 +8,9 @@
  * released recv leaves the value in the channel; the operation is never cut short).
  * The channel has two owners, the sender side and the receiver side; each releases its side
  * exactly once (ex_oneshot_send() or ex_oneshot_sender_drop(); ex_oneshot_receiver_drop()).
+ *
+ * Functions that return no future never wait (cancel-safety does not apply to them); every
+ * future below states its own cancel-safety.
  */
 #ifndef EXECUTOR_ONESHOT_H
 #define EXECUTOR_ONESHOT_H

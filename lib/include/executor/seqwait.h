@@ -8,6 +8,9 @@
  * in the heap, so that a waiter that is released (abandoned by select/timeout) is removed at once
  * in O(log n) — neon's keeps an abandoned waiter in its heap until the number passes it.
  * Insertion, removal and each wake are O(log n).
+ *
+ * Functions that return no future never wait (cancel-safety does not apply to them); every
+ * future below states its own cancel-safety.
  */
 #ifndef EXECUTOR_SEQWAIT_H
 #define EXECUTOR_SEQWAIT_H
