@@ -154,6 +154,12 @@ static void stop_searching(struct ex_worker *w)
 
 #define EX_LIFO_TURNS 3
 
+/* Nothing left to run here: the reactor then submits the batched SQEs at once. */
+static bool worker_idle(struct ex_worker *w)
+{
+	return !w->lifo && atomic_load_explicit(&w->q.len, memory_order_relaxed) == 0;
+}
+
 static struct ex_task *find_task(struct ex_worker *w)
 {
 	struct ex_task *t;
@@ -257,7 +263,7 @@ static void park(struct ex_worker *w)
 	if (t) {
 		atomic_fetch_sub(&rt->sleepers, 1);
 		run_task(w, t);
-		ex_reactor_after_poll(rt->reactor, atomic_load_explicit(&w->q.len, memory_order_relaxed) == 0);
+		ex_reactor_after_poll(rt->reactor, worker_idle(w));
 		return;
 	}
 	if (!atomic_load(&rt->stopping))
@@ -283,7 +289,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		run_task(w, t);
-		ex_reactor_after_poll(rt->reactor, atomic_load_explicit(&w->q.len, memory_order_relaxed) == 0);
+		ex_reactor_after_poll(rt->reactor, worker_idle(w));
 	}
 	ex_reactor_after_poll(rt->reactor, true);
 	ex_reactor_set_current(NULL);
