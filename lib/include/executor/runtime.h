@@ -68,6 +68,8 @@ EX_PUBLIC int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runt
 
 /**
  * Stop the workers (each finishes its current poll), stop the reactor, free the runtime.
+ * spawn_blocking calls not started yet fail with -ESHUTDOWN; running ones are waited for (a
+ * blocking function cannot be interrupted). In-flight I/O is cancelled.
  * Tasks still pending are never polled again; their futures are not dropped (a pending future is
  * never dropped, rule 1); their headers are released once nothing references them.
  * NULL is ignored. Must not be called from a worker thread (it would wait for itself: logged and
