@@ -31,6 +31,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "log.h"
+#include "shutdown.h"
 #include "task_mgr.h"
 #include "timeline.h"
 
@@ -118,11 +119,8 @@ struct root {
 	struct ex_cancelled sig;
 	int listen_fd;
 	int exit_code;
-	unsigned step;
 	size_t stuck;
-	uint64_t deadline;
-	struct task_mgr_filter filt;
-	struct task_mgr_shutdown sd;
+	struct daemon_shutdown sd;
 	int64_t rc;
 };
 
@@ -144,42 +142,9 @@ static int64_t blk_socket_open(void *arg)
 	return ctl_socket_open(execd_config.socket_path);
 }
 
-/* The shutdown order: each step's filter. */
-static bool shutdown_step(unsigned step, struct task_mgr_filter *f, const char **what)
-{
-	memset(f, 0, sizeof *f);
-	switch (step) {
-	case 0:
-		f->has_kind = true;
-		f->kind = TASK_KIND_CONTROL_LISTENER;
-		*what = "control listener";
-		return true;
-	case 1:
-		f->has_kind = true;
-		f->kind = TASK_KIND_CONTROL_REQUEST;
-		*what = "control connections and requests";
-		return true;
-	case 2:
-		f->with_timeline = true;
-		*what = "timeline tasks";
-		return true;
-	case 3:
-		f->with_tenant = true;
-		*what = "tenant tasks";
-		return true;
-	case 4:
-		f->all = true;
-		*what = "remaining tasks";
-		return true;
-	default:
-		return false;
-	}
-}
-
 static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct root *r = ex_container_of(f, struct root, fut);
-	const char *what;
 	int e;
 
 	EX_BEGIN(&r->a);
@@ -213,20 +178,8 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	sd_notify(0, "STOPPING=1");
 	ctl_set_stopping();
 	log_info("shutting down (timeout %llu ms)", (unsigned long long)execd_config.shutdown_timeout_ms);
-	task_mgr_block_all(); /* nothing new starts from now on */
-	r->deadline = ex_now_ns() + execd_config.shutdown_timeout_ms * 1000000ull;
-	for (r->step = 0; shutdown_step(r->step, &r->filt, &what); r->step++) {
-		log_debug("shutdown: stopping %s", what);
-		EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_SHUTDOWN, r->deadline));
-		if ((r->rc = EX_AWAITED(&r->a)) > 0) {
-			for (size_t i = 0; i < r->sd.n_remaining; i++)
-				log_error("shutdown: task %llu (%s, '%s') ignored cancellation",
-					  (unsigned long long)r->sd.remaining[i].ident.id,
-					  task_kind_name(r->sd.remaining[i].ident.kind), r->sd.remaining[i].ident.name);
-			r->stuck += (size_t)r->rc;
-		}
-		task_mgr_shutdown_clear(&r->sd);
-	}
+	EX_AWAIT(&r->a, cx, daemon_shutdown(&r->sd, ex_now_ns() + execd_config.shutdown_timeout_ms * 1000000ull));
+	r->stuck = (size_t)EX_AWAITED(&r->a);
 	r->exit_code = 0;
 	if (r->stuck) {
 		log_error("shutdown: %zu task%s did not stop within %llu ms", r->stuck, r->stuck == 1 ? "" : "s",
