@@ -84,7 +84,10 @@ struct walrecv {
 	uint64_t deadline;
 	uint32_t next_tli;          /* timeline switch: the server's next timeline */
 	uint64_t switch_lsn;        /* timeline switch: where the next timeline starts */
-	int drained;                /* drain()'s result, kept across the flush */
+	int drained;
+	bool job_synced;            /* the last flush job synced and persisted */
+	bool need_persist;          /* a new timeline: persist its start before streaming */
+	bool read_slot;             /* start where the existing slot holds WAL */                /* drain()'s result, kept across the flush */
 	unsigned ev;                /* socket events being waited for */
 	char cmd[256];              /* the replication command being run */
 	struct walstate newstate;   /* the state the flush job persists */
@@ -152,9 +155,15 @@ static int64_t job_flush(void *arg)
 	struct walrecv *r = arg;
 	struct wal_timeline *wt = r->wt;
 	int e;
+	r->job_synced = false;
 	for (struct pending *p = r->head; p; p = p->next)
 		if ((e = walseg_write(&r->w, p->lsn, p->data, p->len)) < 0)
 			return e;
+	/* More is waiting in the socket (catching up): write only, as pg_receivewal --synchronous
+	 * syncs when it has drained what the server sent (and at each segment's end). */
+	if (r->drained == 1)
+		return 0;
+	r->job_synced = true;
 	if ((e = walseg_sync(&r->w)) < 0)
 		return e;
 	r->newstate = wt->persisted;
@@ -222,8 +231,23 @@ static int drain(struct walrecv *r)
 	while (r->pending_bytes < PENDING_MAX) {
 		char *buf;
 		int n = PQgetCopyData(r->conn, &buf, 1);
-		if (n == 0)
-			return 0;
+		if (n == 0) {
+			/* libpq's buffer is empty; is the socket too? (a zero-timeout poll never
+			 * blocks). Only then is everything the server sent drained. */
+			struct pollfd pfd = { .fd = r->sock, .events = POLLIN };
+			if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
+				if (!PQconsumeInput(r->conn)) {
+					fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
+					return -EIO;
+				}
+				if ((n = PQgetCopyData(r->conn, &buf, 1)) == 0)
+					/* part of a message: store what we hold (without a sync), or,
+					 * holding nothing, wait for the socket */
+					return r->head ? 1 : 0;
+			} else {
+				return 0;
+			}
+		}
 		if (n == -1)
 			return -1;
 		if (n < 0) {
@@ -232,8 +256,8 @@ static int drain(struct walrecv *r)
 		}
 		struct wal_msg m;
 		if (wal_msg_parse(buf, (size_t)n, &m) < 0) {
-			PQfreemem(buf);
 			fail(r, -EPROTO, "unexpected replication message of type '%c' (%d bytes)", buf[0], n);
+			PQfreemem(buf);
 			return -EIO;
 		}
 		if (m.wal_end > atomic_load(&wt->server_lsn))
@@ -313,12 +337,14 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 		r->sock = PQsocket(r->conn);
 
 		/* IDENTIFY_SYSTEM: systemid, timeline, xlogpos, dbname */
-		r->i = 0; /* query number: 0 identify, 1 create slot, 2 start replication */
+		r->i = 0; /* step: 0 identify, 1 create slot, 3 read slot, 4 persist start, 2 start replication */
 	query:
 		if (r->i == 0)
 			snprintf(cmd, sizeof r->cmd, "IDENTIFY_SYSTEM");
 		else if (r->i == 1)
 			snprintf(cmd, sizeof r->cmd, "CREATE_REPLICATION_SLOT \"%s\" PHYSICAL RESERVE_WAL", wt->slot);
+		else if (r->i == 3)
+			snprintf(cmd, sizeof r->cmd, "READ_REPLICATION_SLOT \"%s\"", wt->slot);
 		else {
 			lsn_format(r->start_lsn, l);
 			if (wt->slot)
@@ -387,21 +413,11 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			r->res = NULL;
 			while ((r->res = PQgetResult(r->conn)) != NULL)
 				PQclear(r->res);
-			r->i = wt->slot && wt->create_slot ? 1 : 2;
-			if (!wt->has_persisted || wt->persisted.system_id != sysid) {
-				r->newstate = (struct walstate){ sysid, r->stream_tli, r->start_lsn, wt->persisted.seq };
-				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_save, r));
-				if ((e = (int)EX_AWAITED(&r->a)) < 0) {
-					fail(r, e, "writing wal.state: %s", strerror(-e));
-					goto disconnect;
-				}
-				wt->persisted = r->newstate;
-				wt->has_persisted = true;
-				if (atomic_load(&wt->flush_lsn) < r->start_lsn) {
-					atomic_store(&wt->flush_lsn, r->start_lsn);
-					ex_seqwait_advance(wt->flush_wait, r->start_lsn);
-				}
-			}
+			r->need_persist = !wt->has_persisted || wt->persisted.system_id != sysid;
+			r->read_slot = wt->slot && r->need_persist && !wt->start_lsn;
+			r->i = wt->slot && wt->create_slot ? 1 : r->read_slot ? 3 : 4;
+			if (r->i == 4)
+				goto prestart;
 			goto query;
 		}
 		if (r->i == 1) {
@@ -414,6 +430,47 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			r->res = NULL;
 			while ((r->res = PQgetResult(r->conn)) != NULL)
 				PQclear(r->res);
+			r->i = r->read_slot ? 3 : 4;
+			if (r->i == 4)
+				goto prestart;
+			goto query;
+		}
+		if (r->i == 3) {
+			/* READ_REPLICATION_SLOT: slot_type, restart_lsn, restart_tli. A new timeline
+			 * on an existing slot starts where the slot holds WAL (pg_receivewal does). */
+			uint64_t at;
+			if (PQresultStatus(r->res) != PGRES_TUPLES_OK || PQnfields(r->res) < 3) {
+				fail(r, -EIO, "READ_REPLICATION_SLOT: %s", PQerrorMessage(r->conn));
+				goto disconnect;
+			}
+			if (PQntuples(r->res) == 1 && !PQgetisnull(r->res, 0, 1) &&
+			    lsn_parse(PQgetvalue(r->res, 0, 1), &at) == 0 && at) {
+				r->start_lsn = wal_segno_lsn(wal_segno(at));
+				if (!PQgetisnull(r->res, 0, 2))
+					r->stream_tli = (uint32_t)strtoul(PQgetvalue(r->res, 0, 2), NULL, 10);
+			}
+			PQclear(r->res);
+			r->res = NULL;
+			while ((r->res = PQgetResult(r->conn)) != NULL)
+				PQclear(r->res);
+			r->i = 4;
+		}
+	prestart:
+		if (r->i == 4) {
+			if (r->need_persist) {
+				r->newstate = (struct walstate){ wt->system_id, r->stream_tli, r->start_lsn, wt->persisted.seq };
+				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_save, r));
+				if ((e = (int)EX_AWAITED(&r->a)) < 0) {
+					fail(r, e, "writing wal.state: %s", strerror(-e));
+					goto disconnect;
+				}
+				wt->persisted = r->newstate;
+				wt->has_persisted = true;
+				if (atomic_load(&wt->flush_lsn) < r->start_lsn) {
+					atomic_store(&wt->flush_lsn, r->start_lsn);
+					ex_seqwait_advance(wt->flush_wait, r->start_lsn);
+				}
+			}
 			r->i = 2;
 			goto query;
 		}
@@ -440,20 +497,24 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			r->drained = drain(r);
 			if (r->drained == -EIO)
 				break;
-			if (r->head) {
+			/* store what is pending; sync once drained (also what earlier jobs wrote) */
+			if (r->head || (r->drained != 1 && r->w.write_lsn > wt->persisted.flush_lsn)) {
 				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_flush, r));
 				pending_free(r);
 				if ((e = (int)EX_AWAITED(&r->a)) < 0) {
 					fail(r, e, "storing WAL: %s", strerror(-e));
 					break;
 				}
-				/* persisted: now (and only now) the in-memory mirror advances */
-				wt->persisted = r->newstate;
-				if (r->newstate.flush_lsn > atomic_load(&wt->flush_lsn)) {
-					atomic_store(&wt->flush_lsn, r->newstate.flush_lsn);
-					ex_seqwait_advance(wt->flush_wait, r->newstate.flush_lsn);
+				if (r->job_synced) {
+					/* persisted: now (and only now) the in-memory mirror advances */
+					wt->persisted = r->newstate;
+					if (r->newstate.flush_lsn > atomic_load(&wt->flush_lsn)) {
+						atomic_store(&wt->flush_lsn, r->newstate.flush_lsn);
+						ex_seqwait_advance(wt->flush_wait, r->newstate.flush_lsn);
+					}
+					/* as pg_receivewal --synchronous: report each flush */
+					r->reply_requested = true;
 				}
-				r->reply_requested = true; /* as pg_receivewal --synchronous: report each flush */
 			}
 			if (r->drained == -1) {
 				r->copy_ended = true;

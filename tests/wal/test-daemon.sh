@@ -33,7 +33,7 @@ start_execd() {
 		sleep 0.1
 	done
 }
-flush_of() { sed -n 's/.*"flush_lsn":"\([0-9A-F]*\/[0-9A-F]*\)".*/\1/p' "$1" 2>/dev/null || true; }
+. "${top_srcdir:-../..}/tests/wal/walstate.sh"
 
 pg_start "wal_keep_size = 2GB"
 pg_pgbench_init 1

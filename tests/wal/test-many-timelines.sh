@@ -15,7 +15,7 @@ N=20
 
 pg_start
 pg_pgbench_init 1
-flush_of() { sed -n 's/.*"flush_lsn":"\([0-9A-F]*\/[0-9A-F]*\)".*/\1/p' "$1" 2>/dev/null || true; }
+. "${top_srcdir:-../..}/tests/wal/walstate.sh"
 lsn_num() { printf '%d\n' $(( (0x${1%/*} << 32) + 0x${1#*/} )); }
 wait_flush() {   # bounded (120 s) wait until STATEFILE's persisted flush LSN reaches LSN
 	want=$(lsn_num "$2"); i=0

@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-flush_of() { sed -n 's/.*"flush_lsn":"\([0-9A-F]*\/[0-9A-F]*\)".*/\1/p' "$1" 2>/dev/null || true; }
+. "${top_srcdir:-../..}/tests/wal/walstate.sh"
 lsn_num() { printf '%d\n' $(( (0x${1%/*} << 32) + 0x${1#*/} )); }
 # wait_flush STATEFILE LSN: bounded wait (60 s) until the persisted flush LSN reaches LSN.
 wait_flush() {
