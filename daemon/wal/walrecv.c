@@ -497,6 +497,9 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			r->drained = drain(r);
 			if (r->drained == -EIO)
 				break;
+			/* asked to stop: what was drained is the last, so this flush syncs it */
+			if (r->drained == 1 && cancelled())
+				r->drained = 0;
 			/* store what is pending; sync once drained (also what earlier jobs wrote) */
 			if (r->head || (r->drained != 1 && r->w.write_lsn > wt->persisted.flush_lsn)) {
 				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_flush, r));

@@ -10,6 +10,7 @@
 #   pg_start [extra postgresql.conf lines...]   # sets PG_DIR PG_DATA PG_SOCK PG_PORT PG_CONNINFO
 #   pg_psql -c 'select 1'           # psql as postgres on the cluster
 #   pg_restart                      # fast restart (for reconnect tests)
+#   pg_start_standby; pg_promote_standby   # a streaming standby; promote it (new timeline)
 #   pg_stop                         # stop and remove everything (also from an EXIT trap)
 #
 # Functions never sleep to synchronise: pg_ctl -w waits for the server; loops are bounded.
@@ -89,6 +90,10 @@ pg_restart() {
 
 pg_stop() {
 	[ -n "$PG_DIR" ] || return 0
+	if [ -n "${PG_STANDBY_DATA:-}" ] && [ -f "$PG_STANDBY_DATA/postmaster.pid" ]; then
+		pg_as "$PG_BINDIR/pg_ctl" -D "$PG_STANDBY_DATA" -w -t 60 -m fast stop >/dev/null 2>&1 ||
+			pg_as "$PG_BINDIR/pg_ctl" -D "$PG_STANDBY_DATA" -m immediate stop >/dev/null 2>&1
+	fi
 	if [ -f "$PG_DATA/postmaster.pid" ]; then
 		pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -w -t 60 -m fast stop >/dev/null 2>&1 ||
 			pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -m immediate stop >/dev/null 2>&1
@@ -103,4 +108,27 @@ pg_pgbench_init() {
 }
 pg_pgbench() {
 	"$PG_BINDIR/pgbench" -h "$PG_SOCK" -p "$PG_PORT" -U postgres "$@" postgres
+}
+
+# A streaming standby of the running cluster (pg_basebackup -R), on port PG_PORT+1 in the same
+# socket directory. Sets PG_STANDBY_DATA, PG_STANDBY_PORT, PG_STANDBY_CONNINFO. pg_stop stops it.
+pg_start_standby() {
+	PG_STANDBY_DATA=$PG_DIR/standby
+	PG_STANDBY_PORT=$((PG_PORT + 1))
+	pg_as "$PG_BINDIR/pg_basebackup" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -D "$PG_STANDBY_DATA" \
+		-R -X stream -c fast >"$PG_DIR/basebackup.log" 2>&1 || { cat "$PG_DIR/basebackup.log" >&2; return 1; }
+	echo "port = $PG_STANDBY_PORT" | pg_as tee -a "$PG_STANDBY_DATA/postgresql.conf" >/dev/null
+	pg_as "$PG_BINDIR/pg_ctl" -D "$PG_STANDBY_DATA" -l "$PG_DIR/standby.log" -w -t 60 start >/dev/null ||
+		{ cat "$PG_DIR/standby.log" >&2; return 1; }
+	PG_STANDBY_CONNINFO="host=$PG_SOCK port=$PG_STANDBY_PORT user=postgres dbname=postgres"
+	export PG_STANDBY_DATA PG_STANDBY_PORT PG_STANDBY_CONNINFO
+}
+
+pg_psql_standby() {
+	"$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -At -h "$PG_SOCK" -p "$PG_STANDBY_PORT" -U postgres -d postgres "$@"
+}
+
+# Promote the standby (it switches to a new PostgreSQL timeline) and wait until it is done.
+pg_promote_standby() {
+	pg_as "$PG_BINDIR/pg_ctl" -D "$PG_STANDBY_DATA" -w -t 60 promote >/dev/null
 }
