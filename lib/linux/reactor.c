@@ -12,6 +12,9 @@
  *    number of ops in flight reached the CQ size (so the CQ can never overflow; the kernel's
  *    IORING_FEAT_NODROP is the second line). The completion thread re-flushes that queue after
  *    each reap.
+ *  - The completion thread is woken through an eventfd it polls with a multishot poll (a kick
+ *    needs no SQE, so it works even when the ring is full): a new earliest timer deadline, an
+ *    op deferred to the overflow queue, shutdown.
  *  - Results are stored in heap op records (struct ex_op) and the task is woken through a
  *    waker cloned at submission; the completion thread holds its own reference to the record,
  *    so it never touches memory the owner may reuse.
@@ -19,7 +22,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,12 +39,14 @@ struct ex_reactor {
 	struct ex_op *pend_head, *pend_tail;
 	unsigned inflight;          /* atomic: placed in the SQ ring and not yet reaped */
 	int need_retry;             /* atomic: overflow queue or SQ ring not empty after a flush */
-	int kick_pending;           /* atomic: the kick NOP is queued or in flight */
+	int kick_pending;           /* atomic: a kick was written and not yet seen */
+	int wake_fd;                /* eventfd: any thread wakes the completion thread, no SQE */
 	int stopping;               /* atomic */
 	int cancel_all_pending;     /* completion thread only */
+	int rearm_wake;             /* completion thread only */
 	pthread_t thread;
 	struct ex_timers timers;
-	struct ex_op kick_op;       /* a NOP that wakes the completion thread (timers) */
+	struct ex_op kick_op;       /* multishot poll on wake_fd, armed by the completion thread */
 	struct ex_op cancel_all_op; /* ASYNC_CANCEL_ANY issued by ex_reactor_free */
 	/* statistics (atomic) */
 	uint64_t st_enters, st_sqes, st_completions, st_deferred, st_busy, st_max_inflight;
@@ -176,9 +183,17 @@ static void flush_locked(struct ex_reactor *r)
 	}
 	if (io_uring_sq_ready(&r->ring))
 		reactor_submit(r);
+	bool retry = deferred || io_uring_sq_ready(&r->ring);
+	__atomic_store_n(&r->need_retry, retry ? 1 : 0, __ATOMIC_SEQ_CST);
 	if (deferred)
 		STAT(&r->st_deferred, 1);
-	STORE(&r->need_retry, (deferred || io_uring_sq_ready(&r->ring)) ? 1 : 0);
+	/* The completion thread re-flushes after its next reap. If nothing but the wake poll is in
+	 * flight, no CQE will come: kick it. Sequentially consistent store/load here and in the
+	 * completion thread (which lowers inflight, then reads need_retry): one of the two sides
+	 * sees the other's store (Dekker). Not needed on the completion thread itself. */
+	if (retry && !pthread_equal(pthread_self(), r->thread) &&
+	    __atomic_load_n(&r->inflight, __ATOMIC_SEQ_CST) <= 1)
+		ex_reactor_kick(r);
 }
 
 static void batch_flush(void)
@@ -237,8 +252,14 @@ static void submit_now(struct ex_reactor *r, struct ex_op *op)
 void ex_reactor_kick(struct ex_reactor *r)
 {
 	if (__atomic_exchange_n(&r->kick_pending, 1, __ATOMIC_ACQ_REL))
-		return; /* a kick is already on its way */
-	io_uring_prep_nop(&r->kick_op.sqe);
+		return; /* a kick is on its way and not yet seen: it covers this one */
+	eventfd_write(r->wake_fd, 1);
+}
+
+/* Completion thread: (re)arm the multishot poll on the wake eventfd. */
+static void arm_wake(struct ex_reactor *r)
+{
+	io_uring_prep_poll_multishot(&r->kick_op.sqe, r->wake_fd, POLLIN);
 	submit_now(r, &r->kick_op);
 }
 
@@ -299,7 +320,13 @@ void ex_op_release(struct ex_op *op)
 static void complete(struct ex_reactor *r, struct ex_op *op, int32_t res, uint32_t flags)
 {
 	if (op == &r->kick_op) {
-		STORE(&r->kick_pending, 0);
+		eventfd_t v;
+		(void)eventfd_read(r->wake_fd, &v); /* reset; -EAGAIN if another CQE already did */
+		/* an RMW, so that it is ordered after the kicker's exchange: whatever the kicker
+		 * published before kicking (need_retry, a timer) is seen by this loop iteration */
+		__atomic_exchange_n(&r->kick_pending, 0, __ATOMIC_ACQ_REL);
+		if (!(flags & IORING_CQE_F_MORE) && !LOAD(&r->stopping))
+			r->rearm_wake = 1; /* multishot ended (e.g. CQ overflow): arm it again */
 		return;
 	}
 	if (op == &r->cancel_all_op) {
@@ -336,6 +363,8 @@ static void *completion_main(void *arg)
 {
 	struct ex_reactor *r = arg;
 	uint64_t last_cancel_all = 0;
+	/* armed from this thread: the kernel ties a poll to the thread that submitted it */
+	arm_wake(r);
 	for (;;) {
 		uint64_t now = ex_now_ns();
 		uint64_t next = ex_timers_fire(r, now, 0);
@@ -380,20 +409,26 @@ static void *completion_main(void *arg)
 		 * Only the CQEs counted before that load are reaped in this round. */
 		unsigned ready = io_uring_cq_ready(&r->ring);
 		(void)LOAD(&r->inflight);
-		unsigned head, n = 0;
+		unsigned head, n = 0, ended = 0;
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
 			if (n == ready)
 				break;
 			struct ex_op *op = io_uring_cqe_get_data(cqe);
+			if (!(cqe->flags & IORING_CQE_F_MORE))
+				ended++; /* a multishot CQE does not end its op */
 			complete(r, op, cqe->res, cqe->flags);
 			n++;
 		}
 		if (n) {
 			io_uring_cq_advance(&r->ring, n);
-			SUB(&r->inflight, n);
+			__atomic_sub_fetch(&r->inflight, ended, __ATOMIC_SEQ_CST); /* see flush_locked */
 			STAT(&r->st_completions, n);
 		}
-		if (LOAD(&r->need_retry)) {
+		if (r->rearm_wake) {
+			r->rearm_wake = 0;
+			arm_wake(r);
+		}
+		if (__atomic_load_n(&r->need_retry, __ATOMIC_SEQ_CST)) {
 			pthread_mutex_lock(&r->sub_lock);
 			flush_locked(r);
 			pthread_mutex_unlock(&r->sub_lock);
@@ -436,6 +471,11 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 	}
 	r->cq_limit = p.cq_entries;
 	pthread_mutex_init(&r->sub_lock, NULL);
+	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->wake_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
 	pthread_mutex_init(&r->kick_op.lock, NULL);
 	pthread_mutex_init(&r->cancel_all_op.lock, NULL);
 	r->kick_op.r = r->cancel_all_op.r = r;
@@ -450,6 +490,8 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 	*out = r;
 	return 0;
 fail:
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
 	pthread_mutex_destroy(&r->sub_lock);
 	io_uring_queue_exit(&r->ring);
 	free(r);
@@ -477,6 +519,7 @@ void ex_reactor_free(struct ex_reactor *r)
 	pthread_mutex_destroy(&r->kick_op.lock);
 	pthread_mutex_destroy(&r->cancel_all_op.lock);
 	pthread_mutex_destroy(&r->sub_lock);
+	close(r->wake_fd);
 	io_uring_queue_exit(&r->ring);
 	free(r);
 }
