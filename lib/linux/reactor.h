@@ -134,7 +134,8 @@ void ex_timers_remove(struct ex_reactor *r, struct ex_sleep *s);
 /** Completion thread: fire every sleep due at @p now; returns the next deadline (UINT64_MAX). */
 uint64_t ex_timers_fire(struct ex_reactor *r, uint64_t now, int64_t result);
 struct ex_timers *ex_reactor_timers(struct ex_reactor *r);
-/** Wake the completion thread so that it re-reads the earliest deadline (one NOP in flight). */
+/** Wake the completion thread (eventfd write, coalesced; needs no SQE): it re-reads the earliest
+ * deadline and re-flushes the overflow queue. Thread-safe. */
 void ex_reactor_kick(struct ex_reactor *r);
 
 #endif /* EXECUTOR_LINUX_REACTOR_H */
