@@ -16,7 +16,8 @@ const char *client_default_socket(void);
 /* Sends `command` with `args` (consumed; NULL for none) and waits for the response, at most
  * `wait_ms` (milliseconds) beyond the command's own run time: the deadline is wait_ms plus a
  * margin, so a command with a daemon-side timeout is never cut short by the client first.
- * Connects on first use (errors: exit 4, or 5 for EACCES/EPERM, with a message naming the socket).
+ * Connects on first use (errors: exit 4, or 5 for EACCES/EPERM, with a message naming the socket;
+ * 2 for a path longer than sun_path).
  * On success returns 0 and stores the whole response in *response (caller frees with
  * cJSON_Delete; its "result" member is the command's result). On failure prints the daemon's
  * error to stderr and returns the documented exit code (1, 3, 4 or 5); *response is NULL.
