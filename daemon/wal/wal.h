@@ -28,10 +28,9 @@ struct cJSON;
  * state (state "idle") but no tasks.
  * @return 0; -ENOMEM; -EIO/-errno if the state file or wal/ directory cannot be read or
  *         created; -EINVAL if the source or the persisted state is malformed; -ESHUTDOWN if the
- *         daemon is shutting down. If the WalReceiver could not be spawned, nothing runs and
- *         `tl->wal` stays NULL. If only the RetentionGC spawn fails (the receiver already runs),
- *         `tl->wal` stays set and the error is returned: shut the timeline's tasks down and call
- *         wal_timeline_free() as for any timeline.
+ *         daemon is shutting down. On error nothing is spawned and `tl->wal` stays NULL. (If
+ *         only the RetentionGC cannot be spawned once the receiver runs, that is logged and 0
+ *         is returned: the timeline streams and keeps its segments.)
  * Thread-safety: call from one task per timeline (the one creating or loading it).
  * Cancel-safety: not a future; returns after the state is loaded (blocking file reads, short).
  */

@@ -178,13 +178,16 @@ int wal_timeline_start(struct timeline *tl)
 			   walrecv_drop, NULL);
 	if (r < 0)
 		goto fail_unset;
-	/* From here the receiver runs and uses wt: on a later error tl->wal stays set and the
-	 * caller shuts the timeline's tasks down, then calls wal_timeline_free(). */
+	/* From here the receiver runs and uses wt, so the start succeeds (the caller would free
+	 * the timeline on an error): a GC that cannot be spawned is logged, not returned. */
 	f = walgc_new(wt);
-	if (!f)
-		return -ENOMEM;
-	return task_mgr_spawn(TASK_KIND_RETENTION_GC, &tl->tenant_id, &tl->id, "retention_gc", false, f,
-			      walgc_drop, NULL);
+	r = f ? task_mgr_spawn(TASK_KIND_RETENTION_GC, &tl->tenant_id, &tl->id, "retention_gc", false, f,
+			       walgc_drop, NULL)
+	      : -ENOMEM;
+	if (r < 0)
+		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id,
+			      "cannot start WAL retention (segments are kept): %s", strerror(-r));
+	return 0;
 fail_unset:
 	tl->wal = NULL;
 fail:
