@@ -86,6 +86,7 @@ static ex_poll_t ready_poll(struct ex_future *f, struct ex_context *cx)
 		if (!op)
 			return ready_done(io, -ENOMEM);
 		io_uring_prep_poll_add(&op->sqe, io->fd, io->kind == K_POLL ? (unsigned)io->len : POLLIN);
+		op->unbounded = true; /* may wait for hours: must not hold back data transfers */
 		io->op = op;
 		ex_op_submit(op, cx->waker);
 		return EX_PENDING;

@@ -32,12 +32,18 @@
 #include "linux/reactor.h"
 #include <executor/time.h>
 
+struct ex_queue {
+	struct ex_op *head, *tail;
+};
+
 struct ex_reactor {
 	struct io_uring ring;
-	unsigned cq_limit;          /* bound on ops in flight */
+	unsigned cq_limit;          /* bound on bounded ops in flight (the CQ size) */
 	pthread_mutex_t sub_lock;   /* SQ ring tail, overflow queue, op->state */
-	struct ex_op *pend_head, *pend_tail;
+	struct ex_queue pend;       /* overflow queue of bounded ops (FIFO) */
+	struct ex_queue pend_free;  /* overflow queue of unbounded ops: polls, cancels (FIFO) */
 	unsigned inflight;          /* atomic: placed in the SQ ring and not yet reaped */
+	unsigned bounded;           /* atomic: the bounded ones among them (<= cq_limit) */
 	int need_retry;             /* atomic: overflow queue or SQ ring not empty after a flush */
 	int kick_pending;           /* atomic: a kick was written and not yet seen */
 	int wake_fd;                /* eventfd: any thread wakes the completion thread, no SQE */
@@ -132,67 +138,92 @@ static void reactor_submit(struct ex_reactor *r)
 	}
 }
 
-static void pend_push_back(struct ex_reactor *r, struct ex_op *head, struct ex_op *tail)
+static void q_push(struct ex_queue *q, struct ex_op *op)
 {
-	if (r->pend_tail)
-		r->pend_tail->next = head;
+	op->next = NULL;
+	if (q->tail)
+		q->tail->next = op;
 	else
-		r->pend_head = head;
-	r->pend_tail = tail;
+		q->head = op;
+	q->tail = op;
 }
 
-/* Move ops from the overflow queue into the SQ ring while there is room and the CQ bound
- * allows, then one io_uring_enter. Caller holds sub_lock. */
-static void flush_locked(struct ex_reactor *r)
+static struct ex_op *q_pop(struct ex_queue *q)
 {
-	bool deferred = false;
-	while (r->pend_head) {
-		struct ex_op *op = r->pend_head;
+	struct ex_op *op = q->head;
+	q->head = op->next;
+	if (!q->head)
+		q->tail = NULL;
+	op->next = NULL;
+	return op;
+}
+
+/* Queue @p op for the kernel. Caller holds sub_lock. */
+static void pend_push(struct ex_reactor *r, struct ex_op *op)
+{
+	q_push(op->unbounded ? &r->pend_free : &r->pend, op);
+}
+
+/* Move the ops of queue @p q into the SQ ring while there is room (and, if @p bounded, while
+ * the CQ bound allows). Returns false if it had to stop: 1 = bound reached, 2 = SQ ring full. */
+static int drain_locked(struct ex_reactor *r, struct ex_queue *q, bool bounded)
+{
+	while (q->head) {
+		struct ex_op *op = q->head;
 		if (!op_is_internal(r, op) && !op->target && LOAD(&op->abandoned)) {
 			/* released before it reached the kernel: it never will */
-			r->pend_head = op->next;
-			if (!r->pend_head)
-				r->pend_tail = NULL;
-			op->next = NULL;
+			q_pop(q);
 			op_unref(op); /* the kernel's reference */
 			continue;
 		}
-		if (LOAD(&r->inflight) >= r->cq_limit) {
-			deferred = true;
-			break;
-		}
+		if (bounded && LOAD(&r->bounded) >= r->cq_limit)
+			return 1;
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
 		if (!sqe) {
 			reactor_submit(r);
 			sqe = io_uring_get_sqe(&r->ring);
-			if (!sqe) {
-				deferred = true;
-				break;
-			}
+			if (!sqe)
+				return 2; /* the kernel took nothing (-EBUSY / -EAGAIN) */
 		}
-		r->pend_head = op->next;
-		if (!r->pend_head)
-			r->pend_tail = NULL;
-		op->next = NULL;
+		q_pop(q);
 		*sqe = op->sqe;
 		io_uring_sqe_set_data(sqe, op);
 		op->state = EX_OP_SUBMITTED;
-		unsigned n = ADD(&r->inflight, 1);
-		if (n > LOAD(&r->st_max_inflight))
-			STORE(&r->st_max_inflight, n);
+		ADD(&r->inflight, 1);
+		if (bounded) {
+			unsigned n = ADD(&r->bounded, 1);
+			if (n > LOAD(&r->st_max_inflight))
+				STORE(&r->st_max_inflight, n);
+		}
 	}
+	return 0;
+}
+
+/*
+ * Move queued ops into the SQ ring, then one io_uring_enter. Unbounded ops (polls, which may
+ * wait for a long time, and cancels, which must never wait behind them) go first and are not
+ * counted against the CQ bound; bounded ops (everything that transfers data) wait in the
+ * overflow queue while cq_limit of them are in flight. Caller holds sub_lock.
+ */
+static void flush_locked(struct ex_reactor *r)
+{
+	int stop = drain_locked(r, &r->pend_free, false);
+	if (!stop)
+		stop = drain_locked(r, &r->pend, true);
 	if (io_uring_sq_ready(&r->ring))
 		reactor_submit(r);
-	bool retry = deferred || io_uring_sq_ready(&r->ring);
+	bool sq_stuck = io_uring_sq_ready(&r->ring) || stop == 2;
+	bool retry = stop || sq_stuck;
 	__atomic_store_n(&r->need_retry, retry ? 1 : 0, __ATOMIC_SEQ_CST);
-	if (deferred)
+	if (stop)
 		STAT(&r->st_deferred, 1);
-	/* The completion thread re-flushes after its next reap. If nothing but the wake poll is in
-	 * flight, no CQE will come: kick it. Sequentially consistent store/load here and in the
-	 * completion thread (which lowers inflight, then reads need_retry): one of the two sides
-	 * sees the other's store (Dekker). Not needed on the completion thread itself. */
+	/* The completion thread re-flushes after its next reap. If the kernel took nothing, or no
+	 * bounded op is in flight whose CQE would wake it, kick it. Sequentially consistent
+	 * store/load here and in the completion thread (which lowers `bounded`, then reads
+	 * need_retry): one of the two sides sees the other's store (Dekker). Not needed on the
+	 * completion thread itself: it loops anyway. */
 	if (retry && !pthread_equal(pthread_self(), r->thread) &&
-	    __atomic_load_n(&r->inflight, __ATOMIC_SEQ_CST) <= 1)
+	    (sq_stuck || __atomic_load_n(&r->bounded, __ATOMIC_SEQ_CST) == 0))
 		ex_reactor_kick(r);
 }
 
@@ -203,7 +234,10 @@ static void batch_flush(void)
 		return;
 	struct ex_reactor *r = b->r;
 	pthread_mutex_lock(&r->sub_lock);
-	pend_push_back(r, b->head, b->tail);
+	for (struct ex_op *op = b->head, *next; op; op = next) {
+		next = op->next;
+		pend_push(r, op);
+	}
 	flush_locked(r);
 	pthread_mutex_unlock(&r->sub_lock);
 	b->head = b->tail = NULL;
@@ -242,9 +276,8 @@ void ex_op_submit(struct ex_op *op, const struct ex_waker *w)
 static void submit_now(struct ex_reactor *r, struct ex_op *op)
 {
 	pthread_mutex_lock(&r->sub_lock);
-	op->next = NULL;
 	op->state = EX_OP_QUEUED;
-	pend_push_back(r, op, op);
+	pend_push(r, op);
 	flush_locked(r);
 	pthread_mutex_unlock(&r->sub_lock);
 }
@@ -307,6 +340,7 @@ void ex_op_release(struct ex_op *op)
 		if (c) {
 			__atomic_add_fetch(&op->refs, 1, __ATOMIC_ACQ_REL);
 			c->target = op;
+			c->unbounded = true;
 			io_uring_prep_cancel64(&c->sqe, (uint64_t)(uintptr_t)op, 0);
 			submit_now(r, c);
 		}
@@ -409,19 +443,23 @@ static void *completion_main(void *arg)
 		 * Only the CQEs counted before that load are reaped in this round. */
 		unsigned ready = io_uring_cq_ready(&r->ring);
 		(void)LOAD(&r->inflight);
-		unsigned head, n = 0, ended = 0;
+		unsigned head, n = 0, ended = 0, ended_bounded = 0;
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
 			if (n == ready)
 				break;
 			struct ex_op *op = io_uring_cqe_get_data(cqe);
-			if (!(cqe->flags & IORING_CQE_F_MORE))
+			if (!(cqe->flags & IORING_CQE_F_MORE)) {
 				ended++; /* a multishot CQE does not end its op */
+				if (!op->unbounded)
+					ended_bounded++; /* read before complete() may free op */
+			}
 			complete(r, op, cqe->res, cqe->flags);
 			n++;
 		}
 		if (n) {
 			io_uring_cq_advance(&r->ring, n);
-			__atomic_sub_fetch(&r->inflight, ended, __ATOMIC_SEQ_CST); /* see flush_locked */
+			SUB(&r->inflight, ended);
+			__atomic_sub_fetch(&r->bounded, ended_bounded, __ATOMIC_SEQ_CST); /* see flush_locked */
 			STAT(&r->st_completions, n);
 		}
 		if (r->rearm_wake) {
@@ -479,6 +517,7 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 	pthread_mutex_init(&r->kick_op.lock, NULL);
 	pthread_mutex_init(&r->cancel_all_op.lock, NULL);
 	r->kick_op.r = r->cancel_all_op.r = r;
+	r->kick_op.unbounded = r->cancel_all_op.unbounded = true;
 	ret = ex_timers_init(&r->timers);
 	if (ret < 0)
 		goto fail;

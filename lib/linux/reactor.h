@@ -73,8 +73,8 @@ struct ex_reactor_stats {
 	uint64_t completions; /**< CQEs reaped */
 	uint64_t deferred;    /**< times an op waited in the userspace overflow queue (ring or CQ full) */
 	uint64_t busy;        /**< submits that returned -EBUSY / -EAGAIN */
-	uint64_t max_inflight;/**< highest number of ops in flight at once */
-	unsigned cq_limit;    /**< bound on ops in flight (the CQ size) */
+	uint64_t max_inflight;/**< highest number of bounded ops in flight at once */
+	unsigned cq_limit;    /**< bound on bounded ops in flight (the CQ size) */
 };
 void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st);
 
@@ -99,6 +99,8 @@ struct ex_op {
 	int state;                /* enum ex_op_state, under the submission lock */
 	bool done;
 	bool res_is_fd;           /* a result >= 0 is a new fd: closed if the owner abandoned the op */
+	bool unbounded;           /* a poll or a cancel: not counted against the CQ bound (a poll may
+	                           * wait for hours; a cancel must not wait behind anything) */
 };
 
 /** A new op for reactor @p r with one (owner) reference; NULL on -ENOMEM. */

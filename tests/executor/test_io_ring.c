@@ -128,6 +128,43 @@ START_TEST(release_under_pressure)
 }
 END_TEST
 
+/* More long waits (polls on an idle pipe) than the CQ has entries do not hold back data
+ * transfers, and releasing them all (one cancel each) goes through too. */
+START_TEST(polls_do_not_block_io)
+{
+	struct drv d;
+	drv_init(&d, 8, 16);
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	int fd = make_file();
+	enum { M = 100 };
+	for (int i = 0; i < M; i++) {
+		drv_slot_init(&d, &slot[i], &ex_poll_fd(&io[i], p[0], POLLIN)->base);
+		ck_assert_int_eq(drv_poll_once(&d, &slot[i]), EX_PENDING);
+	}
+	/* 64 reads while 100 polls wait */
+	for (int i = M; i < M + 64; i++)
+		drv_slot_init(&d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
+	drv_run(&d, slot + M, 64);
+	for (int i = M; i < M + 64; i++)
+		ck_assert_int_eq(io[i].cs.base.output, REC);
+	for (int i = 0; i < M; i++) {
+		ck_assert(!slot[i].ready);
+		io[i].cs.release(&io[i].cs);
+	}
+	/* and a poll that does become ready still completes */
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	struct ex_io one;
+	ck_assert_int_eq(drv_block_on(&d, &ex_poll_fd(&one, p[0], POLLIN)->base) & POLLIN, POLLIN);
+	for (int i = 0; i < M; i++)
+		ck_assert_int_eq(__atomic_load_n(&slot[i].clones, __ATOMIC_RELAXED), 0);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+	drv_fini(&d);
+}
+END_TEST
+
 /* ex_reactor_free with operations still in flight cancels them and wakes their tasks. */
 START_TEST(free_with_inflight)
 {
@@ -157,6 +194,7 @@ int main(void)
 	tcase_add_test(tc, reads_beyond_ring_size);
 	tcase_add_test(tc, batching);
 	tcase_add_test(tc, release_under_pressure);
+	tcase_add_test(tc, polls_do_not_block_io);
 	tcase_add_test(tc, free_with_inflight);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
