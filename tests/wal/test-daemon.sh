@@ -48,6 +48,20 @@ C timeline wait-lsn "$TL" --lsn "$(pg_current_lsn)" --timeout 60 >/dev/null
 C timeline show --json "$TL" | grep -q '"state":[[:space:]]*"streaming"' || { C timeline show "$TL" >&2; exit 1; }
 STATE=$(ls -d "$T"/state/tenants/*/timelines/"$TL"*/wal)/wal.state
 
+# a source that cannot be reached: state backoff with the error; the password never shows
+BAD=$(C timeline create --tenant "$TEN" --source "host=$T/nowhere port=1 user=x password=s3cr3t")
+i=0
+until C timeline show --json "$BAD" | grep -q '"state":[[:space:]]*"backoff"'; do
+	i=$((i + 1)); [ $i -lt 300 ] || { echo "unreachable source not in backoff" >&2; C timeline show "$BAD" >&2; exit 1; }
+	sleep 0.1
+done
+C timeline show --json "$BAD" | grep -q '"error":[[:space:]]*"connecting: ' || { C timeline show "$BAD" >&2; exit 1; }
+if C timeline show --json "$BAD" | grep -q s3cr3t; then echo "password shown" >&2; exit 1; fi
+C timeline delete "$BAD" >/dev/null
+if C timeline create --tenant "$TEN" --source "nosuchkeyword=1" >/dev/null 2>&1; then
+	echo "a malformed source was accepted" >&2; exit 1
+fi
+
 # kill -9 mid-stream under load, restart
 pg_pgbench -n -T 4 -c 2 -j 2 >/dev/null 2>&1 & BENCH=$!
 pg_psql -c 'select pg_switch_wal()' >/dev/null
