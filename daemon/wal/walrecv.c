@@ -85,6 +85,7 @@ struct walrecv {
 	uint32_t next_tli;          /* timeline switch: the server's next timeline */
 	uint64_t switch_lsn;        /* timeline switch: where the next timeline starts */
 	int drained;
+	bool copy_done_seen;        /* PQgetCopyData returned -1 on this connection */
 	bool job_synced;            /* the last flush job synced and persisted */
 	bool need_persist;          /* a new timeline: persist its start before streaming */
 	bool read_slot;             /* start where the existing slot holds WAL */                /* drain()'s result, kept across the flush */
@@ -228,6 +229,8 @@ static int send_status(struct walrecv *r, bool reply)
 static int drain(struct walrecv *r)
 {
 	struct wal_timeline *wt = r->wt;
+	if (r->copy_done_seen)
+		return -1; /* libpq reports the end once; results follow */
 	while (r->pending_bytes < PENDING_MAX) {
 		char *buf;
 		int n = PQgetCopyData(r->conn, &buf, 1);
@@ -248,8 +251,10 @@ static int drain(struct walrecv *r)
 				return 0;
 			}
 		}
-		if (n == -1)
+		if (n == -1) {
+			r->copy_done_seen = true;
 			return -1;
+		}
 		if (n < 0) {
 			fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
 			return -EIO;
@@ -308,6 +313,7 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 	while (!cancelled()) {
 		r->err = 0;
 		r->copy_ended = false;
+		r->copy_done_seen = false;
 		wal_set_state(wt, WAL_CONNECTING, NULL);
 		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_connect, r));
 		if (EX_AWAITED(&r->a) < 0 || PQstatus(r->conn) == CONNECTION_BAD) {
@@ -537,6 +543,13 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 				fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
 				break;
 			}
+			/* Sending may have made libpq read from the socket (pqSendSome reads while it
+			 * cannot write): wait only if nothing complete is buffered now. */
+			r->drained = drain(r);
+			if (r->drained == -EIO)
+				break;
+			if (r->drained != 0 || r->head || r->reply_requested)
+				continue; /* (-1: the loop's next drain reports the end again) */
 			r->ev = e ? POLLIN | POLLOUT : POLLIN;
 			EX_AWAIT(&r->a, cx, wait_any(r, r->ev, r->next_status_ns));
 		}

@@ -27,7 +27,7 @@ wait_flush() {
 	while :; do
 		f=$(flush_of "$1")
 		if [ -n "$f" ] && [ "$(lsn_num "$f")" -ge "$want" ]; then return 0; fi
-		i=$((i + 1)); [ $i -lt 600 ] || { echo "flush LSN stuck at '$f', wanted $2" >&2; return 1; }
+		i=$((i + 1)); [ $i -lt 600 ] || { echo "flush LSN stuck at '$f', wanted $2" >&2; tail -n 30 "$T/drv.log" >&2; return 1; }
 		sleep 0.1
 	done
 }
