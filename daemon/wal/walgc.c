@@ -92,7 +92,8 @@ int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
 		free(v);
 		return r;
 	}
-	qsort(v, n, sizeof *v, seg_cmp);
+	if (n > 1) /* (qsort with a NULL array is undefined even for 0 elements) */
+		qsort(v, n, sizeof *v, seg_cmp);
 	int removed = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool over_bytes = wt->retention_bytes && total > wt->retention_bytes;
