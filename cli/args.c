@@ -29,7 +29,7 @@ static bool in_list(const char *const *list, const char *s)
 bool args_is_task_kind(const char *s) { return in_list(args_task_kinds, s); }
 bool args_is_task_state(const char *s) { return in_list(args_task_states, s); }
 
-static const struct option global_options[] = {
+const struct option args_global_options[] = {
 	{"socket", required_argument, NULL, ARG_SOCKET},
 	{"json", no_argument, NULL, ARG_JSON},
 	{"full", no_argument, NULL, ARG_FULL},
@@ -52,6 +52,37 @@ int args_usage_error(const char *cmd, const char *fmt, ...)
 	return EXECCTL_EXIT_USAGE;
 }
 
+int args_global_option(struct execctl *ctx, const char *cmd, int c, char *const *argv)
+{
+	switch (c) {
+	case ARG_SOCKET:
+		if (!*optarg)
+			return args_usage_error(cmd, "--socket needs a path");
+		ctx->socket_path = optarg;
+		ctx->socket_explicit = true;
+		return 0;
+	case ARG_JSON:
+		ctx->json = true;
+		return 0;
+	case ARG_FULL:
+		ctx->full = true;
+		return 0;
+	case ARG_NO_LEGEND:
+		ctx->no_legend = true;
+		return 0;
+	case ARG_VERSION:
+		printf("execctl %s (protocol 1)\n", PACKAGE_VERSION);
+		return EXECCTL_DONE;
+	case ':':
+		return args_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);
+	case '?':
+		if (optopt)
+			return args_usage_error(cmd, "unknown option '-%c'", optopt);
+		return args_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+	}
+	return ARGS_NOT_GLOBAL;
+}
+
 int args_parse(struct execctl *ctx, const char *cmd, const char *usage, int argc, char **argv,
 	       const struct option *opts, args_option_fn fn, void *userdata, int *first_pos)
 {
@@ -61,7 +92,7 @@ int args_parse(struct execctl *ctx, const char *cmd, const char *usage, int argc
 	for (const struct option *o = opts; o && o->name && n < 48; o++)
 		all[n++] = *o;
 	/* 48 + the global options fit in all[] with room for the terminator. */
-	for (const struct option *o = global_options; o->name; o++)
+	for (const struct option *o = args_global_options; o->name; o++)
 		all[n++] = *o;
 	all[n] = (struct option){0};
 
@@ -70,47 +101,32 @@ int args_parse(struct execctl *ctx, const char *cmd, const char *usage, int argc
 	optind = 0;
 	opterr = 0;
 	for (;;) {
-		int c = getopt_long(argc, argv, ":h", all, NULL);
+		int c = getopt_long(argc, argv, ":h", all, NULL), r;
 		if (c == -1)
 			break;
-		switch (c) {
-		case ARG_SOCKET:
-			if (!*optarg)
-				return args_usage_error(cmd, "--socket needs a path");
-			ctx->socket_path = optarg;
-			ctx->socket_explicit = true;
-			break;
-		case ARG_JSON:
-			ctx->json = true;
-			break;
-		case ARG_FULL:
-			ctx->full = true;
-			break;
-		case ARG_NO_LEGEND:
-			ctx->no_legend = true;
-			break;
-		case 'h':
-		case ARG_HELP:
+		if (c == 'h' || c == ARG_HELP) {
 			fputs(usage, stdout);
 			return EXECCTL_DONE;
-		case ARG_VERSION:
-			printf("execctl %s (protocol 1)\n", PACKAGE_VERSION);
-			return EXECCTL_DONE;
-		case ':':
-			return args_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);
-		case '?':
-			if (optopt)
-				return args_usage_error(cmd, "unknown option '-%c'", optopt);
-			return args_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-		default: {
-			int r = fn ? fn(userdata, c, optarg) : EXECCTL_EXIT_USAGE;
-			if (r != 0)
-				return r;
 		}
-		}
+		r = args_global_option(ctx, cmd, c, argv);
+		if (r == ARGS_NOT_GLOBAL)
+			r = fn ? fn(userdata, c, optarg) : EXECCTL_EXIT_USAGE;
+		if (r != 0)
+			return r;
 	}
 	*first_pos = optind;
 	return 0;
+}
+
+int args_parse_command(struct execctl *ctx, const char *cmd, const char *usage, int argc,
+		       char **argv, const struct option *opts, args_option_fn fn, void *userdata,
+		       int npos, int *first_pos)
+{
+	int r = args_parse(ctx, cmd, usage, argc, argv, opts, fn, userdata, first_pos);
+
+	if (r != 0)
+		return r;
+	return args_positional(cmd, argc, argv, *first_pos, npos, npos);
 }
 
 int args_positional(const char *cmd, int argc, char **argv, int first, int min, int max)
@@ -163,6 +179,31 @@ int args_check_id_prefix(char *s)
 			return -EINVAL;
 		*p = (char)tolower((unsigned char)*p);
 	}
+	return 0;
+}
+
+int args_id_prefix_arg(const char *cmd, const char *what, char *arg, char **dst)
+{
+	*dst = arg;
+	/* The message shows arg as the check left it (lowercased up to the first bad character). */
+	if (args_check_id_prefix(arg) < 0)
+		return args_usage_error(cmd, "invalid %s id '%s': expected 1 to 32 hex digits", what,
+					arg);
+	return 0;
+}
+
+int args_full_id_arg(const char *cmd, char *arg, char **dst)
+{
+	*dst = arg;
+	if (strlen(arg) != 32 || args_check_id_prefix(arg) < 0)
+		return args_usage_error(cmd, "invalid id '%s': expected 32 hex digits", arg);
+	return 0;
+}
+
+int args_timeout_arg(const char *cmd, const char *arg, int64_t *ms)
+{
+	if (args_parse_timeout(arg, ms) < 0)
+		return args_usage_error(cmd, "invalid timeout '%s' (e.g. 30, 30s, 500ms, 2min)", arg);
 	return 0;
 }
 

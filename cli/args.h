@@ -22,6 +22,12 @@ enum {
 	ARG_COMMAND_BASE = 0x1100, /* commands number their own options from here */
 };
 
+/* Returned by args_global_option() for an option that is not a global one. */
+#define ARGS_NOT_GLOBAL (-1001)
+
+/* The global options, terminated by an all-zero entry: for option loops of their own. */
+extern const struct option args_global_options[];
+
 /* Called for each option that is not global. Returns 0, or an exit code (usage error). */
 typedef int (*args_option_fn)(void *userdata, int opt, const char *arg);
 
@@ -33,6 +39,23 @@ typedef int (*args_option_fn)(void *userdata, int opt, const char *arg);
  * Not thread-safe (getopt's globals). */
 int args_parse(struct execctl *ctx, const char *cmd, const char *usage, int argc, char **argv,
 	       const struct option *opts, args_option_fn fn, void *userdata, int *first_pos);
+
+/* Like args_parse(), then checks that exactly `npos` positional arguments follow the options
+ * (args_positional()), so that a command that takes none or one is parsed in one call.
+ * Returns 0 with *first_pos set; EXECCTL_DONE; or EXECCTL_EXIT_USAGE after printing the error.
+ * Not thread-safe (getopt's globals). */
+int args_parse_command(struct execctl *ctx, const char *cmd, const char *usage, int argc,
+		       char **argv, const struct option *opts, args_option_fn fn, void *userdata,
+		       int npos, int *first_pos);
+
+/* Applies `c`, a value getopt_long() returned in a loop over a table that includes
+ * args_global_options, when it is a global option other than --help (whose text differs per
+ * command, so the caller prints it), or reports getopt's errors: ':' (missing argument) and '?'
+ * (unknown option), using optind/optopt and argv. `cmd` names the command in messages (NULL for
+ * execctl itself). Returns 0 when applied; EXECCTL_DONE after --version; EXECCTL_EXIT_USAGE after
+ * printing an error; ARGS_NOT_GLOBAL when `c` is none of these (a command's own option).
+ * Not thread-safe (getopt's globals). */
+int args_global_option(struct execctl *ctx, const char *cmd, int c, char *const *argv);
 
 /* Prints "execctl CMD: MESSAGE" and the --help hint to stderr. Returns EXECCTL_EXIT_USAGE. */
 int args_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -47,6 +70,18 @@ int args_parse_timeout(const char *s, int64_t *ms);
 /* A tenant or timeline id or unique prefix: 1..32 hex digits (lowercase is stored). Returns 0 or
  * -EINVAL. The string is lowercased in place, because the daemon writes ids in lowercase. */
 int args_check_id_prefix(char *s);
+
+/* Option and argument values as commands take them: each checks `arg`, stores it, and returns 0,
+ * or prints "execctl CMD: invalid ..." with the --help hint and returns EXECCTL_EXIT_USAGE.
+ *  - args_id_prefix_arg: a tenant or timeline id or unique prefix (args_check_id_prefix(), so
+ *    lowercased in place) into *dst; `what` ("tenant", "timeline") names it in the message.
+ *  - args_full_id_arg: a whole id for an object to create: exactly 32 hex digits, into *dst.
+ *  - args_timeout_arg: a timeout (args_parse_timeout()) into *ms, in milliseconds; *ms is left
+ *    alone on error.
+ * Thread-safe (they touch only their arguments and stderr). */
+int args_id_prefix_arg(const char *cmd, const char *what, char *arg, char **dst);
+int args_full_id_arg(const char *cmd, char *arg, char **dst);
+int args_timeout_arg(const char *cmd, const char *arg, int64_t *ms);
 
 /* A task id: a decimal integer >= 0. Returns 0 or -EINVAL. */
 int args_parse_task_id(const char *s, int64_t *id);

@@ -24,10 +24,7 @@ int cmd_status(struct execctl *ctx, int argc, char **argv)
 	int first = 0, r;
 	char up[32];
 
-	r = args_parse(ctx, "status", status_usage, argc, argv, NULL, NULL, NULL, &first);
-	if (r != 0)
-		return r;
-	r = args_positional("status", argc, argv, first, 0, 0);
+	r = args_parse_command(ctx, "status", status_usage, argc, argv, NULL, NULL, NULL, 0, &first);
 	if (r != 0)
 		return r;
 	r = client_call(ctx, "status", NULL, 0, &resp);

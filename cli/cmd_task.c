@@ -34,15 +34,10 @@ static int filter_option(void *userdata, int opt, const char *arg)
 
 	switch (opt) {
 	case OPT_TENANT:
-	case OPT_TIMELINE: {
-		char **dst = opt == OPT_TENANT ? &f->tenant : &f->timeline;
+	case OPT_TIMELINE:
 		/* getopt's optarg points into argv, which we may lowercase in place. */
-		*dst = (char *)arg;
-		if (args_check_id_prefix(*dst) < 0)
-			return args_usage_error(f->cmd, "invalid %s id '%s': expected 1 to 32 hex digits",
-						opt == OPT_TENANT ? "tenant" : "timeline", arg);
-		return 0;
-	}
+		return args_id_prefix_arg(f->cmd, opt == OPT_TENANT ? "tenant" : "timeline",
+					  (char *)arg, opt == OPT_TENANT ? &f->tenant : &f->timeline);
 	case OPT_KIND:
 		if (!args_is_task_kind(arg))
 			return args_usage_error(f->cmd,
@@ -63,10 +58,7 @@ static int filter_option(void *userdata, int opt, const char *arg)
 		f->all = true;
 		return 0;
 	case OPT_TIMEOUT:
-		if (args_parse_timeout(arg, &f->timeout_ms) < 0)
-			return args_usage_error(f->cmd,
-						"invalid timeout '%s' (e.g. 30, 30s, 500ms, 2min)", arg);
-		return 0;
+		return args_timeout_arg(f->cmd, arg, &f->timeout_ms);
 	}
 	return EXECCTL_EXIT_USAGE;
 }
@@ -168,10 +160,8 @@ int cmd_list(struct execctl *ctx, int argc, char **argv)
 	const cJSON *tasks;
 	int first = 0, r;
 
-	r = args_parse(ctx, f.cmd, list_usage, argc, argv, list_options, filter_option, &f, &first);
-	if (r != 0)
-		return r;
-	r = args_positional(f.cmd, argc, argv, first, 0, 0);
+	r = args_parse_command(ctx, f.cmd, list_usage, argc, argv, list_options, filter_option, &f, 0,
+			       &first);
 	if (r != 0)
 		return r;
 	r = client_call(ctx, "task.list", filter_args(&f), 0, &resp);
@@ -225,11 +215,8 @@ int cmd_shutdown(struct execctl *ctx, int argc, char **argv)
 	cJSON *resp, *args;
 	int first = 0, r;
 
-	r = args_parse(ctx, f.cmd, shutdown_usage, argc, argv, shutdown_options, filter_option, &f,
-		       &first);
-	if (r != 0)
-		return r;
-	r = args_positional(f.cmd, argc, argv, first, 0, 0);
+	r = args_parse_command(ctx, f.cmd, shutdown_usage, argc, argv, shutdown_options,
+			       filter_option, &f, 0, &first);
 	if (r != 0)
 		return r;
 	if (!f.tenant && !f.timeline && !f.kind && !f.all)
@@ -288,10 +275,7 @@ int cmd_cancel(struct execctl *ctx, int argc, char **argv)
 	int64_t id;
 	int first = 0, r;
 
-	r = args_parse(ctx, "cancel", cancel_usage, argc, argv, NULL, NULL, NULL, &first);
-	if (r != 0)
-		return r;
-	r = args_positional("cancel", argc, argv, first, 1, 1);
+	r = args_parse_command(ctx, "cancel", cancel_usage, argc, argv, NULL, NULL, NULL, 1, &first);
 	if (r != 0)
 		return r;
 	if (args_parse_task_id(argv[first], &id) < 0)

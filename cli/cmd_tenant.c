@@ -17,7 +17,8 @@ enum {
 
 struct tenant_opts {
 	const char *cmd;
-	char *id;
+	char *id;     /* create: --id */
+	char *tenant; /* delete: the positional TENANT */
 	int64_t timeout_ms;
 };
 
@@ -27,16 +28,9 @@ static int tenant_option(void *userdata, int opt, const char *arg)
 
 	switch (opt) {
 	case OPT_ID:
-		o->id = (char *)arg;
-		if (strlen(arg) != 32 || args_check_id_prefix(o->id) < 0)
-			return args_usage_error(o->cmd, "invalid id '%s': expected 32 hex digits",
-						arg);
-		return 0;
+		return args_full_id_arg(o->cmd, (char *)arg, &o->id);
 	case OPT_TIMEOUT:
-		if (args_parse_timeout(arg, &o->timeout_ms) < 0)
-			return args_usage_error(o->cmd,
-						"invalid timeout '%s' (e.g. 30, 30s, 500ms, 2min)", arg);
-		return 0;
+		return args_timeout_arg(o->cmd, arg, &o->timeout_ms);
 	}
 	return EXECCTL_EXIT_USAGE;
 }
@@ -70,10 +64,8 @@ static int tenant_create(struct execctl *ctx, int argc, char **argv)
 	cJSON *resp, *args;
 	int first = 0, r;
 
-	r = args_parse(ctx, o.cmd, create_usage, argc, argv, create_options, tenant_option, &o,
-		       &first);
-	if (r == 0)
-		r = args_positional(o.cmd, argc, argv, first, 0, 0);
+	r = args_parse_command(ctx, o.cmd, create_usage, argc, argv, create_options, tenant_option,
+			       &o, 0, &first);
 	if (r != 0)
 		return r;
 	args = cJSON_CreateObject();
@@ -114,9 +106,8 @@ static int tenant_list(struct execctl *ctx, int argc, char **argv)
 	size_t idlen;
 	int64_t now = wall_ms();
 
-	r = args_parse(ctx, "tenant list", list_usage, argc, argv, NULL, NULL, NULL, &first);
-	if (r == 0)
-		r = args_positional("tenant list", argc, argv, first, 0, 0);
+	r = args_parse_command(ctx, "tenant list", list_usage, argc, argv, NULL, NULL, NULL, 0,
+			       &first);
 	if (r != 0)
 		return r;
 	r = client_call(ctx, "tenant.list", NULL, 0, &resp);
@@ -186,17 +177,14 @@ static int tenant_delete(struct execctl *ctx, int argc, char **argv)
 	cJSON *resp, *args;
 	int first = 0, r;
 
-	r = args_parse(ctx, o.cmd, delete_usage, argc, argv, delete_options, tenant_option, &o,
-		       &first);
+	r = args_parse_command(ctx, o.cmd, delete_usage, argc, argv, delete_options, tenant_option,
+			       &o, 1, &first);
 	if (r == 0)
-		r = args_positional(o.cmd, argc, argv, first, 1, 1);
+		r = args_id_prefix_arg(o.cmd, "tenant", argv[first], &o.tenant);
 	if (r != 0)
 		return r;
-	if (args_check_id_prefix(argv[first]) < 0)
-		return args_usage_error(o.cmd, "invalid tenant id '%s': expected 1 to 32 hex digits",
-					argv[first]);
 	args = cJSON_CreateObject();
-	cJSON_AddStringToObject(args, "tenant", argv[first]);
+	cJSON_AddStringToObject(args, "tenant", o.tenant);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
 	r = client_call(ctx, "tenant.delete", args, o.timeout_ms, &resp);
 	if (r != 0)
@@ -206,7 +194,7 @@ static int tenant_delete(struct execctl *ctx, int argc, char **argv)
 		r = print_json(result);
 	else
 		printf("Deleted tenant %s (%" PRId64 " task%s ended).\n",
-		       json_str(result, "tenant") ?: argv[first], json_int(result, "tasks_ended", 0),
+		       json_str(result, "tenant") ?: o.tenant, json_int(result, "tasks_ended", 0),
 		       json_int(result, "tasks_ended", 0) == 1 ? "" : "s");
 	cJSON_Delete(resp);
 	return r;

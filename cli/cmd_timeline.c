@@ -36,20 +36,12 @@ static int timeline_option(void *userdata, int opt, const char *arg)
 
 	switch (opt) {
 	case OPT_TENANT:
-	case OPT_TIMELINE: {
-		char **dst = opt == OPT_TENANT ? &o->tenant : &o->timeline;
-		*dst = (char *)arg;
-		if (args_check_id_prefix(*dst) < 0)
-			return args_usage_error(o->cmd, "invalid %s id '%s': expected 1 to 32 hex digits",
-						opt == OPT_TENANT ? "tenant" : "timeline", arg);
-		return 0;
-	}
+	case OPT_TIMELINE:
+		/* getopt's optarg points into argv, which we may lowercase in place. */
+		return args_id_prefix_arg(o->cmd, opt == OPT_TENANT ? "tenant" : "timeline",
+					  (char *)arg, opt == OPT_TENANT ? &o->tenant : &o->timeline);
 	case OPT_ID:
-		o->id = (char *)arg;
-		if (strlen(arg) != 32 || args_check_id_prefix(o->id) < 0)
-			return args_usage_error(o->cmd, "invalid id '%s': expected 32 hex digits",
-						arg);
-		return 0;
+		return args_full_id_arg(o->cmd, (char *)arg, &o->id);
 	case OPT_SOURCE:
 		if (!*arg)
 			return args_usage_error(o->cmd, "--source needs a libpq conninfo");
@@ -73,10 +65,7 @@ static int timeline_option(void *userdata, int opt, const char *arg)
 			o->start_lsn = arg;
 		return 0;
 	case OPT_TIMEOUT:
-		if (args_parse_timeout(arg, &o->timeout_ms) < 0)
-			return args_usage_error(o->cmd,
-						"invalid timeout '%s' (e.g. 30, 30s, 500ms, 2min)", arg);
-		return 0;
+		return args_timeout_arg(o->cmd, arg, &o->timeout_ms);
 	}
 	return EXECCTL_EXIT_USAGE;
 }
@@ -86,16 +75,9 @@ static int want_timeline(struct timeline_opts *o, int argc, char **argv, int fir
 {
 	int r = args_positional(o->cmd, argc, argv, first, o->timeline ? 0 : 1, o->timeline ? 0 : 1);
 
-	if (r != 0)
+	if (r != 0 || o->timeline)
 		return r;
-	if (!o->timeline) {
-		o->timeline = argv[first];
-		if (args_check_id_prefix(o->timeline) < 0)
-			return args_usage_error(o->cmd,
-						"invalid timeline id '%s': expected 1 to 32 hex digits",
-						argv[first]);
-	}
-	return 0;
+	return args_id_prefix_arg(o->cmd, "timeline", argv[first], &o->timeline);
 }
 
 static cJSON *timeline_args(const struct timeline_opts *o)
@@ -149,10 +131,8 @@ static int timeline_create(struct execctl *ctx, int argc, char **argv)
 	cJSON *resp, *args;
 	int first = 0, r;
 
-	r = args_parse(ctx, o.cmd, create_usage, argc, argv, create_options, timeline_option, &o,
-		       &first);
-	if (r == 0)
-		r = args_positional(o.cmd, argc, argv, first, 0, 0);
+	r = args_parse_command(ctx, o.cmd, create_usage, argc, argv, create_options,
+			       timeline_option, &o, 0, &first);
 	if (r != 0)
 		return r;
 	if (!o.tenant)
@@ -213,10 +193,8 @@ static int timeline_list(struct execctl *ctx, int argc, char **argv)
 	struct table *t;
 	int first = 0, r;
 
-	r = args_parse(ctx, o.cmd, list_usage, argc, argv, list_options, timeline_option, &o,
-		       &first);
-	if (r == 0)
-		r = args_positional(o.cmd, argc, argv, first, 0, 0);
+	r = args_parse_command(ctx, o.cmd, list_usage, argc, argv, list_options, timeline_option, &o,
+			       0, &first);
 	if (r != 0)
 		return r;
 	args = cJSON_CreateObject();

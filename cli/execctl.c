@@ -47,53 +47,22 @@ static void print_usage(const char *group, const struct execctl_command *cmds)
 static int leading_options(struct execctl *ctx, const char *group,
 			   const struct execctl_command *cmds, int argc, char **argv, int *first)
 {
-	static const struct option opts[] = {
-		{"socket", required_argument, NULL, ARG_SOCKET},
-		{"json", no_argument, NULL, ARG_JSON},
-		{"full", no_argument, NULL, ARG_FULL},
-		{"no-legend", no_argument, NULL, ARG_NO_LEGEND},
-		{"help", no_argument, NULL, ARG_HELP},
-		{"version", no_argument, NULL, ARG_VERSION},
-		{NULL, 0, NULL, 0},
-	};
-
 	optind = 0;
 	opterr = 0;
 	for (;;) {
-		int c = getopt_long(argc, argv, "+:h", opts, NULL);
+		int c = getopt_long(argc, argv, "+:h", args_global_options, NULL), r;
 		if (c == -1)
 			break;
-		switch (c) {
-		case ARG_SOCKET:
-			if (!*optarg)
-				return args_usage_error(group, "--socket needs a path");
-			ctx->socket_path = optarg;
-			ctx->socket_explicit = true;
-			break;
-		case ARG_JSON:
-			ctx->json = true;
-			break;
-		case ARG_FULL:
-			ctx->full = true;
-			break;
-		case ARG_NO_LEGEND:
-			ctx->no_legend = true;
-			break;
-		case 'h':
-		case ARG_HELP:
+		if (c == 'h' || c == ARG_HELP) {
 			print_usage(group, cmds);
 			return EXECCTL_DONE;
-		case ARG_VERSION:
-			printf("execctl %s (protocol 1)\n", PACKAGE_VERSION);
-			return EXECCTL_DONE;
-		case ':':
-			return args_usage_error(group, "option '%s' needs an argument",
-						argv[optind - 1]);
-		default:
-			if (optopt)
-				return args_usage_error(group, "unknown option '-%c'", optopt);
-			return args_usage_error(group, "unknown option '%s'", argv[optind - 1]);
 		}
+		r = args_global_option(ctx, group, c, argv);
+		/* The table holds only global options: anything else is getopt's unknown option. */
+		if (r == ARGS_NOT_GLOBAL)
+			r = args_global_option(ctx, group, '?', argv);
+		if (r != 0)
+			return r;
 	}
 	*first = optind;
 	return 0;
