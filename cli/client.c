@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "output.h"
 
 /* How long execctl waits for an answer beyond the command's own timeout: the daemon may be busy
  * (or just socket-activated and starting). Generous, because a slow answer is not a failure. */
@@ -232,8 +233,7 @@ int client_call(struct execctl *ctx, const char *command, cJSON *args, int64_t w
 	*response = NULL;
 	if (!req) {
 		cJSON_Delete(args);
-		fprintf(stderr, "execctl: out of memory\n");
-		return EXECCTL_EXIT_FAILURE;
+		return print_out_of_memory();
 	}
 	cJSON_AddNumberToObject(req, "version", 1);
 	cJSON_AddNumberToObject(req, "id", (double)id);
@@ -241,10 +241,8 @@ int client_call(struct execctl *ctx, const char *command, cJSON *args, int64_t w
 	cJSON_AddItemToObject(req, "args", args ? args : cJSON_CreateObject());
 	text = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
-	if (!text) {
-		fprintf(stderr, "execctl: out of memory\n");
-		return EXECCTL_EXIT_FAILURE;
-	}
+	if (!text)
+		return print_out_of_memory();
 	if (ctx->fd < 0 && (r = client_connect(ctx)) != 0) {
 		cJSON_free(text);
 		return r;

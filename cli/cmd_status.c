@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "args.h"
-#include "client.h"
+#include "cmd_common.h"
 #include "output.h"
 
 static const char status_usage[] =
@@ -18,24 +18,12 @@ static const char status_usage[] =
 	"  --socket PATH   talk to execd at PATH\n"
 	"  -h, --help      show this help\n";
 
-int cmd_status(struct execctl *ctx, int argc, char **argv)
+/* cmd_print_fn: the daemon's state, one "Label: value" line each, labels right-aligned. */
+static int print_status(const struct execctl *ctx, const cJSON *s, const void *data)
 {
-	cJSON *resp;
-	int first = 0, r;
 	char up[32];
 
-	r = args_parse_command(ctx, "status", status_usage, argc, argv, NULL, NULL, NULL, 0, &first);
-	if (r != 0)
-		return r;
-	r = client_call(ctx, "status", NULL, 0, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json) {
-		r = print_json(s);
-		cJSON_Delete(resp);
-		return r;
-	}
+	(void)data;
 	printf("execd %s (protocol %" PRId64 ")\n",
 	       json_str(s, "version") ? json_str(s, "version") : "?", json_int(s, "protocol", 0));
 	printf("     State: %s\n", json_str(s, "state") ? json_str(s, "state") : "?");
@@ -45,6 +33,15 @@ int cmd_status(struct execctl *ctx, int argc, char **argv)
 	printf(" Timelines: %" PRId64 "\n", json_int(s, "timelines", 0));
 	printf("     Tasks: %" PRId64 "\n", json_int(s, "tasks", 0));
 	printf("    Socket: %s\n", ctx->socket_path);
-	cJSON_Delete(resp);
 	return 0;
+}
+
+int cmd_status(struct execctl *ctx, int argc, char **argv)
+{
+	int first = 0, r;
+
+	r = args_parse_command(ctx, "status", status_usage, argc, argv, NULL, NULL, NULL, 0, &first);
+	if (r != 0)
+		return r;
+	return cmd_call_print(ctx, "status", NULL, 0, print_status, NULL);
 }

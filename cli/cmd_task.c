@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "client.h"
+#include "cmd_common.h"
 #include "output.h"
 
 /* Options shared by list and shutdown: the filters of task.list / task.shutdown. */
@@ -78,13 +79,9 @@ static cJSON *filter_args(const struct task_filter *f)
 	return args;
 }
 
-static void shorten(char *dst, size_t size, const char *id, size_t len)
-{
-	snprintf(dst, size, "%.*s", (int)len, id ? id : "-");
-}
-
-/* Prints tasks as a table: ID KIND TENANT TIMELINE NAME STATE AGE POLLS BUSY. */
-static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_header)
+/* Prints tasks as a table: ID KIND TENANT TIMELINE NAME STATE AGE POLLS BUSY, with the footer
+ * "N tasks listed." unless no_header or footer is false (print_list()). */
+static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_header, bool footer)
 {
 	static const char *const headers[] = {"ID",    "KIND", "TENANT", "TIMELINE", "NAME",
 					      "STATE", "AGE",  "POLLS",  "BUSY"};
@@ -93,18 +90,16 @@ static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_he
 	size_t ll = short_id_len(tasks, "timeline", ctx->full);
 	const cJSON *task;
 
-	if (!t) {
-		fprintf(stderr, "execctl: out of memory\n");
-		return EXECCTL_EXIT_FAILURE;
-	}
+	if (!t)
+		return print_out_of_memory();
 	cJSON_ArrayForEach(task, tasks)
 	{
 		char id[24], tenant[40], timeline[40], state[48], age[32], polls[24], busy[32];
 		const char *ten = json_str(task, "tenant"), *tli = json_str(task, "timeline");
 
 		snprintf(id, sizeof(id), "%" PRId64, json_int(task, "id", -1));
-		shorten(tenant, sizeof(tenant), ten, tl);
-		shorten(timeline, sizeof(timeline), tli, ll);
+		format_short_id(tenant, sizeof(tenant), ten, tl);
+		format_short_id(timeline, sizeof(timeline), tli, ll);
 		snprintf(state, sizeof(state), "%s%s",
 			 json_str(task, "state") ? json_str(task, "state") : "-",
 			 !json_bool(task, "cancel_requested")  ? ""
@@ -118,14 +113,10 @@ static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_he
 				     json_str(task, "name"), state, age, polls, busy};
 		if (table_add_row(t, row) < 0) {
 			table_free(t);
-			fprintf(stderr, "execctl: out of memory\n");
-			return EXECCTL_EXIT_FAILURE;
+			return print_out_of_memory();
 		}
 	}
-	if (table_rows(t) > 0 || !no_header)
-		table_print(t, stdout, no_header);
-	table_free(t);
-	return 0;
+	return print_list(t, no_header, footer ? "task" : NULL);
 }
 
 static const char list_usage[] =
@@ -153,34 +144,24 @@ static const struct option list_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* cmd_print_fn of list: the task table and its footer. */
+static int print_task_list(const struct execctl *ctx, const cJSON *result, const void *data)
+{
+	(void)data;
+	return print_tasks(ctx, cJSON_GetObjectItemCaseSensitive(result, "tasks"), ctx->no_legend,
+			   true);
+}
+
 int cmd_list(struct execctl *ctx, int argc, char **argv)
 {
 	struct task_filter f = {.cmd = "list"};
-	cJSON *resp;
-	const cJSON *tasks;
 	int first = 0, r;
 
 	r = args_parse_command(ctx, f.cmd, list_usage, argc, argv, list_options, filter_option, &f, 0,
 			       &first);
 	if (r != 0)
 		return r;
-	r = client_call(ctx, "task.list", filter_args(&f), 0, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json) {
-		r = print_json(result);
-		cJSON_Delete(resp);
-		return r;
-	}
-	tasks = cJSON_GetObjectItemCaseSensitive(result, "tasks");
-	r = print_tasks(ctx, tasks, ctx->no_legend);
-	if (r == 0 && !ctx->no_legend) {
-		int n = cJSON_GetArraySize(tasks);
-		printf("\n%d task%s listed.\n", n, n == 1 ? "" : "s");
-	}
-	cJSON_Delete(resp);
-	return r;
+	return cmd_call_print(ctx, "task.list", filter_args(&f), 0, print_task_list, NULL);
 }
 
 static const char shutdown_usage[] =
@@ -241,13 +222,13 @@ int cmd_shutdown(struct execctl *ctx, int argc, char **argv)
 		char tmo[32];
 		if (!ctx->no_legend)
 			printf("%d task%s ended:\n", n_ended, n_ended == 1 ? "" : "s");
-		r = print_tasks(ctx, ended, ctx->no_legend || n_ended == 0);
+		r = print_tasks(ctx, ended, ctx->no_legend || n_ended == 0, false);
 		if (r == 0 && n_rem > 0) {
 			if (!ctx->no_legend)
 				printf("\n%d task%s did not end within %s:\n", n_rem,
 				       n_rem == 1 ? "" : "s",
 				       format_ms(tmo, sizeof(tmo), f.timeout_ms));
-			r = print_tasks(ctx, remaining, ctx->no_legend);
+			r = print_tasks(ctx, remaining, ctx->no_legend, false);
 		}
 	}
 	if (r == 0 && n_rem > 0) {
@@ -269,9 +250,21 @@ static const char cancel_usage[] =
 	"  --socket PATH   talk to execd at PATH\n"
 	"  -h, --help      show this help\n";
 
+/* cmd_print_fn of cancel; data: the task id (int64_t). */
+static int print_cancelled(const struct execctl *ctx, const cJSON *result, const void *data)
+{
+	const cJSON *task = cJSON_GetObjectItemCaseSensitive(result, "task");
+
+	(void)ctx;
+	printf("Cancellation requested for task %" PRId64 " (%s, %s).\n", *(const int64_t *)data,
+	       json_str(task, "kind") ? json_str(task, "kind") : "?",
+	       json_str(task, "name") ? json_str(task, "name") : "?");
+	return 0;
+}
+
 int cmd_cancel(struct execctl *ctx, int argc, char **argv)
 {
-	cJSON *resp, *args;
+	cJSON *args;
 	int64_t id;
 	int first = 0, r;
 
@@ -283,18 +276,5 @@ int cmd_cancel(struct execctl *ctx, int argc, char **argv)
 					argv[first]);
 	args = cJSON_CreateObject();
 	cJSON_AddNumberToObject(args, "id", (double)id);
-	r = client_call(ctx, "task.cancel", args, 0, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json) {
-		r = print_json(result);
-	} else {
-		const cJSON *task = cJSON_GetObjectItemCaseSensitive(result, "task");
-		printf("Cancellation requested for task %" PRId64 " (%s, %s).\n", id,
-		       json_str(task, "kind") ? json_str(task, "kind") : "?",
-		       json_str(task, "name") ? json_str(task, "name") : "?");
-	}
-	cJSON_Delete(resp);
-	return r;
+	return cmd_call_print(ctx, "task.cancel", args, 0, print_cancelled, &id);
 }

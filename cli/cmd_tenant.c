@@ -3,11 +3,9 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/time.h>
 
 #include "args.h"
-#include "client.h"
+#include "cmd_common.h"
 #include "output.h"
 
 enum {
@@ -35,14 +33,6 @@ static int tenant_option(void *userdata, int opt, const char *arg)
 	return EXECCTL_EXIT_USAGE;
 }
 
-static int64_t wall_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static const char create_usage[] =
 	"Usage: execctl tenant create [--id ID] [OPTIONS]\n"
 	"\n"
@@ -61,7 +51,7 @@ static const struct option create_options[] = {
 static int tenant_create(struct execctl *ctx, int argc, char **argv)
 {
 	struct tenant_opts o = {.cmd = "tenant create"};
-	cJSON *resp, *args;
+	cJSON *args;
 	int first = 0, r;
 
 	r = args_parse_command(ctx, o.cmd, create_usage, argc, argv, create_options, tenant_option,
@@ -71,18 +61,7 @@ static int tenant_create(struct execctl *ctx, int argc, char **argv)
 	args = cJSON_CreateObject();
 	if (o.id)
 		cJSON_AddStringToObject(args, "id", o.id);
-	r = client_call(ctx, "tenant.create", args, 0, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json)
-		r = print_json(result);
-	else
-		/* Only the id, so that `T=$(execctl tenant create)` works. */
-		printf("%s\n",
-		       json_str(cJSON_GetObjectItemCaseSensitive(result, "tenant"), "id") ?: "?");
-	cJSON_Delete(resp);
-	return r;
+	return cmd_call_print(ctx, "tenant.create", args, 0, cmd_print_created_id, "tenant");
 }
 
 static const char list_usage[] =
@@ -96,63 +75,43 @@ static const char list_usage[] =
 	"  --socket PATH   talk to execd at PATH\n"
 	"  -h, --help      show this help\n";
 
-static int tenant_list(struct execctl *ctx, int argc, char **argv)
+/* cmd_print_fn of tenant list: the table and its footer; data: the wall clock (int64_t, ms) that
+ * ages are computed against. */
+static int print_tenants(const struct execctl *ctx, const cJSON *result, const void *data)
 {
 	static const char *const headers[] = {"ID", "STATE", "TIMELINES", "AGE"};
-	cJSON *resp;
-	const cJSON *tenants, *it;
-	struct table *t;
+	const cJSON *tenants = cJSON_GetObjectItemCaseSensitive(result, "tenants"), *it;
+	size_t idlen = short_id_len(tenants, "id", ctx->full);
+	struct table *t = table_new(4, headers, 1u << 2 | 1u << 3);
+
+	if (!t)
+		return print_out_of_memory();
+	cJSON_ArrayForEach(it, tenants)
+	{
+		char id[40], n[24], age[32];
+
+		format_short_id(id, sizeof(id), json_str(it, "id"), idlen);
+		snprintf(n, sizeof(n), "%" PRId64, json_int(it, "timelines", 0));
+		format_age(age, sizeof(age), json_int(it, "created_at_ms", -1), *(const int64_t *)data);
+		const char *row[] = {id, json_str(it, "state"), n, age};
+		if (table_add_row(t, row) < 0) {
+			table_free(t);
+			return print_out_of_memory();
+		}
+	}
+	return print_list(t, ctx->no_legend, "tenant");
+}
+
+static int tenant_list(struct execctl *ctx, int argc, char **argv)
+{
 	int first = 0, r;
-	size_t idlen;
-	int64_t now = wall_ms();
+	int64_t now = cmd_wall_ms();
 
 	r = args_parse_command(ctx, "tenant list", list_usage, argc, argv, NULL, NULL, NULL, 0,
 			       &first);
 	if (r != 0)
 		return r;
-	r = client_call(ctx, "tenant.list", NULL, 0, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json) {
-		r = print_json(result);
-		cJSON_Delete(resp);
-		return r;
-	}
-	tenants = cJSON_GetObjectItemCaseSensitive(result, "tenants");
-	idlen = short_id_len(tenants, "id", ctx->full);
-	t = table_new(4, headers, 1u << 2 | 1u << 3);
-	if (!t) {
-		cJSON_Delete(resp);
-		fprintf(stderr, "execctl: out of memory\n");
-		return EXECCTL_EXIT_FAILURE;
-	}
-	cJSON_ArrayForEach(it, tenants)
-	{
-		char id[40], n[24], age[32];
-		int64_t created = json_int(it, "created_at_ms", -1);
-
-		snprintf(id, sizeof(id), "%.*s", (int)idlen, json_str(it, "id") ?: "-");
-		snprintf(n, sizeof(n), "%" PRId64, json_int(it, "timelines", 0));
-		format_ms(age, sizeof(age), created < 0 ? -1 : (now > created ? now - created : 0));
-		const char *row[] = {id, json_str(it, "state"), n, age};
-		if (table_add_row(t, row) < 0) {
-			r = EXECCTL_EXIT_FAILURE;
-			fprintf(stderr, "execctl: out of memory\n");
-			break;
-		}
-	}
-	if (r == 0) {
-		if (table_rows(t) > 0 || !ctx->no_legend)
-			table_print(t, stdout, ctx->no_legend);
-		if (!ctx->no_legend) {
-			int cnt = cJSON_GetArraySize(tenants);
-			printf("\n%d tenant%s listed.\n", cnt, cnt == 1 ? "" : "s");
-		}
-	}
-	table_free(t);
-	cJSON_Delete(resp);
-	return r;
+	return cmd_call_print(ctx, "tenant.list", NULL, 0, print_tenants, &now);
 }
 
 static const char delete_usage[] =
@@ -174,7 +133,7 @@ static const struct option delete_options[] = {
 static int tenant_delete(struct execctl *ctx, int argc, char **argv)
 {
 	struct tenant_opts o = {.cmd = "tenant delete", .timeout_ms = 30000};
-	cJSON *resp, *args;
+	cJSON *args;
 	int first = 0, r;
 
 	r = args_parse_command(ctx, o.cmd, delete_usage, argc, argv, delete_options, tenant_option,
@@ -186,18 +145,8 @@ static int tenant_delete(struct execctl *ctx, int argc, char **argv)
 	args = cJSON_CreateObject();
 	cJSON_AddStringToObject(args, "tenant", o.tenant);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
-	r = client_call(ctx, "tenant.delete", args, o.timeout_ms, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json)
-		r = print_json(result);
-	else
-		printf("Deleted tenant %s (%" PRId64 " task%s ended).\n",
-		       json_str(result, "tenant") ?: o.tenant, json_int(result, "tasks_ended", 0),
-		       json_int(result, "tasks_ended", 0) == 1 ? "" : "s");
-	cJSON_Delete(resp);
-	return r;
+	return cmd_call_print(ctx, "tenant.delete", args, o.timeout_ms, cmd_print_deleted,
+			      &(struct cmd_deleted){.what = "tenant", .id = o.tenant});
 }
 
 static const struct execctl_command tenant_commands[] = {

@@ -4,10 +4,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "args.h"
-#include "client.h"
+#include "cmd_common.h"
 #include "output.h"
 
 enum {
@@ -90,14 +89,6 @@ static cJSON *timeline_args(const struct timeline_opts *o)
 	return args;
 }
 
-static int64_t wall_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static const char create_usage[] =
 	"Usage: execctl timeline create --tenant T [--id ID] [--source CONNINFO] [--slot NAME]\n"
 	"                               [--create-slot] [--start-lsn LSN] [OPTIONS]\n"
@@ -128,7 +119,7 @@ static const struct option create_options[] = {
 static int timeline_create(struct execctl *ctx, int argc, char **argv)
 {
 	struct timeline_opts o = {.cmd = "timeline create"};
-	cJSON *resp, *args;
+	cJSON *args;
 	int first = 0, r;
 
 	r = args_parse_command(ctx, o.cmd, create_usage, argc, argv, create_options,
@@ -153,17 +144,7 @@ static int timeline_create(struct execctl *ctx, int argc, char **argv)
 		cJSON_AddBoolToObject(args, "create_slot", 1);
 	if (o.start_lsn)
 		cJSON_AddStringToObject(args, "start_lsn", o.start_lsn);
-	r = client_call(ctx, "timeline.create", args, 0, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json)
-		r = print_json(result);
-	else
-		printf("%s\n",
-		       json_str(cJSON_GetObjectItemCaseSensitive(result, "timeline"), "id") ?: "?");
-	cJSON_Delete(resp);
-	return r;
+	return cmd_call_print(ctx, "timeline.create", args, 0, cmd_print_created_id, "timeline");
 }
 
 static const char list_usage[] =
@@ -183,46 +164,24 @@ static const struct option list_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static int timeline_list(struct execctl *ctx, int argc, char **argv)
+/* cmd_print_fn of timeline list: the table and its footer. */
+static int print_timelines(const struct execctl *ctx, const cJSON *result, const void *data)
 {
 	static const char *const headers[] = {"ID",      "TENANT", "STATE",    "RECEIVED",
 					      "FLUSHED", "LAG",    "SEGMENTS", "DISK"};
-	struct timeline_opts o = {.cmd = "timeline list"};
-	cJSON *resp, *args;
-	const cJSON *tls, *it;
-	struct table *t;
-	int first = 0, r;
-
-	r = args_parse_command(ctx, o.cmd, list_usage, argc, argv, list_options, timeline_option, &o,
-			       0, &first);
-	if (r != 0)
-		return r;
-	args = cJSON_CreateObject();
-	if (o.tenant)
-		cJSON_AddStringToObject(args, "tenant", o.tenant);
-	r = client_call(ctx, "timeline.list", args, 0, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json) {
-		r = print_json(result);
-		cJSON_Delete(resp);
-		return r;
-	}
-	tls = cJSON_GetObjectItemCaseSensitive(result, "timelines");
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(result, "timelines"), *it;
 	size_t il = short_id_len(tls, "id", ctx->full), tl = short_id_len(tls, "tenant", ctx->full);
-	t = table_new(8, headers, 1u << 5 | 1u << 6 | 1u << 7);
-	if (!t) {
-		cJSON_Delete(resp);
-		fprintf(stderr, "execctl: out of memory\n");
-		return EXECCTL_EXIT_FAILURE;
-	}
+	struct table *t = table_new(8, headers, 1u << 5 | 1u << 6 | 1u << 7);
+
+	(void)data;
+	if (!t)
+		return print_out_of_memory();
 	cJSON_ArrayForEach(it, tls)
 	{
 		char id[40], tenant[40], lag[32], segs[24], disk[32];
 
-		snprintf(id, sizeof(id), "%.*s", (int)il, json_str(it, "id") ?: "-");
-		snprintf(tenant, sizeof(tenant), "%.*s", (int)tl, json_str(it, "tenant") ?: "-");
+		format_short_id(id, sizeof(id), json_str(it, "id"), il);
+		format_short_id(tenant, sizeof(tenant), json_str(it, "tenant"), tl);
 		format_bytes(lag, sizeof(lag), json_int(it, "lag_bytes", -1));
 		snprintf(segs, sizeof(segs), "%" PRId64, json_int(it, "segments", 0));
 		format_bytes(disk, sizeof(disk), json_int(it, "bytes_on_disk", -1));
@@ -235,22 +194,27 @@ static int timeline_list(struct execctl *ctx, int argc, char **argv)
 				     segs,
 				     disk};
 		if (table_add_row(t, row) < 0) {
-			fprintf(stderr, "execctl: out of memory\n");
-			r = EXECCTL_EXIT_FAILURE;
-			break;
+			table_free(t);
+			return print_out_of_memory();
 		}
 	}
-	if (r == 0) {
-		if (table_rows(t) > 0 || !ctx->no_legend)
-			table_print(t, stdout, ctx->no_legend);
-		if (!ctx->no_legend) {
-			int n = cJSON_GetArraySize(tls);
-			printf("\n%d timeline%s listed.\n", n, n == 1 ? "" : "s");
-		}
-	}
-	table_free(t);
-	cJSON_Delete(resp);
-	return r;
+	return print_list(t, ctx->no_legend, "timeline");
+}
+
+static int timeline_list(struct execctl *ctx, int argc, char **argv)
+{
+	struct timeline_opts o = {.cmd = "timeline list"};
+	cJSON *args;
+	int first = 0, r;
+
+	r = args_parse_command(ctx, o.cmd, list_usage, argc, argv, list_options, timeline_option, &o,
+			       0, &first);
+	if (r != 0)
+		return r;
+	args = cJSON_CreateObject();
+	if (o.tenant)
+		cJSON_AddStringToObject(args, "tenant", o.tenant);
+	return cmd_call_print(ctx, "timeline.list", args, 0, print_timelines, NULL);
 }
 
 /* Prints label and value; the value's further lines (libpq's messages have several) are
@@ -290,31 +254,15 @@ static const struct option tl_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static int timeline_show(struct execctl *ctx, int argc, char **argv)
+/* cmd_print_fn of timeline show: one "Label: value" line per field, labels right-aligned. */
+static int print_timeline(const struct execctl *ctx, const cJSON *result, const void *data)
 {
-	struct timeline_opts o = {.cmd = "timeline show"};
-	cJSON *resp;
-	int first = 0, r;
-
-	r = args_parse(ctx, o.cmd, show_usage, argc, argv, tl_options, timeline_option, &o, &first);
-	if (r == 0)
-		r = want_timeline(&o, argc, argv, first);
-	if (r != 0)
-		return r;
-	r = client_call(ctx, "timeline.show", timeline_args(&o), 0, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json) {
-		r = print_json(result);
-		cJSON_Delete(resp);
-		return r;
-	}
 	const cJSON *tl = cJSON_GetObjectItemCaseSensitive(result, "timeline");
-	char lag[32], disk[32], age[32];
-	int64_t created = json_int(tl, "created_at_ms", -1), now = wall_ms();
 	const cJSON *pgtl = cJSON_GetObjectItemCaseSensitive(tl, "pg_timeline");
+	char lag[32], disk[32], age[32];
 
+	(void)ctx;
+	(void)data;
 	printf("    Timeline: %s\n", json_str(tl, "id") ?: "-");
 	printf("      Tenant: %s\n", json_str(tl, "tenant") ?: "-");
 	printf("       State: %s\n", json_str(tl, "state") ?: "-");
@@ -335,9 +283,21 @@ static int timeline_show(struct execctl *ctx, int argc, char **argv)
 	printf("     On disk: %s\n",
 	       format_bytes(disk, sizeof(disk), json_int(tl, "bytes_on_disk", -1)));
 	printf("     Created: %s ago\n",
-	       format_ms(age, sizeof(age), created < 0 ? -1 : (now > created ? now - created : 0)));
-	cJSON_Delete(resp);
+	       format_age(age, sizeof(age), json_int(tl, "created_at_ms", -1), cmd_wall_ms()));
 	return 0;
+}
+
+static int timeline_show(struct execctl *ctx, int argc, char **argv)
+{
+	struct timeline_opts o = {.cmd = "timeline show"};
+	int first = 0, r;
+
+	r = args_parse(ctx, o.cmd, show_usage, argc, argv, tl_options, timeline_option, &o, &first);
+	if (r == 0)
+		r = want_timeline(&o, argc, argv, first);
+	if (r != 0)
+		return r;
+	return cmd_call_print(ctx, "timeline.show", timeline_args(&o), 0, print_timeline, NULL);
 }
 
 static const char delete_usage[] =
@@ -361,7 +321,7 @@ static const struct option delete_options[] = {
 static int timeline_delete(struct execctl *ctx, int argc, char **argv)
 {
 	struct timeline_opts o = {.cmd = "timeline delete", .timeout_ms = 30000};
-	cJSON *resp, *args;
+	cJSON *args;
 	int first = 0, r;
 
 	r = args_parse(ctx, o.cmd, delete_usage, argc, argv, delete_options, timeline_option, &o,
@@ -372,18 +332,8 @@ static int timeline_delete(struct execctl *ctx, int argc, char **argv)
 		return r;
 	args = timeline_args(&o);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
-	r = client_call(ctx, "timeline.delete", args, o.timeout_ms, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json)
-		r = print_json(result);
-	else
-		printf("Deleted timeline %s (%" PRId64 " task%s ended).\n",
-		       json_str(result, "timeline") ?: o.timeline, json_int(result, "tasks_ended", 0),
-		       json_int(result, "tasks_ended", 0) == 1 ? "" : "s");
-	cJSON_Delete(resp);
-	return r;
+	return cmd_call_print(ctx, "timeline.delete", args, o.timeout_ms, cmd_print_deleted,
+			      &(struct cmd_deleted){.what = "timeline", .id = o.timeline});
 }
 
 static const char wait_usage[] =
@@ -407,10 +357,19 @@ static const struct option wait_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* cmd_print_fn of timeline wait-lsn: the flushed LSN alone, for scripts. */
+static int print_flush_lsn(const struct execctl *ctx, const cJSON *result, const void *data)
+{
+	(void)ctx;
+	(void)data;
+	printf("%s\n", json_str(result, "flush_lsn") ?: "?");
+	return 0;
+}
+
 static int timeline_wait_lsn(struct execctl *ctx, int argc, char **argv)
 {
 	struct timeline_opts o = {.cmd = "timeline wait-lsn", .timeout_ms = 30000};
-	cJSON *resp, *args;
+	cJSON *args;
 	int first = 0, r;
 
 	r = args_parse(ctx, o.cmd, wait_usage, argc, argv, wait_options, timeline_option, &o,
@@ -424,16 +383,7 @@ static int timeline_wait_lsn(struct execctl *ctx, int argc, char **argv)
 	args = timeline_args(&o);
 	cJSON_AddStringToObject(args, "lsn", o.lsn);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
-	r = client_call(ctx, "timeline.wait_lsn", args, o.timeout_ms, &resp);
-	if (r != 0)
-		return r;
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
-	if (ctx->json)
-		r = print_json(result);
-	else
-		printf("%s\n", json_str(result, "flush_lsn") ?: "?");
-	cJSON_Delete(resp);
-	return r;
+	return cmd_call_print(ctx, "timeline.wait_lsn", args, o.timeout_ms, print_flush_lsn, NULL);
 }
 
 static const struct execctl_command timeline_commands[] = {

@@ -172,6 +172,18 @@ const char *format_bytes(char *buf, size_t size, int64_t bytes)
 	return buf;
 }
 
+const char *format_age(char *buf, size_t size, int64_t created_ms, int64_t now_ms)
+{
+	return format_ms(buf, size,
+			 created_ms < 0 ? -1 : (now_ms > created_ms ? now_ms - created_ms : 0));
+}
+
+const char *format_short_id(char *buf, size_t size, const char *id, size_t len)
+{
+	snprintf(buf, size, "%.*s", (int)len, id ? id : "-");
+	return buf;
+}
+
 size_t short_id_len(const cJSON *array, const char *field, bool full)
 {
 	size_t len = 8;
@@ -225,11 +237,26 @@ int print_json(const cJSON *item)
 {
 	char *text = cJSON_Print(item);
 
-	if (!text) {
-		fprintf(stderr, "execctl: out of memory\n");
-		return EXECCTL_EXIT_FAILURE;
-	}
+	if (!text)
+		return print_out_of_memory();
 	puts(text);
 	cJSON_free(text);
 	return 0;
+}
+
+int print_list(struct table *t, bool no_legend, const char *noun)
+{
+	size_t n = table_rows(t);
+
+	table_print(t, stdout, no_legend);
+	if (!no_legend && noun)
+		printf("\n%zu %s%s listed.\n", n, noun, n == 1 ? "" : "s");
+	table_free(t);
+	return 0;
+}
+
+int print_out_of_memory(void)
+{
+	fprintf(stderr, "execctl: out of memory\n");
+	return EXECCTL_EXIT_FAILURE;
 }

@@ -18,7 +18,8 @@ struct table *table_new(size_t ncols, const char *const *headers, unsigned right
 /* Appends a row of ncols cells (copied; NULL prints as "-"). Returns 0 or -ENOMEM. */
 int table_add_row(struct table *t, const char *const *cells);
 size_t table_rows(const struct table *t);
-/* Prints the header (unless no_header) and the rows. */
+/* Prints the header (unless no_header) and the rows: nothing at all for an empty table without
+ * its header. */
 void table_print(const struct table *t, FILE *f, bool no_header);
 void table_free(struct table *t);
 
@@ -28,6 +29,11 @@ const char *format_ns(char *buf, size_t size, int64_t ns);
 const char *format_ms(char *buf, size_t size, int64_t ms);
 /* IEC sizes as systemd prints them: "512B", "48.0M", "1.5G". */
 const char *format_bytes(char *buf, size_t size, int64_t bytes);
+/* The age of an object created at created_ms as format_ms() writes it, at now_ms (both Unix time
+ * in milliseconds): "-" when created_ms is negative (unknown), 0 when the clock went back. */
+const char *format_age(char *buf, size_t size, int64_t created_ms, int64_t now_ms);
+/* The first len characters of id ("-" for NULL), as tables show ids (see short_id_len()). */
+const char *format_short_id(char *buf, size_t size, const char *id, size_t len);
 
 /* The length to which ids of `field` in the objects of `array` are shortened: 8, or more until
  * the shortened values are distinct; 32 (the whole id) with full. */
@@ -41,3 +47,11 @@ bool json_bool(const cJSON *obj, const char *field);
 
 /* Prints `item` as indented JSON followed by a newline on stdout. Returns 0 or exit code 1. */
 int print_json(const cJSON *item);
+
+/* Prints a list on stdout and frees the table: t (without its header with no_legend), then,
+ * unless no_legend or noun is NULL, an empty line and the footer "N NOUNs listed." (N = t's rows;
+ * no plural s for 1). Returns 0. */
+int print_list(struct table *t, bool no_legend, const char *noun);
+
+/* Prints "execctl: out of memory" on stderr. Returns exit code 1 (EXECCTL_EXIT_FAILURE). */
+int print_out_of_memory(void);
