@@ -7,8 +7,11 @@
  * libpq runs in non-blocking mode: the task waits for its socket through ex_poll_fd (io_uring
  * POLL_ADD), raced with a timer (status updates) and the task's cancellation token — all three
  * cancel-safe. Work that blocks runs through ex_spawn_blocking: PQconnectStartParams (it may
- * resolve a host name) and the flush job (segment writes, fdatasync, wal.state). The in-memory
- * flush LSN changes only after the flush job returned (seed 002).
+ * resolve a host name) and the flush job (segment writes, fdatasync, the status update right
+ * after it, more rounds while WAL keeps arriving, then wal.state). The in-memory flush LSN
+ * changes only after the flush job returned, i.e. after wal.state was written (seed 002); the
+ * server may be told of synced WAL earlier, within the persisted flush LSN's segment
+ * (flush_to_report).
  */
 #include "config.h"
 
@@ -40,6 +43,7 @@
 #define BACKOFF_MAX_NS (30ull * 1000000000)
 #define PENDING_MAX (1u << 20)                    /* bytes received before a flush is forced */
 #define FINAL_FLUSH_NS (5ull * 1000000000)        /* bound on sending the last status update */
+#define JOB_BUDGET_NS (10ull * 1000000)           /* a flush job takes more rounds for this long */
 
 /* One XLogData message held between the socket and the flush job. */
 struct pending {
@@ -74,6 +78,7 @@ struct walrecv {
 	uint32_t stream_tli;
 	uint64_t backoff_ns;
 	uint64_t next_status_ns;
+	uint64_t reported_flush;    /* the last flush position sent on this connection */
 	bool reply_requested;
 	bool copy_ended;
 	bool stopping;
@@ -86,7 +91,7 @@ struct walrecv {
 	uint64_t switch_lsn;        /* timeline switch: where the next timeline starts */
 	int drained;
 	bool copy_done_seen;        /* PQgetCopyData returned -1 on this connection */
-	bool job_synced;            /* the last flush job synced and persisted */
+	struct ex_cancel_token *token; /* the task's (borrowed): the flush job looks at it */
 	bool need_persist;          /* a new timeline: persist its start before streaming */
 	bool read_slot;             /* start where the existing slot holds WAL */                /* drain()'s result, kept across the flush */
 	unsigned ev;                /* socket events being waited for */
@@ -150,31 +155,6 @@ static int64_t job_connect(void *arg)
 	return r->conn ? 0 : -ENOMEM;
 }
 
-/* Write the pending messages, fdatasync, persist the new flush LSN. */
-static int64_t job_flush(void *arg)
-{
-	struct walrecv *r = arg;
-	struct wal_timeline *wt = r->wt;
-	int e;
-	r->job_synced = false;
-	for (struct pending *p = r->head; p; p = p->next)
-		if ((e = walseg_write(&r->w, p->lsn, p->data, p->len)) < 0)
-			return e;
-	/* More is waiting in the socket (catching up): write only, as pg_receivewal --synchronous
-	 * syncs when it has drained what the server sent (and at each segment's end). */
-	if (r->drained == 1)
-		return 0;
-	r->job_synced = true;
-	if ((e = walseg_sync(&r->w)) < 0)
-		return e;
-	r->newstate = wt->persisted;
-	r->newstate.flush_lsn = r->w.sync_lsn;
-	if (r->newstate.flush_lsn == wt->persisted.flush_lsn &&
-	    r->newstate.pg_timeline == wt->persisted.pg_timeline && wt->has_persisted)
-		return 0;
-	return walstate_save(wt->dirfd, &r->newstate);
-}
-
 /* Persist r->newstate as it is (new timeline, timeline switch). */
 static int64_t job_save(void *arg)
 {
@@ -212,14 +192,32 @@ static void fail(struct walrecv *r, int err, const char *fmt, ...)
 	r->err = err ? err : -EIO;
 }
 
+/*
+ * The flush position reported to the server: the WAL durable in the segment files
+ * (w.sync_lsn), which may be ahead of wal.state (reported as soon as the segment's fdatasync
+ * returned, before wal.state is written). The server then releases WAL before it (a physical
+ * slot's restart_lsn follows it), while a restart resumes from wal.state's flush LSN: so report it
+ * only while it lies in the segment of the persisted flush LSN, which the server keeps whole;
+ * otherwise wal.state is written first (the flush job does it) and until then the persisted
+ * flush LSN is reported.
+ */
+static uint64_t flush_to_report(const struct walrecv *r)
+{
+	uint64_t persisted = r->wt->persisted.flush_lsn, synced = r->w.sync_lsn;
+	return synced > persisted && wal_segno(synced) == wal_segno(persisted) ? synced : persisted;
+}
+
 static int send_status(struct walrecv *r, bool reply)
 {
 	char s[WAL_STATUS_LEN];
-	wal_status_build(s, r->w.write_lsn, atomic_load(&r->wt->flush_lsn), 0, wal_pg_now_us(), reply);
+	uint64_t flush = flush_to_report(r);
+	wal_status_build(s, r->w.write_lsn, flush, 0, wal_pg_now_us(), reply);
 	if (PQputCopyData(r->conn, s, sizeof s) != 1) {
 		fail(r, -EIO, "sending status update: %s", PQerrorMessage(r->conn));
 		return -EIO;
 	}
+	if (flush > r->reported_flush)
+		r->reported_flush = flush;
 	r->next_status_ns = ex_now_ns() + STATUS_INTERVAL_NS;
 	return 0;
 }
@@ -298,6 +296,90 @@ static bool cancelled(void)
 	return task_mgr_is_shutdown_requested();
 }
 
+/* Persist w.sync_lsn as the flush LSN in wal.state (and wt->persisted, the receiver's copy).
+ * @return 0 or -errno, with r->errmsg set unless @p quiet (an earlier error is being reported). */
+static int persist_flush(struct walrecv *r, bool quiet)
+{
+	struct wal_timeline *wt = r->wt;
+	int e;
+	if (wt->has_persisted && r->w.sync_lsn == wt->persisted.flush_lsn)
+		return 0;
+	r->newstate = wt->persisted;
+	r->newstate.flush_lsn = r->w.sync_lsn;
+	if ((e = walstate_save(wt->dirfd, &r->newstate)) < 0) {
+		if (!quiet)
+			fail(r, e, "writing wal.state: %s", strerror(-e));
+		return e;
+	}
+	wt->persisted = r->newstate;
+	return 0;
+}
+
+/*
+ * The flush job, on the blocking pool; the task awaits it and touches neither r nor the
+ * connection meanwhile (so the job may use both). Each round writes the pending messages; once
+ * everything the server sent is drained (r->drained != 1) it fdatasyncs the segment and at once
+ * sends the status update with the new flush position (pg_receivewal --synchronous does the same;
+ * wal.state comes after, off the server's commit path, see flush_to_report). Then it takes what
+ * arrived meanwhile, straight from the socket (no wake of the task and back), for up to
+ * JOB_BUDGET_NS. Before returning it persists the last synced position in wal.state; the task
+ * then advances the in-memory flush LSN (seed 002: after the write completed).
+ * @return 0, or -errno with r->errmsg set (r->drained == -EIO: the connection failed).
+ */
+static int64_t job_flush(void *arg)
+{
+	struct walrecv *r = arg;
+	uint64_t until = ex_now_ns() + JOB_BUDGET_NS;
+	int e = 0;
+	for (;;) {
+		for (struct pending *p = r->head; p; p = p->next)
+			if ((e = walseg_write(&r->w, p->lsn, p->data, p->len)) < 0) {
+				fail(r, e, "storing WAL: %s", strerror(-e));
+				break;
+			}
+		pending_free(r);
+		if (e < 0)
+			break;
+		/* More is waiting in the socket (catching up): write only, as pg_receivewal
+		 * --synchronous syncs when it has drained what the server sent (and at each
+		 * segment's end, which walseg_write does). */
+		if (r->drained != 1) {
+			if ((e = walseg_sync(&r->w)) < 0) {
+				fail(r, e, "storing WAL: %s", strerror(-e));
+				break;
+			}
+			/* a flush position past the persisted segment is persisted first */
+			if (wal_segno(r->w.sync_lsn) != wal_segno(r->wt->persisted.flush_lsn) &&
+			    (e = persist_flush(r, false)) < 0)
+				break;
+			if (flush_to_report(r) > r->reported_flush) {
+				if ((e = send_status(r, false)) < 0)
+					break;
+				r->reply_requested = false;
+				/* push it out now; what does not go, the task's PQflush sends */
+				if (PQflush(r->conn) < 0) {
+					fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
+					e = -EIO;
+					break;
+				}
+			}
+		}
+		if (ex_now_ns() >= until || (r->token && ex_cancel_token_is_cancelled(r->token)))
+			break;
+		if (!PQconsumeInput(r->conn)) {
+			fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
+			r->drained = -EIO;
+			break;
+		}
+		r->drained = drain(r);
+		if (r->drained < 0 || !r->head)
+			break; /* the task goes on: waits, answers the server, or ends the copy */
+	}
+	/* (after an error too: what was synced is persisted; the first error is reported) */
+	int e2 = persist_flush(r, e < 0);
+	return e < 0 ? e : e2;
+}
+
 /* --- the task --------------------------------------------------------------------------- */
 
 static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
@@ -309,6 +391,7 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 	int e;
 
 	EX_BEGIN(&r->a);
+	r->token = task_mgr_current_token();
 	r->backoff_ns = BACKOFF_MIN_NS;
 	while (!cancelled()) {
 		r->err = 0;
@@ -492,6 +575,7 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 		r->writer_open = true;
 		r->pending_end = r->start_lsn;
 		r->next_status_ns = 0;
+		r->reported_flush = 0;
 		wal_set_state(wt, WAL_STREAMING, NULL);
 		execd_log_ids(LOG_INFO, &wt->tenant_id, &wt->timeline_id, "streaming from %s timeline %u",
 			      (lsn_format(r->start_lsn, l), l), r->stream_tli);
@@ -510,20 +594,18 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			if (r->head || (r->drained != 1 && r->w.write_lsn > wt->persisted.flush_lsn)) {
 				EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_flush, r));
 				pending_free(r);
-				if ((e = (int)EX_AWAITED(&r->a)) < 0) {
-					fail(r, e, "storing WAL: %s", strerror(-e));
+				e = (int)EX_AWAITED(&r->a);
+				/* persisted: now (and only now) the in-memory mirror advances */
+				if (wt->persisted.flush_lsn > atomic_load(&wt->flush_lsn)) {
+					atomic_store(&wt->flush_lsn, wt->persisted.flush_lsn);
+					ex_seqwait_advance(wt->flush_wait, wt->persisted.flush_lsn);
+				}
+				if (e < 0 || r->drained == -EIO)
 					break;
-				}
-				if (r->job_synced) {
-					/* persisted: now (and only now) the in-memory mirror advances */
-					wt->persisted = r->newstate;
-					if (r->newstate.flush_lsn > atomic_load(&wt->flush_lsn)) {
-						atomic_store(&wt->flush_lsn, r->newstate.flush_lsn);
-						ex_seqwait_advance(wt->flush_wait, r->newstate.flush_lsn);
-					}
-					/* as pg_receivewal --synchronous: report each flush */
+				/* a flush that could not be reported yet (its segment was not
+				 * persisted when it synced) is reported now */
+				if (flush_to_report(r) > r->reported_flush)
 					r->reply_requested = true;
-				}
 			}
 			if (r->drained == -1) {
 				r->copy_ended = true;
