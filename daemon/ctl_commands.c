@@ -249,6 +249,26 @@ static int oom(struct req *r)
 	return fail(r, -ENOMEM, "out of memory");
 }
 
+/* Makes {key: item} the request's result, taking item; a NULL item is an allocation that failed.
+ * Returns 0, or -ENOMEM with the request failed as out of memory. */
+static int set_result(struct req *r, const char *key, cJSON *item)
+{
+	cJSON *o = item ? cJSON_CreateObject() : NULL;
+	if (!o || !cJSON_AddItemToObject(o, key, item)) {
+		cJSON_Delete(o);
+		cJSON_Delete(item);
+		return oom(r);
+	}
+	r->result = o;
+	return 0;
+}
+
+/* The absolute deadline (ex_now_ns() clock) of a request that waits at most r->timeout_ms. */
+static uint64_t deadline_ns(const struct req *r)
+{
+	return ex_now_ns() + r->timeout_ms * 1000000ull;
+}
+
 /* ---------------- status ---------------- */
 
 static int prep_none(struct req *r, const cJSON *args)
@@ -334,15 +354,9 @@ static ex_poll_t run_task_list(struct req *r, struct ex_context *cx)
 		oom(r);
 		return EX_READY;
 	}
-	cJSON *o = cJSON_CreateObject(), *arr = tasks_json(s, n);
+	cJSON *arr = tasks_json(s, n);
 	free(s);
-	if (!o || !arr || !cJSON_AddItemToObject(o, "tasks", arr)) {
-		cJSON_Delete(o);
-		cJSON_Delete(arr);
-		oom(r);
-		return EX_READY;
-	}
-	r->result = o;
+	set_result(r, "tasks", arr);
 	return EX_READY;
 }
 
@@ -367,8 +381,7 @@ static ex_poll_t run_task_shutdown(struct req *r, struct ex_context *cx)
 	r->filt.exclude_id = r->self;
 	r->filt.exclude_id2 = r->conn; /* it waits for us: waiting for it would wait for ourselves */
 	r->filt.exclude_listener = true;
-	EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_REQUESTED,
-						    ex_now_ns() + r->timeout_ms * 1000000ull));
+	EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_REQUESTED, deadline_ns(r)));
 	if (EX_AWAITED(&r->a) < 0) {
 		fail(r, (int)EX_AWAITED(&r->a), "shutdown failed: %s", strerror((int)-EX_AWAITED(&r->a)));
 	} else {
@@ -405,16 +418,10 @@ static ex_poll_t run_task_cancel(struct req *r, struct ex_context *cx)
 		fail(r, -ENOENT, "no task %llu", (unsigned long long)r->task_id);
 		return EX_READY;
 	}
-	cJSON *o = cJSON_CreateObject(), *t = task_json(&s);
-	if (!o || !t || !cJSON_AddItemToObject(o, "task", t)) {
-		cJSON_Delete(o);
-		cJSON_Delete(t);
-		oom(r);
+	if (set_result(r, "task", task_json(&s)) < 0)
 		return EX_READY;
-	}
 	log_info("task %llu (%s, '%s') cancelled on request", (unsigned long long)s.ident.id,
 		 task_kind_name(s.ident.kind), s.ident.name);
-	r->result = o;
 	return EX_READY;
 }
 
@@ -426,46 +433,52 @@ static int prep_tenant_create(struct req *r, const cJSON *args)
 	return x < 0 ? x : 0;
 }
 
+/* The end of a create on the blocking pool, once the errors particular to `what` ("tenant",
+ * "timeline") are answered: -EEXIST or any other error e, or {what: json} as the result. */
+static int created(struct req *r, int e, const char *what, cJSON *json)
+{
+	if (e == -EEXIST)
+		return fail(r, e, "the %s already exists", what);
+	if (e < 0)
+		return fail(r, e, "cannot create the %s: %s", what, strerror(-e));
+	return set_result(r, what, json);
+}
+
+/* The body of tenant.create and timeline.create: runs `create` (file I/O and fsync) on the
+ * blocking pool, never on a worker. */
+static ex_poll_t run_create(struct req *r, struct ex_context *cx, int64_t (*create)(void *), const char *what)
+{
+	EX_BEGIN(&r->a);
+	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, create, r));
+	if (EX_AWAITED(&r->a) < 0 && !r->err)
+		fail(r, (int)EX_AWAITED(&r->a), "cannot create the %s: %s", what, strerror((int)-EX_AWAITED(&r->a)));
+	EX_END(&r->a, &r->fut, 0);
+}
+
 static int64_t blk_tenant_create(void *arg)
 {
 	struct req *r = arg;
 	cJSON *t = NULL;
 	int e = tenant_create(r->has_id ? &r->id_arg : NULL, &t);
-	if (e == -EEXIST)
-		return fail(r, e, "the tenant already exists");
 	if (e == -ESHUTDOWN)
 		return fail(r, e, "the tenant is being deleted or the daemon is stopping");
-	if (e < 0)
-		return fail(r, e, "cannot create the tenant: %s", strerror(-e));
-	r->result = cJSON_CreateObject();
-	if (!r->result || !cJSON_AddItemToObject(r->result, "tenant", t)) {
-		cJSON_Delete(t);
-		return oom(r);
-	}
-	return 0;
+	return created(r, e, "tenant", t);
 }
 
 static ex_poll_t run_tenant_create(struct req *r, struct ex_context *cx)
 {
-	EX_BEGIN(&r->a);
-	/* file I/O and fsync: on the blocking pool, never on a worker */
-	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_tenant_create, r));
-	if (EX_AWAITED(&r->a) < 0 && !r->err)
-		fail(r, (int)EX_AWAITED(&r->a), "cannot create the tenant: %s", strerror((int)-EX_AWAITED(&r->a)));
-	EX_END(&r->a, &r->fut, 0);
+	return run_create(r, cx, blk_tenant_create, "tenant");
 }
 
 static ex_poll_t run_tenant_list(struct req *r, struct ex_context *cx)
 {
-	cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+	cJSON *arr = cJSON_CreateArray();
 	(void)cx;
-	if (!o || !arr || tenant_list_json(arr) < 0 || !cJSON_AddItemToObject(o, "tenants", arr)) {
-		cJSON_Delete(o);
+	if (arr && tenant_list_json(arr) < 0) {
 		cJSON_Delete(arr);
-		oom(r);
-		return EX_READY;
+		arr = NULL; /* answered as out of memory */
 	}
-	r->result = o;
+	set_result(r, "tenants", arr);
 	return EX_READY;
 }
 
@@ -513,36 +526,61 @@ static void stragglers_error(struct req *r, const char *what)
 	     r->sd.n_remaining, r->sd.n_remaining == 1 ? "" : "s", what, (unsigned long long)r->timeout_ms, names);
 }
 
-static ex_poll_t run_tenant_delete(struct req *r, struct ex_context *cx)
+/* What tenant.delete and timeline.delete differ in; run_delete() does the rest. */
+struct deletion {
+	const char *what; /* "tenant" or "timeline": in messages and the result's key */
+	bool timeline;    /* the object is r->timeline, else r->tenant */
+	int (*mark_stopping)(const struct execd_id *id);
+	int64_t (*remove)(void *req); /* on the blocking pool: removes the object's data */
+};
+
+static const struct deletion tenant_deletion = {
+	"tenant", false, tenant_mark_stopping, blk_tenant_remove
+};
+static const struct deletion timeline_deletion = {
+	"timeline", true, timeline_mark_stopping, blk_timeline_remove
+};
+
+static ex_poll_t run_delete(struct req *r, struct ex_context *cx, const struct deletion *d)
 {
+	const struct execd_id *id = d->timeline ? &r->timeline : &r->tenant;
+
 	EX_BEGIN(&r->a);
-	if (tenant_mark_stopping(&r->tenant) < 0) {
-		fail(r, -ENOENT, "the tenant no longer exists");
+	if (d->mark_stopping(id) < 0) {
+		fail(r, -ENOENT, "the %s no longer exists", d->what);
 		EX_RETURN(&r->a, &r->fut, 0);
 	}
 	memset(&r->filt, 0, sizeof r->filt);
-	r->filt.tenant = &r->tenant;
+	if (d->timeline)
+		r->filt.timeline = id;
+	else
+		r->filt.tenant = id;
 	r->filt.exclude_id = r->self;
-	/* sticky: from here on no task may start for this tenant */
-	EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_DELETED,
-						    ex_now_ns() + r->timeout_ms * 1000000ull));
+	/* sticky: from here on no task may start for this tenant or timeline */
+	EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_DELETED, deadline_ns(r)));
 	r->rc = EX_AWAITED(&r->a);
 	if (r->rc < 0) {
 		fail(r, (int)r->rc, "shutdown failed: %s", strerror((int)-r->rc));
 	} else if (r->rc > 0) {
-		stragglers_error(r, "tenant");
+		stragglers_error(r, d->what);
 	} else {
-		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_tenant_remove, r));
+		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, d->remove, r));
 		r->rc = EX_AWAITED(&r->a);
 		if (r->rc < 0) {
-			fail(r, (int)r->rc, "cannot remove the tenant: %s", strerror((int)-r->rc));
+			fail(r, (int)r->rc, "cannot remove the %s: %s", d->what, strerror((int)-r->rc));
 		} else {
-			task_mgr_unblock(&r->tenant, NULL); /* the id may be created again */
-			delete_result(r, "tenant", &r->tenant);
+			/* the id may be created again */
+			task_mgr_unblock(d->timeline ? NULL : id, d->timeline ? id : NULL);
+			delete_result(r, d->what, id);
 		}
 	}
 	task_mgr_shutdown_clear(&r->sd);
 	EX_END(&r->a, &r->fut, 0);
+}
+
+static ex_poll_t run_tenant_delete(struct req *r, struct ex_context *cx)
+{
+	return run_delete(r, cx, &tenant_deletion);
 }
 
 /* ---------------- timelines ---------------- */
@@ -577,31 +615,18 @@ static int64_t blk_timeline_create(void *arg)
 	};
 	cJSON *t = NULL;
 	int e = timeline_create(&spec, &t);
-	if (e == -EEXIST)
-		return fail(r, e, "the timeline already exists");
 	if (e == -ENOENT)
 		return fail(r, e, "the tenant no longer exists");
 	if (e == -ESHUTDOWN)
 		return fail(r, e, "the tenant or timeline is being deleted, or the daemon is stopping");
 	if (e == -EINVAL)
 		return fail(r, e, "invalid timeline arguments (source, slot or start_lsn)");
-	if (e < 0)
-		return fail(r, e, "cannot create the timeline: %s", strerror(-e));
-	r->result = cJSON_CreateObject();
-	if (!r->result || !cJSON_AddItemToObject(r->result, "timeline", t)) {
-		cJSON_Delete(t);
-		return oom(r);
-	}
-	return 0;
+	return created(r, e, "timeline", t);
 }
 
 static ex_poll_t run_timeline_create(struct req *r, struct ex_context *cx)
 {
-	EX_BEGIN(&r->a);
-	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_timeline_create, r));
-	if (EX_AWAITED(&r->a) < 0 && !r->err)
-		fail(r, (int)EX_AWAITED(&r->a), "cannot create the timeline: %s", strerror((int)-EX_AWAITED(&r->a)));
-	EX_END(&r->a, &r->fut, 0);
+	return run_create(r, cx, blk_timeline_create, "timeline");
 }
 
 static int prep_timeline_list(struct req *r, const cJSON *args)
@@ -612,16 +637,13 @@ static int prep_timeline_list(struct req *r, const cJSON *args)
 
 static ex_poll_t run_timeline_list(struct req *r, struct ex_context *cx)
 {
-	cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+	cJSON *arr = cJSON_CreateArray();
 	(void)cx;
-	if (!o || !arr || timeline_list_json(r->has_tenant ? &r->tenant : NULL, arr) < 0 ||
-	    !cJSON_AddItemToObject(o, "timelines", arr)) {
-		cJSON_Delete(o);
+	if (arr && timeline_list_json(r->has_tenant ? &r->tenant : NULL, arr) < 0) {
 		cJSON_Delete(arr);
-		oom(r);
-		return EX_READY;
+		arr = NULL; /* answered as out of memory */
 	}
-	r->result = o;
+	set_result(r, "timelines", arr);
 	return EX_READY;
 }
 
@@ -642,11 +664,7 @@ static ex_poll_t run_timeline_show(struct req *r, struct ex_context *cx)
 		fail(r, e, e == -ENOENT ? "the timeline no longer exists" : "out of memory");
 		return EX_READY;
 	}
-	r->result = cJSON_CreateObject();
-	if (!r->result || !cJSON_AddItemToObject(r->result, "timeline", t)) {
-		cJSON_Delete(t);
-		oom(r);
-	}
+	set_result(r, "timeline", t);
 	return EX_READY;
 }
 
@@ -660,33 +678,7 @@ static int prep_timeline_delete(struct req *r, const cJSON *args)
 
 static ex_poll_t run_timeline_delete(struct req *r, struct ex_context *cx)
 {
-	EX_BEGIN(&r->a);
-	if (timeline_mark_stopping(&r->timeline) < 0) {
-		fail(r, -ENOENT, "the timeline no longer exists");
-		EX_RETURN(&r->a, &r->fut, 0);
-	}
-	memset(&r->filt, 0, sizeof r->filt);
-	r->filt.timeline = &r->timeline;
-	r->filt.exclude_id = r->self;
-	EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_DELETED,
-						    ex_now_ns() + r->timeout_ms * 1000000ull));
-	r->rc = EX_AWAITED(&r->a);
-	if (r->rc < 0) {
-		fail(r, (int)r->rc, "shutdown failed: %s", strerror((int)-r->rc));
-	} else if (r->rc > 0) {
-		stragglers_error(r, "timeline");
-	} else {
-		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_timeline_remove, r));
-		r->rc = EX_AWAITED(&r->a);
-		if (r->rc < 0) {
-			fail(r, (int)r->rc, "cannot remove the timeline: %s", strerror((int)-r->rc));
-		} else {
-			task_mgr_unblock(NULL, &r->timeline);
-			delete_result(r, "timeline", &r->timeline);
-		}
-	}
-	task_mgr_shutdown_clear(&r->sd);
-	EX_END(&r->a, &r->fut, 0);
+	return run_delete(r, cx, &timeline_deletion);
 }
 
 static int prep_wait_lsn(struct req *r, const cJSON *args)
@@ -711,7 +703,7 @@ static ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx)
 		EX_RETURN(&r->a, &r->fut, 0);
 	}
 	EX_AWAIT(&r->a, cx,
-		 &ex_timeout_until(&r->to, ex_now_ns() + r->timeout_ms * 1000000ull,
+		 &ex_timeout_until(&r->to, deadline_ns(r),
 				   ex_select(&r->sel, wal_timeline_wait_lsn(&r->ww, r->tl, r->lsn),
 					     task_mgr_shutdown_watcher(&r->w)))->base);
 	r->rc = EX_AWAITED(&r->a);
