@@ -69,11 +69,18 @@ static int timeline_option(void *userdata, int opt, const char *arg)
 	return EXECCTL_EXIT_USAGE;
 }
 
-/* The timeline is named positionally (`timeline show L`) or with --timeline L. */
-static int want_timeline(struct timeline_opts *o, int argc, char **argv, int first)
+/* Parses the command line of a command on one timeline (show, delete, wait-lsn) into *o: the
+ * options, then the timeline, named positionally (`timeline show L`) or with --timeline L.
+ * Returns 0, EXECCTL_DONE, or EXECCTL_EXIT_USAGE after printing the error. */
+static int parse_one_timeline(struct execctl *ctx, struct timeline_opts *o, const char *usage,
+			      const struct option *opts, int argc, char **argv)
 {
-	int r = args_positional(o->cmd, argc, argv, first, o->timeline ? 0 : 1, o->timeline ? 0 : 1);
+	int first = 0, r;
 
+	r = args_parse(ctx, o->cmd, usage, argc, argv, opts, timeline_option, o, &first);
+	if (r == 0)
+		r = args_positional(o->cmd, argc, argv, first, o->timeline ? 0 : 1,
+				    o->timeline ? 0 : 1);
 	if (r != 0 || o->timeline)
 		return r;
 	return args_id_prefix_arg(o->cmd, "timeline", argv[first], &o->timeline);
@@ -290,11 +297,9 @@ static int print_timeline(const struct execctl *ctx, const cJSON *result, const 
 static int timeline_show(struct execctl *ctx, int argc, char **argv)
 {
 	struct timeline_opts o = {.cmd = "timeline show"};
-	int first = 0, r;
+	int r;
 
-	r = args_parse(ctx, o.cmd, show_usage, argc, argv, tl_options, timeline_option, &o, &first);
-	if (r == 0)
-		r = want_timeline(&o, argc, argv, first);
+	r = parse_one_timeline(ctx, &o, show_usage, tl_options, argc, argv);
 	if (r != 0)
 		return r;
 	return cmd_call_print(ctx, "timeline.show", timeline_args(&o), 0, print_timeline, NULL);
@@ -322,12 +327,9 @@ static int timeline_delete(struct execctl *ctx, int argc, char **argv)
 {
 	struct timeline_opts o = {.cmd = "timeline delete", .timeout_ms = 30000};
 	cJSON *args;
-	int first = 0, r;
+	int r;
 
-	r = args_parse(ctx, o.cmd, delete_usage, argc, argv, delete_options, timeline_option, &o,
-		       &first);
-	if (r == 0)
-		r = want_timeline(&o, argc, argv, first);
+	r = parse_one_timeline(ctx, &o, delete_usage, delete_options, argc, argv);
 	if (r != 0)
 		return r;
 	args = timeline_args(&o);
@@ -370,12 +372,9 @@ static int timeline_wait_lsn(struct execctl *ctx, int argc, char **argv)
 {
 	struct timeline_opts o = {.cmd = "timeline wait-lsn", .timeout_ms = 30000};
 	cJSON *args;
-	int first = 0, r;
+	int r;
 
-	r = args_parse(ctx, o.cmd, wait_usage, argc, argv, wait_options, timeline_option, &o,
-		       &first);
-	if (r == 0)
-		r = want_timeline(&o, argc, argv, first);
+	r = parse_one_timeline(ctx, &o, wait_usage, wait_options, argc, argv);
 	if (r != 0)
 		return r;
 	if (!o.lsn)
