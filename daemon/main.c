@@ -165,10 +165,12 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 		log_error("cannot start the control listener: %s", strerror(-e));
 		EX_RETURN(&r->a, f, 1);
 	}
-	if ((e = spawn_status()) < 0)
-		log_warning("cannot start the status task: %s", strerror(-e));
+	/* READY=1 before the status task exists, so that its first WATCHDOG=1 cannot precede it */
 	sd_notify(0, "READY=1");
-	notify_status();
+	if ((e = spawn_status()) < 0) {
+		log_warning("cannot start the status task: %s", strerror(-e));
+		notify_status();
+	}
 	log_info("execd %s ready: state %s, %zu tenants, %zu timelines", PACKAGE_VERSION, execd_config.state_dir,
 		 registry_tenant_count(), registry_timeline_count());
 
