@@ -23,7 +23,7 @@ int cmd_call_print(struct execctl *ctx, const char *command, cJSON *args, int64_
 
 /* cmd_print_fn for tenant.create and timeline.create: only the new object's id, result[key].id,
  * on a line of its own, so that `T=$(execctl tenant create)` works ("?" if absent). `key` (the
- * data) is a string: "tenant" or "timeline". Returns 0. */
+ * data) is a string: "tenant" or "timeline". Returns 0. Not thread-safe (stdout). */
 int cmd_print_created_id(const struct execctl *ctx, const cJSON *result, const void *key);
 
 /* What a delete printed and which id it falls back to when the result lacks one. */
@@ -33,7 +33,8 @@ struct cmd_deleted {
 };
 
 /* cmd_print_fn for tenant.delete and timeline.delete, with a struct cmd_deleted as data:
- * "Deleted WHAT ID (N tasks ended)." Returns 0. */
+ * "Deleted WHAT ID (N tasks ended)." (ID from the result, else the one given). Returns 0.
+ * Not thread-safe (stdout). */
 int cmd_print_deleted(const struct execctl *ctx, const cJSON *result, const void *deleted);
 
 /* The wall clock in milliseconds since the Unix epoch: what ages are computed against, since

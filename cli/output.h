@@ -30,9 +30,11 @@ const char *format_ms(char *buf, size_t size, int64_t ms);
 /* IEC sizes as systemd prints them: "512B", "48.0M", "1.5G". */
 const char *format_bytes(char *buf, size_t size, int64_t bytes);
 /* The age of an object created at created_ms as format_ms() writes it, at now_ms (both Unix time
- * in milliseconds): "-" when created_ms is negative (unknown), 0 when the clock went back. */
+ * in milliseconds): "-" when created_ms is negative (unknown), "0ms" when the wall clock went back
+ * (the daemon's and ours may differ). Writes into buf (size bytes, at least 32); returns buf. */
 const char *format_age(char *buf, size_t size, int64_t created_ms, int64_t now_ms);
-/* The first len characters of id ("-" for NULL), as tables show ids (see short_id_len()). */
+/* The first len characters of id ("-" for NULL), as tables show ids (len from short_id_len(),
+ * like git's abbreviated hashes). Writes into buf (size bytes); returns buf. */
 const char *format_short_id(char *buf, size_t size, const char *id, size_t len);
 
 /* The length to which ids of `field` in the objects of `array` are shortened: 8, or more until
@@ -48,9 +50,9 @@ bool json_bool(const cJSON *obj, const char *field);
 /* Prints `item` as indented JSON followed by a newline on stdout. Returns 0 or exit code 1. */
 int print_json(const cJSON *item);
 
-/* Prints a list on stdout and frees the table: t (without its header with no_legend), then,
- * unless no_legend or noun is NULL, an empty line and the footer "N NOUNs listed." (N = t's rows;
- * no plural s for 1). Returns 0. */
+/* Prints a list on stdout as systemctl does and frees the table: t (without its header with
+ * no_legend), then, unless no_legend or noun is NULL, an empty line and the footer
+ * "N NOUNs listed." (N = t's rows; no plural s for 1). Returns 0. Not thread-safe (stdout). */
 int print_list(struct table *t, bool no_legend, const char *noun);
 
 /* Prints "execctl: out of memory" on stderr. Returns exit code 1 (EXECCTL_EXIT_FAILURE). */

@@ -541,6 +541,9 @@ static const struct deletion timeline_deletion = {
 	"timeline", true, timeline_mark_stopping, blk_timeline_remove
 };
 
+/* The body of tenant.delete and timeline.delete (docs/protocol.md): mark the object stopping,
+ * shut down its tasks until the request's deadline, then remove its data on the blocking pool.
+ * A timeout keeps the data and the object stopping, so that a later delete retries. */
 static ex_poll_t run_delete(struct req *r, struct ex_context *cx, const struct deletion *d)
 {
 	const struct execd_id *id = d->timeline ? &r->timeline : &r->tenant;
