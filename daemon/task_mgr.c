@@ -260,6 +260,8 @@ static void unlink_locked(struct tm_task *t)
 	tm.count--;
 }
 
+static void shutdowns_note_end_locked(uint64_t id, const struct ex_task_info *info);
+
 /* Called by the executor once the wrapper finished: free the task's future, then deregister. */
 static void wrapper_drop(struct ex_future *f)
 {
@@ -267,6 +269,11 @@ static void wrapper_drop(struct ex_future *f)
 	struct tm_task *saved = tm_current;
 	int64_t out = f->output;
 	bool fire = false;
+	/* the executor still knows the task here: its statistics as it ends, for the shutdowns
+	 * that report it among the ended */
+	struct ex_task_info info;
+	uint64_t ex_id = atomic_load(&t->ex_id);
+	bool have_info = ex_id && t->rt && ex_task_info_by_id(t->rt, ex_id, &info) == 0;
 
 	tm_current = t; /* the drop runs "as" the task: its logs carry its identity */
 	if (t->drop)
@@ -291,6 +298,8 @@ static void wrapper_drop(struct ex_future *f)
 	}
 	pthread_mutex_lock(&tm.lock);
 	unlink_locked(t);
+	if (have_info)
+		shutdowns_note_end_locked(t->ident.id, &info);
 	wake_waiters_locked();
 	pthread_mutex_unlock(&tm.lock);
 	ex_cancel_token_unref(t->token);
@@ -556,6 +565,22 @@ struct tm_shutdown_priv {
 	size_t n;
 	int err;
 };
+
+/* Must hold tm.lock: every waiter is a shutdown's; those that matched task @p id keep its final
+ * statistics (once it is gone, the executor no longer has them). */
+static void shutdowns_note_end_locked(uint64_t id, const struct ex_task_info *info)
+{
+	for (struct tm_waiter *w = tm.waiters; w; w = w->next) {
+		struct tm_shutdown_priv *p = ex_container_of(w, struct tm_shutdown_priv, waiter);
+		for (size_t i = 0; i < p->n; i++)
+			if (p->snaps[i].ident.id == id) {
+				p->snaps[i].polls = info->polls;
+				p->snaps[i].busy_ns = info->busy_ns;
+				p->snaps[i].max_poll_ns = info->max_poll_ns;
+				break;
+			}
+	}
+}
 
 static void waiter_unlink_locked(struct tm_waiter *w)
 {

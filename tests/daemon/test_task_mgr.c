@@ -138,6 +138,7 @@ struct scenario {
 	void (*run_sync)(struct scenario *s, int step); /* synchronous part of each step */
 	int64_t out[8];
 	size_t ended[8], remaining[8];
+	uint64_t ended_min_polls[8]; /* the fewest polls reported for a task among the ended */
 	char stuck_name[48];
 	int spawn_rc[16];
 	size_t counts[16];
@@ -177,6 +178,10 @@ static void run_scenario(struct scenario *s, ex_poll_t (*poll)(struct ex_future 
 		(s)->out[i] = EX_AWAITED(&(s)->a);                                                  \
 		(s)->ended[i] = (s)->sd.n_ended;                                                    \
 		(s)->remaining[i] = (s)->sd.n_remaining;                                            \
+		(s)->ended_min_polls[i] = UINT64_MAX;                                               \
+		for (size_t k_ = 0; k_ < (s)->sd.n_ended; k_++)                                     \
+			if ((s)->sd.ended[k_].polls < (s)->ended_min_polls[i])                      \
+				(s)->ended_min_polls[i] = (s)->sd.ended[k_].polls;                  \
 		if ((s)->sd.n_remaining)                                                            \
 			strcpy((s)->stuck_name, (s)->sd.remaining[0].ident.name);                   \
 		task_mgr_shutdown_clear(&(s)->sd);                                                  \
@@ -236,6 +241,8 @@ START_TEST(filtering)
 	ck_assert_int_eq(s.out[0], -EINVAL);
 	ck_assert_int_eq(s.out[1], 0);
 	ck_assert_uint_eq(s.ended[1], 5);
+	/* an ended task is reported with the executor's statistics as it ended, not zeros */
+	ck_assert_uint_ge(s.ended_min_polls[1], 1);
 	ck_assert_uint_eq(s.counts[8], 0);
 	ck_assert_int_eq(atomic_load(&dropped), 5);
 }
