@@ -40,7 +40,8 @@ pg_require() {
 # Run a command as the postgres user (directly if we are postgres already).
 pg_as() {
 	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u postgres -- "$@"
+		# from /, which postgres can enter (the caller's directory may be root's alone)
+		(cd / && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
