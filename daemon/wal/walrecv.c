@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <executor/async.h>
 #include <executor/blocking.h>
@@ -45,8 +44,6 @@
 #define PENDING_MAX (1u << 20)                    /* bytes received before a flush is forced */
 #define FINAL_FLUSH_NS (5ull * 1000000000)        /* bound on sending the last status update */
 #define JOB_BUDGET_NS (10ull * 1000000)           /* a flush job takes more rounds for this long */
-#define JOB_LINGER_NS (1ull * 1000000)            /* ... waiting this long for more at a time */
-#define LINGER_MAX 4                              /* jobs lingering at once, all timelines */
 
 /* One XLogData message held between the socket and the flush job. */
 struct pending {
@@ -103,7 +100,6 @@ struct walrecv {
 };
 
 static uint64_t rnd_state;
-static atomic_int lingering; /* flush jobs waiting for more WAL in ppoll (all timelines) */
 
 /* Jitter: +-25 %, xorshift (no need for crypto quality; must not block). */
 static uint64_t jitter(uint64_t ns)
@@ -380,37 +376,8 @@ static int64_t job_flush(void *arg)
 			break;
 		}
 		r->drained = drain(r);
-		if (r->head)
-			continue; /* (written first, whatever drain() returned) */
-		if (r->drained < 0 || r->reply_requested)
-			break;
-		/* Linger: on a busy stream the next message comes within a millisecond or so.
-		 * Waiting for it here takes it with one wake (this thread's), where returning costs
-		 * three before the next write (the completion thread, a worker for the task, a pool
-		 * thread for the job). Bounded by JOB_LINGER_NS per wait and the job's budget. */
-		uint64_t now = ex_now_ns(), wait = JOB_LINGER_NS;
-		if (now >= until)
-			break;
-		if (until - now < wait)
-			wait = until - now;
-		/* A lingering job holds a pool thread that other timelines' jobs may need: at most
-		 * LINGER_MAX jobs linger at a time; the others return and wait through the task. */
-		if (atomic_fetch_add(&lingering, 1) >= LINGER_MAX) {
-			atomic_fetch_sub(&lingering, 1);
-			break;
-		}
-		struct pollfd pfd = { .fd = r->sock, .events = POLLIN };
-		struct timespec ts = { 0, (long)wait };
-		int k = ppoll(&pfd, 1, &ts, NULL);
-		atomic_fetch_sub(&lingering, 1);
-		if (k != 1)
-			break; /* quiet (or poll failed): the task waits for the socket */
-		if (!PQconsumeInput(r->conn)) {
-			fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
-			r->drained = -EIO;
-			break;
-		}
-		r->drained = drain(r);
+		/* what was drained is written first (the next round), whatever drain() returned;
+		 * with nothing, the task waits for the socket, answers, or ends the copy */
 		if (!r->head)
 			break;
 	}
