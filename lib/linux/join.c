@@ -32,6 +32,40 @@ uint64_t ex_join_handle_id(const struct ex_join_handle *h)
 	return h && h->task ? h->task->id : 0;
 }
 
+/*
+ * The join waker slot without a lock (tokio's JOIN_WAKER protocol): while EX_TS_JOIN_WAKER is
+ * clear the slot belongs to the join future, which fills it and then sets the bit (a CAS that
+ * fails once COMPLETE is set). While the bit is set, the completing worker may read the slot (it
+ * wakes the waker by reference after it set COMPLETE) and the join future only reads it; to
+ * replace or drop it, the join future first clears the bit with a CAS that fails once COMPLETE is
+ * set. After COMPLETE with the bit set the slot is never touched again: the task's last
+ * reference drops it.
+ */
+
+/* Clear EX_TS_JOIN_WAKER unless the task completed: true = the slot is ours again. */
+static bool join_unset_waker(struct ex_task *t)
+{
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	while (!(s & EX_TS_COMPLETE)) {
+		if (atomic_compare_exchange_weak_explicit(&t->state, &s, s & ~EX_TS_JOIN_WAKER,
+							  memory_order_acq_rel, memory_order_acquire))
+			return true;
+	}
+	return false;
+}
+
+/* Set EX_TS_JOIN_WAKER (the slot was just filled) unless the task completed: true = set. */
+static bool join_set_waker(struct ex_task *t)
+{
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	while (!(s & EX_TS_COMPLETE)) {
+		if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | EX_TS_JOIN_WAKER,
+							  memory_order_acq_rel, memory_order_acquire))
+			return true;
+	}
+	return false;
+}
+
 static ex_poll_t join_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct ex_join *j = ex_container_of(f, struct ex_join, cs.base);
@@ -40,21 +74,35 @@ static ex_poll_t join_poll(struct ex_future *f, struct ex_context *cx)
 		f->output = -EINVAL;
 		return EX_READY;
 	}
-	pthread_mutex_lock(&t->join_lock);
-	if (t->done) {
-		int64_t out = t->output;
-		pthread_mutex_unlock(&t->join_lock);
-		j->registered = false;
-		f->output = out;
-		/* The join consumes the handle. */
-		j->handle->task = NULL;
-		ex__task_unref(t);
-		return EX_READY;
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	if (s & EX_TS_COMPLETE)
+		goto ready;
+	if (s & EX_TS_JOIN_WAKER) {
+		if (ex_waker_will_wake(&t->join_waker, cx->waker)) {
+			j->registered = true;
+			return EX_PENDING;
+		}
+		/* Another waker (the handle moved to another task): take the slot back. */
+		if (!join_unset_waker(t))
+			goto ready;
 	}
-	ex_waker_store(&t->join_waker, cx->waker);
-	pthread_mutex_unlock(&t->join_lock);
+	ex_waker_drop(&t->join_waker);
+	t->join_waker = ex_waker_clone(cx->waker);
+	if (!join_set_waker(t)) {
+		/* Completed meanwhile without seeing the bit: the slot is still ours. */
+		ex_waker_drop(&t->join_waker);
+		goto ready;
+	}
 	j->registered = true;
 	return EX_PENDING;
+ready:
+	/* COMPLETE was read with acquire: the output written before it is visible. */
+	j->registered = false;
+	f->output = t->output;
+	/* The join consumes the handle. */
+	j->handle->task = NULL;
+	ex__task_unref(t);
+	return EX_READY;
 }
 
 /* Abandon a pending join: unregister its waker; the handle stays valid. */
@@ -64,14 +112,12 @@ static void join_release(struct ex_cancel_safe_future *cs)
 	struct ex_task *t = j->handle ? j->handle->task : NULL;
 	if (!t || !j->registered)
 		return;
-	struct ex_waker w = { 0 };
-	pthread_mutex_lock(&t->join_lock);
-	w = t->join_waker;
-	t->join_waker = (struct ex_waker){ 0 };
-	pthread_mutex_unlock(&t->join_lock);
 	j->registered = false;
-	/* Dropped outside the lock: dropping may free the waiting task's header. */
-	ex_waker_drop(&w);
+	/* Completed: the completing worker may be waking the slot right now; the task's last
+	 * reference drops it. Otherwise the slot is ours: drop the waker now (it may hold the
+	 * last reference to the waiting task's header). */
+	if (join_unset_waker(t))
+		ex_waker_drop(&t->join_waker);
 }
 
 struct ex_cancel_safe_future *ex_join(struct ex_join *j, struct ex_join_handle *h)

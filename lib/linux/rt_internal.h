@@ -24,26 +24,31 @@ struct ex_reactor;
  * Task state bits (tokio's). NOTIFIED without RUNNING = "scheduled": the task sits in exactly one
  * run queue and that queue entry holds one reference. NOTIFIED with RUNNING = woken during its
  * poll: the worker re-queues it after the poll, so that no wake is ever lost. COMPLETE is final.
+ * JOIN_WAKER: join_waker holds the joiner's waker and belongs to the completing side, which only
+ * reads it (wakes it by reference) once it set COMPLETE; while the bit is clear the slot belongs
+ * to the join future (join.c). This replaces a join lock.
  */
 #define EX_TS_NOTIFIED 1u
 #define EX_TS_RUNNING 2u
 #define EX_TS_COMPLETE 4u
+#define EX_TS_JOIN_WAKER 8u
 
 struct ex_task {
-	_Atomic uint32_t state; /* EX_TASK_* bits */
+	_Atomic uint32_t state; /* EX_TS_* bits */
 	_Atomic uint32_t refs;  /* join handle + queue entry + cloned wakers */
 	struct ex_runtime *rt;  /* NULL once the runtime was freed (orphan) */
 	struct ex_future *fut;  /* NULL once ready (dropped) */
 	ex_future_drop_fn drop;
-	struct ex_task *next;                /* run queue link: in at most one queue */
+	struct ex_task *next;                /* injection queue link: in at most one queue */
 	struct ex_task *reg_prev, *reg_next; /* registry shard list */
 	uint64_t id;
-	int64_t output;                  /* valid once done */
-	pthread_mutex_t join_lock;       /* protects done and join_waker */
-	struct ex_waker join_waker;      /* the join future waiting for us */
-	uint64_t spawn_ns;               /* CLOCK_MONOTONIC */
-	_Atomic uint64_t polls, busy_ns, max_poll_ns;
-	bool done;     /* under join_lock */
+	int64_t output;                  /* valid once COMPLETE */
+	struct ex_waker join_waker;      /* the join future waiting for us (EX_TS_JOIN_WAKER) */
+	uint64_t spawn_ns;               /* CLOCK_MONOTONIC_COARSE */
+	/* Poll statistics, in ex__ticks() units. Written only by the worker polling the task (one
+	 * at a time, ordered by the RUNNING handover), so plain load + store; atomic because
+	 * introspection reads them concurrently. */
+	_Atomic uint64_t polls, busy_ticks, max_poll_ticks;
 	bool internal; /* a runtime task ("ex:..."): not waited for by block_on */
 	char name[32];
 };
@@ -51,11 +56,13 @@ struct ex_task {
 /* Spec: at most 256 bytes of header per idle task beyond its future's state. */
 _Static_assert(sizeof(struct ex_task) <= 256, "task header must stay <= 256 bytes");
 
-/* A worker's run queue: FIFO of tasks, owner pushes/pops, thieves take from the front. */
+/* A worker's run queue: a lock-free ring (queue.c). */
+#define EX_LOCAL_CAP 256u
+#define EX_LOCAL_MASK (EX_LOCAL_CAP - 1)
 struct ex_local_queue {
-	pthread_mutex_t lock;
-	struct ex_task *head, *tail;
-	_Atomic size_t len; /* read without the lock to skip empty victims */
+	_Atomic uint64_t head __attribute__((aligned(64))); /* owner pops, thieves steal: CAS */
+	_Atomic uint64_t tail __attribute__((aligned(64))); /* written by the owner only */
+	_Atomic(struct ex_task *) buf[EX_LOCAL_CAP];
 };
 
 struct ex_worker {
@@ -63,7 +70,9 @@ struct ex_worker {
 	unsigned index;
 	pthread_t thread;
 	bool started;
-	bool searching; /* counted in rt->searching */
+	bool searching; /* counted in rt->idle */
+	bool in_parked; /* on rt->parked (under park_lock) */
+	_Atomic uint32_t wake; /* futex word: 1 = claimed by a waker (parked workers wait on it) */
 	struct ex_task *lifo; /* woken by this worker's last poll: runs next (owner thread only) */
 	unsigned lifo_turns;  /* LIFO polls in a row */
 	uint32_t tick; /* polls so far: every 61st look at the injection queue first (fairness) */
@@ -90,14 +99,24 @@ struct ex_blocking_pool {
 
 struct ex_runtime {
 	struct ex_runtime_config cfg;
+	uint64_t slow_poll_ticks; /* cfg.slow_poll_ns in ex__ticks() units; 0 = never warn */
 	unsigned nworkers;
 	struct ex_worker *workers;
 	struct ex_reactor *reactor;
 
-	_Atomic(struct ex_task *) inject; /* lock-free LIFO stack, popped whole (FIFO restored) */
-	_Atomic uint32_t epoch;           /* futex word: bumped to wake parked workers */
-	_Atomic int sleepers;             /* workers parked or about to park */
-	_Atomic int searching;            /* workers awake without work, looking at every queue */
+	_Atomic(struct ex_task *) inject __attribute__((aligned(64))); /* lock-free LIFO stack,
+	                                                                  popped whole (FIFO restored) */
+	pthread_mutex_t spill_lock;       /* injected tasks that did not fit into a ring (rare) */
+	struct ex_task *spill_head, *spill_tail;
+	_Atomic size_t spill_len;
+	/* Workers parked or about to park (EX_IDLE_SLEEPER units) and workers awake without work,
+	 * looking at every queue (EX_IDLE_SEARCHER units), in one word: an enqueuer reads both
+	 * with one load after one fence (worker.c). */
+	_Atomic uint32_t idle __attribute__((aligned(64)));
+	pthread_mutex_t park_lock;        /* parked list; taken to park and to wake, never to run */
+	struct ex_worker **parked;        /* parked workers not yet claimed by a waker */
+	unsigned nparked;
+	uint64_t spin_ticks;              /* how long an idle worker searches before it parks */
 	_Atomic bool stopping;            /* workers exit */
 	_Atomic bool closed;              /* no more spawns */
 
@@ -123,7 +142,22 @@ extern __thread struct ex_runtime *ex__tl_runtime;
 extern __thread struct ex_worker *ex__tl_worker;
 extern __thread struct ex_task *ex__tl_task;
 
+/* clock.c: ex__ticks() is the poll-timing clock: TSC ticks on x86-64 with an invariant TSC,
+ * else CLOCK_MONOTONIC ns; ex__ticks_to_ns() converts a duration. */
+extern bool ex__tsc_ticks;
+void ex__clock_init(void); /* once per process, before the first ex__ticks() */
 uint64_t ex__now_ns(void);
+uint64_t ex__coarse_ns(void); /* CLOCK_MONOTONIC at the kernel tick's resolution */
+uint64_t ex__ticks_to_ns(uint64_t ticks);
+uint64_t ex__ns_to_ticks(uint64_t ns);
+static inline uint64_t ex__ticks(void)
+{
+#if defined(__x86_64__)
+	if (ex__tsc_ticks)
+		return __builtin_ia32_rdtsc();
+#endif
+	return ex__now_ns();
+}
 void ex__log(struct ex_runtime *rt, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* task.c */
@@ -138,14 +172,19 @@ void ex__registry_init(struct ex_runtime *rt);
 void ex__registry_orphan_all(struct ex_runtime *rt);
 
 /* queue.c */
+#define EX_IDLE_SLEEPER 1u
+#define EX_IDLE_SEARCHER 0x10000u
+enum { EX_PUSH_OK, EX_PUSH_WAS_EMPTY, EX_PUSH_OVERFLOW };
 void ex__local_init(struct ex_local_queue *q);
-void ex__local_destroy(struct ex_local_queue *q);
-void ex__local_push(struct ex_local_queue *q, struct ex_task *t);
-void ex__local_push_chain(struct ex_local_queue *q, struct ex_task *first, struct ex_task *last, size_t n);
-struct ex_task *ex__local_pop(struct ex_local_queue *q);
+size_t ex__local_len(struct ex_local_queue *q); /* a hint: exact only for the owner */
+int ex__local_push(struct ex_runtime *rt, struct ex_local_queue *q, struct ex_task *t); /* owner */
+struct ex_task *ex__local_pop(struct ex_local_queue *q);                                /* owner */
 struct ex_task *ex__local_steal(struct ex_local_queue *victim, struct ex_local_queue *into);
+struct ex_task *ex__local_drain(struct ex_local_queue *q); /* after the workers stopped */
 void ex__inject_push(struct ex_runtime *rt, struct ex_task *t);
+void ex__inject_push_chain(struct ex_runtime *rt, struct ex_task *first, size_t n); /* FIFO chain */
 struct ex_task *ex__inject_take(struct ex_runtime *rt, struct ex_local_queue *into, size_t *moved);
+struct ex_task *ex__inject_drain(struct ex_runtime *rt); /* after the workers stopped */
 
 /* worker.c */
 void ex__enqueue(struct ex_task *t);

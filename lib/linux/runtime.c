@@ -74,7 +74,11 @@ int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runtime **out)
 	struct ex_runtime *rt = calloc(1, sizeof(*rt));
 	if (!rt)
 		return -ENOMEM;
+	ex__clock_init();
 	rt->cfg = c;
+	rt->slow_poll_ticks = c.slow_poll_ns ? ex__ns_to_ticks(c.slow_poll_ns) : 0;
+	if (c.slow_poll_ns && !rt->slow_poll_ticks)
+		rt->slow_poll_ticks = 1;
 	rt->nworkers = c.workers;
 	rt->sigfd = -1;
 	rt->workers = aligned_alloc(64, sizeof(struct ex_worker) * c.workers);
@@ -83,6 +87,14 @@ int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runtime **out)
 		return -ENOMEM;
 	}
 	memset(rt->workers, 0, sizeof(struct ex_worker) * c.workers);
+	rt->parked = calloc(c.workers, sizeof(*rt->parked));
+	if (!rt->parked) {
+		free(rt->workers);
+		free(rt);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&rt->park_lock, NULL);
+	pthread_mutex_init(&rt->spill_lock, NULL);
 	ex__registry_init(rt);
 	pthread_mutex_init(&rt->live_lock, NULL);
 	pthread_condattr_t ca;
@@ -113,15 +125,6 @@ fail:
 	return r;
 }
 
-static void drain_queue_refs(struct ex_task *t)
-{
-	while (t) {
-		struct ex_task *next = t->next;
-		ex__task_unref(t);
-		t = next;
-	}
-}
-
 void ex_runtime_free(struct ex_runtime *rt)
 {
 	if (!rt)
@@ -138,16 +141,17 @@ void ex_runtime_free(struct ex_runtime *rt)
 	rt->reactor = NULL;
 	/* Leftover tasks forget the runtime before their queue references go. */
 	ex__registry_orphan_all(rt);
-	drain_queue_refs(atomic_exchange(&rt->inject, NULL));
+	for (struct ex_task *t; (t = ex__inject_drain(rt));)
+		ex__task_unref(t);
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		struct ex_worker *w = &rt->workers[i];
 		if (w->rt) {
 			if (w->lifo)
 				ex__task_unref(w->lifo);
 			w->lifo = NULL;
-			drain_queue_refs(w->q.head);
-			w->q.head = w->q.tail = NULL;
-			ex__local_destroy(&w->q);
+			struct ex_task *t;
+			while ((t = ex__local_drain(&w->q)))
+				ex__task_unref(t);
 		}
 	}
 	ex__signals_free(rt);
@@ -155,6 +159,9 @@ void ex_runtime_free(struct ex_runtime *rt)
 	ex_cancel_token_unref(rt->shutdown_token);
 	pthread_mutex_destroy(&rt->live_lock);
 	pthread_cond_destroy(&rt->live_cond);
+	pthread_mutex_destroy(&rt->park_lock);
+	pthread_mutex_destroy(&rt->spill_lock);
+	free(rt->parked);
 	free(rt->workers);
 	free(rt);
 }

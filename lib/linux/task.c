@@ -105,7 +105,6 @@ void ex__task_unref(struct ex_task *t)
 		}
 	}
 	ex_waker_drop(&t->join_waker);
-	pthread_mutex_destroy(&t->join_lock);
 	free(t);
 }
 
@@ -170,14 +169,17 @@ void ex__task_complete(struct ex_task *t, int64_t output)
 	if (t->drop)
 		t->drop(fut);
 
-	pthread_mutex_lock(&t->join_lock);
-	t->done = true;
-	struct ex_waker w = t->join_waker;
-	t->join_waker = (struct ex_waker){ 0 };
-	pthread_mutex_unlock(&t->join_lock);
-	/* Clears RUNNING and any NOTIFIED: later wakes see COMPLETE and do nothing. */
-	atomic_exchange_explicit(&t->state, EX_TS_COMPLETE, memory_order_acq_rel);
-	ex_waker_wake(&w);
+	/* Clears RUNNING and any NOTIFIED, keeps JOIN_WAKER: later wakes see COMPLETE and do
+	 * nothing; release publishes the output to the join. */
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+						      EX_TS_COMPLETE | (s & EX_TS_JOIN_WAKER),
+						      memory_order_acq_rel, memory_order_relaxed))
+		;
+	/* The join future registered a waker before: the slot is ours to read, never to write
+	 * (join.c). Our queue reference keeps the header alive meanwhile. */
+	if (s & EX_TS_JOIN_WAKER)
+		ex_waker_wake_by_ref(&t->join_waker);
 	if (!t->internal)
 		live_dec(t->rt);
 }
@@ -201,8 +203,7 @@ int ex__spawn(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn dr
 	t->drop = drop;
 	t->id = atomic_fetch_add_explicit(&next_task_id, 1, memory_order_relaxed);
 	t->internal = internal;
-	t->spawn_ns = ex__now_ns();
-	pthread_mutex_init(&t->join_lock, NULL);
+	t->spawn_ns = ex__coarse_ns();
 	if (name) {
 		strncpy(t->name, name, sizeof(t->name) - 1);
 		t->name[sizeof(t->name) - 1] = '\0';
@@ -271,8 +272,10 @@ static void snapshot(const struct ex_task *t, struct ex_task_info *info)
 		info->state = EX_TASK_IDLE;
 	info->spawn_ns = t->spawn_ns;
 	info->polls = atomic_load_explicit(&((struct ex_task *)t)->polls, memory_order_relaxed);
-	info->busy_ns = atomic_load_explicit(&((struct ex_task *)t)->busy_ns, memory_order_relaxed);
-	info->max_poll_ns = atomic_load_explicit(&((struct ex_task *)t)->max_poll_ns, memory_order_relaxed);
+	info->busy_ns = ex__ticks_to_ns(
+		atomic_load_explicit(&((struct ex_task *)t)->busy_ticks, memory_order_relaxed));
+	info->max_poll_ns = ex__ticks_to_ns(
+		atomic_load_explicit(&((struct ex_task *)t)->max_poll_ticks, memory_order_relaxed));
 }
 
 int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_task_info *info)

@@ -1,31 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Worker threads: find a task (own queue, injection queue, steal), poll it once, repeat; park on a
- * futex when there is nothing to do (seed 003: "a task blocks its assigned thread while poll() is
- * running ... then the running thread will set aside the task and execute any other pending task").
+ * Worker threads: find a task (LIFO slot, own ring, injection queue, steal), poll it once,
+ * repeat; when there is nothing to do, search briefly, then park (seed 003: "a task blocks its
+ * assigned thread while poll() is running ... then the running thread will set aside the task and
+ * execute any other pending task").
  *
- * Parking without lost wakeups (the "sleepers + epoch" futex protocol):
- *   parker:   sleepers++; e = epoch; look at every queue once more; futex_wait(&epoch, e)
- *   enqueuer: push; if (sleepers) { epoch++; futex_wake(&epoch, 1) }
- * Both sides do a read-modify-write of `sleepers` (the enqueuer adds 0), so the two are ordered:
- * either the enqueuer sees the parker's sleepers++ (and bumps epoch, so futex_wait returns at once
- * or is woken), or the parker's RMW reads the enqueuer's and its last look sees the pushed task.
+ * Waking parked workers without lost wakeups (tokio's protocol). `rt->idle` counts sleepers
+ * (parked or about to park) and searchers (awake without work, looking at every queue):
+ *   parker:   (under park_lock) sleepers++, searching-- if it searched, join the parked list;
+ *             fence; look at every queue once more; wait on its own futex word
+ *   enqueuer: push; fence; if (sleepers && !searching) claim one parked worker (under park_lock:
+ *             sleepers--, searching++, its word = 1) and futex-wake it
+ * Both fences are sequentially consistent, so either the enqueuer's load sees the parker's count,
+ * or the parker's last look sees the pushed task. A searcher finds the task, or parks (and its
+ * last look sees it), or stops searching as the last one and then notifies in turn. The claimed
+ * worker was counted as a searcher by its waker, so concurrent enqueuers wake nobody more: one
+ * futex wake per idle-to-busy transition, not per task.
  *
- * To avoid a futex_wake per enqueue, the enqueuer wakes nobody while a worker is *searching*
- * (awake without work, about to look at every queue; tokio's rule). A searcher either finds the
- * task, or wakes another worker when it stops searching as the last one, or parks — and a parker
- * decrements `searching` (an RMW again) before its last look, so that look sees the task.
+ * Before parking, an idle worker keeps searching for a few microseconds (EX_SPIN_NS), so that a
+ * busy spawner or the completion thread hands it work through the queues, not through a futex
+ * wake, a park and a wake again.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "reactor.h"
@@ -33,12 +38,9 @@
 
 __thread struct ex_worker *ex__tl_worker;
 
-uint64_t ex__now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+/* How long an idle worker searches before it parks. Long enough to bridge the gaps of a spawn
+ * loop or of an I/O batch's completion; short enough to cost nothing visible when idle. */
+#define EX_SPIN_NS 20000u
 
 static void futex_wait(_Atomic uint32_t *word, uint32_t expected)
 {
@@ -50,22 +52,98 @@ static void futex_wake(_Atomic uint32_t *word, int n)
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static unsigned idle_sleepers(uint32_t v)
+{
+	return v & (EX_IDLE_SEARCHER - 1);
+}
+
+static unsigned idle_searchers(uint32_t v)
+{
+	return v / EX_IDLE_SEARCHER;
+}
+
+/* Under park_lock: take the most recently parked worker off the list, count it as a searcher
+ * (its waker does it for it, so that other enqueuers see a searcher at once). NULL if none. */
+static struct ex_worker *claim_parked_locked(struct ex_runtime *rt)
+{
+	if (!rt->nparked)
+		return NULL;
+	struct ex_worker *v = rt->parked[--rt->nparked];
+	v->in_parked = false;
+	atomic_fetch_add(&rt->idle, EX_IDLE_SEARCHER - EX_IDLE_SLEEPER);
+	atomic_store_explicit(&v->wake, 1, memory_order_release);
+	return v;
+}
+
+/*
+ * The enqueuer's side of the handshake: its push, then `idle`. A sequentially consistent fence
+ * and a load, paired with the parker's fence. ThreadSanitizer does not model fences, so there a
+ * read-modify-write of `idle` stands in: the parker's is one too, so the two are ordered in
+ * `idle`'s modification order, and the later one reads (and synchronises with) the earlier.
+ */
+static inline uint32_t idle_after_push(struct ex_runtime *rt)
+{
+#if defined(__SANITIZE_THREAD__)
+	return atomic_fetch_add_explicit(&rt->idle, 0, memory_order_acq_rel);
+#else
+	atomic_thread_fence(memory_order_seq_cst);
+	return atomic_load_explicit(&rt->idle, memory_order_relaxed);
+#endif
+}
+
+static inline void park_fence(void)
+{
+#if !defined(__SANITIZE_THREAD__)
+	atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
 void ex__notify(struct ex_runtime *rt)
 {
-	/* Read-modify-writes (not plain loads): they are ordered against the parker's sleepers++ and
-	 * searching-- in each variable's modification order, which is the Dekker handshake. */
-	if (atomic_fetch_add(&rt->sleepers, 0) == 0)
-		return; /* everybody is awake */
-	if (atomic_fetch_add(&rt->searching, 0) > 0)
-		return; /* an awake worker is looking for work: it finds this task, or wakes the next */
-	atomic_fetch_add(&rt->epoch, 1);
-	futex_wake(&rt->epoch, 1);
+	/* Pairs with the parker's fence (see the top of this file). */
+	uint32_t st = idle_after_push(rt);
+	if (!idle_sleepers(st) || idle_searchers(st))
+		return; /* everybody is awake, or a searcher finds the task (or notifies in turn) */
+	pthread_mutex_lock(&rt->park_lock);
+	st = atomic_load_explicit(&rt->idle, memory_order_relaxed);
+	struct ex_worker *v = NULL;
+	if (idle_sleepers(st) && !idle_searchers(st))
+		v = claim_parked_locked(rt);
+	pthread_mutex_unlock(&rt->park_lock);
+	if (v)
+		futex_wake(&v->wake, 1);
 }
 
 void ex__notify_all(struct ex_runtime *rt)
 {
-	atomic_fetch_add(&rt->epoch, 1);
-	futex_wake(&rt->epoch, INT_MAX);
+	struct ex_worker *v[64];
+	for (;;) {
+		unsigned n = 0;
+		pthread_mutex_lock(&rt->park_lock);
+		while (n < 64 && (v[n] = claim_parked_locked(rt)))
+			n++;
+		pthread_mutex_unlock(&rt->park_lock);
+		for (unsigned i = 0; i < n; i++)
+			futex_wake(&v[i]->wake, 1);
+		if (n < 64)
+			return;
+	}
+}
+
+/* Push @p t into this worker's ring; wake a worker if the ring now holds work for another one. */
+static void push_local(struct ex_worker *w, struct ex_task *t)
+{
+	ex__local_push(w->rt, &w->q, t);
+	ex__notify(w->rt);
 }
 
 /* Queue a NOTIFIED task whose queue reference was taken (a new task: at the back). */
@@ -73,10 +151,11 @@ void ex__enqueue(struct ex_task *t)
 {
 	struct ex_runtime *rt = t->rt;
 	struct ex_worker *w = ex__tl_worker;
-	if (w && w->rt == rt)
-		ex__local_push(&w->q, t);
-	else
-		ex__inject_push(rt, t);
+	if (w && w->rt == rt) {
+		push_local(w, t);
+		return;
+	}
+	ex__inject_push(rt, t);
 	ex__notify(rt);
 }
 
@@ -97,10 +176,8 @@ void ex__enqueue_woken(struct ex_task *t)
 	}
 	struct ex_task *old = w->lifo;
 	w->lifo = t;
-	if (old) {
-		ex__local_push(&w->q, old);
-		ex__notify(rt);
-	}
+	if (old)
+		push_local(w, old);
 }
 
 static uint32_t xorshift(uint32_t *s)
@@ -116,12 +193,12 @@ static struct ex_task *take_injected(struct ex_worker *w)
 {
 	size_t moved;
 	struct ex_task *t = ex__inject_take(w->rt, &w->q, &moved);
-	if (moved)
-		ex__notify(w->rt); /* others may steal the rest */
+	if (moved || atomic_load_explicit(&w->rt->spill_len, memory_order_relaxed))
+		ex__notify(w->rt); /* others may take the rest */
 	return t;
 }
 
-static struct ex_task *steal(struct ex_worker *w, bool thorough)
+static struct ex_task *steal(struct ex_worker *w)
 {
 	struct ex_runtime *rt = w->rt;
 	unsigned n = rt->nworkers;
@@ -132,13 +209,19 @@ static struct ex_task *steal(struct ex_worker *w, bool thorough)
 		struct ex_worker *v = &rt->workers[(start + i) % n];
 		if (v == w)
 			continue;
-		if (!thorough && atomic_load_explicit(&v->q.len, memory_order_relaxed) == 0)
-			continue;
 		struct ex_task *t = ex__local_steal(&v->q, &w->q);
 		if (t)
 			return t;
 	}
 	return NULL;
+}
+
+static void start_searching(struct ex_worker *w)
+{
+	if (w->searching)
+		return;
+	w->searching = true;
+	atomic_fetch_add(&w->rt->idle, EX_IDLE_SEARCHER);
 }
 
 /* A searching worker found work. If it was the last one searching, wake a parked worker to look
@@ -148,7 +231,7 @@ static void stop_searching(struct ex_worker *w)
 	if (!w->searching)
 		return;
 	w->searching = false;
-	if (atomic_fetch_sub(&w->rt->searching, 1) == 1)
+	if (idle_searchers(atomic_fetch_sub(&w->rt->idle, EX_IDLE_SEARCHER)) == 1)
 		ex__notify(w->rt);
 }
 
@@ -157,33 +240,32 @@ static void stop_searching(struct ex_worker *w)
 /* Nothing left to run here: the reactor then submits the batched SQEs at once. */
 static bool worker_idle(struct ex_worker *w)
 {
-	return !w->lifo && atomic_load_explicit(&w->q.len, memory_order_relaxed) == 0;
+	return !w->lifo && ex__local_len(&w->q) == 0;
 }
 
 static struct ex_task *find_task(struct ex_worker *w)
 {
 	struct ex_task *t;
 	/* Fairness: a worker busy with its own queue still drains injected wakes regularly. */
-	if (++w->tick % 61 == 0 && (t = take_injected(w)))
+	if (++w->tick % 61 == 0 && (t = take_injected(w))) {
+		if (ex__local_len(&w->q))
+			ex__notify(w->rt); /* what waits in the ring waits for this one: others may help */
 		goto found;
+	}
 	if ((t = w->lifo)) {
 		w->lifo = NULL;
 		/* Two tasks waking each other would starve the queue: a few LIFO turns in a row only. */
 		if (++w->lifo_turns <= EX_LIFO_TURNS)
 			goto found;
-		ex__local_push(&w->q, t);
-		ex__notify(w->rt);
+		push_local(w, t);
 	}
 	w->lifo_turns = 0;
 	if ((t = ex__local_pop(&w->q)))
 		goto found;
 	if ((t = take_injected(w)))
 		goto found;
-	if (!w->searching) {
-		w->searching = true;
-		atomic_fetch_add(&w->rt->searching, 1);
-	}
-	if ((t = steal(w, false)))
+	start_searching(w);
+	if ((t = steal(w)))
 		goto found;
 	return NULL;
 found:
@@ -191,19 +273,68 @@ found:
 	return t;
 }
 
-static void update_max(_Atomic uint64_t *m, uint64_t v)
+/* Anything to take elsewhere? Plain loads: cheap enough to repeat while spinning. */
+static bool work_visible(struct ex_worker *w)
 {
-	uint64_t cur = atomic_load_explicit(m, memory_order_relaxed);
-	while (v > cur &&
-	       !atomic_compare_exchange_weak_explicit(m, &cur, v, memory_order_relaxed, memory_order_relaxed))
-		;
+	struct ex_runtime *rt = w->rt;
+	if (atomic_load_explicit(&rt->inject, memory_order_relaxed) ||
+	    atomic_load_explicit(&rt->spill_len, memory_order_relaxed))
+		return true;
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		if (&rt->workers[i] != w && ex__local_len(&rt->workers[i].q))
+			return true;
+	return false;
+}
+
+/*
+ * Idle, searching: look again for up to EX_SPIN_NS before parking. Mostly `pause`, with a
+ * sched_yield now and then so that a thread runnable on this CPU (the completion thread, the
+ * spawner) gets it: on a machine with as many workers as CPUs, spinning must not delay the very
+ * thread that produces the work.
+ */
+static struct ex_task *spin(struct ex_worker *w)
+{
+	struct ex_runtime *rt = w->rt;
+	uint64_t start = ex__ticks();
+	for (unsigned i = 1;; i++) {
+		if (work_visible(w)) {
+			struct ex_task *t = take_injected(w);
+			if (!t)
+				t = steal(w);
+			if (t)
+				return t;
+		}
+		if (atomic_load_explicit(&rt->stopping, memory_order_relaxed) ||
+		    ex__ticks() - start > rt->spin_ticks)
+			return NULL;
+		if (i % 16 == 0)
+			sched_yield();
+		else
+			for (int k = 0; k < 16; k++)
+				cpu_relax();
+	}
+}
+
+/* The stats have one writer at a time (the polling worker): no read-modify-write needed. */
+static void stat_add(_Atomic uint64_t *v, uint64_t d)
+{
+	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + d, memory_order_relaxed);
+}
+
+static void stat_max(_Atomic uint64_t *m, uint64_t v)
+{
+	if (v > atomic_load_explicit(m, memory_order_relaxed))
+		atomic_store_explicit(m, v, memory_order_relaxed);
 }
 
 static void run_task(struct ex_worker *w, struct ex_task *t)
 {
 	struct ex_runtime *rt = w->rt;
-	uint32_t old = atomic_exchange_explicit(&t->state, EX_TS_RUNNING, memory_order_acq_rel);
-	if (old != EX_TS_NOTIFIED) {
+	/* NOTIFIED -> RUNNING in one add: NOTIFIED (1) is set and RUNNING (2) clear in a queued
+	 * task, so adding 1 clears the one and sets the other, leaving JOIN_WAKER alone. */
+	uint32_t old = atomic_fetch_add_explicit(&t->state, EX_TS_RUNNING - EX_TS_NOTIFIED,
+						 memory_order_acq_rel);
+	if ((old & (EX_TS_NOTIFIED | EX_TS_RUNNING | EX_TS_COMPLETE)) != EX_TS_NOTIFIED) {
 		/* Cannot happen: a queued task is NOTIFIED and nobody else clears it. */
 		ex__log(rt, LOG_CRIT, "task %llu dequeued in state %u", (unsigned long long)t->id, old);
 		abort();
@@ -212,18 +343,19 @@ static void run_task(struct ex_worker *w, struct ex_task *t)
 	struct ex_context cx = { &waker };
 
 	ex__tl_task = t;
-	uint64_t t0 = ex__now_ns();
+	uint64_t t0 = ex__ticks();
 	ex_poll_t r = ex_poll(t->fut, &cx);
-	uint64_t d = ex__now_ns() - t0;
+	uint64_t t1 = ex__ticks();
 	ex__tl_task = NULL;
+	uint64_t d = t1 > t0 ? t1 - t0 : 0;
 
-	atomic_fetch_add_explicit(&t->polls, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->busy_ns, d, memory_order_relaxed);
-	update_max(&t->max_poll_ns, d);
-	if (rt->cfg.slow_poll_ns && d > rt->cfg.slow_poll_ns)
+	stat_add(&t->polls, 1);
+	stat_add(&t->busy_ticks, d);
+	stat_max(&t->max_poll_ticks, d);
+	if (rt->slow_poll_ticks && d > rt->slow_poll_ticks)
 		ex__log(rt, LOG_WARNING,
 			"slow poll: task %llu (%s) ran %llu us in one poll (limit %llu us); a poll must not block",
-			(unsigned long long)t->id, t->name, (unsigned long long)(d / 1000),
+			(unsigned long long)t->id, t->name, (unsigned long long)(ex__ticks_to_ns(d) / 1000),
 			(unsigned long long)(rt->cfg.slow_poll_ns / 1000));
 
 	if (r == EX_READY) {
@@ -231,47 +363,71 @@ static void run_task(struct ex_worker *w, struct ex_task *t)
 		ex__task_unref(t); /* the queue entry's reference */
 		return;
 	}
-	uint32_t s = EX_TS_RUNNING;
-	if (atomic_compare_exchange_strong_explicit(&t->state, &s, 0, memory_order_acq_rel,
-						    memory_order_acquire)) {
+	/* Clear RUNNING. If a wake arrived during the poll (NOTIFIED set), the task stays NOTIFIED
+	 * (wakers leave it alone) and goes back into the queue with the same reference. */
+	old = atomic_fetch_and_explicit(&t->state, ~EX_TS_RUNNING, memory_order_acq_rel);
+	if (!(old & EX_TS_NOTIFIED)) {
 		ex__task_unref(t); /* idle: only wakers and the join handle keep it */
 		return;
 	}
-	/* Woken during the poll (s == RUNNING|NOTIFIED): queue it again with the same reference.
-	 * Wakers leave a NOTIFIED task alone, so a plain store is enough. */
-	atomic_store_explicit(&t->state, EX_TS_NOTIFIED, memory_order_release);
-	ex__local_push(&w->q, t);
-	ex__notify(rt);
+	/* A yield. Into an empty ring with an empty LIFO slot it is simply the next task this
+	 * worker runs: nobody else needs waking for it. */
+	if (ex__local_push(rt, &w->q, t) != EX_PUSH_WAS_EMPTY || w->lifo)
+		ex__notify(rt);
+}
+
+/* Under park_lock: is @p w still on the parked list (not claimed by a waker)? Take it off. */
+static bool unpark_self_locked(struct ex_worker *w)
+{
+	struct ex_runtime *rt = w->rt;
+	if (!w->in_parked)
+		return false;
+	for (unsigned i = 0; i < rt->nparked; i++) {
+		if (rt->parked[i] == w) {
+			rt->parked[i] = rt->parked[--rt->nparked];
+			break;
+		}
+	}
+	w->in_parked = false;
+	atomic_fetch_sub(&rt->idle, EX_IDLE_SLEEPER);
+	return true;
 }
 
 static void park(struct ex_worker *w)
 {
 	struct ex_runtime *rt = w->rt;
-	atomic_fetch_add(&rt->sleepers, 1);
-	if (w->searching) {
-		w->searching = false;
-		atomic_fetch_sub(&rt->searching, 1);
-	}
-	uint32_t e = atomic_load(&rt->epoch);
-	/* The last look, after announcing the sleep: every queue, each under its lock. (The LIFO
-	 * slot is empty: find_task just looked, and only this thread fills it.) */
-	struct ex_task *t = ex__local_pop(&w->q);
+	pthread_mutex_lock(&rt->park_lock);
+	atomic_store_explicit(&w->wake, 0, memory_order_relaxed);
+	rt->parked[rt->nparked++] = w;
+	w->in_parked = true;
+	atomic_fetch_add(&rt->idle, EX_IDLE_SLEEPER - (w->searching ? EX_IDLE_SEARCHER : 0));
+	w->searching = false;
+	pthread_mutex_unlock(&rt->park_lock);
+	/* Pairs with the enqueuers' fence (see the top of this file). */
+	park_fence();
+
+	/* The last look: every queue. (The LIFO slot and the ring are empty: find_task just looked,
+	 * and only this thread fills them.) */
+	struct ex_task *t = take_injected(w);
 	if (!t)
-		t = take_injected(w);
-	if (!t)
-		t = steal(w, true);
-	if (t) {
-		atomic_fetch_sub(&rt->sleepers, 1);
-		run_task(w, t);
-		ex_reactor_after_poll(rt->reactor, worker_idle(w));
+		t = steal(w);
+	if (t || atomic_load(&rt->stopping)) {
+		pthread_mutex_lock(&rt->park_lock);
+		bool mine = unpark_self_locked(w);
+		pthread_mutex_unlock(&rt->park_lock);
+		if (!mine)
+			w->searching = true; /* a waker claimed us meanwhile and counted us as searching */
+		if (t) {
+			stop_searching(w);
+			run_task(w, t);
+			ex_reactor_after_poll(rt->reactor, worker_idle(w));
+		}
 		return;
 	}
-	if (!atomic_load(&rt->stopping))
-		futex_wait(&rt->epoch, e);
-	/* Awake (woken, or the word changed): look for work as a searcher. */
+	while (atomic_load_explicit(&w->wake, memory_order_acquire) == 0)
+		futex_wait(&w->wake, 0);
+	/* Claimed by a waker, which counted us as a searcher. */
 	w->searching = true;
-	atomic_fetch_add(&rt->searching, 1);
-	atomic_fetch_sub(&rt->sleepers, 1);
 }
 
 static void *worker_main(void *arg)
@@ -284,9 +440,14 @@ static void *worker_main(void *arg)
 	while (!atomic_load(&rt->stopping)) {
 		struct ex_task *t = find_task(w);
 		if (!t) {
+			/* Submit what this worker batched first: the completions are the work to wait for. */
 			ex_reactor_after_poll(rt->reactor, true);
-			park(w);
-			continue;
+			t = spin(w);
+			if (!t) {
+				park(w);
+				continue;
+			}
+			stop_searching(w);
 		}
 		run_task(w, t);
 		ex_reactor_after_poll(rt->reactor, worker_idle(w));
@@ -300,6 +461,7 @@ static void *worker_main(void *arg)
 
 int ex__workers_start(struct ex_runtime *rt)
 {
+	rt->spin_ticks = ex__ns_to_ticks(EX_SPIN_NS);
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		struct ex_worker *w = &rt->workers[i];
 		w->rt = rt;

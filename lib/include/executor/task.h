@@ -112,9 +112,11 @@ struct ex_task_info {
 	uint64_t id;              /**< Task id (> 0). */
 	char name[32];            /**< Name given at spawn (NUL-terminated). */
 	enum ex_task_state state; /**< State at the time of the snapshot. */
-	uint64_t spawn_ns;        /**< Spawn time, CLOCK_MONOTONIC (ns). */
+	uint64_t spawn_ns;        /**< Spawn time, CLOCK_MONOTONIC (ns) at the resolution of the
+	                               kernel tick (CLOCK_MONOTONIC_COARSE: never later than the
+	                               spawn, at most one tick, 1-10 ms, earlier). */
 	uint64_t polls;           /**< Number of polls so far. */
-	uint64_t busy_ns;         /**< Total time spent in poll (ns). */
+	uint64_t busy_ns;         /**< Total time spent in poll (ns; timed with the TSC on x86-64). */
 	uint64_t max_poll_ns;     /**< Longest single poll (ns). */
 };
 
