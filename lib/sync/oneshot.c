@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Oneshot channel (executor/oneshot.h): a mutex, a value, a receiver waker, two side references. */
+/* Oneshot channel (executor/oneshot.h): a mutex, a value, a receiver waker, two side references.
+ * Sending is not releasing: each side is one reference, released only by its own drop call, so
+ * that a second send (or a send after the receiver left) still finds the oneshot alive and gets a
+ * defined error instead of touching freed memory. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -9,13 +12,17 @@
 struct ex_oneshot {
 	pthread_mutex_t lock;
 	int sides; /* open sides (2, 1, 0): the last one frees */
-	bool sender_open, receiver_open, has_value;
+	bool sender_open, receiver_open;
+	bool sent;      /* a value was sent (stays true once the receiver took it) */
+	bool has_value; /* sent and not yet taken by a recv */
 	int64_t value;
 	struct ex_waker waker; /* the receiver, when waiting */
 };
 
 int ex_oneshot_new(struct ex_oneshot **out)
 {
+	if (!out)
+		return -EINVAL;
 	struct ex_oneshot *os = calloc(1, sizeof *os);
 	if (!os)
 		return -ENOMEM;
@@ -41,20 +48,19 @@ static void side_done_unlock(struct ex_oneshot *os)
 int ex_oneshot_send(struct ex_oneshot *os, int64_t value)
 {
 	pthread_mutex_lock(&os->lock);
-	if (!os->sender_open) {
-		pthread_mutex_unlock(&os->lock);
-		return -EALREADY; /* misuse: the sender side was already released */
-	}
 	int r = 0;
-	if (os->receiver_open) {
-		os->value = value;
-		os->has_value = true;
-		ex_waker_wake(&os->waker);
+	if (os->sent || !os->sender_open) {
+		/* A second send. After ex_oneshot_sender_drop() a send is a caller bug the header
+		 * forbids (the oneshot may be freed); while the receiver keeps it alive, say so. */
+		r = -EALREADY;
+	} else if (!os->receiver_open) {
+		r = -EPIPE; /* nobody will receive: the value stays the caller's */
 	} else {
-		r = -EPIPE;
+		os->value = value;
+		os->has_value = os->sent = true;
+		ex_waker_wake(&os->waker);
 	}
-	os->sender_open = false;
-	side_done_unlock(os);
+	pthread_mutex_unlock(&os->lock);
 	return r;
 }
 
@@ -95,13 +101,15 @@ static ex_poll_t recv_poll(struct ex_future *f, struct ex_context *cx)
 	struct ex_oneshot_recv *r = ex_container_of(f, struct ex_oneshot_recv, cs.base);
 	struct ex_oneshot *os = r->os;
 	pthread_mutex_lock(&os->lock);
-	if (os->has_value || !os->sender_open) {
+	if (os->sent || !os->sender_open) {
 		if (os->has_value) {
 			r->value = os->value;
-			os->has_value = false; /* taken: a second recv gets -EPIPE */
+			os->has_value = false; /* taken: a later recv gets -EALREADY */
 			f->output = 0;
 		} else {
-			f->output = -EPIPE;
+			/* -EALREADY: an earlier recv took the value; -EPIPE: none was sent and the
+			 * sender side is gone. */
+			f->output = os->sent ? -EALREADY : -EPIPE;
 		}
 		ex_waker_drop(&os->waker);
 		r->registered = false;

@@ -274,6 +274,7 @@ START_TEST(oneshot_value_survives_released_recv)
 	ck_assert_int_eq(ex_poll(&ex_oneshot_recv(&r, os)->base, &tw.cx), EX_READY);
 	ck_assert_int_eq(r.cs.base.output, 0);
 	ck_assert_int_eq(r.value, 42);
+	ex_oneshot_sender_drop(os);
 	ex_oneshot_receiver_drop(os);
 
 	ck_assert_int_eq(ex_oneshot_new(&os), 0);
@@ -288,6 +289,7 @@ START_TEST(oneshot_value_survives_released_recv)
 	ex_oneshot_receiver_drop(os);
 	ck_assert(ex_oneshot_is_closed(os));
 	ck_assert_int_eq(ex_oneshot_send(os, 1), -EPIPE);
+	ex_oneshot_sender_drop(os);
 	ck_assert_int_eq(test_waker_refs(&tw), 0);
 }
 END_TEST

@@ -92,8 +92,10 @@ static ex_poll_t update_poll(struct ex_future *f, struct ex_context *cx)
 	if (EX_AWAITED(&u->a) == 0)
 		*u->counter = u->next; /* rule 4: only after the write completed */
 	ex_mutex_unlock(u->m);
-	if (u->os)
+	if (u->os) {
 		ex_oneshot_send(u->os, EX_AWAITED(&u->a) == 0 ? (int64_t)u->next : EX_AWAITED(&u->a));
+		ex_oneshot_sender_drop(u->os); /* sending does not release the sender side */
+	}
 	EX_END(&u->a, f, (int64_t)u->next);
 }
 
