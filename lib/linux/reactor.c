@@ -64,8 +64,8 @@ struct tls_batch {
 	unsigned n;
 };
 
-static __thread struct ex_reactor *tls_current;
-static __thread struct tls_batch tls_batch;
+static EX_TLS struct ex_reactor *tls_current;
+static EX_TLS struct tls_batch tls_batch;
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -401,7 +401,9 @@ static void *completion_main(void *arg)
 	arm_wake(r);
 	for (;;) {
 		uint64_t now = ex_now_ns();
+		ex__wake_batch_begin();
 		uint64_t next = ex_timers_fire(r, now, 0);
+		ex__wake_batch_end();
 		bool stopping = LOAD(&r->stopping);
 		if (stopping && LOAD(&r->inflight) == 0 && !LOAD(&r->need_retry))
 			break;
@@ -444,6 +446,7 @@ static void *completion_main(void *arg)
 		unsigned ready = io_uring_cq_ready(&r->ring);
 		(void)LOAD(&r->inflight);
 		unsigned head, n = 0, ended = 0, ended_bounded = 0;
+		ex__wake_batch_begin();
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
 			if (n == ready)
 				break;
@@ -456,6 +459,7 @@ static void *completion_main(void *arg)
 			complete(r, op, cqe->res, cqe->flags);
 			n++;
 		}
+		ex__wake_batch_end();
 		if (n) {
 			io_uring_cq_advance(&r->ring, n);
 			SUB(&r->inflight, ended);

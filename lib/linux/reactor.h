@@ -19,6 +19,12 @@
 
 struct ex_reactor;
 
+/* Thread-locals of the hot paths: initial-exec, so that reading one is a plain load (no
+ * __tls_get_addr call per access in the shared library). */
+#ifndef EX_TLS
+#define EX_TLS __thread __attribute__((tls_model("initial-exec")))
+#endif
+
 /** Ring sizes; 0 = default (256 SQ entries, 4 x SQ CQ entries). */
 struct ex_reactor_config {
 	unsigned sq_entries;
@@ -60,6 +66,14 @@ struct ex_reactor *ex_reactor_current(void);
  * EX_REACTOR_BATCH are batched. Never blocks on I/O (takes the short submission lock).
  */
 void ex_reactor_after_poll(struct ex_reactor *r, bool idle);
+
+/*
+ * Runtime hooks (worker.c) for the completion thread: task wakes between begin and end are
+ * queued together when end is called (one atomic operation, at most one worker woken).
+ * Calling thread only; wakes of non-task wakers are not affected.
+ */
+void ex__wake_batch_begin(void);
+void ex__wake_batch_end(void);
 
 /* ---- Below: internals shared by reactor*.c, io*.c and time*.c (not for the runtime). ---- */
 

@@ -137,10 +137,13 @@ struct ex_runtime {
  * the holder only moves a few pointers; a futex sleep per contention would cost far more. */
 void ex__short_lock_init(pthread_mutex_t *m);
 
-/* Thread-locals. */
-extern __thread struct ex_runtime *ex__tl_runtime;
-extern __thread struct ex_worker *ex__tl_worker;
-extern __thread struct ex_task *ex__tl_task;
+/* Thread-locals (initial-exec: a plain load, no __tls_get_addr call, on the hot paths). */
+#ifndef EX_TLS
+#define EX_TLS __thread __attribute__((tls_model("initial-exec")))
+#endif
+extern EX_TLS struct ex_runtime *ex__tl_runtime;
+extern EX_TLS struct ex_worker *ex__tl_worker;
+extern EX_TLS struct ex_task *ex__tl_task;
 
 /* clock.c: ex__ticks() is the poll-timing clock: TSC ticks on x86-64 with an invariant TSC,
  * else CLOCK_MONOTONIC ns; ex__ticks_to_ns() converts a duration. */

@@ -20,7 +20,7 @@
 #include "reactor.h"
 #include "rt_internal.h"
 
-__thread struct ex_runtime *ex__tl_runtime;
+EX_TLS struct ex_runtime *ex__tl_runtime;
 
 struct ex_runtime_config ex_runtime_config_default(void)
 {

@@ -15,7 +15,7 @@
 /* Process-wide ids: unique across runtimes, so a logged id names one task. */
 static _Atomic uint64_t next_task_id = 1;
 
-__thread struct ex_task *ex__tl_task;
+EX_TLS struct ex_task *ex__tl_task;
 
 static struct ex_registry_shard *shard_of(struct ex_runtime *rt, uint64_t id)
 {

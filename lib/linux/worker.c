@@ -36,7 +36,7 @@
 #include "reactor.h"
 #include "rt_internal.h"
 
-__thread struct ex_worker *ex__tl_worker;
+EX_TLS struct ex_worker *ex__tl_worker;
 
 /* How long an idle worker searches before it parks. Long enough to bridge the gaps of a spawn
  * loop or of an I/O batch's completion; short enough to cost nothing visible when idle. */
@@ -160,6 +160,41 @@ void ex__enqueue(struct ex_task *t)
 }
 
 /*
+ * Wakes from the completion thread, batched per reap (ex__wake_batch_begin/end): the tasks go to
+ * the injection queue as one chain (one compare-and-swap) and at most one worker is woken,
+ * instead of one push and one notify per completion.
+ */
+struct wake_batch {
+	bool active;
+	struct ex_runtime *rt;
+	struct ex_task *head, *tail;
+	size_t n;
+};
+static EX_TLS struct wake_batch tl_wake_batch;
+
+static void wake_batch_flush(struct wake_batch *b)
+{
+	if (!b->n)
+		return;
+	b->tail->next = NULL;
+	ex__inject_push_chain(b->rt, b->head, b->n);
+	ex__notify(b->rt);
+	b->head = b->tail = NULL;
+	b->n = 0;
+}
+
+void ex__wake_batch_begin(void)
+{
+	tl_wake_batch.active = true;
+}
+
+void ex__wake_batch_end(void)
+{
+	wake_batch_flush(&tl_wake_batch);
+	tl_wake_batch.active = false;
+}
+
+/*
  * Queue a woken task. Woken by a task of this worker (a channel send waking the receiver, a join
  * completing): into the LIFO slot, so that it runs next while its data is still in this CPU's
  * cache (tokio's LIFO slot); the task it displaces goes to the back of the queue. The slot belongs
@@ -170,6 +205,19 @@ void ex__enqueue_woken(struct ex_task *t)
 	struct ex_runtime *rt = t->rt;
 	struct ex_worker *w = ex__tl_worker;
 	if (!w || w->rt != rt) {
+		struct wake_batch *b = &tl_wake_batch;
+		if (b->active) {
+			if (b->n && b->rt != rt)
+				wake_batch_flush(b);
+			b->rt = rt;
+			if (b->n)
+				b->tail->next = t;
+			else
+				b->head = t;
+			b->tail = t;
+			b->n++;
+			return;
+		}
 		ex__inject_push(rt, t);
 		ex__notify(rt);
 		return;
