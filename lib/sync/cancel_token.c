@@ -60,6 +60,8 @@ static struct ex_cancel_token *token_alloc(void)
 
 int ex_cancel_token_new(struct ex_cancel_token **out)
 {
+	if (!out)
+		return -EINVAL;
 	struct ex_cancel_token *t = token_alloc();
 	if (!t)
 		return -ENOMEM;

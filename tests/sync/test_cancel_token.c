@@ -120,9 +120,31 @@ END_TEST
 
 START_TEST(reason_names)
 {
+	/* the full list documented in cancel.h */
+	ck_assert_str_eq(ex_cancel_reason_name(EX_CANCEL_NONE), "none");
 	ck_assert_str_eq(ex_cancel_reason_name(EX_CANCEL_SHUTDOWN), "shutdown");
+	ck_assert_str_eq(ex_cancel_reason_name(EX_CANCEL_DELETED), "deleted");
+	ck_assert_str_eq(ex_cancel_reason_name(EX_CANCEL_TIMEOUT), "timeout");
+	ck_assert_str_eq(ex_cancel_reason_name(EX_CANCEL_REQUESTED), "requested");
+	ck_assert_str_eq(ex_cancel_reason_name(EX_CANCEL_FAILED), "failed");
 	ck_assert_str_eq(ex_cancel_reason_name(EX_CANCEL_SCOPE_END), "scope-end");
 	ck_assert_str_eq(ex_cancel_reason_name((enum ex_cancel_reason)99), "unknown");
+}
+END_TEST
+
+/* The NULL contract of cancel.h: the calls that accept NULL, and the -EINVAL of the creators. */
+START_TEST(null_contract)
+{
+	struct ex_cancel_token *t, *c = NULL;
+	ck_assert_int_eq(ex_cancel_token_new(NULL), -EINVAL);
+	ck_assert_int_eq(ex_cancel_token_new(&t), 0);
+	ck_assert_int_eq(ex_cancel_token_child(NULL, &c), -EINVAL);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(ex_cancel_token_child(t, NULL), -EINVAL);
+	ck_assert(!ex_cancel_token_cancel(NULL, EX_CANCEL_REQUESTED));
+	ex_cancel_token_unref(NULL);
+	ck_assert(!ex_cancel_token_is_cancelled(t)); /* the failed calls did not touch t */
+	ex_cancel_token_unref(t);
 }
 END_TEST
 
@@ -269,6 +291,7 @@ int main(void)
 	tcase_add_test(tc, cancelled_future_wakes_and_releases);
 	tcase_add_test(tc, scope_cancels_subtree);
 	tcase_add_test(tc, reason_names);
+	tcase_add_test(tc, null_contract);
 	tcase_add_test(tc, race_cancel_against_new_children);
 	tcase_add_test(tc, race_waiters_against_cancel);
 	suite_add_tcase(s, tc);

@@ -11,6 +11,12 @@
  * (seed 000, "How to cancel, then?"). Tokens form a tree: cancelling one cancels all its
  * descendants, with the same reason. The runtime's shutdown token (fired by SIGINT/SIGTERM) is the
  * root of the tree.
+ *
+ * NULL: a token argument must not be NULL (the hot-path checks, ex_cancel_token_is_cancelled()
+ * and ex_cancel_token_reason(), are one atomic load and do not test it), except where a function
+ * says otherwise: ex_cancel_token_unref(NULL) and ex_cancel_token_cancel(NULL, ...) do nothing
+ * (so that cleanup paths need no test), ex_cancel_token_new()/_child() return -EINVAL, and a NULL
+ * parent of ex_cancel_scope_enter() or ex_bundle_new() means a new root.
  */
 #ifndef EXECUTOR_CANCEL_H
 #define EXECUTOR_CANCEL_H
@@ -32,7 +38,11 @@ enum ex_cancel_reason {
 	EX_CANCEL_SCOPE_END = 6, /**< The scope that owned the token ended. */
 };
 
-/** Short lowercase name of @p reason ("shutdown", "deleted", ...). Thread-safe. */
+/**
+ * Short lowercase name of @p reason: "none", "shutdown", "deleted", "timeout", "requested",
+ * "failed", "scope-end", and "unknown" for any other value. @return a static string, never NULL.
+ * Thread-safe.
+ */
 EX_PUBLIC const char *ex_cancel_reason_name(enum ex_cancel_reason reason);
 
 /** A reference-counted cancellation token. */
@@ -40,18 +50,19 @@ struct ex_cancel_token;
 
 /**
  * Create a root token (not cancelled) with one reference.
- * @return 0 and *out set, or -ENOMEM. Thread-safe.
+ * @return 0 and *out set; -EINVAL if @p out is NULL; -ENOMEM. Thread-safe.
  */
 EX_PUBLIC int ex_cancel_token_new(struct ex_cancel_token **out);
 
 /**
  * Create a child of @p parent with one reference. Cancelled when @p parent is (with its reason);
  * a child created from an already cancelled parent is born cancelled. Cancelling the child does
- * not affect the parent. @return 0, or -ENOMEM. Thread-safe, also racing a cancel of @p parent.
+ * not affect the parent. @return 0 and *out set; -EINVAL if @p parent or @p out is NULL;
+ * -ENOMEM. Thread-safe, also racing a cancel of @p parent.
  */
 EX_PUBLIC int ex_cancel_token_child(struct ex_cancel_token *parent, struct ex_cancel_token **out);
 
-/** Take another reference to @p t; returns @p t. Thread-safe. */
+/** Take another reference to @p t (not NULL); returns @p t. Thread-safe. */
 EX_PUBLIC struct ex_cancel_token *ex_cancel_token_ref(struct ex_cancel_token *t);
 
 /** Release a reference; NULL is ignored. A child stays linked to its parent until its last unref. */
@@ -63,15 +74,16 @@ EX_PUBLIC void ex_cancel_token_unref(struct ex_cancel_token *t);
  * sets the reason; a descendant already cancelled keeps its own reason. Wakes every ex_cancelled()
  * waiter of the subtree (wakers only schedule tasks; they never call back into tokens).
  * Cost: O(size of the subtree that was not cancelled yet); recursion depth = tree depth.
- * @return true if this call cancelled the token, false if it was already cancelled.
+ * @return true if this call cancelled the token, false if it was already cancelled or @p t is
+ * NULL (a no-op, so that cleanup paths may pass a token that was never created).
  * Thread-safe (any thread, including a signal-reading task); never blocks on I/O.
  */
 EX_PUBLIC bool ex_cancel_token_cancel(struct ex_cancel_token *t, enum ex_cancel_reason reason);
 
-/** True once @p t is cancelled. Thread-safe, lock-free. */
+/** True once @p t (not NULL) is cancelled. Thread-safe, lock-free (one atomic load). */
 EX_PUBLIC bool ex_cancel_token_is_cancelled(const struct ex_cancel_token *t);
 
-/** The reason @p t was cancelled, or EX_CANCEL_NONE. Thread-safe. */
+/** The reason @p t (not NULL) was cancelled, or EX_CANCEL_NONE. Thread-safe, lock-free. */
 EX_PUBLIC enum ex_cancel_reason ex_cancel_token_reason(const struct ex_cancel_token *t);
 
 /** State of the cancel-safe "token cancelled" future. Treat as opaque. */
@@ -84,7 +96,7 @@ struct ex_cancelled {
 };
 
 /**
- * A future that completes (output = the reason, > 0) once @p t is cancelled.
+ * A future that completes (output = the reason, > 0) once @p t (not NULL) is cancelled.
  * Cancel-safe: abandoning it only unregisters its waker. The future holds a reference to @p t
  * until it completes or is released. @return the future. Thread-safety: poll from one task.
  */
