@@ -18,6 +18,7 @@
  * struct server {
  *         struct ex_future fut; struct ex_async a;
  *         struct ex_bundle *b; struct ex_bundle_wait w;
+ *         int err;                                      // a spawn error, kept across the await
  *         struct accept_loop acc; struct walrecv wal;   // two async functions (futures)
  * };
  *
@@ -31,8 +32,8 @@
  *         // each task watches the bundle's token: ex_cancelled(..., ex_bundle_token(s->b))
  *         accept_loop_init(&s->acc, listen_fd, ex_bundle_token(s->b));
  *         walrecv_init(&s->wal, conninfo, ex_bundle_token(s->b));
- *         if ((r = ex_bundle_spawn(s->b, &s->acc.fut, NULL, "accept")) < 0 ||
- *             (r = ex_bundle_spawn(s->b, &s->wal.fut, NULL, "walrecv")) < 0)
+ *         if ((s->err = ex_bundle_spawn(s->b, &s->acc.fut, NULL, "accept")) < 0 ||
+ *             (s->err = ex_bundle_spawn(s->b, &s->wal.fut, NULL, "walrecv")) < 0)
  *                 ex_bundle_cancel(s->b, EX_CANCEL_FAILED);  // still wait for what started
  *         EX_AWAIT(&s->a, cx, &ex_bundle_wait(&s->w, s->b)->base);
  *         if (EX_AWAITED(&s->a) < 0) {
@@ -40,7 +41,8 @@
  *                 ex_bundle_result(s->b, ex_bundle_first_failed(s->b), &res);
  *                 log("%s failed first: %lld", res.name, (long long)res.result);
  *         }
- *         r = (int)EX_AWAITED(&s->a);
+ *         // a C local does not survive the await: the spawn error lives in s->err
+ *         r = s->err < 0 ? s->err : (int)EX_AWAITED(&s->a);
  *         ex_bundle_free(s->b);
  *         EX_END(&s->a, f, r);
  * }
@@ -89,7 +91,8 @@ EX_PUBLIC bool ex_bundle_cancel(struct ex_bundle *b, enum ex_cancel_reason reaso
  * Spawn @p fut (ex_spawn() on the current runtime) as task number ex_bundle_size() of @p b.
  * @param drop as ex_spawn(): frees the future's state once it is ready; NULL = nothing.
  * @param name task name (copied; truncated to 31 bytes); NULL = "".
- * @return 0; -ENOMEM; the errors of ex_spawn() (-ESRCH outside a runtime, -ESHUTDOWN). On error
+ * @return 0; -EINVAL if @p b or @p fut is NULL (or, from ex_spawn(), fut->poll is NULL); -ENOMEM;
+ * the errors of ex_spawn() (-ESRCH outside a runtime, -ESHUTDOWN). On error
  * nothing was spawned and @p drop is not called. Thread-safety: the bundle's owner only (the
  * task that waits on it), not while an ex_bundle_wait() of it is being polled on another thread.
  */

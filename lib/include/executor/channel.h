@@ -32,7 +32,8 @@ typedef void (*ex_channel_drop_fn)(void *msg);
 /**
  * Create a channel holding at most @p capacity messages (>= 1).
  * @param drop_msg called for each message still in the channel at its last unref (NULL = none).
- * @return 0 and *out set (one reference); -EINVAL (@p capacity 0); -ENOMEM. Thread-safe.
+ * @return 0 and *out set (one reference); -EINVAL (@p capacity 0, or @p out NULL); -ENOMEM.
+ * Thread-safe.
  */
 EX_PUBLIC int ex_channel_new(size_t capacity, ex_channel_drop_fn drop_msg, struct ex_channel **out);
 

@@ -105,9 +105,16 @@ struct ex_future {
  * (IORING_OP_ASYNC_CANCEL) and hand back anything the operation produced so that nothing leaks
  * or is lost. After release the future's memory belongs to its owner again.
  *
- * Only futures that can honour this are built as this type: sleep, a cancellation token's
- * `cancelled`, channel recv, seqwait wait, join, accept. Any other future passed to ex_select()
- * or ex_timeout() fails to compile.
+ * Only futures that can honour this are built as this type; in libexecutor exactly these
+ * (each returns `struct ex_cancel_safe_future *`): ex_sleep(), ex_sleep_until(), ex_cancelled(),
+ * ex_join(), ex_poll_fd(), ex_accept(), ex_recv_ready(), ex_channel_send(), ex_channel_recv(),
+ * ex_oneshot_recv(), ex_mutex_lock(), ex_seqwait_wait_for(), ex_seqwait_wait_timeout(),
+ * ex_bundle_wait(), ex_ready(), ex_select()/ex_select_array() and ex_timeout()/ex_timeout_until()/
+ * ex_timeout_with() (ex_timeout_ns(), ex_timeout_at(), ex_timeout_with_timer()); the firmware's
+ * exfw_* waits are built the same way. Any other future — plain I/O (ex_read(), ex_write(),
+ * ex_openat(), ex_connect(), ex_recv(), ex_send(), ...), ex_spawn_blocking(), every async
+ * function — is a plain `struct ex_future *`, and passing it to ex_select() or ex_timeout() fails
+ * to compile. docs/cancellation.md says why each one is cancel-safe.
  */
 struct ex_cancel_safe_future {
 	struct ex_future base;

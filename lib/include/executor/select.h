@@ -47,7 +47,8 @@ struct ex_select {
  * Each poll polls the branches in turn, starting one after the branch that was first last time
  * (so that a always-ready branch cannot starve the others). The first branch found ready wins:
  * every other branch is released at once. Output: the winner's index (0..n-1); the winner's own
- * result stays in its `output`. -EINVAL if @p n is 0 or above EX_SELECT_MAX.
+ * result stays in its `output`. Output -EINVAL (the select is ready at its first poll, and no
+ * branch is polled or released) if @p n is 0 or above EX_SELECT_MAX, or @p branches is NULL.
  * Releasing the select releases every branch. Thread-safety: poll from one task.
  * Cancel-safety: cancel-safe (it owns only cancel-safe branches). Design: tokio::select!, with
  * the marker trait of seed 002 enforced by the C type system.
