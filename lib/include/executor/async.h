@@ -43,7 +43,17 @@
  *    abandoned at an await (seed 000: "must be polled to completion").
  *
  * Thread-safety: the macros touch only the state struct, which one thread polls at a time.
- * Portable: no OS calls; used unchanged by firmware/.
+ * Portability: no OS calls and no library calls, so firmware/ uses it unchanged; but the macros
+ * need two GNU C extensions, so the supported compilers are GCC >= 7 (the project's gcc 12, and
+ * arm-none-eabi-gcc 12 for the firmware) and Clang >= 10 (checked with clang 14); others
+ * (e.g. MSVC) are not supported.
+ *  - `__COUNTER__` (GCC, Clang) numbers the resume points. `__LINE__` would not do: two awaits
+ *    on one line, or awaits expanded from one macro of your own, would get the same `case`
+ *    label and not compile. `+ 1` keeps 0 for "not started"; only uniqueness within one
+ *    function matters, so other users of the counter in the same file do no harm.
+ *  - `__attribute__((fallthrough))` (GCC >= 7, Clang >= 10) marks the intended fall from the
+ *    first poll of EX_AWAIT into its own `case` label; without it -Wimplicit-fallthrough, part
+ *    of -Wextra, warns at every await, and the project builds with -Werror.
  */
 #ifndef EXECUTOR_ASYNC_H
 #define EXECUTOR_ASYNC_H

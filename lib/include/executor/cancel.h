@@ -132,7 +132,8 @@ EX_PUBLIC void ex_cancel_scope_exit(struct ex_cancel_scope *s);
 
 /**
  * Declare scope @p name, a child of @p parent (or a root if NULL), closed automatically when the
- * enclosing C block ends (cleanup attribute, as systemd's _cleanup_). Check `name.err`.
+ * enclosing C block ends (cleanup attribute, as systemd's _cleanup_: GCC and Clang only, like the
+ * async macros). Check `name.err`.
  * @code
  * {
  *         EX_CANCEL_SCOPE(scope, NULL);
