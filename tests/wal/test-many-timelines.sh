@@ -30,11 +30,29 @@ wait_flush() {   # bounded (120 s) wait until STATEFILE's persisted flush LSN re
 	>"$T/show.json" 2>"$T/drv.log" &
 DRV=$!
 for i in $(seq 0 $((N - 1))); do wait_flush "$T/drv/tl$i/wal/wal.state" 0/1; done
-pg_pgbench -n -T 3 -c 2 -j 2 >/dev/null 2>&1
+# The flush position reported to the server (a physical slot's restart_lsn follows it) may run
+# ahead of wal.state, but never out of the segment of wal.state's flush LSN, so that a restart from
+# wal.state finds its WAL on the server. Read the slot first, then wal.state (which only grows):
+# the check holds whenever the reports keep the rule, whatever happens in between.
+check_slots() {
+	for i in $(seq 0 $((N - 1))); do
+		r=$(pg_psql -c "select restart_lsn from pg_replication_slots where slot_name = 'execd_slot_$i'")
+		f=$(flush_of "$T/drv/tl$i/wal/wal.state")
+		[ -n "$r" ] && [ -n "$f" ] || continue
+		[ $(( $(lsn_num "$r") / 16777216 )) -le $(( $(lsn_num "$f") / 16777216 )) ] ||
+			{ echo "slot $i reported $r, beyond the segment of the persisted flush LSN $f" >&2; exit 1; }
+	done
+}
+pg_pgbench -n -T 3 -c 2 -j 2 >/dev/null 2>&1 &
+BENCH=$!
+while kill -0 $BENCH 2>/dev/null; do check_slots; done
+wait $BENCH
 pg_psql -c 'select pg_switch_wal()' >/dev/null
+check_slots
 pg_psql -c 'create table mark(x int); insert into mark values (1)' >/dev/null
 stop=$(pg_current_lsn)
 for i in $(seq 0 $((N - 1))); do wait_flush "$T/drv/tl$i/wal/wal.state" "$stop"; done
+check_slots
 kill -TERM $DRV
 wait $DRV || { echo "walrecv-driver failed" >&2; cat "$T/drv.log" >&2; exit 1; }
 # (the driver shows the timelines after SIGTERM, while their receivers stop: a receiver may
