@@ -77,6 +77,9 @@ struct ex_worker {
 	unsigned lifo_turns;  /* LIFO polls in a row */
 	uint32_t tick; /* polls so far: every 61st look at the injection queue first (fairness) */
 	uint32_t rng;  /* victim choice for stealing */
+	/* User tasks spawned / completed on this worker: written by it alone (no shared counter
+	 * bouncing between the spawning and the completing CPU), summed by ex__live_count(). */
+	_Atomic uint64_t spawned, completed;
 	struct ex_local_queue q;
 } __attribute__((aligned(64)));
 
@@ -120,9 +123,12 @@ struct ex_runtime {
 	_Atomic bool stopping;            /* workers exit */
 	_Atomic bool closed;              /* no more spawns */
 
-	_Atomic uint64_t live;            /* user tasks not yet complete */
+	/* User tasks spawned / completed by threads that are not workers (workers count their own,
+	 * see ex__live_count()). */
+	_Atomic uint64_t ext_spawned, ext_completed;
+	_Atomic bool live_waiting;        /* block_on waits for the live count to reach 0 */
 	pthread_mutex_t live_lock;
-	pthread_cond_t live_cond;         /* live reached 0 */
+	pthread_cond_t live_cond;         /* a task completed while live_waiting */
 
 	struct ex_registry_shard shards[EX_REGISTRY_SHARDS];
 	struct ex_blocking_pool pool;
@@ -172,6 +178,7 @@ int ex__spawn(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn dr
 	      const char *name, bool internal, struct ex_join_handle *out);
 void ex__task_complete(struct ex_task *t, int64_t output);
 void ex__registry_init(struct ex_runtime *rt);
+uint64_t ex__live_count(struct ex_runtime *rt);
 void ex__registry_orphan_all(struct ex_runtime *rt);
 
 /* queue.c */

@@ -197,19 +197,25 @@ static const struct ex_waker_vtable parker_vtable = {
 
 static void wait_detached(struct ex_runtime *rt)
 {
-	if (atomic_load(&rt->live) == 0)
+	uint64_t left = ex__live_count(rt);
+	if (left == 0)
 		return;
-	struct timespec dl;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	uint64_t ns = (uint64_t)dl.tv_nsec + rt->cfg.detach_grace_ns;
-	dl.tv_sec += (time_t)(ns / 1000000000ull);
-	dl.tv_nsec = (long)(ns % 1000000000ull);
+	uint64_t deadline = ex__now_ns() + rt->cfg.detach_grace_ns;
+	atomic_store(&rt->live_waiting, true);
 	pthread_mutex_lock(&rt->live_lock);
-	int r = 0;
-	while (atomic_load(&rt->live) > 0 && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&rt->live_cond, &rt->live_lock, &dl);
+	for (;;) {
+		left = ex__live_count(rt);
+		uint64_t now = ex__now_ns();
+		if (left == 0 || now >= deadline)
+			break;
+		/* Woken by each completion; re-counts at least every millisecond anyway. */
+		uint64_t until = deadline - now > 1000000 ? now + 1000000 : deadline;
+		struct timespec dl = { .tv_sec = (time_t)(until / 1000000000ull),
+				       .tv_nsec = (long)(until % 1000000000ull) };
+		pthread_cond_timedwait(&rt->live_cond, &rt->live_lock, &dl);
+	}
 	pthread_mutex_unlock(&rt->live_lock);
-	uint64_t left = atomic_load(&rt->live);
+	atomic_store(&rt->live_waiting, false);
 	if (left)
 		ex__log(rt, LOG_WARNING,
 			"%llu task(s) still running after the %llu ms grace for detached tasks; they stop with the process",

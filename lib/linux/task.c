@@ -12,14 +12,28 @@
 
 #include "rt_internal.h"
 
-/* Process-wide ids: unique across runtimes, so a logged id names one task. */
-static _Atomic uint64_t next_task_id = 1;
+/* Process-wide ids: unique across runtimes, so a logged id names one task. Each thread takes
+ * them in blocks of EX_ID_BLOCK (one atomic add per block, not per spawn), and a block maps to
+ * one registry shard: consecutive spawns of one thread keep that shard's lock and list head in
+ * its cache, and nothing shares a counter's cache line with the other workers. */
+#define EX_ID_BLOCK 64u
+static _Atomic uint64_t next_id_block = 1; /* ids start at EX_ID_BLOCK: all > 0 */
+static EX_TLS uint64_t tl_id_next, tl_id_end;
+
+static uint64_t new_task_id(void)
+{
+	if (tl_id_next == tl_id_end) {
+		tl_id_next = atomic_fetch_add_explicit(&next_id_block, 1, memory_order_relaxed) * EX_ID_BLOCK;
+		tl_id_end = tl_id_next + EX_ID_BLOCK;
+	}
+	return tl_id_next++;
+}
 
 EX_TLS struct ex_task *ex__tl_task;
 
 static struct ex_registry_shard *shard_of(struct ex_runtime *rt, uint64_t id)
 {
-	return &rt->shards[id % EX_REGISTRY_SHARDS];
+	return &rt->shards[(id / EX_ID_BLOCK) % EX_REGISTRY_SHARDS];
 }
 
 void ex__registry_init(struct ex_runtime *rt)
@@ -74,14 +88,52 @@ void ex__task_ref(struct ex_task *t)
 	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
 }
 
+/* One counter per writer: a worker's own (load + store, no read-modify-write), else shared. */
+static void count_add(struct ex_runtime *rt, bool completed)
+{
+	struct ex_worker *w = ex__tl_worker;
+	if (w && w->rt == rt) {
+		_Atomic uint64_t *c = completed ? &w->completed : &w->spawned;
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+				      memory_order_release);
+	} else {
+		atomic_fetch_add_explicit(completed ? &rt->ext_completed : &rt->ext_spawned, 1,
+					  memory_order_acq_rel);
+	}
+}
+
+static void live_inc(struct ex_runtime *rt)
+{
+	count_add(rt, false);
+}
+
 static void live_dec(struct ex_runtime *rt)
 {
-	if (atomic_fetch_sub(&rt->live, 1) == 1) {
-		/* Lock so that a block_on between its check and its wait does not miss this. */
+	count_add(rt, true);
+	if (atomic_load_explicit(&rt->live_waiting, memory_order_relaxed)) {
+		/* Lock so that a block_on between its count and its wait does not miss this (it also
+		 * re-counts every millisecond, so a wake lost to the relaxed flag only delays it). */
 		pthread_mutex_lock(&rt->live_lock);
 		pthread_cond_broadcast(&rt->live_cond);
 		pthread_mutex_unlock(&rt->live_lock);
 	}
+}
+
+/*
+ * User tasks spawned and not complete. All completion counters are read first, then all spawn
+ * counters: each is monotonic and a task's spawn is counted before (happens-before) its
+ * completion, so the result is at least the true count at the moment between the two passes; 0
+ * means that there was a moment without any live task (and only a live task spawns more).
+ */
+uint64_t ex__live_count(struct ex_runtime *rt)
+{
+	uint64_t c = atomic_load_explicit(&rt->ext_completed, memory_order_acquire);
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		c += atomic_load_explicit(&rt->workers[i].completed, memory_order_acquire);
+	uint64_t s = atomic_load_explicit(&rt->ext_spawned, memory_order_acquire);
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		s += atomic_load_explicit(&rt->workers[i].spawned, memory_order_acquire);
+	return s > c ? s - c : 0;
 }
 
 void ex__task_unref(struct ex_task *t)
@@ -168,6 +220,10 @@ void ex__task_complete(struct ex_task *t, int64_t output)
 	t->fut = NULL;
 	if (t->drop)
 		t->drop(fut);
+	/* Counted before COMPLETE is published: block_on, once its join saw the root complete,
+	 * never counts the root as live. */
+	if (!t->internal)
+		live_dec(t->rt);
 
 	/* Clears RUNNING and any NOTIFIED, keeps JOIN_WAKER: later wakes see COMPLETE and do
 	 * nothing; release publishes the output to the join. */
@@ -180,8 +236,6 @@ void ex__task_complete(struct ex_task *t, int64_t output)
 	 * (join.c). Our queue reference keeps the header alive meanwhile. */
 	if (s & EX_TS_JOIN_WAKER)
 		ex_waker_wake_by_ref(&t->join_waker);
-	if (!t->internal)
-		live_dec(t->rt);
 }
 
 int ex__spawn(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn drop,
@@ -201,7 +255,7 @@ int ex__spawn(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn dr
 	t->rt = rt;
 	t->fut = fut;
 	t->drop = drop;
-	t->id = atomic_fetch_add_explicit(&next_task_id, 1, memory_order_relaxed);
+	t->id = new_task_id();
 	t->internal = internal;
 	t->spawn_ns = ex__coarse_ns();
 	if (name) {
@@ -212,7 +266,7 @@ int ex__spawn(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn dr
 	atomic_init(&t->refs, out ? 2 : 1);
 	atomic_init(&t->state, EX_TS_NOTIFIED);
 	if (!internal)
-		atomic_fetch_add(&rt->live, 1);
+		live_inc(rt);
 	registry_add(rt, t);
 	if (out)
 		out->task = t;

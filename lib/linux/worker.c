@@ -139,11 +139,17 @@ void ex__notify_all(struct ex_runtime *rt)
 	}
 }
 
-/* Push @p t into this worker's ring; wake a worker if the ring now holds work for another one. */
+/*
+ * Push @p t into this worker's ring; wake a worker if the ring now holds work for another one:
+ * when it was empty (or overflowed into the injection queue). A push onto a non-empty ring
+ * wakes nobody: the push that made it non-empty did, or the ring's owner runs it next (a yield,
+ * below; and find_task notifies when it runs an injected task first), or it was filled by a
+ * steal or from the injection queue, which notify in turn. Saves a fence per spawn.
+ */
 static void push_local(struct ex_worker *w, struct ex_task *t)
 {
-	ex__local_push(w->rt, &w->q, t);
-	ex__notify(w->rt);
+	if (ex__local_push(w->rt, &w->q, t) != EX_PUSH_OK)
+		ex__notify(w->rt);
 }
 
 /* Queue a NOTIFIED task whose queue reference was taken (a new task: at the back). */
