@@ -9,7 +9,9 @@ set -eu
 pg_require
 BIN=${top_builddir:-../..}/tests/wal
 T=$(mktemp -d /tmp/test-walmany.XXXXXX)
-cleanup() { pg_stop; rm -rf "$T"; }
+DRV=
+# (a failed check exits with the driver still running: stop it too)
+cleanup() { [ -z "$DRV" ] || kill -TERM "$DRV" 2>/dev/null || true; pg_stop; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
 N=20
 
