@@ -169,6 +169,10 @@ static inline uint64_t ex__ticks(void)
 }
 void ex__log(struct ex_runtime *rt, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* task_alloc.c: zeroed task headers from per-thread caches over slabs */
+struct ex_task *ex__task_alloc(void); /* NULL = -ENOMEM */
+void ex__task_free(struct ex_task *t);
+
 /* task.c */
 extern const struct ex_waker_vtable ex__task_waker_vtable;
 void ex__task_ref(struct ex_task *t);

@@ -157,7 +157,7 @@ void ex__task_unref(struct ex_task *t)
 		}
 	}
 	ex_waker_drop(&t->join_waker);
-	free(t);
+	ex__task_free(t);
 }
 
 /*
@@ -249,7 +249,7 @@ int ex__spawn(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn dr
 		return -ESRCH;
 	if (atomic_load_explicit(&rt->closed, memory_order_acquire))
 		return -ESHUTDOWN;
-	struct ex_task *t = calloc(1, sizeof(*t));
+	struct ex_task *t = ex__task_alloc();
 	if (!t)
 		return -ENOMEM;
 	t->rt = rt;
