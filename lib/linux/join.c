@@ -54,10 +54,11 @@ static bool join_unset_waker(struct ex_task *t)
 	return false;
 }
 
-/* Set EX_TS_JOIN_WAKER (the slot was just filled) unless the task completed: true = set. */
+/* Set EX_TS_JOIN_WAKER (the slot was just filled) unless the task completed: true = set.
+ * Every load is an acquire: on false the caller reads the output published with COMPLETE. */
 static bool join_set_waker(struct ex_task *t)
 {
-	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	while (!(s & EX_TS_COMPLETE)) {
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | EX_TS_JOIN_WAKER,
 							  memory_order_acq_rel, memory_order_acquire))
