@@ -95,15 +95,88 @@ static bool op_is_internal(struct ex_reactor *r, struct ex_op *op)
 	return op == &r->kick_op || op == &r->cancel_all_op;
 }
 
+/*
+ * Op records are recycled through a small per-thread cache: a read allocates one on a worker and
+ * its last reference is dropped by the owner's next poll, on a worker too, so most are reused on
+ * the thread that freed them, without calloc/free. The cache is bounded (EX_OP_CACHE); beyond it,
+ * and on threads that exit, records go back to malloc. Not under AddressSanitizer, which should
+ * see every use after free.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define EX_OP_CACHE_OFF 1
+#endif
+#define EX_OP_CACHE 128u
+struct op_cache {
+	struct ex_op *head;
+	unsigned n;
+	bool registered; /* the thread-exit destructor is set */
+};
+static EX_TLS struct op_cache op_cache;
+static pthread_key_t op_cache_key;
+static pthread_once_t op_cache_once = PTHREAD_ONCE_INIT;
+
+static void op_cache_exit(void *arg)
+{
+	struct op_cache *c = arg;
+	while (c->head) {
+		struct ex_op *op = c->head;
+		c->head = op->next;
+		free(op);
+	}
+	c->n = 0;
+}
+
+static void op_cache_key_init(void)
+{
+	(void)pthread_key_create(&op_cache_key, op_cache_exit);
+}
+
 struct ex_op *ex_op_new(struct ex_reactor *r)
 {
-	struct ex_op *op = calloc(1, sizeof(*op));
-	if (!op)
-		return NULL;
+	struct op_cache *c = &op_cache;
+	struct ex_op *op = c->head;
+	if (op) {
+		c->head = op->next;
+		c->n--;
+		memset(op, 0, sizeof(*op));
+	} else {
+		op = calloc(1, sizeof(*op));
+		if (!op)
+			return NULL;
+	}
 	pthread_mutex_init(&op->lock, NULL);
 	op->r = r;
 	op->refs = 1;
 	return op;
+}
+
+static bool op_cache_full(const struct op_cache *c)
+{
+#ifdef EX_OP_CACHE_OFF
+	(void)c;
+	return true;
+#else
+	return c->n >= EX_OP_CACHE;
+#endif
+}
+
+static void op_free(struct ex_op *op)
+{
+	pthread_mutex_destroy(&op->lock);
+	struct op_cache *c = &op_cache;
+	if (op_cache_full(c)) {
+		free(op);
+		return;
+	}
+	if (!c->registered) {
+		/* first record cached on this thread: return them to malloc when it exits */
+		pthread_once(&op_cache_once, op_cache_key_init);
+		(void)pthread_setspecific(op_cache_key, c);
+		c->registered = true;
+	}
+	op->next = c->head;
+	c->head = op;
+	c->n++;
 }
 
 static void op_unref(struct ex_op *op)
@@ -113,8 +186,7 @@ static void op_unref(struct ex_op *op)
 	ex_waker_drop(&op->waker);
 	if (op->target)
 		op_unref(op->target);
-	pthread_mutex_destroy(&op->lock);
-	free(op);
+	op_free(op);
 }
 
 /* ---- submission ---- */
