@@ -34,7 +34,8 @@ struct ex_blocking {
  * and completes with fn's return value (>= 0 or -errno by convention).
  * @p fn may block; it runs on a pool thread where ex_runtime_current() is the runtime, but it is
  * not a task (ex_task_current_id() == 0). More calls than pool threads queue up (FIFO).
- * The future fails with -ESRCH when first polled outside a runtime, -ESHUTDOWN after shutdown.
+ * The future fails with -ESRCH when first polled outside a runtime, -ESHUTDOWN after shutdown,
+ * and with pthread_create()'s error (e.g. -EAGAIN) when the pool has no thread and cannot start one.
  * **Not cancel-safe**: a plain future, driven to completion (fn cannot be interrupted).
  * @return the future. Thread-safety: poll from one task; fn runs on another thread.
  */

@@ -12,7 +12,8 @@
  * Results: every future's `output` is the kernel's result — >= 0 on success (bytes, a new fd,
  * 0, revents) or a negative errno (-EBADF for a bad fd, -ENOENT for a missing file, ...), exactly
  * as io_uring reports it. Two errors come from the library itself: -ENXIO when the future is
- * polled on a thread that has no runtime (ex_reactor_current() is NULL), and -ENOMEM.
+ * polled on a thread that has no runtime (ex_reactor_current() is NULL), and -ENOMEM. An
+ * operation still in the kernel when the runtime is freed completes with -ECANCELED.
  *
  * Cancel-safety (docs/cancellation.md): the plain operations are returned as `struct ex_future *`
  * and must be polled to completion: the kernel writes into the caller's buffers until the CQE
@@ -141,7 +142,7 @@ EX_PUBLIC struct ex_future *ex_send(struct ex_io *io, int fd, const void *buf, s
 /**
  * Read one struct signalfd_siginfo from the signalfd @p sfd into @p info.
  * @return output: the signal number (> 0) or -errno (-EBADF, -EINVAL if @p sfd is not a
- * signalfd). Not cancel-safe (a released read could consume a signal).
+ * signalfd, -EIO on a short read). Not cancel-safe (a released read could consume a signal).
  * Design: IORING_OP_READ on the signalfd; the runtime's signal handling (signal.h) uses it.
  */
 EX_PUBLIC struct ex_future *ex_read_signalfd(struct ex_io *io, int sfd, struct signalfd_siginfo *info);

@@ -39,8 +39,8 @@ typedef void (*ex_future_drop_fn)(struct ex_future *fut);
  * @param name task name for logs and introspection (copied, truncated to 31 bytes); NULL = "".
  * @param out receives the join handle; NULL = detach at once (fire and forget).
  * @return 0; -ENOMEM; -ESHUTDOWN (the runtime is being freed); -ESRCH (the calling thread belongs
- *         to no runtime); -EINVAL (@p fut NULL). On error nothing was spawned and @p drop is not
- *         called; *out is set to {NULL}.
+ *         to no runtime); -EINVAL (@p fut or its poll NULL). On error nothing was spawned,
+ *         @p drop is not called and *out is set to {NULL}.
  * Thread-safety: any thread of a runtime. Cancel-safety: n/a (does not wait). Lock-free except
  * for one registry shard lock. Design: tokio::spawn; seed 003 executor::spawn.
  */
@@ -122,7 +122,8 @@ struct ex_task_info {
 
 /**
  * Snapshot task @p id of @p rt into @p info.
- * @return 0; -ENOENT (no such live task: never existed, or finished and released).
+ * @return 0; -ENOENT (no such live task: never existed, or finished and released); -EINVAL
+ * (@p rt or @p info NULL).
  * Thread-safety: any thread; takes one registry shard lock briefly. Cancel-safety: n/a.
  * Design: tokio-console's per-task statistics, as a pull API (the daemon's "task list").
  */
@@ -131,7 +132,8 @@ EX_PUBLIC int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_t
 /**
  * Call @p cb for a snapshot of every live task of @p rt (internal runtime tasks included; their
  * names start with "ex:"). @p cb runs without runtime locks held and may spawn. A non-zero
- * return of @p cb stops the walk and is returned. @return 0, cb's non-zero value, or -ENOMEM.
+ * return of @p cb stops the walk and is returned. @return 0, cb's non-zero value, -ENOMEM, or
+ * -EINVAL (@p rt or @p cb NULL).
  * Thread-safety: any thread. Consistency: per shard, not a global snapshot.
  * Cancel-safety: n/a. Design: as ex_task_info_by_id().
  */
