@@ -582,6 +582,18 @@ static void shutdowns_note_end_locked(uint64_t id, const struct ex_task_info *in
 	}
 }
 
+static void waiter_link_locked(struct tm_waiter *w)
+{
+	if (w->linked)
+		return;
+	w->prev = NULL;
+	w->next = tm.waiters;
+	if (tm.waiters)
+		tm.waiters->prev = w;
+	tm.waiters = w;
+	w->linked = true;
+}
+
 static void waiter_unlink_locked(struct tm_waiter *w)
 {
 	if (!w->linked)
@@ -682,14 +694,7 @@ static ex_poll_t shutdown_poll(struct ex_future *f, struct ex_context *cx)
 		if (remaining) {
 			/* registered under the lock that task ends take: no end is missed */
 			ex_waker_store(&p->waiter.waker, cx->waker);
-			if (!p->waiter.linked) {
-				p->waiter.prev = NULL;
-				p->waiter.next = tm.waiters;
-				if (tm.waiters)
-					tm.waiters->prev = &p->waiter;
-				tm.waiters = &p->waiter;
-				p->waiter.linked = true;
-			}
+			waiter_link_locked(&p->waiter);
 		}
 		pthread_mutex_unlock(&tm.lock);
 		if (!remaining)
@@ -752,6 +757,10 @@ struct ex_future *task_mgr_shutdown_tasks(struct task_mgr_shutdown *s, const str
 		p->err = block_locked(f->tenant, f->timeline);
 	if (!p->err)
 		p->err = collect_locked(f, &p->snaps, &p->ex_ids, &p->rts, &p->n);
+	if (!p->err && p->n)
+		/* linked before any token is cancelled (its waker comes with the first poll): a task
+		 * that ends before that poll still leaves its final statistics in p->snaps */
+		waiter_link_locked(&p->waiter);
 	if (!p->err)
 		for (struct tm_task *t = tm.head; t; t = t->next)
 			if (match(f, t))
