@@ -44,6 +44,9 @@
 #define PENDING_MAX (1u << 20)                    /* bytes received before a flush is forced */
 #define FINAL_FLUSH_NS (5ull * 1000000000)        /* bound on sending the last status update */
 #define JOB_BUDGET_NS (10ull * 1000000)           /* a flush job takes more rounds for this long */
+#define STREAM_IDLE_NS (20ull * 1000000)          /* a job owning the stream returns this long idle */
+#define JOB_PERSIST_MAX_NS (50ull * 1000000)      /* ... and wal.state at the latest after this long */
+#define STREAM_MAX 4                              /* jobs owning their stream at once (all timelines) */
 
 /* One XLogData message held between the socket and the flush job. */
 struct pending {
@@ -100,6 +103,7 @@ struct walrecv {
 };
 
 static uint64_t rnd_state;
+static atomic_int streaming; /* flush jobs owning their stream (all timelines): pool threads held */
 
 /* Jitter: +-25 %, xorshift (no need for crypto quality; must not block). */
 static uint64_t jitter(uint64_t ns)
@@ -315,23 +319,50 @@ static int persist_flush(struct walrecv *r, bool quiet)
 	return 0;
 }
 
+/* Publish the persisted flush LSN to the in-memory mirror and wake wait-lsn waiters (seed 002:
+ * only after wal.state holds it). Called by the task after a job, and by a job right after its own
+ * wal.state write (lock-free atomics, ex_seqwait_advance is thread-safe). */
+static void publish_flush(struct walrecv *r)
+{
+	struct wal_timeline *wt = r->wt;
+	if (wt->persisted.flush_lsn > atomic_load(&wt->flush_lsn)) {
+		atomic_store(&wt->flush_lsn, wt->persisted.flush_lsn);
+		ex_seqwait_advance(wt->flush_wait, wt->persisted.flush_lsn);
+	}
+}
+
 /*
  * The flush job, on the blocking pool; the task awaits it and touches neither r nor the
  * connection meanwhile (so the job may use both). Each round writes the pending messages; once
  * everything the server sent is drained (r->drained != 1) it fdatasyncs the segment and at once
  * sends the status update with the new flush position (pg_receivewal --synchronous does the same;
  * wal.state comes after, off the server's commit path, see flush_to_report). Then it takes what
- * arrived meanwhile, straight from the socket (no wake of the task and back), for up to
- * JOB_BUDGET_NS. Before returning it persists the last synced position in wal.state; the task
- * then advances the in-memory flush LSN (seed 002: after the write completed).
+ * arrived meanwhile, straight from the socket (no wake of the task and back).
+ *
+ * While the stream is busy the job owns the connection (at most STREAM_MAX jobs at once, all
+ * timelines): with the socket drained it waits in poll(2) itself, like pg_receivewal's loop, so a
+ * message costs one wake (this thread's) instead of io_uring's completion thread, a worker for the
+ * task and a pool thread for a new job. No io_uring poll is outstanding for the socket meanwhile
+ * (the task is suspended on this job). It answers keepalive requests, sends the periodic status
+ * update, and persists wal.state at most every JOB_BUDGET_NS (when the socket is empty, or
+ * JOB_PERSIST_MAX_NS at the latest), each time advancing the in-memory flush LSN and the seqwait
+ * itself. It returns after STREAM_IDLE_NS without a message, at cancellation (looked at on every
+ * wake and at least every STREAM_IDLE_NS), at the end of the copy, or on an error. A job that could
+ * not take a stream slot returns once the socket is empty or after JOB_BUDGET_NS, as before.
+ * Before returning it persists the last synced position in wal.state; the task then advances the
+ * in-memory flush LSN (seed 002: after the write completed).
  * @return 0, or -errno with r->errmsg set (r->drained == -EIO: the connection failed).
  */
 static int64_t job_flush(void *arg)
 {
 	struct walrecv *r = arg;
-	uint64_t until = ex_now_ns() + JOB_BUDGET_NS;
-	int e = 0;
+	uint64_t now = ex_now_ns(), until = now + JOB_BUDGET_NS;
+	uint64_t last_persist = now, last_msg = now;
+	bool stream = false;
+	int e = 0, out = 0; /* out: PQflush has more to send */
 	for (;;) {
+		if (r->head)
+			last_msg = ex_now_ns();
 		for (struct pending *p = r->head; p; p = p->next)
 			if ((e = walseg_write(&r->w, p->lsn, p->data, p->len)) < 0) {
 				fail(r, e, "storing WAL: %s", strerror(-e));
@@ -349,38 +380,105 @@ static int64_t job_flush(void *arg)
 				break;
 			}
 			/* a flush position past the persisted segment is persisted first */
-			if (wal_segno(r->w.sync_lsn) != wal_segno(r->wt->persisted.flush_lsn) &&
-			    (e = persist_flush(r, false)) < 0)
-				break;
+			if (wal_segno(r->w.sync_lsn) != wal_segno(r->wt->persisted.flush_lsn)) {
+				if ((e = persist_flush(r, false)) < 0)
+					break;
+				if (stream) {
+					publish_flush(r);
+					last_persist = ex_now_ns();
+				}
+			}
 			if (r->drained != -EIO && flush_to_report(r) > r->reported_flush) {
 				if ((e = send_status(r, false)) < 0)
 					break;
 				r->reply_requested = false;
 				/* push it out now; what does not go, the task's PQflush sends */
-				if (PQflush(r->conn) < 0) {
+				if ((out = PQflush(r->conn)) < 0) {
 					fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
 					e = -EIO;
 					break;
 				}
 			}
 		}
-		/* the task goes on: answers the server, or ends the copy (after a timeline's
-		 * last message, or a failed connection) */
-		if (r->drained < 0 || r->reply_requested)
+		/* the task ends the copy (after a timeline's last message, or a failed connection) */
+		if (r->drained < 0)
 			break;
-		if (ex_now_ns() >= until || (r->token && ex_cancel_token_is_cancelled(r->token)))
+		if (r->token && ex_cancel_token_is_cancelled(r->token))
 			break;
+		now = ex_now_ns();
+		if (!stream) {
+			/* the task answers the server */
+			if (r->reply_requested || now >= until)
+				break;
+		} else {
+			/* what the task does between its waits: answer the server, the periodic
+			 * status update, and (here) wal.state every JOB_BUDGET_NS */
+			if (r->reply_requested || now >= r->next_status_ns) {
+				if ((e = send_status(r, false)) < 0)
+					break;
+				r->reply_requested = false;
+			}
+			if (r->w.sync_lsn > r->wt->persisted.flush_lsn && now - last_persist >= JOB_BUDGET_NS &&
+			    (r->drained == 0 || now - last_persist >= JOB_PERSIST_MAX_NS)) {
+				if ((e = persist_flush(r, false)) < 0)
+					break;
+				publish_flush(r);
+				last_persist = now = ex_now_ns();
+			}
+			if ((out = PQflush(r->conn)) < 0) {
+				fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
+				e = -EIO;
+				break;
+			}
+		}
+	receive:
 		if (!PQconsumeInput(r->conn)) {
 			fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
 			r->drained = -EIO;
 			break;
 		}
 		r->drained = drain(r);
-		/* what was drained is written first (the next round), whatever drain() returned;
-		 * with nothing, the task waits for the socket, answers, or ends the copy */
-		if (!r->head)
+		/* what was drained is written first (the next round), whatever drain() returned */
+		if (r->head)
+			continue;
+		if (r->drained < 0)
 			break;
+		if (r->drained == 1 || r->reply_requested)
+			continue; /* (the next round answers the server, or lets the task) */
+		/* the socket is empty: without a stream slot, the task waits for it */
+		if (!stream) {
+			if (atomic_fetch_add(&streaming, 1) >= STREAM_MAX) {
+				atomic_fetch_sub(&streaming, 1);
+				break;
+			}
+			stream = true;
+		}
+		/* wait for the socket: the next message, the next status update or wal.state write
+		 * due, or STREAM_IDLE_NS without a message (then the task waits through io_uring) */
+		now = ex_now_ns();
+		if (now - last_msg >= STREAM_IDLE_NS)
+			break;
+		uint64_t wake = last_msg + STREAM_IDLE_NS;
+		if (r->next_status_ns < wake)
+			wake = r->next_status_ns;
+		if (r->w.sync_lsn > r->wt->persisted.flush_lsn && last_persist + JOB_BUDGET_NS < wake)
+			wake = last_persist + JOB_BUDGET_NS;
+		int ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
+		struct pollfd pfd = { .fd = r->sock, .events = POLLIN | (out ? POLLOUT : 0) };
+		int k = poll(&pfd, 1, ms);
+		if (k < 0 && errno != EINTR) {
+			e = -errno;
+			fail(r, e, "poll: %s", strerror(-e));
+			break;
+		}
+		if (r->token && ex_cancel_token_is_cancelled(r->token))
+			break;
+		if (k == 1 && !(pfd.revents & POLLOUT))
+			goto receive; /* a message (or an error, which PQconsumeInput reports) */
+		/* a timeout, or room to send: the next round sends what is due, then receives */
 	}
+	if (stream)
+		atomic_fetch_sub(&streaming, 1);
 	/* (after an error too: what was synced is persisted; the first error is reported) */
 	int e2 = persist_flush(r, e < 0);
 	return e < 0 ? e : e2;
@@ -602,10 +700,7 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 				pending_free(r);
 				e = (int)EX_AWAITED(&r->a);
 				/* persisted: now (and only now) the in-memory mirror advances */
-				if (wt->persisted.flush_lsn > atomic_load(&wt->flush_lsn)) {
-					atomic_store(&wt->flush_lsn, wt->persisted.flush_lsn);
-					ex_seqwait_advance(wt->flush_wait, wt->persisted.flush_lsn);
-				}
+				publish_flush(r);
 				if (e < 0 || r->drained == -EIO)
 					break;
 				/* a flush that could not be reported yet (its segment was not
