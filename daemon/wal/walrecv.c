@@ -211,6 +211,17 @@ static uint64_t flush_to_report(const struct walrecv *r)
 	return synced > persisted && wal_segno(synced) == wal_segno(persisted) ? synced : persisted;
 }
 
+/* PQflush: @return 0 (all sent), 1 (more to send), or -EIO with r->errmsg set. */
+static int send_out(struct walrecv *r)
+{
+	int k = PQflush(r->conn);
+	if (k < 0) {
+		fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
+		return -EIO;
+	}
+	return k;
+}
+
 static int send_status(struct walrecv *r, bool reply)
 {
 	char s[WAL_STATUS_LEN];
@@ -393,9 +404,8 @@ static int64_t job_flush(void *arg)
 					break;
 				r->reply_requested = false;
 				/* push it out now; what does not go, the task's PQflush sends */
-				if ((out = PQflush(r->conn)) < 0) {
-					fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
-					e = -EIO;
+				if ((out = send_out(r)) < 0) {
+					e = out;
 					break;
 				}
 			}
@@ -425,9 +435,8 @@ static int64_t job_flush(void *arg)
 				publish_flush(r);
 				last_persist = now = ex_now_ns();
 			}
-			if ((out = PQflush(r->conn)) < 0) {
-				fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
-				e = -EIO;
+			if ((out = send_out(r)) < 0) {
+				e = out;
 				break;
 			}
 		}
@@ -551,11 +560,8 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			goto disconnect;
 		}
 		for (;;) {
-			e = PQflush(r->conn);
-			if (e < 0) {
-				fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
+			if ((e = send_out(r)) < 0)
 				goto disconnect;
-			}
 			if (e == 0 && !PQisBusy(r->conn))
 				break;
 			r->ev = e ? POLLIN | POLLOUT : POLLIN;
@@ -721,11 +727,8 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 				continue; /* more buffered: flush again before waiting */
 			if (cancelled())
 				break;
-			e = PQflush(r->conn);
-			if (e < 0) {
-				fail(r, -EIO, "sending: %s", PQerrorMessage(r->conn));
+			if ((e = send_out(r)) < 0)
 				break;
-			}
 			/* Sending may have made libpq read from the socket (pqSendSome reads while it
 			 * cannot write): wait only if nothing complete is buffered now. */
 			r->drained = drain(r);
