@@ -60,6 +60,14 @@ size_t ex_seqwait_waiters(struct ex_seqwait *sw)
 	return n;
 }
 
+uint64_t ex_seqwait_next_target(struct ex_seqwait *sw)
+{
+	pthread_mutex_lock(&sw->lock);
+	uint64_t t = sw->len ? sw->heap[0]->target : UINT64_MAX;
+	pthread_mutex_unlock(&sw->lock);
+	return t;
+}
+
 /* --- indexed binary min-heap on (target, arrival) --- */
 
 static bool before(const struct ex_seqwait_wait *a, const struct ex_seqwait_wait *b)

@@ -118,17 +118,22 @@ START_TEST(release_removes_at_once)
 	struct test_waker tw;
 	test_waker_init(&tw);
 	struct ex_seqwait_wait w[5];
-	for (int i = 0; i < 5; i++)
+	ck_assert_uint_eq(ex_seqwait_next_target(sw), UINT64_MAX); /* nobody waits */
+	for (int i = 4; i >= 0; i--) /* highest first: the minimum moves to the root each time */
 		ck_assert_int_eq(ex_poll(&ex_seqwait_wait_for(&w[i], sw, 10 + i)->base, &tw.cx),
 				 EX_PENDING);
+	ck_assert_uint_eq(ex_seqwait_next_target(sw), 10);
 	w[2].cs.release(&w[2].cs); /* middle */
 	ck_assert_uint_eq(ex_seqwait_waiters(sw), 4);
+	ck_assert_uint_eq(ex_seqwait_next_target(sw), 10);
 	w[0].cs.release(&w[0].cs); /* root of the heap */
 	ck_assert_uint_eq(ex_seqwait_waiters(sw), 3);
+	ck_assert_uint_eq(ex_seqwait_next_target(sw), 11);
 	ck_assert_int_eq(test_waker_refs(&tw), 3);
 	ck_assert_int_eq(ex_seqwait_free(sw), -EBUSY); /* waiters pending: refuse */
 	ck_assert_int_eq(ex_seqwait_advance(sw, 100), 0);
 	ck_assert_int_eq(test_waker_wakes(&tw), 3); /* the released ones were not woken */
+	ck_assert_uint_eq(ex_seqwait_next_target(sw), UINT64_MAX);
 	for (int i = 0; i < 5; i++)
 		w[i].cs.release(&w[i].cs);
 	ck_assert_int_eq(test_waker_refs(&tw), 0);

@@ -57,6 +57,14 @@ EX_PUBLIC void ex_seqwait_shutdown(struct ex_seqwait *sw);
 /** Number of waiters queued now (for introspection and tests). Thread-safe. */
 EX_PUBLIC size_t ex_seqwait_waiters(struct ex_seqwait *sw);
 
+/**
+ * The lowest number a queued waiter waits for (the heap's minimum, O(1)), or UINT64_MAX when no
+ * waiter is queued. For a producer that makes a number visible at a cost (execd persists its
+ * flush LSN before advancing): it can pay that cost early exactly when a waiter would be woken.
+ * The answer may be stale as soon as it is returned (waiters come and go). Thread-safe.
+ */
+EX_PUBLIC uint64_t ex_seqwait_next_target(struct ex_seqwait *sw);
+
 /** State of one wait. Treat as opaque; the caller owns the memory. */
 struct ex_seqwait_wait {
 	struct ex_cancel_safe_future cs;
