@@ -45,7 +45,8 @@
 #define FINAL_FLUSH_NS (5ull * 1000000000)        /* bound on sending the last status update */
 #define JOB_BUDGET_NS (10ull * 1000000)           /* a flush job takes more rounds for this long */
 #define STREAM_IDLE_NS (20ull * 1000000)          /* a job owning the stream returns this long idle */
-#define JOB_PERSIST_MAX_NS (50ull * 1000000)      /* ... and wal.state at the latest after this long */
+#define PERSIST_NS (100ull * 1000000)             /* ... and writes wal.state this often (twice that
+                                                     at the latest), or at once for a wait-lsn */
 #define STREAM_MAX 4                              /* jobs owning their stream at once (all timelines) */
 
 /* One XLogData message held between the socket and the flush job. */
@@ -343,6 +344,23 @@ static void publish_flush(struct walrecv *r)
 }
 
 /*
+ * Whether a job owning the stream writes wal.state now, @p since ns after its last write: when a
+ * wait-lsn waiter would be woken by it (ex_seqwait_next_target), else every PERSIST_NS once the
+ * socket is drained (2 * PERSIST_NS at the latest). Each write is an fdatasync of its own on the
+ * thread that answers the server, so a busy stream pays it rarely; the server learns of synced
+ * WAL without it (flush_to_report), and a segment change writes it anyway (job_flush).
+ */
+static bool persist_due(const struct walrecv *r, uint64_t since)
+{
+	uint64_t synced = r->w.sync_lsn;
+	if (synced <= r->wt->persisted.flush_lsn)
+		return false;
+	if (ex_seqwait_next_target(r->wt->flush_wait) <= synced)
+		return true;
+	return since >= PERSIST_NS && (r->drained == 0 || since >= 2 * PERSIST_NS);
+}
+
+/*
  * The flush job, on the blocking pool; the task awaits it and touches neither r nor the
  * connection meanwhile (so the job may use both). Each round writes the pending messages; once
  * everything the server sent is drained (r->drained != 1) it fdatasyncs the segment and at once
@@ -355,9 +373,8 @@ static void publish_flush(struct walrecv *r)
  * message costs one wake (this thread's) instead of io_uring's completion thread, a worker for the
  * task and a pool thread for a new job. No io_uring poll is outstanding for the socket meanwhile
  * (the task is suspended on this job). It answers keepalive requests, sends the periodic status
- * update, and persists wal.state at most every JOB_BUDGET_NS (when the socket is empty, or
- * JOB_PERSIST_MAX_NS at the latest), each time advancing the in-memory flush LSN and the seqwait
- * itself. It returns after STREAM_IDLE_NS without a message, at cancellation (looked at on every
+ * update, and persists wal.state when persist_due() says so, each time advancing the in-memory
+ * flush LSN and the seqwait itself. It returns after STREAM_IDLE_NS without a message, at cancellation (looked at on every
  * wake and at least every STREAM_IDLE_NS), at the end of the copy, or on an error. A job that could
  * not take a stream slot returns once the socket is empty or after JOB_BUDGET_NS, as before.
  * Before returning it persists the last synced position in wal.state; the task then advances the
@@ -372,6 +389,10 @@ static int64_t job_flush(void *arg)
 	bool stream = false;
 	int e = 0, out = 0; /* out: PQflush has more to send */
 	for (;;) {
+		/* The socket was empty at the last drain() and libpq has read nothing since (it
+		 * reads only while a send would block): after this round go straight to the wait,
+		 * which sees anything that arrived meanwhile (two syscalls fewer per message). */
+		bool skip = r->drained == 0 && out == 0;
 		if (r->head)
 			last_msg = ex_now_ns();
 		for (struct pending *p = r->head; p; p = p->next)
@@ -408,6 +429,7 @@ static int64_t job_flush(void *arg)
 					e = out;
 					break;
 				}
+				skip &= out == 0;
 			}
 		}
 		/* the task ends the copy (after a timeline's last message, or a failed connection) */
@@ -428,8 +450,7 @@ static int64_t job_flush(void *arg)
 					break;
 				r->reply_requested = false;
 			}
-			if (r->w.sync_lsn > r->wt->persisted.flush_lsn && now - last_persist >= JOB_BUDGET_NS &&
-			    (r->drained == 0 || now - last_persist >= JOB_PERSIST_MAX_NS)) {
+			if (persist_due(r, now - last_persist)) {
 				if ((e = persist_flush(r, false)) < 0)
 					break;
 				publish_flush(r);
@@ -439,21 +460,24 @@ static int64_t job_flush(void *arg)
 				e = out;
 				break;
 			}
+			skip &= out == 0;
 		}
+		if (!skip) {
 	receive:
-		if (!PQconsumeInput(r->conn)) {
-			fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
-			r->drained = -EIO;
-			break;
+			if (!PQconsumeInput(r->conn)) {
+				fail(r, -EIO, "receiving: %s", PQerrorMessage(r->conn));
+				r->drained = -EIO;
+				break;
+			}
+			r->drained = drain(r);
+			/* what was drained is written first (the next round), whatever drain() returned */
+			if (r->head)
+				continue;
+			if (r->drained < 0)
+				break;
+			if (r->drained == 1 || r->reply_requested)
+				continue; /* (the next round answers the server, or lets the task) */
 		}
-		r->drained = drain(r);
-		/* what was drained is written first (the next round), whatever drain() returned */
-		if (r->head)
-			continue;
-		if (r->drained < 0)
-			break;
-		if (r->drained == 1 || r->reply_requested)
-			continue; /* (the next round answers the server, or lets the task) */
 		/* the socket is empty: without a stream slot, the task waits for it */
 		if (!stream) {
 			if (atomic_fetch_add(&streaming, 1) >= STREAM_MAX) {
@@ -470,8 +494,8 @@ static int64_t job_flush(void *arg)
 		uint64_t wake = last_msg + STREAM_IDLE_NS;
 		if (r->next_status_ns < wake)
 			wake = r->next_status_ns;
-		if (r->w.sync_lsn > r->wt->persisted.flush_lsn && last_persist + JOB_BUDGET_NS < wake)
-			wake = last_persist + JOB_BUDGET_NS;
+		if (r->w.sync_lsn > r->wt->persisted.flush_lsn && last_persist + PERSIST_NS < wake)
+			wake = last_persist + PERSIST_NS;
 		int ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 		struct pollfd pfd = { .fd = r->sock, .events = POLLIN | (out ? POLLOUT : 0) };
 		int k = poll(&pfd, 1, ms);
