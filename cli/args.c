@@ -13,7 +13,8 @@
 
 const char *const args_task_kinds[] = {
 	"control_listener", "control_request", "tenant_manager", "wal_receiver", "wal_flush",
-	"retention_gc",     "status",          "signal_handler", "other",        NULL,
+	"retention_gc",     "wal_prealloc",    "status",         "signal_handler", "other",
+	NULL,
 };
 
 const char *const args_task_states[] = {"scheduled", "running", "idle", "done", NULL};

@@ -44,7 +44,8 @@ static int filter_option(void *userdata, int opt, const char *arg)
 			return args_usage_error(f->cmd,
 						"unknown task kind '%s' (one of control_listener, "
 						"control_request, tenant_manager, wal_receiver, "
-						"wal_flush, retention_gc, status, signal_handler, other)",
+						"wal_flush, retention_gc, wal_prealloc, status, signal_handler, "
+						"other)",
 						arg);
 		f->kind = arg;
 		return 0;
@@ -127,8 +128,8 @@ static const char list_usage[] =
 	"  --tenant T      only tasks of the tenant T (id or unique prefix)\n"
 	"  --timeline L    only tasks of the timeline L (id or unique prefix)\n"
 	"  --kind K        only tasks of kind K: control_listener, control_request,\n"
-	"                  tenant_manager, wal_receiver, wal_flush, retention_gc, status,\n"
-	"                  signal_handler, other\n"
+	"                  tenant_manager, wal_receiver, wal_flush, retention_gc,\n"
+	"                  wal_prealloc, status, signal_handler, other\n"
 	"  --state S       only tasks in state S: scheduled, running, idle, done\n"
 	"  --full          do not shorten tenant and timeline ids\n"
 	"  --no-legend     print neither the column headers nor the footer\n"

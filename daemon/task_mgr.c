@@ -72,6 +72,7 @@ static const char *const kind_names[TASK_KIND__COUNT] = {
 	[TASK_KIND_WAL_RECEIVER] = "wal_receiver",
 	[TASK_KIND_WAL_FLUSH] = "wal_flush",
 	[TASK_KIND_RETENTION_GC] = "retention_gc",
+	[TASK_KIND_WAL_PREALLOC] = "wal_prealloc",
 	[TASK_KIND_STATUS] = "status",
 	[TASK_KIND_SIGNAL_HANDLER] = "signal_handler",
 	[TASK_KIND_OTHER] = "other",

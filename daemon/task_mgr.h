@@ -37,6 +37,7 @@ enum task_kind {
 	TASK_KIND_WAL_RECEIVER,     /**< streams WAL from PostgreSQL (daemon/wal) */
 	TASK_KIND_WAL_FLUSH,        /**< fsyncs received WAL (daemon/wal) */
 	TASK_KIND_RETENTION_GC,     /**< removes old WAL segments (daemon/wal) */
+	TASK_KIND_WAL_PREALLOC,     /**< zero-fills the next WAL segment ahead (daemon/wal) */
 	TASK_KIND_STATUS,           /**< sd_notify STATUS=/WATCHDOG=1 */
 	TASK_KIND_SIGNAL_HANDLER,   /**< turns signals into shutdown */
 	TASK_KIND_OTHER,

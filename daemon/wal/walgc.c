@@ -2,7 +2,8 @@
 /*
  * daemon/wal/walgc.c — the RetentionGC task of a timeline: removes complete segments beyond the
  * timeline's retention (total bytes and/or age), oldest first, never a segment that is not
- * complete and flushed (its end LSN must be at or below the persisted flush LSN).
+ * complete and flushed (its end LSN must be at or below the persisted flush LSN), and prepared
+ * segments (walprep.c) that will never be used.
  * The directory scan and unlinks block: each pass runs through ex_spawn_blocking.
  */
 #include "config.h"
@@ -45,6 +46,14 @@ static int seg_cmp(const void *a, const void *b)
 
 int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
 {
+	/* Prepared segments that will never be used (an older timeline's after a switch, or one
+	 * the receiver zero-filled itself meanwhile) go first; an error is reported after the
+	 * retention pass, which still runs. */
+	pthread_mutex_lock(&wt->lock);
+	uint32_t cur_tli = wt->pg_timeline;
+	pthread_mutex_unlock(&wt->lock);
+	int pe = cur_tli ? walseg_remove_stale_preps(wt->dirfd, cur_tli, wal_segno(atomic_load(&wt->flush_lsn)))
+			 : 0;
 	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -114,6 +123,8 @@ int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
 		if (r == 0)
 			r = e;
 	}
+	if (r == 0 && pe < 0)
+		r = pe;
 	return r < 0 ? r : removed;
 }
 

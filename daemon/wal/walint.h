@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * daemon/wal/walint.h — internal: the WAL state of one timeline (struct wal_timeline), shared by
- * the receiver (walrecv.c), the retention GC (walgc.c) and the daemon-facing calls (waltl.c).
+ * the receiver (walrecv.c), the retention GC (walgc.c), the segment preallocation (walprep.c)
+ * and the daemon-facing calls (waltl.c).
  */
 #ifndef EXECD_WAL_WALINT_H
 #define EXECD_WAL_WALINT_H
@@ -45,6 +46,9 @@ struct wal_timeline {
 
 	struct walstate persisted;      /* what wal.state holds (the receiver's copy) */
 	bool has_persisted;
+
+	atomic_bool prep_busy;          /* a WalPrealloc task runs (walprep.c) */
+	atomic_bool prep_off;           /* no O_TMPFILE here: segments are padded when opened */
 };
 
 const char *wal_state_name(enum wal_state s);
@@ -58,6 +62,14 @@ void walrecv_drop(struct ex_future *f);
 /** The RetentionGC task's future for @p wt; NULL on -ENOMEM. */
 struct ex_future *walgc_new(struct wal_timeline *wt);
 void walgc_drop(struct ex_future *f);
+
+/**
+ * Spawn a WalPrealloc task that prepares segment @p segno of timeline @p tli (walseg_prepare),
+ * unless one runs for @p wt already. @return 0 (also when preallocation is off); -EBUSY (one
+ * runs: try again later); -ESHUTDOWN (the timeline is stopping); -ENOMEM. Thread-safe (the
+ * receiver's flush job calls it on the blocking pool).
+ */
+int walprep_start(struct wal_timeline *wt, uint32_t tli, uint64_t segno);
 
 /** One blocking GC pass (also used by tests): @return segments removed, or -errno. */
 int walgc_pass(struct wal_timeline *wt, uint64_t now_s);

@@ -101,6 +101,7 @@ struct walrecv {
 	unsigned ev;                /* socket events being waited for */
 	char cmd[256];              /* the replication command being run */
 	struct walstate newstate;   /* the state the flush job persists */
+	uint64_t prep_for;          /* the segment whose successor was handed to walprep_start */
 };
 
 static uint64_t rnd_state;
@@ -343,6 +344,21 @@ static void publish_flush(struct walrecv *r)
 	}
 }
 
+/* A segment was opened: have its successor zero-filled ahead (walprep.c), once per segment;
+ * while the previous preparation still runs (-EBUSY), on a later round. */
+static void prepare_next(struct walrecv *r)
+{
+	if (r->w.segno == UINT64_MAX || r->w.segno == r->prep_for)
+		return;
+	int e = walprep_start(r->wt, r->w.tli, r->w.segno + 1);
+	if (e == -EBUSY)
+		return;
+	r->prep_for = r->w.segno;
+	if (e < 0 && e != -ESHUTDOWN) /* (a stopping timeline needs no next segment) */
+		execd_log_ids(LOG_WARNING, &r->wt->tenant_id, &r->wt->timeline_id,
+			      "cannot prepare the next WAL segment: %s", strerror(-e));
+}
+
 /*
  * Whether a job owning the stream writes wal.state now, @p since ns after its last write: when a
  * wait-lsn waiter would be woken by it (ex_seqwait_next_target), else every PERSIST_NS once the
@@ -403,6 +419,7 @@ static int64_t job_flush(void *arg)
 		pending_free(r);
 		if (e < 0)
 			break;
+		prepare_next(r);
 		/* More is waiting in the socket (catching up): write only, as pg_receivewal
 		 * --synchronous syncs when it has drained what the server sent (and at each
 		 * segment's end, which walseg_write does). */
@@ -862,6 +879,7 @@ struct ex_future *walrecv_new(struct wal_timeline *wt)
 	r->fut.poll = walrecv_poll;
 	r->tail = &r->head;
 	r->sock = -1;
+	r->prep_for = UINT64_MAX;
 	return &r->fut;
 }
 

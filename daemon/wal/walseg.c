@@ -2,6 +2,7 @@
 /* daemon/wal/walseg.c — segment files as pg_receivewal writes them (see walseg.h). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -49,14 +50,99 @@ static int pad_segment(int fd, off_t from)
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
+/* "<name><suffix>" of segment @p segno of timeline @p tli. */
+static void seg_file(uint32_t tli, uint64_t segno, const char *suffix, char buf[static WAL_FNAME_LEN + 9])
+{
+	wal_seg_name(tli, segno, buf);
+	snprintf(buf + WAL_FNAME_LEN, 9, "%s", suffix);
+}
+
+static bool exists_at(int dirfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dirfd, name, &st, 0) == 0;
+}
+
+int walseg_prepare(int dirfd, uint32_t tli, uint64_t segno)
+{
+	char name[WAL_FNAME_LEN + 9], partial[WAL_FNAME_LEN + 9], prep[WAL_FNAME_LEN + 9], path[64];
+	int fd, r;
+
+	seg_file(tli, segno, "", name);
+	seg_file(tli, segno, ".partial", partial);
+	seg_file(tli, segno, ".prep", prep);
+	if (exists_at(dirfd, name) || exists_at(dirfd, partial) || exists_at(dirfd, prep))
+		return 0;
+	/* An unnamed file until it is complete: a crash mid-way leaves nothing behind. */
+	fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EISDIR ? -EOPNOTSUPP : -errno; /* EISDIR: no O_TMPFILE support */
+	if ((r = pad_segment(fd, 0)) == 0) {
+		/* linkat fails with EEXIST rather than replace a name (the writer's rename may have
+		 * beaten us); through /proc, as AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH */
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, path, dirfd, prep, AT_SYMLINK_FOLLOW) < 0)
+			r = errno == EEXIST ? 0 : -errno;
+	}
+	close(fd);
+	if (r < 0)
+		return r;
+	/* The writer may have created the segment itself between our first look and the link (it
+	 * pads it then): a .prep it will never use goes at once. */
+	if ((exists_at(dirfd, name) || exists_at(dirfd, partial)) && unlinkat(dirfd, prep, 0) < 0 &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int walseg_parse_prep(const char *name, uint32_t *tli, uint64_t *segno)
+{
+	char seg[WAL_FNAME_LEN + 1];
+	int partial;
+	if (strlen(name) != WAL_FNAME_LEN + 5 || strcmp(name + WAL_FNAME_LEN, ".prep") != 0)
+		return -EINVAL;
+	memcpy(seg, name, WAL_FNAME_LEN);
+	seg[WAL_FNAME_LEN] = '\0';
+	return wal_seg_parse(seg, tli, segno, &partial);
+}
+
+int walseg_remove_stale_preps(int dirfd, uint32_t tli, uint64_t segno)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), removed = 0, r = 0;
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		uint32_t t;
+		uint64_t n;
+		if (walseg_parse_prep(de->d_name, &t, &n) < 0 || (t == tli && n > segno))
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) < 0) {
+			if (errno != ENOENT && r == 0)
+				r = -errno;
+			continue;
+		}
+		removed++;
+	}
+	closedir(d);
+	return r < 0 ? r : removed;
+}
+
 static int open_segment(struct walseg_writer *w, uint64_t segno)
 {
-	char name[WAL_FNAME_LEN + 1], partial[WAL_FNAME_LEN + 9];
+	char name[WAL_FNAME_LEN + 9], partial[WAL_FNAME_LEN + 9], prep[WAL_FNAME_LEN + 9];
 	struct stat st;
 	int fd, r;
 
-	wal_seg_name(w->tli, segno, name);
-	snprintf(partial, sizeof partial, "%s.partial", name);
+	seg_file(w->tli, segno, "", name);
+	seg_file(w->tli, segno, ".partial", partial);
+	seg_file(w->tli, segno, ".prep", prep);
 
 	/* Already complete (renamed, then we crashed before the flush LSN was persisted): re-write
 	 * the same bytes in place. */
@@ -74,6 +160,13 @@ static int open_segment(struct walseg_writer *w, uint64_t segno)
 		return -errno;
 
 	w->final_name = false;
+	/* A segment prepared ahead (walseg_prepare: 16 MiB of zeros, synced) becomes the .partial;
+	 * never over an existing .partial, which may hold WAL. No directory sync is needed for WAL
+	 * written into it to be safe: a crash that loses the rename leaves the same inode, data
+	 * included, under the .prep name, and the next open renames it again. */
+	if (renameat2(w->dirfd, prep, w->dirfd, partial, RENAME_NOREPLACE) < 0 && errno != ENOENT &&
+	    errno != EEXIST)
+		return -errno;
 	fd = openat(w->dirfd, partial, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -92,6 +185,13 @@ static int open_segment(struct walseg_writer *w, uint64_t segno)
 			close(fd);
 			return r;
 		}
+	}
+	/* (a preparation that lost the race to our create above leaves a .prep it may not have
+	 * seen us create in time; it is never used now) */
+	if (unlinkat(w->dirfd, prep, 0) < 0 && errno != ENOENT) {
+		r = -errno;
+		close(fd);
+		return r;
 	}
 opened:
 	w->fd = fd;

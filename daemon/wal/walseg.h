@@ -7,6 +7,12 @@
  * synced, renamed to "<name>" and the directory synced (pg_receivewal's close_walfile). The
  * stored bytes are therefore identical to pg_receivewal's over the same LSN range.
  *
+ * Unlike pg_receivewal, the zero-filling can be done ahead, off the writer's path: a
+ * "<name>.prep" made by walseg_prepare() (as PostgreSQL preallocates its own WAL segments) is
+ * renamed to "<name>.partial" when the writer reaches that segment, so a segment switch costs a
+ * rename instead of 16 MiB of writes and their fdatasync while the server waits. pg_receivewal
+ * ignores ".prep" names; so does everything that lists segments here.
+ *
  * These calls block (write, fdatasync, rename): the receiver runs them through spawn_blocking;
  * the host test tool calls them directly. Not thread-safe: one writer per timeline.
  */
@@ -49,6 +55,27 @@ int walseg_sync(struct walseg_writer *w);
  * Used on shutdown and on a timeline switch. @return 0 or -errno (the fd is closed anyway).
  */
 int walseg_close(struct walseg_writer *w);
+
+/**
+ * Prepare segment @p segno of timeline @p tli in directory @p dirfd as "<name>.prep": an unnamed
+ * file (O_TMPFILE) zero-filled to 16 MiB and fdatasynced, then linked under that name (never
+ * replacing one). Does nothing if the segment, its .partial or its .prep exists; removes its own
+ * .prep again if the writer created the segment meanwhile. Blocks (16 MiB of writes, fdatasync):
+ * run it on the blocking pool. Thread-safe against one writer on the same directory.
+ * @return 0; -EOPNOTSUPP if the file system has no O_TMPFILE; or -errno of open, write,
+ *         fdatasync or link.
+ */
+int walseg_prepare(int dirfd, uint32_t tli, uint64_t segno);
+
+/** Parse a prepared segment's name ("<24 hex digits>.prep"). @return 0, or -EINVAL. */
+int walseg_parse_prep(const char *name, uint32_t *tli, uint64_t *segno);
+
+/**
+ * Remove the ".prep" files in @p dirfd that will never be used: those of another timeline than
+ * @p tli, and those of @p tli at or below segment @p segno (the segment being written).
+ * @return how many were removed, or -errno (the first error; the others are still tried).
+ */
+int walseg_remove_stale_preps(int dirfd, uint32_t tli, uint64_t segno);
 
 /** fsync the directory @p dirfd (after a create, rename or unlink). @return 0 or -errno. */
 int walseg_sync_dir(int dirfd);

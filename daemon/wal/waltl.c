@@ -26,6 +26,7 @@
 #include "wal.h"
 #include "walfmt.h"
 #include "walint.h"
+#include "walseg.h"
 
 const char *wal_state_name(enum wal_state s)
 {
@@ -219,9 +220,11 @@ static void count_files(struct wal_timeline *wt, uint64_t *segments, uint64_t *b
 		uint64_t segno;
 		int partial;
 		struct stat st;
-		if (wal_seg_parse(de->d_name, &tli, &segno, &partial) == 0 &&
+		bool seg = wal_seg_parse(de->d_name, &tli, &segno, &partial) == 0;
+		/* a segment prepared ahead is on disk too, though not a segment yet */
+		if ((seg || walseg_parse_prep(de->d_name, &tli, &segno) == 0) &&
 		    fstatat(dirfd(d), de->d_name, &st, 0) == 0) {
-			(*segments)++;
+			*segments += seg;
 			*bytes += (uint64_t)st.st_blocks * 512;
 		}
 	}
