@@ -4,8 +4,8 @@
  * the receiver still writes the current one (walseg_prepare), as PostgreSQL preallocates its own
  * WAL segments. pg_receivewal pads each new segment (16 MiB of writes and an fsync) when its
  * first byte arrives, with the server waiting for the flush; the receiver here finds the
- * segment ready and renames it. One short task per segment, spawned by the receiver's flush job
- * when it opens a segment; at most one per timeline at a time.
+ * segment ready, renames it and syncs the directory. One short task per segment, spawned by
+ * the receiver's flush job when it opens a segment; at most one per timeline at a time.
  */
 #include "config.h"
 

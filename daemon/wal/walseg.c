@@ -161,12 +161,15 @@ static int open_segment(struct walseg_writer *w, uint64_t segno)
 
 	w->final_name = false;
 	/* A segment prepared ahead (walseg_prepare: 16 MiB of zeros, synced) becomes the .partial;
-	 * never over an existing .partial, which may hold WAL. No directory sync is needed for WAL
-	 * written into it to be safe: a crash that loses the rename leaves the same inode, data
-	 * included, under the .prep name, and the next open renames it again. */
-	if (renameat2(w->dirfd, prep, w->dirfd, partial, RENAME_NOREPLACE) < 0 && errno != ENOENT &&
-	    errno != EEXIST)
+	 * never over an existing .partial, which may hold WAL. The rename is made durable before
+	 * any WAL goes in, so a .prep never holds WAL and can always be removed (walgc.c); one
+	 * directory sync, as pg_receivewal syncs the directory after padding a new segment. */
+	if (renameat2(w->dirfd, prep, w->dirfd, partial, RENAME_NOREPLACE) == 0) {
+		if ((r = walseg_sync_dir(w->dirfd)) < 0)
+			return r;
+	} else if (errno != ENOENT && errno != EEXIST) {
 		return -errno;
+	}
 	fd = openat(w->dirfd, partial, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;

@@ -10,8 +10,8 @@
  * Unlike pg_receivewal, the zero-filling can be done ahead, off the writer's path: a
  * "<name>.prep" made by walseg_prepare() (as PostgreSQL preallocates its own WAL segments) is
  * renamed to "<name>.partial" when the writer reaches that segment, so a segment switch costs a
- * rename instead of 16 MiB of writes and their fdatasync while the server waits. pg_receivewal
- * ignores ".prep" names; so does everything that lists segments here.
+ * rename and a directory sync instead of 16 MiB of writes and their fdatasync while the server
+ * waits. pg_receivewal ignores ".prep" names; so does everything that lists segments here.
  *
  * These calls block (write, fdatasync, rename): the receiver runs them through spawn_blocking;
  * the host test tool calls them directly. Not thread-safe: one writer per timeline.
