@@ -390,9 +390,10 @@ static bool persist_due(const struct walrecv *r, uint64_t since)
  * task and a pool thread for a new job. No io_uring poll is outstanding for the socket meanwhile
  * (the task is suspended on this job). It answers keepalive requests, sends the periodic status
  * update, and persists wal.state when persist_due() says so, each time advancing the in-memory
- * flush LSN and the seqwait itself. It returns after STREAM_IDLE_NS without a message, at cancellation (looked at on every
- * wake and at least every STREAM_IDLE_NS), at the end of the copy, or on an error. A job that could
- * not take a stream slot returns once the socket is empty or after JOB_BUDGET_NS, as before.
+ * flush LSN and the seqwait itself. It returns after STREAM_IDLE_NS without a message, at
+ * cancellation (looked at on every wake and at least every STREAM_IDLE_NS), at the end of the
+ * copy, or on an error. A job that could not take a stream slot returns once the socket is empty
+ * or after JOB_BUDGET_NS, as before.
  * Before returning it persists the last synced position in wal.state; the task then advances the
  * in-memory flush LSN (seed 002: after the write completed).
  * @return 0, or -errno with r->errmsg set (r->drained == -EIO: the connection failed).

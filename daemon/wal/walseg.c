@@ -206,7 +206,7 @@ opened:
 /* The segment's last byte is written: sync, rename .partial to its final name, sync the dir. */
 static int complete_segment(struct walseg_writer *w)
 {
-	char name[WAL_FNAME_LEN + 1], partial[WAL_FNAME_LEN + 9];
+	char name[WAL_FNAME_LEN + 9], partial[WAL_FNAME_LEN + 9];
 	int r = 0;
 
 	if (w->dirty && fdatasync(w->fd) < 0)
@@ -218,8 +218,8 @@ static int complete_segment(struct walseg_writer *w)
 		return r;
 	w->dirty = false;
 	if (!w->final_name) {
-		wal_seg_name(w->tli, w->segno, name);
-		snprintf(partial, sizeof partial, "%s.partial", name);
+		seg_file(w->tli, w->segno, "", name);
+		seg_file(w->tli, w->segno, ".partial", partial);
 		if (renameat(w->dirfd, partial, w->dirfd, name) < 0)
 			return -errno;
 		if ((r = walseg_sync_dir(w->dirfd)) < 0)
