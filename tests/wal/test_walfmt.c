@@ -17,6 +17,8 @@
 #include "walseg.h"
 #include "walstate.h"
 
+#include "testdir.h"
+
 START_TEST(lsn_roundtrip)
 {
 	uint64_t v;
@@ -92,39 +94,22 @@ START_TEST(messages)
 }
 END_TEST
 
-static char tmpdir[64];
-static int dirfd_;
-
-static void mk(void)
-{
-	strcpy(tmpdir, "/tmp/test_walfmt.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	dirfd_ = open(tmpdir, O_RDONLY | O_DIRECTORY);
-	ck_assert_int_ge(dirfd_, 0);
-}
-
-static void rm(void)
-{
-	char cmd[128];
-	close(dirfd_);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
+static struct testdir td;
 
 static off_t fsize(const char *name)
 {
 	struct stat st;
-	if (fstatat(dirfd_, name, &st, 0) < 0)
+	if (fstatat(td.fd, name, &st, 0) < 0)
 		return -errno;
 	return st.st_size;
 }
 
 START_TEST(writer_segments)
 {
-	mk();
+	testdir_make(&td, "test_walfmt");
 	struct walseg_writer w;
 	uint64_t start = WAL_SEG_SIZE - 100; /* segment 0, near its end */
-	walseg_writer_init(&w, dirfd_, 1, start);
+	walseg_writer_init(&w, td.fd, 1, start);
 	char data[300];
 	for (size_t i = 0; i < sizeof data; i++)
 		data[i] = (char)(i + 1);
@@ -139,35 +124,35 @@ START_TEST(writer_segments)
 	ck_assert_uint_eq(w.sync_lsn, start + 300);
 	ck_assert_int_eq(walseg_close(&w), 0);
 
-	int fd = openat(dirfd_, "000000010000000000000001.partial", O_RDONLY);
+	int fd = openat(td.fd, "000000010000000000000001.partial", O_RDONLY);
 	char back[256];
 	ck_assert_int_eq(pread(fd, back, sizeof back, 0), (ssize_t)sizeof back);
 	ck_assert_int_eq(memcmp(back, data + 100, 200), 0);
 	for (int i = 200; i < 256; i++)
 		ck_assert_int_eq(back[i], 0);
 	close(fd);
-	fd = openat(dirfd_, "000000010000000000000000", O_RDONLY);
+	fd = openat(td.fd, "000000010000000000000000", O_RDONLY);
 	ck_assert_int_eq(pread(fd, back, 100, WAL_SEG_SIZE - 100), 100);
 	ck_assert_int_eq(memcmp(back, data, 100), 0);
 	close(fd);
 
 	/* restart inside the complete segment (crash before the flush LSN was persisted): the
 	 * same bytes are rewritten in place, nothing is left .partial */
-	walseg_writer_init(&w, dirfd_, 1, start);
+	walseg_writer_init(&w, td.fd, 1, start);
 	ck_assert_int_eq(walseg_write(&w, start, data, 100), 0);
 	ck_assert_int_eq(fsize("000000010000000000000000.partial"), -ENOENT);
 	ck_assert_int_eq(walseg_close(&w), 0);
-	rm();
+	testdir_remove(&td);
 }
 END_TEST
 
 START_TEST(state_roundtrip)
 {
-	mk();
+	testdir_make(&td, "test_walfmt");
 	struct walstate st = { 7301234567890123456ull, 3, 0x1000000A0ull, 0 }, back;
-	ck_assert_int_eq(walstate_load(dirfd_, &back), -ENOENT);
-	ck_assert_int_eq(walstate_save(dirfd_, &st), 0);
-	ck_assert_int_eq(walstate_load(dirfd_, &back), 0);
+	ck_assert_int_eq(walstate_load(td.fd, &back), -ENOENT);
+	ck_assert_int_eq(walstate_save(td.fd, &st), 0);
+	ck_assert_int_eq(walstate_load(td.fd, &back), 0);
 	ck_assert_uint_eq(back.system_id, st.system_id);
 	ck_assert_uint_eq(back.pg_timeline, 3);
 	ck_assert_uint_eq(back.flush_lsn, st.flush_lsn);
@@ -175,21 +160,21 @@ START_TEST(state_roundtrip)
 	ck_assert_int_eq(fsize(WALSTATE_FILE), 2 * WALSTATE_SLOT);
 	/* updates go to alternate slots in place; the newest valid slot wins */
 	st.flush_lsn = 0x200000000ull;
-	ck_assert_int_eq(walstate_save(dirfd_, &st), 0);
-	ck_assert_int_eq(walstate_load(dirfd_, &back), 0);
+	ck_assert_int_eq(walstate_save(td.fd, &st), 0);
+	ck_assert_int_eq(walstate_load(td.fd, &back), 0);
 	ck_assert_uint_eq(back.flush_lsn, 0x200000000ull);
 	ck_assert_uint_eq(back.seq, st.seq);
 	/* a torn write of the newest slot: the previous state is still there */
-	int fd = openat(dirfd_, WALSTATE_FILE, O_WRONLY);
+	int fd = openat(td.fd, WALSTATE_FILE, O_WRONLY);
 	ck_assert_int_eq(pwrite(fd, "XXXXXX", 6, (off_t)(st.seq % 2) * WALSTATE_SLOT), 6);
 	close(fd);
-	ck_assert_int_eq(walstate_load(dirfd_, &back), 0);
+	ck_assert_int_eq(walstate_load(td.fd, &back), 0);
 	ck_assert_uint_eq(back.flush_lsn, 0x1000000A0ull);
-	fd = openat(dirfd_, WALSTATE_FILE, O_WRONLY | O_TRUNC);
+	fd = openat(td.fd, WALSTATE_FILE, O_WRONLY | O_TRUNC);
 	ck_assert_int_eq(write(fd, "{\"version\":1}", 13), 13);
 	close(fd);
-	ck_assert_int_eq(walstate_load(dirfd_, &back), -EUCLEAN);
-	rm();
+	ck_assert_int_eq(walstate_load(td.fd, &back), -EUCLEAN);
+	testdir_remove(&td);
 }
 END_TEST
 

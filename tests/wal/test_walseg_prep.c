@@ -16,24 +16,9 @@
 #include "walfmt.h"
 #include "walseg.h"
 
-static char tmpdir[64];
-static int dfd;
+#include "testdir.h"
 
-static void mk(void)
-{
-	strcpy(tmpdir, "/tmp/test_walseg_prep.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
-	ck_assert_int_ge(dfd, 0);
-}
-
-static void rm(void)
-{
-	char cmd[128];
-	close(dfd);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
+static struct testdir td;
 
 /* The file "<segment name of tli/segno><suffix>": its inode, or 0 if it does not exist. */
 static ino_t ino(uint32_t tli, uint64_t segno, const char *suffix, off_t *size)
@@ -42,7 +27,7 @@ static ino_t ino(uint32_t tli, uint64_t segno, const char *suffix, off_t *size)
 	struct stat st;
 	wal_seg_name(tli, segno, name);
 	strcat(name, suffix);
-	if (fstatat(dfd, name, &st, 0) < 0) {
+	if (fstatat(td.fd, name, &st, 0) < 0) {
 		ck_assert_int_eq(errno, ENOENT);
 		return 0;
 	}
@@ -57,7 +42,7 @@ static void read_at(uint32_t tli, uint64_t segno, const char *suffix, void *buf,
 	char name[64];
 	wal_seg_name(tli, segno, name);
 	strcat(name, suffix);
-	int fd = openat(dfd, name, O_RDONLY);
+	int fd = openat(td.fd, name, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pread(fd, buf, len, off), (ssize_t)len);
 	close(fd);
@@ -65,9 +50,9 @@ static void read_at(uint32_t tli, uint64_t segno, const char *suffix, void *buf,
 
 START_TEST(prepare_makes_a_zeroed_segment)
 {
-	mk();
+	testdir_make(&td, "test_walseg_prep");
 	off_t size = 0;
-	ck_assert_int_eq(walseg_prepare(dfd, 1, 5), 0);
+	ck_assert_int_eq(walseg_prepare(td.fd, 1, 5), 0);
 	ino_t i = ino(1, 5, ".prep", &size);
 	ck_assert_uint_ne(i, 0);
 	ck_assert_int_eq(size, WAL_SEG_SIZE);
@@ -78,37 +63,37 @@ START_TEST(prepare_makes_a_zeroed_segment)
 		if (buf[k])
 			ck_abort_msg("byte %zu of the prepared segment is not zero", k);
 	/* again: nothing changes */
-	ck_assert_int_eq(walseg_prepare(dfd, 1, 5), 0);
+	ck_assert_int_eq(walseg_prepare(td.fd, 1, 5), 0);
 	ck_assert_uint_eq(ino(1, 5, ".prep", NULL), i);
-	rm();
+	testdir_remove(&td);
 }
 END_TEST
 
 START_TEST(prepare_skips_an_existing_segment)
 {
-	mk();
+	testdir_make(&td, "test_walseg_prep");
 	char name[64];
 	wal_seg_name(1, 6, name);
 	strcat(name, ".partial");
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT, 0600);
+	int fd = openat(td.fd, name, O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(walseg_prepare(dfd, 1, 6), 0);
+	ck_assert_int_eq(walseg_prepare(td.fd, 1, 6), 0);
 	ck_assert_uint_eq(ino(1, 6, ".prep", NULL), 0);
-	rm();
+	testdir_remove(&td);
 }
 END_TEST
 
 START_TEST(writer_takes_the_prepared_segment)
 {
-	mk();
-	ck_assert_int_eq(walseg_prepare(dfd, 1, 5), 0);
+	testdir_make(&td, "test_walseg_prep");
+	ck_assert_int_eq(walseg_prepare(td.fd, 1, 5), 0);
 	ino_t i = ino(1, 5, ".prep", NULL);
 	struct walseg_writer w;
 	uint64_t lsn = wal_segno_lsn(5) + 100;
 	char data[1000], back[1000];
 	memset(data, 0x5a, sizeof data);
-	walseg_writer_init(&w, dfd, 1, lsn);
+	walseg_writer_init(&w, td.fd, 1, lsn);
 	ck_assert_int_eq(walseg_write(&w, lsn, data, sizeof data), 0);
 	ck_assert_int_eq(walseg_sync(&w), 0);
 	ck_assert_uint_eq(ino(1, 5, ".prep", NULL), 0);
@@ -116,31 +101,31 @@ START_TEST(writer_takes_the_prepared_segment)
 	read_at(1, 5, ".partial", back, sizeof back, 100);
 	ck_assert_mem_eq(back, data, sizeof data);
 	ck_assert_int_eq(walseg_close(&w), 0);
-	rm();
+	testdir_remove(&td);
 }
 END_TEST
 
 START_TEST(writer_keeps_its_partial_over_a_prep)
 {
-	mk();
+	testdir_make(&td, "test_walseg_prep");
 	struct walseg_writer w;
 	uint64_t lsn = wal_segno_lsn(7);
 	char a[512], b[512], back[512];
 	memset(a, 'a', sizeof a);
 	memset(b, 'b', sizeof b);
-	walseg_writer_init(&w, dfd, 1, lsn);
+	walseg_writer_init(&w, td.fd, 1, lsn);
 	ck_assert_int_eq(walseg_write(&w, lsn, a, sizeof a), 0);
 	ck_assert_int_eq(walseg_close(&w), 0);
 	/* a preparation that lost the race: a .prep next to the .partial that holds WAL */
 	char name[64];
 	wal_seg_name(1, 7, name);
 	strcat(name, ".prep");
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT, 0600);
+	int fd = openat(td.fd, name, O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, WAL_SEG_SIZE), 0);
 	close(fd);
 	/* the writer resumes in that segment (after a restart) */
-	walseg_writer_init(&w, dfd, 1, lsn + sizeof a);
+	walseg_writer_init(&w, td.fd, 1, lsn + sizeof a);
 	ck_assert_int_eq(walseg_write(&w, lsn + sizeof a, b, sizeof b), 0);
 	ck_assert_int_eq(walseg_close(&w), 0);
 	read_at(1, 7, ".partial", back, sizeof back, 0);
@@ -148,27 +133,27 @@ START_TEST(writer_keeps_its_partial_over_a_prep)
 	read_at(1, 7, ".partial", back, sizeof back, sizeof a);
 	ck_assert_mem_eq(back, b, sizeof b);
 	ck_assert_uint_eq(ino(1, 7, ".prep", NULL), 0); /* never used now: removed */
-	rm();
+	testdir_remove(&td);
 }
 END_TEST
 
 START_TEST(stale_preps_are_removed)
 {
-	mk();
+	testdir_make(&td, "test_walseg_prep");
 	/* timeline 2 writes segment 5: older timelines' and its own earlier ones are stale */
-	ck_assert_int_eq(walseg_prepare(dfd, 1, 3), 0);
-	ck_assert_int_eq(walseg_prepare(dfd, 1, 9), 0);
-	ck_assert_int_eq(walseg_prepare(dfd, 2, 4), 0);
-	ck_assert_int_eq(walseg_prepare(dfd, 2, 5), 0);
-	ck_assert_int_eq(walseg_prepare(dfd, 2, 6), 0);
-	ck_assert_int_eq(walseg_remove_stale_preps(dfd, 2, 5), 4);
+	ck_assert_int_eq(walseg_prepare(td.fd, 1, 3), 0);
+	ck_assert_int_eq(walseg_prepare(td.fd, 1, 9), 0);
+	ck_assert_int_eq(walseg_prepare(td.fd, 2, 4), 0);
+	ck_assert_int_eq(walseg_prepare(td.fd, 2, 5), 0);
+	ck_assert_int_eq(walseg_prepare(td.fd, 2, 6), 0);
+	ck_assert_int_eq(walseg_remove_stale_preps(td.fd, 2, 5), 4);
 	ck_assert_uint_eq(ino(1, 3, ".prep", NULL), 0);
 	ck_assert_uint_eq(ino(1, 9, ".prep", NULL), 0);
 	ck_assert_uint_eq(ino(2, 4, ".prep", NULL), 0);
 	ck_assert_uint_eq(ino(2, 5, ".prep", NULL), 0);
 	ck_assert_uint_ne(ino(2, 6, ".prep", NULL), 0); /* the next one stays */
-	ck_assert_int_eq(walseg_remove_stale_preps(dfd, 2, 5), 0);
-	rm();
+	ck_assert_int_eq(walseg_remove_stale_preps(td.fd, 2, 5), 0);
+	testdir_remove(&td);
 }
 END_TEST
 
