@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "walfmt.h"
@@ -24,28 +26,65 @@ void walseg_writer_init(struct walseg_writer *w, int dirfd, uint32_t tli, uint64
 	w->sync_lsn = lsn;
 }
 
+/* Staging buffer of a segment written with direct I/O: two of the server's largest messages
+ * (MAX_SEND_SIZE, 128 KiB) per write while catching up; a streaming sync touches one block. */
+#define DIO_BUF (256u * 1024)
+
 int walseg_sync_dir(int dirfd)
 {
 	return fsync(dirfd) < 0 ? -errno : 0;
 }
 
-/* Zero-fill a new segment to WAL_SEG_SIZE with real writes, as pg_receivewal pads it. */
-static int pad_segment(int fd, off_t from)
+/* Sync the writer's directory; what it covers (a deferred rename, see walseg_write) is durable. */
+static int sync_dir(struct walseg_writer *w)
 {
-	static const char zeros[65536];
-	for (off_t off = from; off < WAL_SEG_SIZE;) {
-		size_t n = sizeof zeros;
-		if ((off_t)n > WAL_SEG_SIZE - off)
-			n = (size_t)(WAL_SEG_SIZE - off);
-		ssize_t r = pwrite(fd, zeros, n, off);
-		if (r < 0) {
+	int r = walseg_sync_dir(w->dirfd);
+	if (r == 0)
+		w->dir_dirty = false;
+	return r;
+}
+
+/* pwrite all @p n bytes at @p off (retrying after EINTR and short writes). */
+static int write_at(int fd, const char *p, size_t n, off_t off)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t k = pwrite(fd, p + done, n - done, off + (off_t)done);
+		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (r == 0)
+		if (k == 0)
 			return -EIO;
-		off += r;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+/*
+ * Zero-fill a new segment to WAL_SEG_SIZE with real writes, as pg_receivewal pads it, then
+ * fdatasync. Each MiB is written back before the next is written (sync_file_range, the way
+ * PostgreSQL's *_flush_after settings pace writeback; durability still comes from the
+ * fdatasync): 16 MiB of dirty pages written back at once queue ahead of every small WAL sync on
+ * the same disk meanwhile, this stream's included (bench/walsync_bench: the longest such sync).
+ */
+static int pad_segment(int fd, off_t from)
+{
+	static const char zeros[65536];
+	const off_t step = 1 << 20;
+	for (off_t off = from; off < WAL_SEG_SIZE;) {
+		size_t n = sizeof zeros - (size_t)(off % (off_t)sizeof zeros); /* (aligned after) */
+		if ((off_t)n > WAL_SEG_SIZE - off)
+			n = (size_t)(WAL_SEG_SIZE - off);
+		int r = write_at(fd, zeros, n, off);
+		if (r < 0)
+			return r;
+		off += (off_t)n;
+		if (off % step == 0 &&
+		    sync_file_range(fd, off - step, step,
+				    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0 &&
+		    errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL) /* (only a pacing hint there) */
+			return -errno;
 	}
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
@@ -134,7 +173,128 @@ int walseg_remove_stale_preps(int dirfd, uint32_t tli, uint64_t segno)
 	return r < 0 ? r : removed;
 }
 
-static int open_segment(struct walseg_writer *w, uint64_t segno)
+/*
+ * Switch the segment just opened as @p fd to direct I/O, the next write at segment offset @p off:
+ * the staging buffer starts at the block holding @p off, with the bytes before it read from the
+ * file. @return 1 (direct), 0 (the file system has no direct I/O: buffered), or -errno.
+ */
+static int dio_start(struct walseg_writer *w, int fd, uint32_t off)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) < 0)
+		return errno == ENOSYS || errno == EINVAL ? 0 : -errno;
+	uint32_t a = sx.stx_dio_offset_align, ma = sx.stx_dio_mem_align;
+	if (!(sx.stx_mask & STATX_DIOALIGN) || a == 0 || (a & (a - 1)) || DIO_BUF % a || ma > 4096)
+		return 0;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFL, fl | O_DIRECT) < 0)
+		return errno == EINVAL ? 0 : -errno;
+	if ((errno = posix_memalign((void **)&w->blk, 4096, DIO_BUF)) != 0) {
+		w->blk = NULL;
+		return -errno;
+	}
+	w->align = a;
+	w->blk_off = off & ~(a - 1);
+	w->blk_len = off - w->blk_off;
+	w->unsynced = false;
+	if (w->blk_len > 0) {
+		ssize_t k;
+		while ((k = pread(fd, w->blk, a, w->blk_off)) < 0 && errno == EINTR)
+			;
+		if (k != (ssize_t)a) {
+			int r = k < 0 ? -errno : -EIO;
+			free(w->blk);
+			w->blk = NULL;
+			return r;
+		}
+	}
+	return 1;
+}
+
+static void dio_end(struct walseg_writer *w)
+{
+	free(w->blk);
+	w->blk = NULL;
+}
+
+/* Write the first @p n bytes of blk (a multiple of align) at blk_off; @p dsync: durable with them
+ * (RWF_DSYNC, one syscall instead of a write and an fdatasync). */
+static int dio_put(struct walseg_writer *w, size_t n, bool dsync)
+{
+	for (size_t done = 0; done < n;) {
+		struct iovec iov = { w->blk + done, n - done };
+		ssize_t k = pwritev2(w->fd, &iov, 1, (off_t)w->blk_off + (off_t)done, dsync ? RWF_DSYNC : 0);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			return -EIO;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+static int dio_append(struct walseg_writer *w, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t k = DIO_BUF - w->blk_len;
+		if (k > n)
+			k = n;
+		memcpy(w->blk + w->blk_len, p, k);
+		w->blk_len += (uint32_t)k;
+		p += k;
+		n -= k;
+		if (w->blk_len == DIO_BUF) {
+			int r = dio_put(w, DIO_BUF, false);
+			if (r < 0)
+				return r;
+			w->blk_off += DIO_BUF;
+			w->blk_len = 0;
+			w->unsynced = true;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Direct I/O's sync: the staged bytes, their last block padded with zeros (bytes beyond the write
+ * position, not WAL yet), written with RWF_DSYNC; after earlier full-buffer writes, which
+ * RWF_DSYNC does not cover (POSIX: it applies to its own write), an fdatasync instead. The last
+ * partial block stays staged: the next sync writes it again with what follows.
+ */
+static int dio_sync(struct walseg_writer *w)
+{
+	uint32_t a = w->align, n = (w->blk_len + a - 1) & ~(a - 1), keep = w->blk_len & (a - 1);
+	int r;
+	if (n > 0) {
+		memset(w->blk + w->blk_len, 0, n - w->blk_len);
+		if ((r = dio_put(w, n, !w->unsynced)) < 0)
+			return r;
+	}
+	if ((n == 0 || w->unsynced) && fdatasync(w->fd) < 0)
+		return -errno;
+	w->unsynced = false;
+	if (w->blk_len >= a) {
+		memmove(w->blk, w->blk + (w->blk_len - keep), keep);
+		w->blk_off += w->blk_len - keep;
+		w->blk_len = keep;
+	}
+	return 0;
+}
+
+/* fdatasync, or direct I/O's sync, of the open segment. */
+static int sync_segment(struct walseg_writer *w)
+{
+	if (w->blk)
+		return dio_sync(w);
+	return fdatasync(w->fd) < 0 ? -errno : 0;
+}
+
+static int open_segment(struct walseg_writer *w, uint64_t segno, uint32_t off)
 {
 	char name[WAL_FNAME_LEN + 9], partial[WAL_FNAME_LEN + 9], prep[WAL_FNAME_LEN + 9];
 	struct stat st;
@@ -146,7 +306,7 @@ static int open_segment(struct walseg_writer *w, uint64_t segno)
 
 	/* Already complete (renamed, then we crashed before the flush LSN was persisted): re-write
 	 * the same bytes in place. */
-	fd = openat(w->dirfd, name, O_WRONLY | O_CLOEXEC);
+	fd = openat(w->dirfd, name, O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		if (fstat(fd, &st) < 0 || st.st_size != WAL_SEG_SIZE) {
 			r = fstat(fd, &st) < 0 ? -errno : -EUCLEAN;
@@ -165,12 +325,12 @@ static int open_segment(struct walseg_writer *w, uint64_t segno)
 	 * any WAL goes in, so a .prep never holds WAL and can always be removed (walgc.c); one
 	 * directory sync, as pg_receivewal syncs the directory after padding a new segment. */
 	if (renameat2(w->dirfd, prep, w->dirfd, partial, RENAME_NOREPLACE) == 0) {
-		if ((r = walseg_sync_dir(w->dirfd)) < 0)
+		if ((r = sync_dir(w)) < 0)
 			return r;
 	} else if (errno != ENOENT && errno != EEXIST) {
 		return -errno;
 	}
-	fd = openat(w->dirfd, partial, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	fd = openat(w->dirfd, partial, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
@@ -184,7 +344,7 @@ static int open_segment(struct walseg_writer *w, uint64_t segno)
 			close(fd);
 			return -EUCLEAN;
 		}
-		if ((r = pad_segment(fd, st.st_size)) < 0 || (r = walseg_sync_dir(w->dirfd)) < 0) {
+		if ((r = pad_segment(fd, st.st_size)) < 0 || (r = sync_dir(w)) < 0) {
 			close(fd);
 			return r;
 		}
@@ -197,20 +357,33 @@ static int open_segment(struct walseg_writer *w, uint64_t segno)
 		return r;
 	}
 opened:
+	/* the previous segment's rename, if its sync was left to this open (walseg_write) */
+	if (w->dir_dirty && (r = sync_dir(w)) < 0) {
+		close(fd);
+		return r;
+	}
+	/* (a segment under its final name keeps the page cache: dio_sync's zeros past the write
+	 * position would hole a segment that reads as complete) */
+	if (!w->final_name && !w->buffered && (r = dio_start(w, fd, off)) < 0) {
+		close(fd);
+		return r;
+	}
 	w->fd = fd;
 	w->segno = segno;
 	w->dirty = false;
 	return 0;
 }
 
-/* The segment's last byte is written: sync, rename .partial to its final name, sync the dir. */
+/* The segment's last byte is written: sync, rename .partial to its final name. The directory
+ * sync that makes the rename durable is the next one (dir_dirty until then; see walseg_write). */
 static int complete_segment(struct walseg_writer *w)
 {
 	char name[WAL_FNAME_LEN + 9], partial[WAL_FNAME_LEN + 9];
 	int r = 0;
 
-	if (w->dirty && fdatasync(w->fd) < 0)
-		r = -errno;
+	if (w->dirty)
+		r = sync_segment(w);
+	dio_end(w);
 	if (close(w->fd) < 0 && r == 0)
 		r = -errno;
 	w->fd = -1;
@@ -222,8 +395,7 @@ static int complete_segment(struct walseg_writer *w)
 		seg_file(w->tli, w->segno, ".partial", partial);
 		if (renameat(w->dirfd, partial, w->dirfd, name) < 0)
 			return -errno;
-		if ((r = walseg_sync_dir(w->dirfd)) < 0)
-			return r;
+		w->dir_dirty = true;
 	}
 	w->segno = UINT64_MAX;
 	w->segments_completed++;
@@ -233,10 +405,13 @@ static int complete_segment(struct walseg_writer *w)
 int walseg_close(struct walseg_writer *w)
 {
 	int r = 0;
+	if (w->dir_dirty && (r = sync_dir(w)) < 0)
+		return r;
 	if (w->fd < 0)
 		return 0;
-	if (w->dirty && fdatasync(w->fd) < 0)
-		r = -errno;
+	if (w->dirty)
+		r = sync_segment(w);
+	dio_end(w);
 	if (close(w->fd) < 0 && r == 0)
 		r = -errno;
 	w->fd = -1;
@@ -249,9 +424,15 @@ int walseg_close(struct walseg_writer *w)
 
 int walseg_sync(struct walseg_writer *w)
 {
+	if (w->dir_dirty) {
+		int r = sync_dir(w);
+		if (r < 0)
+			return r;
+	}
 	if (w->fd >= 0 && w->dirty) {
-		if (fdatasync(w->fd) < 0)
-			return -errno;
+		int r = sync_segment(w);
+		if (r < 0)
+			return r;
 		w->dirty = false;
 	}
 	w->sync_lsn = w->write_lsn;
@@ -278,30 +459,26 @@ int walseg_write(struct walseg_writer *w, uint64_t lsn, const void *data, size_t
 		if (w->segno != segno) {
 			if (w->fd >= 0 && (r = walseg_close(w)) < 0)
 				return r;
-			if ((r = open_segment(w, segno)) < 0)
+			if ((r = open_segment(w, segno, off)) < 0)
 				return r;
+			if (w->renamed_lsn > w->sync_lsn)
+				w->sync_lsn = w->renamed_lsn; /* (its rename is durable now) */
 		}
-		size_t done = 0;
-		while (done < n) {
-			ssize_t k = pwrite(w->fd, p + done, n - done, (off_t)off + (off_t)done);
-			if (k < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			if (k == 0)
-				return -EIO;
-			done += (size_t)k;
-		}
+		if ((r = w->blk ? dio_append(w, p, n) : write_at(w->fd, p, n, off)) < 0)
+			return r;
 		w->dirty = true;
 		p += n;
 		len -= n;
 		lsn += n;
 		w->write_lsn = lsn;
 		if (wal_seg_offset(lsn) == 0) {
+			/* The rename's directory sync is left to the next segment's open, which
+			 * syncs the directory anyway (or to walseg_sync/walseg_close): one journal
+			 * commit at a switch instead of two, on the server's commit path. sync_lsn
+			 * passes the segment only once its name is durable. */
 			if ((r = complete_segment(w)) < 0)
 				return r;
-			w->sync_lsn = lsn > w->sync_lsn ? lsn : w->sync_lsn;
+			w->renamed_lsn = lsn;
 		}
 	}
 	return 0;

@@ -13,6 +13,15 @@
  * rename and a directory sync instead of 16 MiB of writes and their fdatasync while the server
  * waits. pg_receivewal ignores ".prep" names; so does everything that lists segments here.
  *
+ * The open ".partial" segment is written with direct I/O (O_DIRECT) where the file system
+ * supports it (statx STATX_DIOALIGN): WAL is staged in an aligned buffer and written in whole
+ * blocks, the last partial block again at each sync, and a sync is that write as RWF_DSYNC. A sync
+ * then costs the device write and its cache flush without the page cache's writeback in between
+ * (3-6 % less per 200 B-2 KB sync, bench/walsync_bench), as PostgreSQL's own WAL writer does
+ * with O_DIRECT and open_datasync. Elsewhere (tmpfs, a segment re-written under its
+ * final name after a crash, or @c buffered set) it goes through the page cache and fdatasync.
+ * Bytes beyond write_lsn in the last block of a ".partial" may be zeroed: they are not WAL yet.
+ *
  * These calls block (write, fdatasync, rename): the receiver runs them through spawn_blocking;
  * the host test tool calls them directly. Not thread-safe: one writer per timeline.
  */
@@ -33,6 +42,16 @@ struct walseg_writer {
 	uint64_t write_lsn;  /* end of the last write (LSN) */
 	uint64_t sync_lsn;   /* everything before it is durable (LSN) */
 	uint64_t segments_completed; /* counter, for stats */
+	bool buffered;       /* never direct I/O (set after init; tests of the page-cache path) */
+	/* direct I/O of the open segment (blk != NULL): blk holds the segment's bytes from offset
+	 * blk_off (aligned) up to the write position, blk_off + blk_len; blk_off + blk_len is
+	 * where the next byte goes. Owned while the segment is open. */
+	char *blk;
+	uint32_t blk_off, blk_len;
+	uint32_t align;      /* direct I/O offset and length alignment (bytes, a power of two) */
+	bool unsynced;       /* a full blk was written since the last sync (needs an fdatasync) */
+	bool dir_dirty;      /* a segment was renamed since the directory's last sync */
+	uint64_t renamed_lsn; /* end of the last completed segment: sync_lsn once its name is durable */
 };
 
 /** Initialise @p w for directory @p dirfd and timeline @p tli, next write at @p lsn. */
@@ -40,25 +59,34 @@ void walseg_writer_init(struct walseg_writer *w, int dirfd, uint32_t tli, uint64
 
 /**
  * Store @p len bytes of WAL starting at @p lsn (may span segments). Completes (sync + rename)
- * every segment whose last byte is written. A write that does not continue at write_lsn closes
- * the open segment (left ".partial") first.
+ * every segment whose last byte is written; the directory sync that makes the rename durable is
+ * shared with the next segment's open (or done by walseg_sync/walseg_close), so a switch costs
+ * one journal commit, and sync_lsn passes a segment only once its name is durable. A write that
+ * does not continue at write_lsn closes the open segment (left ".partial") first.
  * @return 0, or -errno of open/write/fdatasync/rename (-EIO for a short write, -EUCLEAN if an
  *         existing segment file has a size other than 16 MiB).
  */
 int walseg_write(struct walseg_writer *w, uint64_t lsn, const void *data, size_t len);
 
-/** fdatasync the open segment if it was written since the last sync; then sync_lsn = write_lsn. */
+/**
+ * Make what was written durable: fdatasync the open segment if it was written since the last
+ * sync (direct I/O: write the staged blocks with RWF_DSYNC), and the directory after a
+ * segment's rename not yet synced; then sync_lsn = write_lsn.
+ * @return 0 or -errno of pwritev2/fdatasync.
+ */
 int walseg_sync(struct walseg_writer *w);
 
 /**
  * Sync and close the open segment, leaving its name (".partial" unless it was complete).
- * Used on shutdown and on a timeline switch. @return 0 or -errno (the fd is closed anyway).
+ * Used on shutdown and on a timeline switch. @return 0 or -errno (the fd and the staging buffer
+ * are released anyway).
  */
 int walseg_close(struct walseg_writer *w);
 
 /**
  * Prepare segment @p segno of timeline @p tli in directory @p dirfd as "<name>.prep": an unnamed
- * file (O_TMPFILE) zero-filled to 16 MiB and fdatasynced, then linked under that name (never
+ * file (O_TMPFILE) zero-filled to 16 MiB (written back a MiB at a time, so that it does not
+ * queue ahead of the stream's own syncs) and fdatasynced, then linked under that name (never
  * replacing one). Does nothing if the segment, its .partial or its .prep exists; removes its own
  * .prep again if the writer created the segment meanwhile. Blocks (16 MiB of writes, fdatasync):
  * run it on the blocking pool. Thread-safe against one writer on the same directory.

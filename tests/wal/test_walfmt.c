@@ -146,6 +146,27 @@ START_TEST(writer_segments)
 }
 END_TEST
 
+/* A segment switch whose next segment cannot be opened: the completed segment is renamed, but
+ * sync_lsn does not pass it until a directory sync has made the name durable (walseg_sync). */
+START_TEST(writer_switch_failure)
+{
+	testdir_make(&td, "test_walfmt");
+	struct walseg_writer w;
+	uint64_t start = WAL_SEG_SIZE - 100;
+	char data[300] = { 1 };
+	ck_assert_int_eq(mkdirat(td.fd, "000000010000000000000001.partial", 0700), 0);
+	walseg_writer_init(&w, td.fd, 1, start);
+	ck_assert_int_eq(walseg_write(&w, start, data, sizeof data), -EISDIR);
+	ck_assert_int_eq(fsize("000000010000000000000000"), WAL_SEG_SIZE);
+	ck_assert_uint_eq(w.write_lsn, WAL_SEG_SIZE);
+	ck_assert_uint_eq(w.sync_lsn, start);
+	ck_assert_int_eq(walseg_sync(&w), 0);
+	ck_assert_uint_eq(w.sync_lsn, WAL_SEG_SIZE);
+	ck_assert_int_eq(walseg_close(&w), 0);
+	testdir_remove(&td);
+}
+END_TEST
+
 START_TEST(state_roundtrip)
 {
 	testdir_make(&td, "test_walfmt");
@@ -186,6 +207,7 @@ int main(void)
 	tcase_add_test(tc, segment_names);
 	tcase_add_test(tc, messages);
 	tcase_add_test(tc, writer_segments);
+	tcase_add_test(tc, writer_switch_failure);
 	tcase_add_test(tc, state_roundtrip);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -29,7 +29,7 @@ static inline void testdir_remove(struct testdir *d)
 {
 	char cmd[128];
 	close(d->fd);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", d->path);
+	snprintf(cmd, sizeof cmd, "rm -rf %.*s", (int)sizeof d->path, d->path);
 	ck_assert_int_eq(system(cmd), 0);
 }
 
