@@ -44,9 +44,12 @@
 #define PENDING_MAX (1u << 20)                    /* bytes received before a flush is forced */
 #define FINAL_FLUSH_NS (5ull * 1000000000)        /* bound on sending the last status update */
 #define JOB_BUDGET_NS (10ull * 1000000)           /* a flush job takes more rounds for this long */
-#define STREAM_IDLE_NS (20ull * 1000000)          /* a job owning the stream returns this long idle */
-#define PERSIST_NS (100ull * 1000000)             /* ... and writes wal.state this often (twice that
-                                                     at the latest), or at once for a wait-lsn */
+/* A job owning the stream returns this long idle (longer than the server's own stalls, such as
+ * creating its next WAL segment, so that they do not cost a hand-back and a new job). */
+#define STREAM_IDLE_NS (200ull * 1000000)
+/* ... and writes wal.state this often (twice that at the latest), or at once for a wait-lsn: each
+ * write is an fdatasync on the thread that answers the server (see persist_due). */
+#define PERSIST_NS (1000ull * 1000000)
 #define STREAM_MAX 4                              /* jobs owning their stream at once (all timelines) */
 
 /* One XLogData message held between the socket and the flush job. */
