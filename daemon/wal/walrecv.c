@@ -10,7 +10,7 @@
  * resolve a host name) and the flush job (segment writes, fdatasync, the status update right
  * after it, more rounds while WAL keeps arriving, then wal.state). The in-memory flush LSN
  * changes only after the flush job returned, i.e. after wal.state was written (seed 002); the
- * server may be told of synced WAL earlier, within the persisted flush LSN's segment
+ * server is told of synced WAL earlier, as a restart resumes past complete segments
  * (flush_to_report).
  */
 #include "config.h"
@@ -96,11 +96,13 @@ struct walrecv {
 	uint64_t deadline;
 	uint32_t next_tli;          /* timeline switch: the server's next timeline */
 	uint64_t switch_lsn;        /* timeline switch: where the next timeline starts */
-	int drained;
+	int drained;                /* drain()'s result, kept across the flush */
 	bool copy_done_seen;        /* PQgetCopyData returned -1 on this connection */
 	struct ex_cancel_token *token; /* the task's (borrowed): the flush job looks at it */
 	bool need_persist;          /* a new timeline: persist its start before streaming */
-	bool read_slot;             /* start where the existing slot holds WAL */                /* drain()'s result, kept across the flush */
+	bool read_slot;             /* start where the existing slot holds WAL */
+	uint64_t resume_lsn;        /* walseg_resume_lsn of the persisted flush LSN (job_connect) */
+	int resume_err;
 	unsigned ev;                /* socket events being waited for */
 	char cmd[256];              /* the replication command being run */
 	struct walstate newstate;   /* the state the flush job persists */
@@ -160,6 +162,12 @@ static int64_t job_connect(void *arg)
 	struct walrecv *r = arg;
 	const char *keys[] = { "dbname", "replication", "fallback_application_name", NULL };
 	const char *vals[] = { r->wt->source, "true", "execd", NULL };
+	/* where a persisted timeline resumes (past its complete segments): a directory look-up */
+	struct wal_timeline *wt = r->wt;
+	r->resume_lsn = wt->has_persisted ? wt->persisted.flush_lsn : 0;
+	r->resume_err = r->resume_lsn ? walseg_resume_lsn(wt->dirfd, wt->persisted.pg_timeline, r->resume_lsn,
+							   &r->resume_lsn)
+				      : 0;
 	r->conn = PQconnectStartParams(keys, vals, 1);
 	return r->conn ? 0 : -ENOMEM;
 }
@@ -202,18 +210,18 @@ static void fail(struct walrecv *r, int err, const char *fmt, ...)
 }
 
 /*
- * The flush position reported to the server: the WAL durable in the segment files
- * (w.sync_lsn), which may be ahead of wal.state (reported as soon as the segment's fdatasync
- * returned, before wal.state is written). The server then releases WAL before it (a physical
- * slot's restart_lsn follows it), while a restart resumes from wal.state's flush LSN: so report it
- * only while it lies in the segment of the persisted flush LSN, which the server keeps whole;
- * otherwise wal.state is written first (the flush job does it) and until then the persisted
- * flush LSN is reported.
+ * The flush position reported to the server: the WAL durable in the segment files (w.sync_lsn),
+ * which may be ahead of wal.state (reported as soon as the segment's fdatasync returned, before
+ * wal.state is written). The server then releases WAL before it (a physical slot's restart_lsn
+ * follows it), while a restart resumes from wal.state's flush LSN or past the complete segments
+ * after it (walseg_resume_lsn): sync_lsn passes a segment only once the segment is complete and
+ * its name durable, so the restart point never lies beyond the reported position's segment,
+ * which the server keeps whole.
  */
 static uint64_t flush_to_report(const struct walrecv *r)
 {
 	uint64_t persisted = r->wt->persisted.flush_lsn, synced = r->w.sync_lsn;
-	return synced > persisted && wal_segno(synced) == wal_segno(persisted) ? synced : persisted;
+	return synced > persisted ? synced : persisted;
 }
 
 /* PQflush: @return 0 (all sent), 1 (more to send), or -EIO with r->errmsg set. */
@@ -367,7 +375,7 @@ static void prepare_next(struct walrecv *r)
  * wait-lsn waiter would be woken by it (ex_seqwait_next_target), else every PERSIST_NS once the
  * socket is drained (2 * PERSIST_NS at the latest). Each write is an fdatasync of its own on the
  * thread that answers the server, so a busy stream pays it rarely; the server learns of synced
- * WAL without it (flush_to_report), and a segment change writes it anyway (job_flush).
+ * WAL without it (flush_to_report).
  */
 static bool persist_due(const struct walrecv *r, uint64_t since)
 {
@@ -431,15 +439,6 @@ static int64_t job_flush(void *arg)
 			if ((e = walseg_sync(&r->w)) < 0) {
 				fail(r, e, "storing WAL: %s", strerror(-e));
 				break;
-			}
-			/* a flush position past the persisted segment is persisted first */
-			if (wal_segno(r->w.sync_lsn) != wal_segno(r->wt->persisted.flush_lsn)) {
-				if ((e = persist_flush(r, false)) < 0)
-					break;
-				if (stream) {
-					publish_flush(r);
-					last_persist = ex_now_ns();
-				}
 			}
 			if (r->drained != -EIO && flush_to_report(r) > r->reported_flush) {
 				if ((e = send_status(r, false)) < 0)
@@ -557,6 +556,11 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 		r->copy_done_seen = false;
 		wal_set_state(wt, WAL_CONNECTING, NULL);
 		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_connect, r));
+		if (r->resume_err < 0) {
+			fail(r, r->resume_err, "finding where to resume in the WAL directory: %s",
+			     strerror(-r->resume_err));
+			goto disconnect;
+		}
 		if (EX_AWAITED(&r->a) < 0 || PQstatus(r->conn) == CONNECTION_BAD) {
 			fail(r, -ECONNREFUSED, "connecting: %s", r->conn ? PQerrorMessage(r->conn) : "out of memory");
 			goto disconnect;
@@ -644,10 +648,11 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			if (!wt->pg_timeline)
 				wt->pg_timeline = tli;
 			pthread_mutex_unlock(&wt->lock);
-			/* where to start: the persisted flush LSN, else the requested or current position
-			 * rounded down to its segment (as pg_receivewal starts a new directory) */
+			/* where to start: the persisted flush LSN, or past the complete segments after it
+			 * (walseg_resume_lsn); else the requested or current position rounded down to its
+			 * segment (as pg_receivewal starts a new directory) */
 			if (wt->has_persisted && wt->persisted.flush_lsn) {
-				r->start_lsn = wt->persisted.flush_lsn;
+				r->start_lsn = r->resume_lsn;
 				r->stream_tli = wt->persisted.pg_timeline ? wt->persisted.pg_timeline : tli;
 			} else {
 				r->start_lsn = wal_segno_lsn(wal_segno(wt->start_lsn ? wt->start_lsn : pos));
@@ -657,8 +662,9 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			r->res = NULL;
 			while ((r->res = PQgetResult(r->conn)) != NULL)
 				PQclear(r->res);
-			r->need_persist = !wt->has_persisted || wt->persisted.system_id != sysid;
-			r->read_slot = wt->slot && r->need_persist && !wt->start_lsn;
+			bool fresh = !wt->has_persisted || wt->persisted.system_id != sysid;
+			r->need_persist = fresh || r->start_lsn != wt->persisted.flush_lsn;
+			r->read_slot = wt->slot && fresh && !wt->start_lsn;
 			r->i = wt->slot && wt->create_slot ? 1 : r->read_slot ? 3 : 4;
 			if (r->i == 4)
 				goto prestart;
@@ -754,8 +760,8 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 				publish_flush(r);
 				if (e < 0 || r->drained == -EIO)
 					break;
-				/* a flush that could not be reported yet (its segment was not
-				 * persisted when it synced) is reported now */
+				/* a synced position the job did not report (it ended before
+				 * sending) is reported now */
 				if (flush_to_report(r) > r->reported_flush)
 					r->reply_requested = true;
 			}

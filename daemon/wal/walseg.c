@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -27,8 +27,11 @@ void walseg_writer_init(struct walseg_writer *w, int dirfd, uint32_t tli, uint64
 }
 
 /* Staging buffer of a segment written with direct I/O: two of the server's largest messages
- * (MAX_SEND_SIZE, 128 KiB) per write while catching up; a streaming sync touches one block. */
+ * (MAX_SEND_SIZE, 128 KiB) per write while catching up; a streaming sync touches one block, so
+ * after a catch-up the pages past the first DIO_KEEP bytes go back to the system (dio_sync):
+ * 50 timelines catching up at once would otherwise keep 256 KiB each resident. */
 #define DIO_BUF (256u * 1024)
+#define DIO_KEEP (16u * 1024)
 
 int walseg_sync_dir(int dirfd)
 {
@@ -134,6 +137,25 @@ int walseg_prepare(int dirfd, uint32_t tli, uint64_t segno)
 	return 0;
 }
 
+int walseg_resume_lsn(int dirfd, uint32_t tli, uint64_t lsn, uint64_t *out)
+{
+	char name[WAL_FNAME_LEN + 9];
+	struct stat st;
+	for (uint64_t segno = wal_segno(lsn);; segno++) {
+		seg_file(tli, segno, "", name);
+		if (fstatat(dirfd, name, &st, 0) < 0) {
+			if (errno != ENOENT)
+				return -errno;
+			break;
+		}
+		if (st.st_size != WAL_SEG_SIZE)
+			return -EUCLEAN;
+		lsn = wal_segno_lsn(segno + 1);
+	}
+	*out = lsn;
+	return 0;
+}
+
 int walseg_parse_prep(const char *name, uint32_t *tli, uint64_t *segno)
 {
 	char seg[WAL_FNAME_LEN + 1];
@@ -173,6 +195,13 @@ int walseg_remove_stale_preps(int dirfd, uint32_t tli, uint64_t segno)
 	return r < 0 ? r : removed;
 }
 
+static void dio_end(struct walseg_writer *w)
+{
+	if (w->blk)
+		munmap(w->blk, DIO_BUF);
+	w->blk = NULL;
+}
+
 /*
  * Switch the segment just opened as @p fd to direct I/O, the next write at segment offset @p off:
  * the staging buffer starts at the block holding @p off, with the bytes before it read from the
@@ -184,17 +213,19 @@ static int dio_start(struct walseg_writer *w, int fd, uint32_t off)
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) < 0)
 		return errno == ENOSYS || errno == EINVAL ? 0 : -errno;
 	uint32_t a = sx.stx_dio_offset_align, ma = sx.stx_dio_mem_align;
-	if (!(sx.stx_mask & STATX_DIOALIGN) || a == 0 || (a & (a - 1)) || DIO_BUF % a || ma > 4096)
+	if (!(sx.stx_mask & STATX_DIOALIGN) || a == 0 || (a & (a - 1)) || a > DIO_KEEP || ma > 4096)
 		return 0;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0)
 		return -errno;
 	if (fcntl(fd, F_SETFL, fl | O_DIRECT) < 0)
 		return errno == EINVAL ? 0 : -errno;
-	if ((errno = posix_memalign((void **)&w->blk, 4096, DIO_BUF)) != 0) {
-		w->blk = NULL;
+	/* its own mapping (page-aligned): the pages go back to the system when the segment closes,
+	 * where malloc's per-thread arenas would keep them, and a streaming sync touches one */
+	void *m = mmap(NULL, DIO_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
 		return -errno;
-	}
+	w->blk = m;
 	w->align = a;
 	w->blk_off = off & ~(a - 1);
 	w->blk_len = off - w->blk_off;
@@ -205,18 +236,11 @@ static int dio_start(struct walseg_writer *w, int fd, uint32_t off)
 			;
 		if (k != (ssize_t)a) {
 			int r = k < 0 ? -errno : -EIO;
-			free(w->blk);
-			w->blk = NULL;
+			dio_end(w);
 			return r;
 		}
 	}
 	return 1;
-}
-
-static void dio_end(struct walseg_writer *w)
-{
-	free(w->blk);
-	w->blk = NULL;
 }
 
 /* Write the first @p n bytes of blk (a multiple of align) at blk_off; @p dsync: durable with them
@@ -246,6 +270,7 @@ static int dio_append(struct walseg_writer *w, const char *p, size_t n)
 			k = n;
 		memcpy(w->blk + w->blk_len, p, k);
 		w->blk_len += (uint32_t)k;
+		w->blk_wide |= w->blk_len > DIO_KEEP;
 		p += k;
 		n -= k;
 		if (w->blk_len == DIO_BUF) {
@@ -282,6 +307,11 @@ static int dio_sync(struct walseg_writer *w)
 		memmove(w->blk, w->blk + (w->blk_len - keep), keep);
 		w->blk_off += w->blk_len - keep;
 		w->blk_len = keep;
+	}
+	if (w->blk_wide) {
+		if (madvise(w->blk + DIO_KEEP, DIO_BUF - DIO_KEEP, MADV_DONTNEED) < 0)
+			return -errno;
+		w->blk_wide = false;
 	}
 	return 0;
 }

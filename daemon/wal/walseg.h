@@ -50,6 +50,7 @@ struct walseg_writer {
 	uint32_t blk_off, blk_len;
 	uint32_t align;      /* direct I/O offset and length alignment (bytes, a power of two) */
 	bool unsynced;       /* a full blk was written since the last sync (needs an fdatasync) */
+	bool blk_wide;       /* blk filled past its first pages since the last sync (catch-up) */
 	bool dir_dirty;      /* a segment was renamed since the directory's last sync */
 	uint64_t renamed_lsn; /* end of the last completed segment: sync_lsn once its name is durable */
 };
@@ -94,6 +95,18 @@ int walseg_close(struct walseg_writer *w);
  *         fdatasync or link.
  */
 int walseg_prepare(int dirfd, uint32_t tli, uint64_t segno);
+
+/**
+ * Where streaming resumes after a restart whose persisted flush LSN is @p lsn, into @p out:
+ * @p lsn, or past every complete segment (under its final name) of timeline @p tli from the one
+ * holding @p lsn on. A segment is renamed only after its fdatasync, so one under its final name
+ * holds its WAL whole, and sync_lsn passes a segment only once its rename is durable: a flush
+ * position reported to the server (sync_lsn) is therefore never beyond this point's segment,
+ * which the server (a physical slot) still holds. As pg_receivewal finds its start from the
+ * segment files (FindStreamingStart). Blocks (fstatat): the receiver calls it from a job.
+ * @return 0; -EUCLEAN if such a segment is not 16 MiB; or -errno of fstatat.
+ */
+int walseg_resume_lsn(int dirfd, uint32_t tli, uint64_t lsn, uint64_t *out);
 
 /** Parse a prepared segment's name ("<24 hex digits>.prep"). @return 0, or -EINVAL. */
 int walseg_parse_prep(const char *name, uint32_t *tli, uint64_t *segno);

@@ -167,6 +167,35 @@ START_TEST(writer_switch_failure)
 }
 END_TEST
 
+/* Where a restart resumes: past the complete segments from the persisted flush LSN's on. */
+START_TEST(writer_resume_point)
+{
+	testdir_make(&td, "test_walfmt");
+	uint64_t at, seg5 = 5 * (uint64_t)WAL_SEG_SIZE;
+	const char *names[] = { "000000010000000000000005", "000000010000000000000006",
+				"000000010000000000000007.partial", "000000020000000000000007" };
+	for (int i = 0; i < 4; i++) {
+		int fd = openat(td.fd, names[i], O_WRONLY | O_CREAT, 0600);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(ftruncate(fd, WAL_SEG_SIZE), 0);
+		close(fd);
+	}
+	ck_assert_int_eq(walseg_resume_lsn(td.fd, 1, seg5 + 1234, &at), 0);
+	ck_assert_uint_eq(at, 7 * (uint64_t)WAL_SEG_SIZE); /* 5 and 6 complete; 7 is .partial */
+	ck_assert_int_eq(walseg_resume_lsn(td.fd, 1, 7 * (uint64_t)WAL_SEG_SIZE + 99, &at), 0);
+	ck_assert_uint_eq(at, 7 * (uint64_t)WAL_SEG_SIZE + 99);
+	ck_assert_int_eq(walseg_resume_lsn(td.fd, 1, 4 * (uint64_t)WAL_SEG_SIZE + 5, &at), 0);
+	ck_assert_uint_eq(at, 4 * (uint64_t)WAL_SEG_SIZE + 5); /* 4 missing: no skipping over a gap */
+	ck_assert_int_eq(walseg_resume_lsn(td.fd, 2, 7 * (uint64_t)WAL_SEG_SIZE, &at), 0);
+	ck_assert_uint_eq(at, 8 * (uint64_t)WAL_SEG_SIZE); /* (its own timeline's segments only) */
+	int fd = openat(td.fd, "000000010000000000000007", O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd); /* a complete name with a wrong size */
+	ck_assert_int_eq(walseg_resume_lsn(td.fd, 1, seg5, &at), -EUCLEAN);
+	testdir_remove(&td);
+}
+END_TEST
+
 START_TEST(state_roundtrip)
 {
 	testdir_make(&td, "test_walfmt");
@@ -208,6 +237,7 @@ int main(void)
 	tcase_add_test(tc, messages);
 	tcase_add_test(tc, writer_segments);
 	tcase_add_test(tc, writer_switch_failure);
+	tcase_add_test(tc, writer_resume_point);
 	tcase_add_test(tc, state_roundtrip);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

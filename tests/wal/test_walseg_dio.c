@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,6 +137,43 @@ START_TEST(direct_matches_buffered)
 }
 END_TEST
 
+/* After a catch-up (the staging buffer filled far), a sync hands the buffer's pages past its
+ * first 16 KiB back to the system: a streaming sync only touches the start. */
+START_TEST(catch_up_pages_released)
+{
+	struct testdir td;
+	struct walseg_writer w;
+	static char big[200 * 1024];
+	uint64_t lsn = WAL_SEG_SIZE;
+	testdir_make(&td, "test_walseg_dio");
+	walseg_writer_init(&w, td.fd, 1, lsn);
+	fill(big, lsn, sizeof big, 4);
+	ck_assert_int_eq(walseg_write(&w, lsn, big, sizeof big), 0);
+	if (!w.blk) { /* (no direct I/O here: nothing staged) */
+		ck_assert(!dio_supported(td.fd, "000000010000000000000001.partial"));
+		walseg_close(&w);
+		testdir_remove(&td);
+		return;
+	}
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char vec[(256 * 1024) / 4096];
+	ck_assert_int_eq(mincore(w.blk, 256 * 1024, vec), 0);
+	int resident = 0;
+	for (size_t i = (16 * 1024) / (size_t)page; i < (200 * 1024) / (size_t)page; i++)
+		resident += vec[i] & 1;
+	ck_assert_int_gt(resident, 0); /* filled: resident */
+	ck_assert_int_eq(walseg_sync(&w), 0);
+	ck_assert_int_eq(mincore(w.blk, 256 * 1024, vec), 0);
+	resident = 0;
+	for (size_t i = (16 * 1024) / (size_t)page; i < (256 * 1024) / (size_t)page; i++)
+		resident += vec[i] & 1;
+	ck_assert_int_eq(resident, 0);
+	ck_assert_int_eq(walseg_close(&w), 0);
+	check_segment(td.fd, "000000010000000000000001.partial", 1, lsn, lsn + sizeof big, 4);
+	testdir_remove(&td);
+}
+END_TEST
+
 /* A restart inside a block already written (the persisted flush LSN lies behind what reached the
  * file before a crash): the bytes before it stay, the new ones follow, in both modes. */
 START_TEST(restart_inside_a_block)
@@ -202,6 +240,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, direct_matches_buffered);
 	tcase_add_test(tc, restart_inside_a_block);
+	tcase_add_test(tc, catch_up_pages_released);
 	tcase_add_test(tc, final_name_not_padded);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
