@@ -47,11 +47,13 @@ static int sync_dir(struct walseg_writer *w)
 	return r;
 }
 
-/* pwrite all @p n bytes at @p off (retrying after EINTR and short writes). */
-static int write_at(int fd, const char *p, size_t n, off_t off)
+/* Write all @p n bytes at @p off (retrying after EINTR and short writes); @p flags: pwritev2's
+ * (RWF_DSYNC: durable with them, one syscall instead of a write and an fdatasync). */
+static int write_at(int fd, const char *p, size_t n, off_t off, int flags)
 {
 	for (size_t done = 0; done < n;) {
-		ssize_t k = pwrite(fd, p + done, n - done, off + (off_t)done);
+		struct iovec iov = { (void *)(p + done), n - done };
+		ssize_t k = pwritev2(fd, &iov, 1, off + (off_t)done, flags);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -79,7 +81,7 @@ static int pad_segment(int fd, off_t from)
 		size_t n = sizeof zeros - (size_t)(off % (off_t)sizeof zeros); /* (aligned after) */
 		if ((off_t)n > WAL_SEG_SIZE - off)
 			n = (size_t)(WAL_SEG_SIZE - off);
-		int r = write_at(fd, zeros, n, off);
+		int r = write_at(fd, zeros, n, off, 0);
 		if (r < 0)
 			return r;
 		off += (off_t)n;
@@ -230,6 +232,7 @@ static int dio_start(struct walseg_writer *w, int fd, uint32_t off)
 	w->blk_off = off & ~(a - 1);
 	w->blk_len = off - w->blk_off;
 	w->unsynced = false;
+	w->blk_wide = false;
 	if (w->blk_len > 0) {
 		ssize_t k;
 		while ((k = pread(fd, w->blk, a, w->blk_off)) < 0 && errno == EINTR)
@@ -243,23 +246,10 @@ static int dio_start(struct walseg_writer *w, int fd, uint32_t off)
 	return 1;
 }
 
-/* Write the first @p n bytes of blk (a multiple of align) at blk_off; @p dsync: durable with them
- * (RWF_DSYNC, one syscall instead of a write and an fdatasync). */
+/* Write the first @p n bytes of blk (a multiple of align) at blk_off; @p dsync: durable with them. */
 static int dio_put(struct walseg_writer *w, size_t n, bool dsync)
 {
-	for (size_t done = 0; done < n;) {
-		struct iovec iov = { w->blk + done, n - done };
-		ssize_t k = pwritev2(w->fd, &iov, 1, (off_t)w->blk_off + (off_t)done, dsync ? RWF_DSYNC : 0);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		done += (size_t)k;
-	}
-	return 0;
+	return write_at(w->fd, w->blk, n, w->blk_off, dsync ? RWF_DSYNC : 0);
 }
 
 static int dio_append(struct walseg_writer *w, const char *p, size_t n)
@@ -494,7 +484,7 @@ int walseg_write(struct walseg_writer *w, uint64_t lsn, const void *data, size_t
 			if (w->renamed_lsn > w->sync_lsn)
 				w->sync_lsn = w->renamed_lsn; /* (its rename is durable now) */
 		}
-		if ((r = w->blk ? dio_append(w, p, n) : write_at(w->fd, p, n, off)) < 0)
+		if ((r = w->blk ? dio_append(w, p, n) : write_at(w->fd, p, n, off, 0)) < 0)
 			return r;
 		w->dirty = true;
 		p += n;
