@@ -72,6 +72,26 @@ static int store(struct peer *p, int k, const char *buf, size_t n)
 	return r;
 }
 
+/* A scratch directory "<base>/walsync.XXXXXX" in @p dir (64 bytes), opened; exits on failure. */
+static int scratch_make(const char *base, char dir[64])
+{
+	int fd = -1;
+	snprintf(dir, 64, "%s/walsync.XXXXXX", base);
+	if (!mkdtemp(dir) || (fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		die(dir, errno);
+	return fd;
+}
+
+/* Close @p fd and remove the directory with its files. */
+static void scratch_remove(const char *dir, int fd)
+{
+	char cmd[96];
+	close(fd);
+	snprintf(cmd, sizeof cmd, "rm -rf '%.64s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "walsync_bench: could not remove %s\n", dir);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -88,9 +108,7 @@ static void run(const char *base, size_t bytes, int syncs)
 		n = (int)((WAL_SEG_SIZE - bytes) / bytes);
 	memset(buf, 'w', sizeof buf);
 	for (int k = 0; k < PEERS; k++) {
-		snprintf(p[k].dir, sizeof p[k].dir, "%s/walsync.XXXXXX", base);
-		if (!mkdtemp(p[k].dir) || (p[k].dirfd = open(p[k].dir, O_RDONLY | O_DIRECTORY)) < 0)
-			die(p[k].dir, errno);
+		p[k].dirfd = scratch_make(base, p[k].dir);
 		p[k].lsn = WAL_SEG_SIZE; /* segment 1 */
 		p[k].us = calloc((size_t)n, sizeof(double));
 		if (!p[k].us)
@@ -133,16 +151,13 @@ static void run(const char *base, size_t bytes, int syncs)
 	for (int k = 0; k < PEERS; k++) {
 		printf("| %zu B | %s | %d | %.1f | %.1f | %.1f | %.2f |\n", bytes, peer_name[k], n - 1, mean[k],
 		       p[k].us[(n - 1) / 2], p[k].us[(n - 1) * 99 / 100], mean[k] / mean[2]);
-		if (k < 2 && walseg_close(&p[k].w) < 0)
-			die("close", EIO);
+		int r = k < 2 ? walseg_close(&p[k].w) : 0;
+		if (r < 0)
+			die("close", r);
 		if (k == 2)
 			close(p[k].fd);
 		free(p[k].us);
-		char cmd[96];
-		snprintf(cmd, sizeof cmd, "rm -rf '%.64s'", p[k].dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "walsync_bench: could not remove %s\n", p[k].dir);
-		close(p[k].dirfd);
+		scratch_remove(p[k].dir, p[k].dirfd);
 	}
 }
 
@@ -192,10 +207,7 @@ static void run_padding(const char *base)
 	struct walseg_writer w;
 	double sum[2] = { 0 }, max[2] = { 0 }, pad[2] = { 0 };
 	long count[2] = { 0 };
-	snprintf(dir, sizeof dir, "%s/walsync.XXXXXX", base);
-	int dirfd;
-	if (!mkdtemp(dir) || (dirfd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
-		die(dir, errno);
+	int dirfd = scratch_make(base, dir);
 	uint64_t lsn = WAL_SEG_SIZE;
 	walseg_writer_init(&w, dirfd, 1, lsn);
 	memset(buf, 'w', sizeof buf);
@@ -227,13 +239,10 @@ static void run_padding(const char *base)
 	for (int k = 0; k < 2; k++)
 		printf("| %s | %ld | %.1f | %.1f | %.1f |\n", name[k], count[k], count[k] ? sum[k] / count[k] : 0,
 		       max[k], pad[k] / REPS / 1000);
-	if (walseg_close(&w) < 0)
-		die("close", EIO);
-	close(dirfd);
-	char cmd[96];
-	snprintf(cmd, sizeof cmd, "rm -rf '%.64s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "walsync_bench: could not remove %s\n", dir);
+	int r = walseg_close(&w);
+	if (r < 0)
+		die("close", r);
+	scratch_remove(dir, dirfd);
 }
 
 int main(int argc, char **argv)
