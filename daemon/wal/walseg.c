@@ -328,8 +328,8 @@ static int open_segment(struct walseg_writer *w, uint64_t segno, uint32_t off)
 	 * the same bytes in place. */
 	fd = openat(w->dirfd, name, O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
-		if (fstat(fd, &st) < 0 || st.st_size != WAL_SEG_SIZE) {
-			r = fstat(fd, &st) < 0 ? -errno : -EUCLEAN;
+		r = fstat(fd, &st) < 0 ? -errno : st.st_size != WAL_SEG_SIZE ? -EUCLEAN : 0;
+		if (r < 0) {
 			close(fd);
 			return r;
 		}
