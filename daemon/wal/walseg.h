@@ -103,7 +103,8 @@ int walseg_prepare(int dirfd, uint32_t tli, uint64_t segno);
  * holds its WAL whole, and sync_lsn passes a segment only once its rename is durable: a flush
  * position reported to the server (sync_lsn) is therefore never beyond this point's segment,
  * which the server (a physical slot) still holds. As pg_receivewal finds its start from the
- * segment files (FindStreamingStart). Blocks (fstatat): the receiver calls it from a job.
+ * segment files (FindStreamingStart). Blocks (fstatat): the receiver calls it from a job;
+ * thread-safe (it only reads the directory); LSNs are byte positions in the WAL.
  * @return 0; -EUCLEAN if such a segment is not 16 MiB; or -errno of fstatat.
  */
 int walseg_resume_lsn(int dirfd, uint32_t tli, uint64_t lsn, uint64_t *out);
