@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct ex_reactor {
 	int cancel_all_pending;     /* completion thread only */
 	int rearm_wake;             /* completion thread only */
 	pthread_t thread;
+	sem_t started;              /* posted by the completion thread once its wake poll is armed */
 	struct ex_timers timers;
 	struct ex_op kick_op;       /* multishot poll on wake_fd, armed by the completion thread */
 	struct ex_op cancel_all_op; /* ASYNC_CANCEL_ANY issued by ex_reactor_free */
@@ -471,6 +473,7 @@ static void *completion_main(void *arg)
 	uint64_t last_cancel_all = 0;
 	/* armed from this thread: the kernel ties a poll to the thread that submitted it */
 	arm_wake(r);
+	sem_post(&r->started);
 	for (;;) {
 		uint64_t now = ex_now_ns();
 		ex__wake_batch_begin();
@@ -518,6 +521,9 @@ static void *completion_main(void *arg)
 		unsigned ready = io_uring_cq_ready(&r->ring);
 		(void)LOAD(&r->inflight);
 		unsigned head, n = 0, ended = 0, ended_bounded = 0;
+		/* counted before the wakes: a woken task that reads the statistics sees its CQE */
+		if (ready)
+			STAT(&r->st_completions, ready);
 		ex__wake_batch_begin();
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
 			if (n == ready)
@@ -536,7 +542,6 @@ static void *completion_main(void *arg)
 			io_uring_cq_advance(&r->ring, n);
 			SUB(&r->inflight, ended);
 			__atomic_sub_fetch(&r->bounded, ended_bounded, __ATOMIC_SEQ_CST); /* see flush_locked */
-			STAT(&r->st_completions, n);
 		}
 		if (r->rearm_wake) {
 			r->rearm_wake = 0;
@@ -597,11 +602,18 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 	ret = ex_timers_init(&r->timers);
 	if (ret < 0)
 		goto fail;
+	sem_init(&r->started, 0, 0);
 	ret = -pthread_create(&r->thread, NULL, completion_main, r);
 	if (ret < 0) {
+		sem_destroy(&r->started);
 		ex_timers_destroy(&r->timers);
 		goto fail;
 	}
+	/* Returned once the wake poll is in the ring: its SQE is not counted against a caller's
+	 * first batch, and a kick from the first moment has a poll to land on. */
+	while (sem_wait(&r->started) < 0 && errno == EINTR)
+		;
+	sem_destroy(&r->started);
 	*out = r;
 	return 0;
 fail:

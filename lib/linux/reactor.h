@@ -32,7 +32,8 @@ struct ex_reactor_config {
 };
 
 /**
- * Create the ring and start the completion thread.
+ * Create the ring and start the completion thread; returns once that thread has armed its
+ * wake poll (so the statistics start with that one SQE and one io_uring_enter).
  * @return 0 and *out set; -ENOMEM, -ENOSYS (no io_uring, or a kernel without
  * IORING_FEAT_NODROP / IORING_FEAT_EXT_ARG), or the error of io_uring_queue_init_params /
  * pthread_create. Thread-safety: any thread.
