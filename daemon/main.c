@@ -63,9 +63,10 @@ struct status_task {
 	struct task_mgr_watcher w;
 };
 
-static void notify_status(void)
+/* @p first: lines sent in the same datagram before the status (READY=1), or "". */
+static void notify_status(const char *first)
 {
-	sd_notifyf(0, "STATUS=%zu tenants, %zu timelines, %zu tasks, %u control connections",
+	sd_notifyf(0, "%sSTATUS=%zu tenants, %zu timelines, %zu tasks, %u control connections", first,
 		   registry_tenant_count(), registry_timeline_count(), task_mgr_count(NULL),
 		   ctl_server_connections());
 }
@@ -75,7 +76,7 @@ static ex_poll_t status_poll(struct ex_future *f, struct ex_context *cx)
 	struct status_task *s = ex_container_of(f, struct status_task, fut);
 	EX_BEGIN(&s->a);
 	for (;;) {
-		notify_status();
+		notify_status("");
 		if (s->watchdog_usec)
 			sd_notify(0, "WATCHDOG=1");
 		EX_AWAIT(&s->a, cx, &ex_select(&s->sel, ex_sleep(&s->sleep, s->period_ns),
@@ -165,12 +166,11 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 		log_error("cannot start the control listener: %s", strerror(-e));
 		EX_RETURN(&r->a, f, 1);
 	}
-	/* READY=1 before the status task exists, so that its first WATCHDOG=1 cannot precede it */
-	sd_notify(0, "READY=1");
-	if ((e = spawn_status()) < 0) {
+	/* READY=1 before the status task exists, so that its first WATCHDOG=1 cannot precede it;
+	 * with a first STATUS= in the same datagram, so that a stop right away cannot precede that */
+	notify_status("READY=1\n");
+	if ((e = spawn_status()) < 0)
 		log_warning("cannot start the status task: %s", strerror(-e));
-		notify_status();
-	}
 	log_info("execd %s ready: state %s, %zu tenants, %zu timelines", PACKAGE_VERSION, execd_config.state_dir,
 		 registry_tenant_count(), registry_timeline_count());
 
