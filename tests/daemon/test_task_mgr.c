@@ -334,7 +334,9 @@ static ex_poll_t deadline_poll(struct ex_future *f, struct ex_context *cx)
 	spawn(STUBBORN, TASK_KIND_WAL_RECEIVER, &A, &T1, "stubborn", false);
 	spawn(WAITER, TASK_KIND_WAL_FLUSH, &A, &T1, "good2", false);
 	s->f = (struct task_mgr_filter){ .tenant = &A };
-	SHUTDOWN(s, 0, &s->f, 200); /* the stubborn task must outlive this deadline */
+	/* the stubborn task must outlive this deadline; the good ones must end within it, which
+	 * 2 s leaves room for on a loaded machine */
+	SHUTDOWN(s, 0, &s->f, 2000);
 	s->counts[0] = task_mgr_count(&s->f);
 	gate_open(&gate);
 	SHUTDOWN(s, 1, &s->f, 60000);
