@@ -52,9 +52,12 @@ for tl in $TL1 $TL2; do
 	C timeline wait-lsn "$tl" --lsn "$lsn" --timeout 120 >/dev/null || fail "wait-lsn $tl $lsn"
 done
 
-# What timeline show reports while streaming, in both forms.
+# What timeline show reports while streaming, in both forms. The LSNs and the segment count
+# may move between two calls (the server still writes a little WAL; wal.state is persisted each
+# second), so the table's values must lie between those of a JSON call before and one after it.
 C --json timeline show "$TL1" >"$T/show.json"
 C timeline show "$TL1" >"$T/show.txt"
+C --json timeline show "$TL1" >"$T/show2.json"
 [ "$(jget "$T/show.json" 'd["timeline"]["state"]')" = streaming ] || fail "not streaming: $(cat "$T/show.txt")"
 [ "$(jget "$T/show.json" 'd["timeline"]["slot"]')" = execd_sig1 ] || fail "slot"
 [ "$(jget "$T/show.json" 'd["timeline"]["pg_timeline"]')" = 1 ] || fail "pg_timeline"
@@ -63,10 +66,19 @@ C timeline show "$TL1" >"$T/show.txt"
 [ "$(jget "$T/show.json" 'd["timeline"]["bytes_on_disk"] > 0')" = True ] || fail "bytes_on_disk"
 [ "$(jget "$T/show.json" 'd["timeline"]["lag_bytes"] >= 0')" = True ] || fail "lag_bytes"
 lsn_ge "$(jget "$T/show.json" 'd["timeline"]["flush_lsn"]')" "$lsn" || fail "flush_lsn < $lsn"
-for f in source received_lsn flush_lsn segments; do
-	v=$(jget "$T/show.json" "d['timeline']['$f']")
-	grep -qF -- "$v" "$T/show.txt" || fail "timeline show lacks $f=$v: $(cat "$T/show.txt")"
+v=$(jget "$T/show.json" "d['timeline']['source']")
+grep -qF -- "$v" "$T/show.txt" || fail "timeline show lacks source=$v: $(cat "$T/show.txt")"
+table() { sed -n "s/^ *$1: //p" "$T/show.txt"; }
+for f in received_lsn:Received flush_lsn:Flushed; do
+	v=$(table "${f#*:}")
+	lsn_ge "$v" "$(jget "$T/show.json" "d['timeline']['${f%:*}']")" &&
+		lsn_ge "$(jget "$T/show2.json" "d['timeline']['${f%:*}']")" "$v" ||
+		fail "timeline show's ${f#*:} $v is not between two JSON calls: $(cat "$T/show.txt")"
 done
+v=$(table Segments)
+[ "$v" -ge "$(jget "$T/show.json" "d['timeline']['segments']")" ] &&
+	[ "$v" -le "$(jget "$T/show2.json" "d['timeline']['segments']")" ] ||
+	fail "timeline show's segment count $v is not between two JSON calls: $(cat "$T/show.txt")"
 grep -q "State: streaming" "$T/show.txt" || fail "table state"
 C --json list --timeline "$TL1" >"$T/tasks.json"
 [ "$(jget "$T/tasks.json" 'sorted({t["kind"] for t in d["tasks"]} & {"wal_receiver"})')" = "['wal_receiver']" ] ||
