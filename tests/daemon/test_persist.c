@@ -85,6 +85,7 @@ int main(void)
 {
 	Suite *s = suite_create("persist");
 	TCase *tc = tcase_create("persist");
+	tcase_set_timeout(tc, 120); /* fsyncs on a loaded disk; Check's default is 4 s */
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, write_read_replace);
 	tcase_add_test(tc, mkdir_unlink_remove_tree);

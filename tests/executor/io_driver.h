@@ -83,7 +83,11 @@ static const struct ex_waker_vtable drv_vtable = { drv_clone, drv_wake, drv_wake
 static inline void drv_init(struct drv *d, unsigned sq, unsigned cq)
 {
 	pthread_mutex_init(&d->m, NULL);
-	pthread_cond_init(&d->c, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock step cannot fire drv_wait */
+	pthread_cond_init(&d->c, &ca);
+	pthread_condattr_destroy(&ca);
 	d->wakes = 0;
 	d->seq = 0;
 	struct ex_reactor_config cfg = { sq, cq };
@@ -129,7 +133,7 @@ static inline ex_poll_t drv_poll_once(struct drv *d, struct drv_slot *s)
 static inline void drv_wait(struct drv *d, uint64_t seen)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += DRV_TIMEOUT_S;
 	pthread_mutex_lock(&d->m);
 	while (d->wakes == seen) {

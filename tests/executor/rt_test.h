@@ -17,7 +17,8 @@
 
 #include <executor/executor.h>
 
-#define RT_TIMEOUT_S 120 /* upper bound of every wait and of each test case */
+#define RT_TIMEOUT_S 120 /* upper bound of every wait: a hang fails the test with its message */
+#define RT_CASE_TIMEOUT_S (RT_TIMEOUT_S + 60) /* Check's bound per test case: after those */
 
 static inline uint64_t rt_now_ns(void)
 {

@@ -104,7 +104,7 @@ int main(void)
 {
 	Suite *s = suite_create("detach");
 	TCase *tc = tcase_create("detach");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, detached_finish_after_root);
 	tcase_add_test(tc, ex_main_exit_codes);
 	suite_add_tcase(s, tc);

@@ -140,7 +140,7 @@ int main(void)
 {
 	Suite *s = suite_create("fairness");
 	TCase *tc = tcase_create("fairness");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, lifo_ping_pong_does_not_starve_the_queue);
 	tcase_add_test(tc, lifo_ping_pong_does_not_starve_injected);
 	suite_add_tcase(s, tc);

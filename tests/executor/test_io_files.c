@@ -164,6 +164,7 @@ int main(void)
 {
 	Suite *s = suite_create("io_files");
 	TCase *tc = tcase_create("files");
+	tcase_set_timeout(tc, 120); /* fsyncs on a loaded disk; Check's default is 4 s */
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, open_write_read_close);
 	tcase_add_test(tc, vectored);

@@ -186,7 +186,7 @@ int main(void)
 {
 	Suite *s = suite_create("join_release");
 	TCase *tc = tcase_create("release");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, abandoned_join_then_join_again);
 	tcase_add_test(tc, abandoned_join_then_detach);
 	tcase_add_test(tc, join_woken_once);

@@ -93,7 +93,7 @@ int main(void)
 {
 	Suite *s = suite_create("runtime_free");
 	TCase *tc = tcase_create("free");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, free_with_pending_tasks);
 	tcase_add_test(tc, build_and_free_repeatedly);
 	suite_add_tcase(s, tc);

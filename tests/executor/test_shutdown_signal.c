@@ -107,7 +107,7 @@ int main(void)
 {
 	Suite *s = suite_create("shutdown_signal");
 	TCase *tc = tcase_create("signals");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, sigterm_fires_shutdown_token);
 	tcase_add_test(tc, sigint_fires_shutdown_token);
 	tcase_add_test(tc, second_sigint_exits);

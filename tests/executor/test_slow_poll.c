@@ -67,7 +67,7 @@ int main(void)
 {
 	Suite *s = suite_create("slow_poll");
 	TCase *tc = tcase_create("slow_poll");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, slow_poll_is_logged);
 	suite_add_tcase(s, tc);
 	return rt_run_suite(s);

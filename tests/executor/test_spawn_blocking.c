@@ -111,7 +111,7 @@ int main(void)
 {
 	Suite *s = suite_create("spawn_blocking");
 	TCase *tc = tcase_create("pool");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, more_calls_than_threads);
 	tcase_add_test(tc, outside_runtime);
 	suite_add_tcase(s, tc);

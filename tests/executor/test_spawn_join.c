@@ -204,7 +204,7 @@ int main(void)
 {
 	Suite *s = suite_create("spawn_join");
 	TCase *tc = tcase_create("spawn");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, hundred_thousand_tasks);
 	tcase_add_test(tc, introspection);
 	tcase_add_test(tc, spawn_errors);

@@ -104,7 +104,7 @@ int main(void)
 {
 	Suite *s = suite_create("task_alloc");
 	TCase *tc = tcase_create("task_alloc");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, headers_recycled_across_threads);
 	suite_add_tcase(s, tc);
 	return rt_run_suite(s);

@@ -218,7 +218,7 @@ int main(void)
 {
 	Suite *s = suite_create("wake_race");
 	TCase *tc = tcase_create("race");
-	tcase_set_timeout(tc, RT_TIMEOUT_S);
+	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_loop_test(tc, wakes_from_plain_threads, 0, 3);
 	tcase_add_loop_test(tc, wakes_from_other_tasks, 0, 3);
 	suite_add_tcase(s, tc);
