@@ -205,6 +205,42 @@ START_TEST(polls_do_not_block_io)
 }
 END_TEST
 
+/* Polls are not bounded by the CQ size: 256 of them on a 16-entry CQ, made ready by one write,
+ * complete together and overflow the CQ. The kernel keeps the overflow (IORING_FEAT_NODROP,
+ * which ex_reactor_new requires) and every poll is delivered; the ring works afterwards. */
+START_TEST(poll_completions_overflow_cq)
+{
+	struct drv d;
+	drv_init(&d, 8, 16);
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	enum { M = 256 };
+	for (int i = 0; i < M; i++) {
+		drv_slot_init(&d, &slot[i], &ex_poll_fd(&io[i], p[0], POLLIN)->base);
+		ck_assert_int_eq(drv_poll_once(&d, &slot[i]), EX_PENDING);
+	}
+	struct ex_reactor_stats st;
+	ex_reactor_get_stats(d.r, &st);
+	ck_assert_uint_gt(M, st.cq_limit);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	drv_run(&d, slot, M);
+	for (int i = 0; i < M; i++) {
+		ck_assert_int_eq(io[i].cs.base.output & POLLIN, POLLIN);
+		ck_assert_int_eq(__atomic_load_n(&slot[i].clones, __ATOMIC_RELAXED), 0);
+	}
+	char c;
+	struct ex_io r;
+	ck_assert_int_eq(drv_block_on(&d, ex_read(&r, p[0], &c, 1, -1)), 1);
+	ck_assert_int_eq(c, 'x');
+	ex_reactor_get_stats(d.r, &st);
+	fprintf(stderr, "poll_completions_overflow_cq: %d polls on a CQ of %u, %llu submissions the kernel refused (-EBUSY/-EAGAIN)\n",
+		M, st.cq_limit, (unsigned long long)st.busy);
+	close(p[0]);
+	close(p[1]);
+	drv_fini(&d);
+}
+END_TEST
+
 /* ex_reactor_free with operations still in flight cancels them and wakes their tasks. */
 START_TEST(free_with_inflight)
 {
@@ -236,6 +272,7 @@ int main(void)
 	tcase_add_test(tc, batching);
 	tcase_add_test(tc, release_under_pressure);
 	tcase_add_test(tc, polls_do_not_block_io);
+	tcase_add_test(tc, poll_completions_overflow_cq);
 	tcase_add_test(tc, free_with_inflight);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
