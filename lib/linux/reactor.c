@@ -609,8 +609,8 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 		ex_timers_destroy(&r->timers);
 		goto fail;
 	}
-	/* Returned once the wake poll is in the ring: its SQE is not counted against a caller's
-	 * first batch, and a kick from the first moment has a poll to land on. */
+	/* Returned once the wake poll is in the ring, so that the statistics a caller reads start
+	 * from a settled ring (that SQE is never counted in the caller's first batch). */
 	while (sem_wait(&r->started) < 0 && errno == EINTR)
 		;
 	sem_destroy(&r->started);
