@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <executor/async.h>
 #include <executor/blocking.h>
@@ -99,6 +101,8 @@ struct walrecv {
 	int drained;                /* drain()'s result, kept across the flush */
 	bool copy_done_seen;        /* PQgetCopyData returned -1 on this connection */
 	struct ex_cancel_token *token; /* the task's (borrowed): the flush job looks at it */
+	int cancel_fd;              /* eventfd the token's wake writes to while a job owns the stream */
+	struct ex_cancelled cancel_wait; /* that job's registration with the token */
 	bool need_persist;          /* a new timeline: persist its start before streaming */
 	bool read_slot;             /* start where the existing slot holds WAL */
 	uint64_t resume_lsn;        /* walseg_resume_lsn of the persisted flush LSN (job_connect) */
@@ -111,6 +115,45 @@ struct walrecv {
 
 static uint64_t rnd_state;
 static atomic_int streaming; /* flush jobs owning their stream (all timelines): pool threads held */
+
+/* A waker for a thread blocked in poll(2) rather than a task: waking writes to an eventfd (the
+ * data) in the poll set. It holds no reference: the registration is released before the fd is
+ * closed, and the token wakes only under its lock, which that release takes. */
+static void fd_wake(const void *data)
+{
+	(void)eventfd_write((int)(intptr_t)data, 1); /* cannot fail short of a counter overflow */
+}
+static const void *fd_clone(const void *data)
+{
+	return data;
+}
+static void fd_drop(const void *data)
+{
+	(void)data;
+}
+static const struct ex_waker_vtable fd_waker_vtable = { fd_clone, fd_wake, fd_wake, fd_drop };
+
+/* Have the token's cancellation make r->cancel_fd readable (the eventfd made on first use). On
+ * failure the stream job still sees cancellation, at its next wake (STREAM_IDLE_NS at most).
+ * @return true if registered; false if not, or if the token is cancelled already. */
+static bool cancel_watch(struct walrecv *r)
+{
+	if (!r->token)
+		return false;
+	if (r->cancel_fd < 0) {
+		r->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (r->cancel_fd < 0) {
+			log_warning("no eventfd for the stream's cancellation (%s): it is seen within %llu ms",
+				    strerror(errno), (unsigned long long)(STREAM_IDLE_NS / 1000000));
+			return false;
+		}
+	}
+	uint64_t v;
+	(void)eventfd_read(r->cancel_fd, &v); /* reset; -EAGAIN when it was not set */
+	struct ex_waker w = { &fd_waker_vtable, (const void *)(intptr_t)r->cancel_fd };
+	struct ex_context cx = { &w };
+	return ex_poll(&ex_cancelled(&r->cancel_wait, r->token)->base, &cx) == EX_PENDING;
+}
 
 /* Jitter: +-25 %, xorshift (no need for crypto quality; must not block). */
 static uint64_t jitter(uint64_t ns)
@@ -402,7 +445,7 @@ static bool persist_due(const struct walrecv *r, uint64_t since)
  * (the task is suspended on this job). It answers keepalive requests, sends the periodic status
  * update, and persists wal.state when persist_due() says so, each time advancing the in-memory
  * flush LSN and the seqwait itself. It returns after STREAM_IDLE_NS without a message, at
- * cancellation (looked at on every wake and at least every STREAM_IDLE_NS), at the end of the
+ * cancellation (the token's wake makes an eventfd in its poll set readable), at the end of the
  * copy, or on an error. A job that could not take a stream slot returns once the socket is empty
  * or after JOB_BUDGET_NS, as before.
  * Before returning it persists the last synced position in wal.state; the task then advances the
@@ -414,7 +457,7 @@ static int64_t job_flush(void *arg)
 	struct walrecv *r = arg;
 	uint64_t now = ex_now_ns(), until = now + JOB_BUDGET_NS;
 	uint64_t last_persist = now, last_msg = now;
-	bool stream = false;
+	bool stream = false, watching = false;
 	int e = 0, out = 0; /* out: PQflush has more to send */
 	for (;;) {
 		/* The socket was empty at the last drain() and libpq has read nothing since (it
@@ -505,6 +548,9 @@ static int64_t job_flush(void *arg)
 				break;
 			}
 			stream = true;
+			watching = cancel_watch(r);
+			if (r->token && ex_cancel_token_is_cancelled(r->token))
+				break;
 		}
 		/* wait for the socket: the next message, the next status update or wal.state write
 		 * due, or STREAM_IDLE_NS without a message (then the task waits through io_uring) */
@@ -517,8 +563,9 @@ static int64_t job_flush(void *arg)
 		if (r->w.sync_lsn > r->wt->persisted.flush_lsn && last_persist + PERSIST_NS < wake)
 			wake = last_persist + PERSIST_NS;
 		int ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-		struct pollfd pfd = { .fd = r->sock, .events = POLLIN | (out ? POLLOUT : 0) };
-		int k = poll(&pfd, 1, ms);
+		struct pollfd pfd[2] = { { .fd = r->sock, .events = POLLIN | (out ? POLLOUT : 0) },
+					 { .fd = watching ? r->cancel_fd : -1, .events = POLLIN } };
+		int k = poll(pfd, 2, ms);
 		if (k < 0 && errno != EINTR) {
 			e = -errno;
 			fail(r, e, "poll: %s", strerror(-e));
@@ -526,10 +573,12 @@ static int64_t job_flush(void *arg)
 		}
 		if (r->token && ex_cancel_token_is_cancelled(r->token))
 			break;
-		if (k == 1 && !(pfd.revents & POLLOUT))
+		if (pfd[0].revents && !(pfd[0].revents & POLLOUT))
 			goto receive; /* a message (or an error, which PQconsumeInput reports) */
 		/* a timeout, or room to send: the next round sends what is due, then receives */
 	}
+	if (watching)
+		r->cancel_wait.cs.release(&r->cancel_wait.cs); /* no wake reaches cancel_fd after this */
 	if (stream)
 		atomic_fetch_sub(&streaming, 1);
 	/* (after an error too: what was synced is persisted; the first error is reported) */
@@ -889,6 +938,7 @@ struct ex_future *walrecv_new(struct wal_timeline *wt)
 	r->fut.poll = walrecv_poll;
 	r->tail = &r->head;
 	r->sock = -1;
+	r->cancel_fd = -1;
 	r->prep_for = UINT64_MAX;
 	return &r->fut;
 }
@@ -899,5 +949,7 @@ void walrecv_drop(struct ex_future *f)
 	pending_free(r);
 	if (r->conn)
 		PQfinish(r->conn);
+	if (r->cancel_fd >= 0)
+		close(r->cancel_fd);
 	free(r);
 }
