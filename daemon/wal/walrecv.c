@@ -33,6 +33,7 @@
 #include <executor/time.h>
 
 #include "log.h"
+#include "persist.h"
 #include "task_mgr.h"
 #include "wal.h"
 #include "walfmt.h"
@@ -220,6 +221,20 @@ static int64_t job_save(void *arg)
 {
 	struct walrecv *r = arg;
 	return walstate_save(r->wt->dirfd, &r->newstate);
+}
+
+/* The timeline history file TIMELINE_HISTORY returned (r->res), stored durably under its own
+ * name unless it is there already, as pg_receivewal does (existsTimeLineHistoryFile). */
+static int64_t job_history(void *arg)
+{
+	struct walrecv *r = arg;
+	const char *name = PQgetvalue(r->res, 0, 0);
+	if (faccessat(r->wt->dirfd, name, F_OK, 0) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	return persist_write_file(r->wt->dirpath, name, PQgetvalue(r->res, 0, 1),
+				  (size_t)PQgetlength(r->res, 0, 1));
 }
 
 static int64_t job_close(void *arg)
@@ -637,7 +652,8 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 		r->sock = PQsocket(r->conn);
 
 		/* IDENTIFY_SYSTEM: systemid, timeline, xlogpos, dbname */
-		r->i = 0; /* step: 0 identify, 1 create slot, 3 read slot, 4 persist start, 2 start replication */
+		r->i = 0; /* step: 0 identify, 1 create slot, 3 read slot, 4 persist start, 5 timeline
+			   * history (timelines after the first), 2 start replication */
 	query:
 		if (r->i == 0)
 			snprintf(cmd, sizeof r->cmd, "IDENTIFY_SYSTEM");
@@ -645,6 +661,8 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			snprintf(cmd, sizeof r->cmd, "CREATE_REPLICATION_SLOT \"%s\" PHYSICAL RESERVE_WAL", wt->slot);
 		else if (r->i == 3)
 			snprintf(cmd, sizeof r->cmd, "READ_REPLICATION_SLOT \"%s\"", wt->slot);
+		else if (r->i == 5)
+			snprintf(cmd, sizeof r->cmd, "TIMELINE_HISTORY %u", r->stream_tli);
 		else {
 			lsn_format(r->start_lsn, l);
 			if (wt->slot)
@@ -770,6 +788,33 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 					ex_seqwait_advance(wt->flush_wait, r->start_lsn);
 				}
 			}
+			r->i = r->stream_tli > 1 ? 5 : 2;
+			goto query;
+		}
+		if (r->i == 5) {
+			/* TIMELINE_HISTORY: filename, content. The file goes next to the timeline's
+			 * segments before the first of them, so that the directory says where each
+			 * timeline branched off (what pg_receivewal keeps, and a restore needs). */
+			char want[32];
+			snprintf(want, sizeof want, "%08X.history", r->stream_tli);
+			if (PQresultStatus(r->res) != PGRES_TUPLES_OK || PQntuples(r->res) != 1 || PQnfields(r->res) < 2) {
+				fail(r, -EPROTO, "TIMELINE_HISTORY %u: %s", r->stream_tli, PQerrorMessage(r->conn));
+				goto disconnect;
+			}
+			if (strcmp(PQgetvalue(r->res, 0, 0), want) != 0) {
+				fail(r, -EPROTO, "TIMELINE_HISTORY %u: the server sent the file '%.64s'", r->stream_tli,
+				     PQgetvalue(r->res, 0, 0));
+				goto disconnect;
+			}
+			EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, job_history, r));
+			if ((e = (int)EX_AWAITED(&r->a)) < 0) {
+				fail(r, e, "writing %s: %s", want, strerror(-e));
+				goto disconnect;
+			}
+			PQclear(r->res);
+			r->res = NULL;
+			while ((r->res = PQgetResult(r->conn)) != NULL)
+				PQclear(r->res);
 			r->i = 2;
 			goto query;
 		}

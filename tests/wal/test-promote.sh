@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # A timeline switch on the server is followed: the receiver streams from a standby; the standby
 # is promoted (PostgreSQL timeline 1 -> 2); the receiver logs the switch, persists timeline 2 and
-# keeps streaming WAL written after the promotion into timeline-2 segment files.
+# keeps streaming WAL written after the promotion into timeline-2 segment files, next to the
+# timeline's history file (00000002.history, fetched with TIMELINE_HISTORY).
 set -eu
 . "${top_srcdir:-../..}/tests/common/pg.sh"
 . "${top_srcdir:-../..}/tests/wal/walstate.sh"
@@ -45,5 +46,12 @@ wait_flush "$STATE" "$stop"
 grep -q "switched to timeline 2" "$T/drv.log" || { echo "no timeline switch logged" >&2; cat "$T/drv.log" >&2; exit 1; }
 tr -d '\000' <"$STATE" | grep -q '"pg_timeline":2' || { echo "timeline 2 not persisted" >&2; exit 1; }
 ls "$T/drv/tl0/wal" | grep -q '^00000002' || { echo "no timeline-2 segment" >&2; ls "$T/drv/tl0/wal" >&2; exit 1; }
+# the new timeline's history file is stored as the server has it (pg_receivewal does the same)
+cmp "$PG_STANDBY_DATA/pg_wal/00000002.history" "$T/drv/tl0/wal/00000002.history" ||
+	{ echo "00000002.history missing or not the server's" >&2; ls "$T/drv/tl0/wal" >&2; exit 1; }
 kill -TERM $DRV; wait $DRV; DRV=
-echo "followed the switch to timeline 2; flushed up to $stop"
+# a restart on timeline 2 finds the history file there and goes on streaming
+"$BIN/walrecv-driver" "$PG_STANDBY_CONNINFO" "$T/drv" --n 1 --until "$stop" >/dev/null 2>"$T/drv2.log" ||
+	{ echo "restart on timeline 2 failed" >&2; cat "$T/drv2.log" >&2; exit 1; }
+cmp "$PG_STANDBY_DATA/pg_wal/00000002.history" "$T/drv/tl0/wal/00000002.history"
+echo "followed the switch to timeline 2 and stored its history file; flushed up to $stop"
