@@ -58,6 +58,8 @@ struct ex_reactor {
 	struct ex_op cancel_all_op; /* ASYNC_CANCEL_ANY issued by ex_reactor_free */
 	/* statistics (atomic) */
 	uint64_t st_enters, st_sqes, st_completions, st_deferred, st_busy, st_max_inflight;
+	unsigned fail_submits;      /* atomic: ex_reactor_fail_submits (tests) */
+	int fail_err;
 };
 
 struct tls_batch {
@@ -193,10 +195,28 @@ static void op_unref(struct ex_op *op)
 
 /* ---- submission ---- */
 
+/* An injected failure (ex_reactor_fail_submits) if one is left, else 0. */
+static int submit_fault(struct ex_reactor *r)
+{
+	unsigned n = LOAD(&r->fail_submits);
+	while (n && !__atomic_compare_exchange_n(&r->fail_submits, &n, n - 1, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+		;
+	return n ? __atomic_load_n(&r->fail_err, __ATOMIC_RELAXED) : 0;
+}
+
+void ex_reactor_fail_submits(struct ex_reactor *r, unsigned n, int err)
+{
+	__atomic_store_n(&r->fail_err, err, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->fail_submits, n, __ATOMIC_RELEASE);
+}
+
 static void reactor_submit(struct ex_reactor *r)
 {
 	for (;;) {
-		int ret = io_uring_submit(&r->ring);
+		int ret = LOAD(&r->fail_submits) ? submit_fault(r) : 0;
+		if (ret == 0)
+			ret = io_uring_submit(&r->ring);
 		STAT(&r->st_enters, 1);
 		if (ret >= 0) {
 			STAT(&r->st_sqes, (uint64_t)ret);

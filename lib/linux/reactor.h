@@ -93,6 +93,13 @@ struct ex_reactor_stats {
 };
 void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st);
 
+/**
+ * Fault injection for tests: the next @p n submissions (io_uring_enter calls) fail with @p err
+ * (-EBUSY or -EAGAIN, what the kernel answers when its CQ backlog or memory is short) without
+ * reaching the kernel, so that the retry path runs on demand. Thread-safety: any thread.
+ */
+void ex_reactor_fail_submits(struct ex_reactor *r, unsigned n, int err);
+
 enum ex_op_state { EX_OP_NEW = 0, EX_OP_QUEUED, EX_OP_SUBMITTED };
 
 /**

@@ -7,6 +7,7 @@
  * under that pressure leave nothing behind.
  */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -205,6 +206,42 @@ START_TEST(polls_do_not_block_io)
 }
 END_TEST
 
+/* The kernel refusing submissions (-EBUSY: CQ backlog; -EAGAIN: no memory; injected here, as
+ * neither can be provoked at will) loses nothing: the SQEs stay in the ring, the rest waits in
+ * the overflow queue, and the completion thread submits again until the kernel takes them.
+ * 4 reads: the test's own 4 flushes fail, only the completion thread's retries are left (the SQ
+ * ring is not full); 64 reads: the SQ ring fills and the rest waits in the overflow queue. */
+START_TEST(refused_submits_are_retried)
+{
+	static const int errs[] = { -EBUSY, -EAGAIN };
+	static const int counts[] = { 4, 64 };
+	for (size_t k = 0; k < 4; k++) {
+		struct drv d;
+		drv_init(&d, 8, 16);
+		int fd = make_file();
+		const int M = counts[k % 2];
+		enum { FAILS = 20 };
+		ex_reactor_fail_submits(d.r, FAILS, errs[k / 2]);
+		for (int i = 0; i < M; i++)
+			drv_slot_init(&d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
+		drv_run(&d, slot, M);
+		for (int i = 0; i < M; i++) {
+			char rec[REC] = { 0 };
+			snprintf(rec, sizeof rec, "rec%012d", i);
+			ck_assert_int_eq(io[i].cs.base.output, REC);
+			ck_assert_int_eq(memcmp(bufs[i], rec, REC), 0);
+			ck_assert_int_eq(__atomic_load_n(&slot[i].clones, __ATOMIC_RELAXED), 0);
+		}
+		struct ex_reactor_stats st;
+		ex_reactor_get_stats(d.r, &st);
+		ck_assert_uint_ge(st.busy, FAILS);
+		ck_assert_uint_ge(st.completions, M);
+		close(fd);
+		drv_fini(&d);
+	}
+}
+END_TEST
+
 /* Polls are not bounded by the CQ size: 256 of them on a 16-entry CQ, made ready by one write,
  * complete together and overflow the CQ. The kernel keeps the overflow (IORING_FEAT_NODROP,
  * which ex_reactor_new requires) and every poll is delivered; the ring works afterwards. */
@@ -273,6 +310,7 @@ int main(void)
 	tcase_add_test(tc, release_under_pressure);
 	tcase_add_test(tc, polls_do_not_block_io);
 	tcase_add_test(tc, poll_completions_overflow_cq);
+	tcase_add_test(tc, refused_submits_are_retried);
 	tcase_add_test(tc, free_with_inflight);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
