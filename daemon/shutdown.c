@@ -8,7 +8,8 @@
 
 #include "log.h"
 
-#define SHUTDOWN_GRACE_NS (1000ull * 1000 * 1000)
+#define SHUTDOWN_STEPS 5
+#define SHUTDOWN_RESERVE_NS (1000ull * 1000 * 1000) /* per later step, at most 1/8 of the budget */
 
 /* The order: each step's filter. Front-door first (no new work), then the data path from the
  * leaves (timelines) up (tenants), then whatever is left (status, ...). */
@@ -49,13 +50,16 @@ static ex_poll_t daemon_shutdown_poll(struct ex_future *f, struct ex_context *cx
 
 	EX_BEGIN(&s->a);
 	task_mgr_block_all(); /* nothing new starts from now on */
+	{
+		uint64_t now = ex_now_ns(), budget = s->deadline_ns > now ? s->deadline_ns - now : 0;
+		s->reserve_ns = budget / 8 < SHUTDOWN_RESERVE_NS ? budget / 8 : SHUTDOWN_RESERVE_NS;
+	}
 	for (s->step = 0; shutdown_step(s->step, &s->filt, &s->what); s->step++) {
 		log_debug("shutdown: stopping %s", s->what);
-		/* once the deadline passed (a stuck task), the later steps still cancel their tasks and
-		 * give them a short grace to end, so that only real stragglers are named */
-		s->step_deadline_ns = s->deadline_ns;
-		if (ex_now_ns() + SHUTDOWN_GRACE_NS > s->deadline_ns && s->late)
-			s->step_deadline_ns = ex_now_ns() + SHUTDOWN_GRACE_NS;
+		/* Each later step keeps a reserve out of the deadline: a task stuck here leaves the
+		 * next steps time to cancel theirs (so that only real stragglers are named), and the
+		 * whole shutdown still ends by the deadline. */
+		s->step_deadline_ns = s->deadline_ns - (SHUTDOWN_STEPS - 1 - s->step) * s->reserve_ns;
 		EX_AWAIT(&s->a, cx, task_mgr_shutdown_tasks(&s->sd, &s->filt, EX_CANCEL_SHUTDOWN, s->step_deadline_ns));
 		if (EX_AWAITED(&s->a) < 0) {
 			log_error("shutdown: cannot stop %s: %s", s->what, strerror((int)-EX_AWAITED(&s->a)));
@@ -67,9 +71,8 @@ static ex_poll_t daemon_shutdown_poll(struct ex_future *f, struct ex_context *cx
 					  task_kind_name(s->sd.remaining[i].ident.kind), s->sd.remaining[i].ident.name);
 			s->stuck = (size_t)EX_AWAITED(&s->a);
 		} else if (EX_AWAITED(&s->a) > 0) {
-			log_warning("shutdown: %lld of the %s still run past the deadline; going on",
+			log_warning("shutdown: %lld of the %s still run past their deadline; going on",
 				    (long long)EX_AWAITED(&s->a), s->what);
-			s->late = true;
 		}
 		task_mgr_shutdown_clear(&s->sd);
 	}

@@ -21,8 +21,8 @@ struct daemon_shutdown {
 	const char *what;
 	uint64_t deadline_ns;
 	uint64_t step_deadline_ns;
+	uint64_t reserve_ns; /* kept out of the deadline for each later step */
 	size_t stuck;
-	bool late; /* a step ran past the deadline */
 	struct task_mgr_filter filt;
 	struct task_mgr_shutdown sd;
 };
@@ -31,10 +31,11 @@ struct daemon_shutdown {
  * Refuse new tasks (task_mgr_block_all), then shut down, in this order, each step cancelling its
  * tasks (reason shutdown) and waiting for all of them in parallel: the control listener; control
  * connections and requests; tasks bound to a timeline (they finish writing and persist); tasks
- * bound to a tenant; every other task. All steps share one deadline, @p deadline_ns (absolute,
- * ex_now_ns() clock); a step whose tasks outlive it names them in the log, and the next steps
- * still run, each with a grace of 1 s past the deadline (so the total may exceed it by up to 3 s
- * when a task is stuck, and only tasks that really ignore cancellation are named).
+ * bound to a tenant; every other task. All steps end by one deadline, @p deadline_ns (absolute,
+ * ex_now_ns() clock, ns): each step's own deadline keeps a reserve for every later step (1 s, or
+ * an eighth of the time left at the start if that is less), so that when a step's tasks outlive
+ * its deadline (they are named in the log) the next steps still cancel theirs and give them
+ * time to end, and only tasks that really ignore cancellation are named.
  * Output: the number of tasks that did not end (0 = clean). Not cancel-safe: drive it to
  * completion (it is bounded by its deadline). Poll from one task that is not itself registered
  * with task_mgr (the root future).

@@ -122,7 +122,7 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 		spawn(STUCK, TASK_KIND_WAL_RECEIVER, &A, &T2);
 	spawn(REQUEST, TASK_KIND_CONTROL_REQUEST, NULL, NULL);
 	spawn(LISTENER, TASK_KIND_CONTROL_LISTENER, NULL, NULL);
-	EX_AWAIT(&r->a, cx, daemon_shutdown(&r->sd, ex_now_ns() + (r->with_stuck ? 3000 : 60000) * 1000000ull));
+	EX_AWAIT(&r->a, cx, daemon_shutdown(&r->sd, ex_now_ns() + (r->with_stuck ? 5000 : 60000) * 1000000ull));
 	r->out = EX_AWAITED(&r->a);
 	r->left = task_mgr_count(NULL);
 	r->late_spawn = task_mgr_spawn(TASK_KIND_OTHER, NULL, NULL, "late", false, &never, noop_drop, NULL);
