@@ -8,7 +8,6 @@
 
 #include "log.h"
 
-#define SHUTDOWN_STEPS 5
 #define SHUTDOWN_RESERVE_NS (1000ull * 1000 * 1000) /* per later step, at most 1/8 of the budget */
 
 /* The order: each step's filter. Front-door first (no new work), then the data path from the
@@ -44,6 +43,16 @@ static bool shutdown_step(unsigned step, struct task_mgr_filter *f, const char *
 	}
 }
 
+static unsigned steps_after(unsigned step)
+{
+	struct task_mgr_filter f;
+	const char *what;
+	unsigned n = 0;
+	while (shutdown_step(step + 1 + n, &f, &what))
+		n++;
+	return n;
+}
+
 static ex_poll_t daemon_shutdown_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct daemon_shutdown *s = ex_container_of(f, struct daemon_shutdown, fut);
@@ -59,7 +68,7 @@ static ex_poll_t daemon_shutdown_poll(struct ex_future *f, struct ex_context *cx
 		/* Each later step keeps a reserve out of the deadline: a task stuck here leaves the
 		 * next steps time to cancel theirs (so that only real stragglers are named), and the
 		 * whole shutdown still ends by the deadline. */
-		s->step_deadline_ns = s->deadline_ns - (SHUTDOWN_STEPS - 1 - s->step) * s->reserve_ns;
+		s->step_deadline_ns = s->deadline_ns - steps_after(s->step) * s->reserve_ns;
 		EX_AWAIT(&s->a, cx, task_mgr_shutdown_tasks(&s->sd, &s->filt, EX_CANCEL_SHUTDOWN, s->step_deadline_ns));
 		if (EX_AWAITED(&s->a) < 0) {
 			log_error("shutdown: cannot stop %s: %s", s->what, strerror((int)-EX_AWAITED(&s->a)));
