@@ -23,6 +23,13 @@ static struct ex_io io[N];
 static struct drv_slot slot[N];
 static char bufs[N][REC];
 
+/* Record @p i of the file: 15 characters and a NUL, REC bytes. */
+static void record(int i, char rec[REC])
+{
+	memset(rec, 0, REC);
+	snprintf(rec, REC, "rec%012d", i);
+}
+
 static int make_file(void)
 {
 	char path[] = "/tmp/test_io_ring.XXXXXX";
@@ -30,11 +37,29 @@ static int make_file(void)
 	ck_assert_int_ge(fd, 0);
 	unlink(path);
 	for (int i = 0; i < N; i++) {
-		char rec[REC] = { 0 };
-		snprintf(rec, sizeof rec, "rec%012d", i); /* 15 characters and a NUL: REC bytes */
+		char rec[REC];
+		record(i, rec);
 		ck_assert_int_eq(pwrite(fd, rec, REC, (off_t)i * REC), REC);
 	}
 	return fd;
+}
+
+/* Slots 0..n-1 read records 0..n-1 of @p fd into bufs. */
+static void init_reads(struct drv *d, int fd, int n)
+{
+	for (int i = 0; i < n; i++)
+		drv_slot_init(d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
+}
+
+/* Every one of those n reads returned its whole record. */
+static void check_reads(int n)
+{
+	for (int i = 0; i < n; i++) {
+		char rec[REC];
+		record(i, rec);
+		ck_assert_int_eq(io[i].cs.base.output, REC);
+		ck_assert_int_eq(memcmp(bufs[i], rec, REC), 0);
+	}
 }
 
 START_TEST(reads_beyond_ring_size)
@@ -42,18 +67,12 @@ START_TEST(reads_beyond_ring_size)
 	struct drv d;
 	drv_init(&d, 8, 16);
 	int fd = make_file();
-	for (int i = 0; i < N; i++)
-		drv_slot_init(&d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
+	init_reads(&d, fd, N);
 	/* The completion thread reaps while these are polled (reads from the page cache complete
 	 * at once), so whether any had to wait depends on timing: the bound is asserted here, the
 	 * waiting itself in reads_wait_for_room. */
 	drv_run(&d, slot, N);
-	for (int i = 0; i < N; i++) {
-		char rec[REC] = { 0 };
-		snprintf(rec, sizeof rec, "rec%012d", i);
-		ck_assert_int_eq(io[i].cs.base.output, REC);
-		ck_assert_int_eq(memcmp(bufs[i], rec, REC), 0);
-	}
+	check_reads(N);
 	struct ex_reactor_stats st;
 	ex_reactor_get_stats(d.r, &st);
 	ck_assert_uint_le(st.max_inflight, st.cq_limit);
@@ -110,10 +129,7 @@ START_TEST(batching)
 	struct drv d;
 	drv_init(&d, 0, 0);
 	int fd = make_file();
-	struct ex_waker w = { &drv_vtable, NULL };
-	(void)w;
-	for (int i = 0; i < 256; i++)
-		drv_slot_init(&d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
+	init_reads(&d, fd, 256);
 	struct ex_reactor_stats before;
 	ex_reactor_get_stats(d.r, &before);
 	/* poll all 256 as a busy worker would (not idle): flushes every EX_REACTOR_BATCH SQEs */
@@ -131,8 +147,7 @@ START_TEST(batching)
 	fprintf(stderr, "batching: 256 SQEs in %llu io_uring_enter calls\n",
 		(unsigned long long)(after.enters - before.enters));
 	drv_run(&d, slot, 256);
-	for (int i = 0; i < 256; i++)
-		ck_assert_int_eq(io[i].cs.base.output, REC);
+	check_reads(256);
 	close(fd);
 	drv_fini(&d);
 }
@@ -222,16 +237,11 @@ START_TEST(refused_submits_are_retried)
 		const int M = counts[k % 2];
 		enum { FAILS = 20 };
 		ex_reactor_fail_submits(d.r, FAILS, errs[k / 2]);
-		for (int i = 0; i < M; i++)
-			drv_slot_init(&d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
+		init_reads(&d, fd, M);
 		drv_run(&d, slot, M);
-		for (int i = 0; i < M; i++) {
-			char rec[REC] = { 0 };
-			snprintf(rec, sizeof rec, "rec%012d", i);
-			ck_assert_int_eq(io[i].cs.base.output, REC);
-			ck_assert_int_eq(memcmp(bufs[i], rec, REC), 0);
+		check_reads(M);
+		for (int i = 0; i < M; i++)
 			ck_assert_int_eq(__atomic_load_n(&slot[i].clones, __ATOMIC_RELAXED), 0);
-		}
 		struct ex_reactor_stats st;
 		ex_reactor_get_stats(d.r, &st);
 		ck_assert_uint_ge(st.busy, FAILS);
