@@ -73,13 +73,14 @@ slots=$(pg_psql -c "select count(*) from pg_replication_slots where slot_name li
 # where another's is still .partial). The .prep files are zero-filled scratch, made ahead of need.
 ref=$T/drv/tl0/wal
 stop_n=$(lsn_num "$stop")
+stop_seg=$((stop_n / 16777216)) stop_off=$((stop_n % 16777216))
 n=0
 for f in "$ref"/???????????????????????? "$ref"/????????????????????????.partial; do
 	[ -e "$f" ] || continue
 	name=$(basename "$f" .partial)
 	segno=$(( 0x$(echo "$name" | cut -c9-16) * 256 + 0x$(echo "$name" | cut -c17-24) ))
-	[ "$segno" -le $((stop_n / 16777216)) ] || continue
-	len=16777216; [ "$segno" -lt $((stop_n / 16777216)) ] || len=$((stop_n % 16777216))
+	[ "$segno" -le $stop_seg ] || continue
+	len=16777216; [ "$segno" -lt $stop_seg ] || len=$stop_off
 	for i in $(seq 1 $((N - 1))); do
 		g=$T/drv/tl$i/wal/$name; [ -e "$g" ] || g=$g.partial
 		cmp -n "$len" "$f" "$g" || { echo "timeline $i differs in $name" >&2; exit 1; }
