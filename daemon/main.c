@@ -29,11 +29,11 @@
 #include <executor/time.h>
 
 #include "conf.h"
-#include "ctl.h"
+#include "ctl/ctl.h"
 #include "log.h"
 #include "shutdown.h"
 #include "task_mgr.h"
-#include "timeline.h"
+#include "registry/timeline.h"
 
 static struct ex_runtime *rt;
 static int fatal_err; /* set once by a failing critical task */

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "timeline.h"
+#include "registry/timeline.h"
 #include "wal/wal.h"
 
 __attribute__((weak)) int wal_timeline_start(struct timeline *tl)

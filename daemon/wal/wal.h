@@ -17,7 +17,7 @@
 
 #include <executor/future.h>
 
-struct timeline;    /* daemon/timeline.h (helper D) */
+struct timeline;    /* daemon/registry/timeline.h */
 struct wal_timeline; /* opaque: the WAL state of one timeline, owned by daemon/wal/ */
 struct cJSON;
 

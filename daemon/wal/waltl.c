@@ -22,7 +22,7 @@
 #include "conf.h"
 #include "log.h"
 #include "task_mgr.h"
-#include "timeline.h"
+#include "registry/timeline.h"
 #include "wal.h"
 #include "walfmt.h"
 #include "walint.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/timeline.h — tenants and timelines: in-memory registry mirroring the state directory.
+ * daemon/registry/timeline.h — tenants and timelines: in-memory registry mirroring the state directory.
  *
  * Layout under the state directory (crash-safe: metadata is written to a temporary file, fsynced,
  * renamed into place, and the directory fsynced; a directory without its metadata file is an

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/ctl_socket.c — the control socket: socket activation or bind, mode 0660, group execd. */
+/* daemon/ctl/socket.c — the control socket: socket activation or bind, mode 0660, group execd. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

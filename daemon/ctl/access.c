@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/ctl_access.c — who may do what on the control socket (docs/protocol.md "Access"):
+ * daemon/ctl/access.c — who may do what on the control socket (docs/protocol.md "Access"):
  * the kernel's view of the peer (SO_PEERCRED, SO_PEERGROUPS: taken at connect time, so a client
  * cannot lie about itself), never anything the client says.
  */

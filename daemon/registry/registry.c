@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/registry.c — tenants and timelines in memory, mirroring the state directory; see
+ * daemon/registry/registry.c — tenants and timelines in memory, mirroring the state directory; see
  * timeline.h. Every change is written to disk first and applied in memory only once the write
  * completed (seed 002); the registry lock is held across both so that no one sees the one
  * without the other.

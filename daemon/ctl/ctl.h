@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/ctl.h — the control socket (docs/protocol.md): listener, connections, requests.
+ * daemon/ctl/ctl.h — the control socket (docs/protocol.md): listener, connections, requests.
  *
  * Each connection is a task (kind control_request, name "connection"); it reads one request line,
  * checks it (JSON, version, command, arguments, the peer's rights) and runs the command in a task

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/ctl_commands.c — the commands of docs/protocol.md.
+ * daemon/ctl/dispatch.c — the commands of docs/protocol.md.
  *
  * ctl_dispatch() runs in the connection task: it checks the request (version, command, the
  * peer's rights, argument types, ids) and answers errors at once; a valid request becomes a task
@@ -27,7 +27,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "task_mgr.h"
-#include "timeline.h"
+#include "registry/timeline.h"
 #include "wal/wal.h"
 
 #define DEFAULT_TIMEOUT_MS 30000

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/ctl_proto.c — response lines and error codes of docs/protocol.md. */
+/* daemon/ctl/proto.c — response lines and error codes of docs/protocol.md. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

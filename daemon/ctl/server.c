@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/ctl_server.c — the listener task and the connection tasks of the control socket.
+ * daemon/ctl/server.c — the listener task and the connection tasks of the control socket.
  *
  * Every wait of a connection is bounded: reading races a readiness-based receive (cancel-safe:
  * a released receive consumed nothing) against the idle/request deadline and the task's shutdown

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/ctl_reply.c — hands a request task's response line to its connection task. */
+/* daemon/ctl/reply.c — hands a request task's response line to its connection task. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
