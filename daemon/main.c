@@ -33,7 +33,7 @@
 #include "log.h"
 #include "shutdown.h"
 #include "task_mgr.h"
-#include "registry/timeline.h"
+#include "registry/registry.h"
 
 static struct ex_runtime *rt;
 static int fatal_err; /* set once by a failing critical task */

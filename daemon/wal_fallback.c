@@ -27,7 +27,7 @@ __attribute__((weak)) void wal_timeline_free(struct timeline *tl)
 
 __attribute__((weak)) int wal_timeline_show(struct timeline *tl, struct cJSON *obj)
 {
-	return cJSON_AddStringToObject(obj, "state", tl->stopping ? "stopped" : "idle") ? 0 : -ENOMEM;
+	return cJSON_AddStringToObject(obj, "state", tl->state == REG_STOPPING ? "stopped" : "idle") ? 0 : -ENOMEM;
 }
 
 static void wait_release(struct ex_cancel_safe_future *f)

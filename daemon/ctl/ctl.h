@@ -24,7 +24,7 @@ struct cJSON;
 /** Idle and per-request read limit (ns). */
 #define CTL_IO_TIMEOUT_NS (30ull * 1000 * 1000 * 1000)
 
-/* ---- socket (ctl_socket.c) ---- */
+/* ---- socket (socket.c) ---- */
 
 /**
  * Open the listening socket: the one passed by systemd (sd_listen_fds), else bind @p path (its
@@ -36,7 +36,7 @@ int ctl_socket_open(const char *path);
 /** Close @p fd and remove the socket file if this process created it. */
 void ctl_socket_close(int fd);
 
-/* ---- access (ctl_access.c) ---- */
+/* ---- access (access.c) ---- */
 
 /** What a peer may do. */
 struct ctl_peer {
@@ -53,7 +53,7 @@ struct ctl_peer {
  */
 int ctl_peer_from_fd(int fd, struct ctl_peer *out);
 
-/* ---- protocol (ctl_proto.c) ---- */
+/* ---- framing: response lines and error codes (proto.c) ---- */
 
 /** The protocol's error code for a negative errno ("not_found", ...). */
 const char *ctl_error_code(int err);
@@ -66,7 +66,7 @@ const char *ctl_error_code(int err);
 char *ctl_ok(const struct cJSON *id, struct cJSON *result);
 char *ctl_error(const struct cJSON *id, int err, const char *message, struct cJSON *candidates);
 
-/* ---- server (ctl_server.c) ---- */
+/* ---- server (server.c) ---- */
 
 /**
  * Spawn the listener task (kind control_listener, critical) on @p listen_fd, which it owns and
@@ -77,22 +77,29 @@ int ctl_server_start(int listen_fd);
 /** Number of open control connections. */
 unsigned ctl_server_connections(void);
 
-/* ---- commands (ctl_commands.c) ---- */
+/* ---- commands (dispatch.c, cmd_*.c) ---- */
+
+struct ctl_reply;
+
+/** How a request is answered: what ctl_dispatch() returns when it does not fail. */
+enum ctl_dispatch_result {
+	CTL_REPLY_NOW = 0,   /**< *line is the response to send now (an error found at once) */
+	CTL_REPLY_LATER = 1, /**< *reply is the pending reply of the request task it spawned */
+};
 
 /**
  * Check request @p req (a parsed JSON object) from @p peer and, unless it is answered at once,
  * spawn its request task. Called by the connection task.
- * @return a response line to send now (malloc'd), or NULL with *reply set to the pending reply
- * of the spawned task (wait with ctl_reply_wait(), then ctl_reply_take()).
+ * @return CTL_REPLY_NOW with *line (malloc'd); CTL_REPLY_LATER with *reply (wait with
+ * ctl_reply_wait(), then ctl_reply_take()); or -ENOMEM with neither set (the caller answers).
  */
-struct ctl_reply;
-char *ctl_dispatch(struct cJSON *req, const struct ctl_peer *peer, struct ctl_reply **reply);
+int ctl_dispatch(struct cJSON *req, const struct ctl_peer *peer, char **line, struct ctl_reply **reply);
 
-/** Daemon state for `status`. */
+/** Daemon state for `status` (cmd_status.c). */
 void ctl_set_stopping(void);
 void ctl_set_start_time(uint64_t mono_ns);
 
-/* ---- reply hand-over (ctl_reply.c) ---- */
+/* ---- reply hand-over (reply.c) ---- */
 
 #include <executor/future.h>
 

@@ -95,10 +95,9 @@ static void handle_line(struct conn *c)
 		cJSON_Delete(req);
 		return;
 	}
-	c->out = ctl_dispatch(req, &c->peer, &c->reply);
-	cJSON_Delete(req);
-	if (!c->out && !c->reply)
+	if (ctl_dispatch(req, &c->peer, &c->out, &c->reply) == -ENOMEM)
 		c->out = ctl_error(NULL, -ENOMEM, "out of memory", NULL);
+	cJSON_Delete(req);
 }
 
 static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon/registry/meta.c — the on-disk metadata of tenants (tenant.json) and timelines
+ * (timeline.json): one small JSON object each, written crash-safely by persist_write_file().
+ * The only file of daemon/registry/ that knows their format. Blocking: file I/O.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+#include "persist.h"
+#include "regint.h"
+#include "wal/wal.h"
+
+#define META_MAX (64 * 1024)
+
+/* Serialises @p o (taken) into "dir/name". */
+static int write_json(const char *dir, const char *name, cJSON *o)
+{
+	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+	int r;
+	cJSON_Delete(o);
+	if (!s)
+		return -ENOMEM;
+	r = persist_write_file(dir, name, s, strlen(s));
+	cJSON_free(s);
+	return r;
+}
+
+static bool add_id(cJSON *o, const char *key, const struct execd_id *id)
+{
+	char buf[EXECD_ID_STR_SIZE];
+	return cJSON_AddStringToObject(o, key, execd_id_format(id, buf)) != NULL;
+}
+
+static bool add_str_or_null(cJSON *o, const char *key, const char *v)
+{
+	return (v ? cJSON_AddStringToObject(o, key, v) : cJSON_AddNullToObject(o, key)) != NULL;
+}
+
+int meta_write_tenant(const struct tenant *t)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o || !add_id(o, "id", &t->id) ||
+	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)t->created_at_ms)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	return write_json(t->dir, TENANT_META, o);
+}
+
+int meta_write_timeline(const struct timeline *tl)
+{
+	char lsn[20];
+	cJSON *o = cJSON_CreateObject();
+	lsn_format(tl->start_lsn, lsn);
+	if (!o || !add_id(o, "id", &tl->id) || !add_id(o, "tenant", &tl->tenant_id) ||
+	    !add_str_or_null(o, "source", tl->source) || !add_str_or_null(o, "slot", tl->slot) ||
+	    !cJSON_AddBoolToObject(o, "create_slot", tl->create_slot) ||
+	    !cJSON_AddStringToObject(o, "start_lsn", lsn) ||
+	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)tl->created_at_ms)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	return write_json(tl->dir, TIMELINE_META, o);
+}
+
+static const char *json_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int64_t json_ms(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+/* Reads and parses "dir/name" into *out; checks that its "id" is @p id. -ENOENT is not logged
+ * (the caller decides: an unfinished create); every other error is. */
+static int read_json(const char *dir, const char *name, const struct execd_id *id, cJSON **out)
+{
+	struct execd_id check;
+	char *data = NULL;
+	const char *idstr;
+	int r = persist_read_file(dir, name, META_MAX, &data, NULL);
+	if (r == -ENOENT)
+		return r;
+	if (r < 0) {
+		log_error("cannot read %s/%s: %s", dir, name, strerror(-r));
+		return r;
+	}
+	*out = cJSON_Parse(data);
+	free(data);
+	idstr = *out ? json_str(*out, "id") : NULL;
+	if (!idstr || execd_id_parse(idstr, &check) < 0 || !execd_id_eq(&check, id)) {
+		log_error("corrupt metadata %s/%s", dir, name);
+		cJSON_Delete(*out);
+		*out = NULL;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int meta_read_tenant(struct tenant *t)
+{
+	cJSON *o = NULL;
+	int r = read_json(t->dir, TENANT_META, &t->id, &o);
+	if (r < 0)
+		return r;
+	t->created_at_ms = json_ms(o, "created_at_ms");
+	cJSON_Delete(o);
+	return 0;
+}
+
+static int dup_opt(const char *s, char **out)
+{
+	return s && !(*out = strdup(s)) ? -ENOMEM : 0;
+}
+
+int meta_read_timeline(struct timeline *tl)
+{
+	cJSON *o = NULL;
+	const char *lsn;
+	int r = read_json(tl->dir, TIMELINE_META, &tl->id, &o);
+	if (r < 0)
+		return r;
+	lsn = json_str(o, "start_lsn");
+	if (lsn && lsn_parse(lsn, &tl->start_lsn) < 0) {
+		log_error("corrupt metadata %s/%s: start_lsn", tl->dir, TIMELINE_META);
+		cJSON_Delete(o);
+		return -EBADMSG;
+	}
+	tl->created_at_ms = json_ms(o, "created_at_ms");
+	tl->create_slot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "create_slot"));
+	if ((r = dup_opt(json_str(o, "source"), &tl->source)) == 0)
+		r = dup_opt(json_str(o, "slot"), &tl->slot);
+	cJSON_Delete(o);
+	return r;
+}
