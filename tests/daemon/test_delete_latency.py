@@ -2,15 +2,15 @@
 """status answers within a few milliseconds while a timeline holding gigabytes of WAL is being
 deleted (issue 14): the registry lock is not held across the delete's rm -rf.
 
-The one timing bound of the suite, because the issue demands it, and a generous one (500 ms for
-answers that take a few ms). The timeline's wal/ directory gets 2 GiB of segments (fallocate:
-cheap to make and to remove) and some fragmented segments, every other 4 KiB block written and
-synced, whose removal costs the file system one journal update per extent: calibrated on this
-disk so that the delete takes about 3 s. A status request issued while the delete runs must be
-answered while it still runs (its reply has not arrived) and within the bound. With the lock held
-across the rm -rf (the code before issue 14) the first status waits for the whole rm -rf: the
-test fails. A disk on which no affordable tree takes 1 s to remove leaves nothing to observe:
-skipped (77) with the figures."""
+The one timing bound of the suite, because the issue demands it, and a generous one (1 s for answers
+that take well under a millisecond). The timeline's wal/ directory gets 2 GiB of segments
+(fallocate: cheap to make and to remove) and some fragmented segments, every other 4 KiB block
+written and synced, whose removal costs the file system one journal update per extent: calibrated on
+this disk so that the delete takes about 3 s. Every status request issued while the delete runs must
+be answered within the bound, and they must keep being answered before the delete's reply. With the
+lock held across the rm -rf (the code before issue 14) the first status waits for the whole rm -rf:
+the test fails. A disk on which no affordable tree takes 1.5 s to remove leaves nothing to observe:
+skipped (77) with the figures. At the end, trash left by a crash is removed at start."""
 import os
 import select
 import statistics
@@ -18,9 +18,10 @@ import time
 
 from execd_test import Daemon, check, fail, read_line, skip
 
-BOUND_S = 0.5        # status latency bound during the delete, s (typical: a few ms)
+BOUND_S = 1.0        # status latency bound during the delete, s (typical: under 1 ms; ASan on a
+                     # loaded machine: up to a few hundred ms)
 TARGET_S = 3.0       # how long the delete should take, s
-MIN_DELETE_S = 1.0   # shorter than this proves nothing: skipped
+MIN_DELETE_S = 1.5   # shorter than this proves nothing: skipped
 SEG = 16 << 20       # a WAL segment, bytes
 PLAIN_SEGS = 128     # 2 GiB of fallocated segments
 MAX_FRAG_SEGS = 48   # at most 48 fragmented segments (384 MiB written)
@@ -106,12 +107,14 @@ try:
     conn = d.connect()
     start = time.monotonic()
     conn.sendall(b'{"version": 1, "command": "timeline.delete", "args": {"timeline": "%s"}}\n' % tl.encode())
-    during = []
+    during = []  # status answered while the delete still ran
+    every = []   # every status issued after the delete started, the last one included
     while True:
         lat = status_latency(d)
+        every.append(lat)
         done = select.select([conn], [], [], 0)[0]
         if done:
-            break  # this answer may have come after the delete: not counted
+            break  # this answer may have come after the delete: not in `during`
         during.append(lat)
         if time.monotonic() - start > 120:
             fail("the delete did not finish within 120 s", d)
@@ -129,14 +132,27 @@ try:
               % (ms(statistics.median(during)), ms(max(during)), len(during), ms(took)))
     else:
         print("no status answered during the delete, which took %s" % ms(took))
-    slow = [x for x in during if x >= BOUND_S]
-    check(not slow, "status took %s while the delete ran (bound %s)" % (ms(max(during)), ms(BOUND_S)), d)
+    # with the lock held across the rm -rf, a status issued during it waits for all of it
+    check(max(every) < BOUND_S, "a status issued during the delete took %s (bound %s)"
+          % (ms(max(every)), ms(BOUND_S)), d)
     if took < MIN_DELETE_S:
         skip("the delete took only %s on this disk: too fast to observe status during it" % ms(took))
-    # answers keep coming while the delete runs: at least one per bound
     check(len(during) >= int(took / BOUND_S),
-          "only %d status answers during a %s delete (bound %s each)" % (len(during), ms(took), ms(BOUND_S)), d)
+          "only %d status answers during a %s delete" % (len(during), ms(took)), d)
     check(d.stop() == 0, "exit status", d)
+
+    # the trash of a delete cut short by a crash is removed at start; nothing else is
+    tls = os.path.join(d.state, "tenants", t, "timelines")
+    trash = [os.path.join(tls, "ab" * 16 + ".deleted"), os.path.join(d.state, "tenants", "cd" * 16 + ".deleted")]
+    kept = os.path.join(tls, "not-an-id.deleted")
+    for p in trash + [kept]:
+        os.makedirs(os.path.join(p, "wal"))
+        open(os.path.join(p, "wal", seg_name(1)), "wb").close()
+    d.start()
+    for p in trash:
+        check(not os.path.exists(p), "trash %s not removed at start" % p, d)
+    check(os.path.isdir(kept), "%s removed at start: not ours" % kept, d)
+    check(d.stop() == 0, "exit status after restart", d)
     print("ok")
 finally:
     d.cleanup()
