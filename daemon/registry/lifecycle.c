@@ -24,7 +24,7 @@
 
 int trash_dir(const char *dir, char **trash)
 {
-	char *slash = strrchr(dir, '/');
+	const char *slash = strrchr(dir, '/');
 	int r;
 
 	if (asprintf(trash, "%s%s", dir, TRASH_SUFFIX) < 0)
@@ -35,16 +35,18 @@ int trash_dir(const char *dir, char **trash)
 		if ((r = persist_remove_tree(*trash)) == 0)
 			r = rename(dir, *trash) < 0 ? -errno : 0;
 	}
-	if (r == 0 && slash) {
-		*slash = '\0'; /* fsync the parent: the rename is the delete's commit point */
-		r = persist_fsync_dir(dir);
-		*slash = '/';
-	}
 	if (r < 0) {
 		free(*trash);
 		*trash = NULL;
+		return r;
 	}
-	return r;
+	/* renamed: the delete happened. The parent's fsync makes it durable; if that fails a crash
+	 * may bring the directory back, which a later delete removes again: logged, not undone */
+	char *parent = slash ? strndup(dir, (size_t)(slash - dir)) : NULL;
+	if (parent && (r = persist_fsync_dir(parent)) < 0)
+		log_warning("cannot fsync %s: %s", parent, strerror(-r));
+	free(parent);
+	return 0;
 }
 
 /* Removes the trash left by trash_dir() (no lock held) and frees its name. */
