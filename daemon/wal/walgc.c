@@ -24,8 +24,9 @@
 #include "log.h"
 #include "task_mgr.h"
 #include "walfmt.h"
-#include "walint.h"
+#include "walgc.h"
 #include "walseg.h"
+#include "waltl.h"
 
 #define GC_INTERVAL_NS (10ull * 1000000000)
 

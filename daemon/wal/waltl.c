@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/wal/waltl.c — the daemon-facing calls of wal.h: a timeline's WAL state, its tasks, its
- * timeline.show fields and its wait_lsn seqwait.
+ * daemon/wal/waltl.c — the timeline glue, the daemon-facing calls of wal.h: a timeline's WAL
+ * state (loaded from wal.state), its tasks (WalReceiver, RetentionGC, spawned through task_mgr
+ * as neon's pageserver spawns a timeline's walreceiver), its timeline.show fields and its
+ * wait_lsn seqwait. It starts the receiver; the receiver never calls back into it (it reports its
+ * phase through walphase.c).
  */
 #include "config.h"
 
@@ -10,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,34 +27,11 @@
 #include "timeline.h"
 #include "wal.h"
 #include "walfmt.h"
-#include "walint.h"
+#include "walgc.h"
+#include "walphase.h"
+#include "walrecv.h"
 #include "walseg.h"
-
-const char *wal_state_name(enum wal_state s)
-{
-	static const char *const names[] = { "idle", "connecting", "streaming", "backoff", "error", "stopped" };
-	return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown";
-}
-
-void wal_set_state(struct wal_timeline *wt, enum wal_state s, const char *fmt, ...)
-{
-	char *msg = NULL;
-	if (fmt) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vasprintf(&msg, fmt, ap) < 0)
-			msg = NULL;
-		va_end(ap);
-	}
-	pthread_mutex_lock(&wt->lock);
-	wt->state = s;
-	/* the last error stays visible while connecting again; streaming clears it */
-	if (msg || s == WAL_STREAMING) {
-		free(wt->error);
-		wt->error = msg;
-	}
-	pthread_mutex_unlock(&wt->lock);
-}
+#include "waltl.h"
 
 /* The conninfo without its password, as key='value' pairs (libpq's own parser). */
 static int redact(const char *conninfo, char **out)
@@ -165,7 +144,7 @@ int wal_timeline_start(struct timeline *tl)
 	}
 	if ((r = ex_seqwait_new(wt->persisted.flush_lsn, &wt->flush_wait)) < 0)
 		goto fail;
-	wt->state = wt->source ? WAL_CONNECTING : WAL_IDLE;
+	wt->phase = wt->source ? WALRECV_CONNECTING : WALRECV_IDLE;
 	tl->wal = wt;
 	if (!wt->source)
 		return 0;
@@ -246,7 +225,7 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		return cJSON_AddStringToObject(obj, "state", "stopped") ? 0 : -ENOMEM;
 	}
 	pthread_mutex_lock(&wt->lock);
-	const char *state = wal_state_name(wt->state);
+	const char *state = walrecv_phase_name(wt->phase);
 	char *error = wt->error ? strdup(wt->error) : NULL;
 	bool has_error = wt->error != NULL;
 	uint64_t system_id = wt->system_id;
