@@ -96,7 +96,33 @@ static void wt_free(struct wal_timeline *wt)
 	free(wt);
 }
 
-int wal_timeline_start(struct timeline *tl)
+/* Open (creating it) the timeline's wal/ directory and load wal.state, if there is one. */
+static int wt_open_dir(struct timeline *tl, struct wal_timeline *wt)
+{
+	if (mkdir(wt->dirpath, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	wt->dirfd = open(wt->dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (wt->dirfd < 0)
+		return -errno;
+	int r = walstate_load(wt->dirfd, &wt->persisted);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot load %s/%s: %s", wt->dirpath,
+			      WALSTATE_FILE, strerror(-r));
+		return r;
+	}
+	wt->has_persisted = true;
+	wt->system_id = wt->persisted.system_id;
+	wt->pg_timeline = wt->persisted.pg_timeline;
+	atomic_store(&wt->flush_lsn, wt->persisted.flush_lsn);
+	atomic_store(&wt->received_lsn, wt->persisted.flush_lsn);
+	return 0;
+}
+
+/* The WAL state of @p tl: its configuration, its directory and what wal.state holds.
+ * @return 0 and *out, or -errno (nothing left behind). */
+static int wt_load(struct timeline *tl, struct wal_timeline **out)
 {
 	struct wal_timeline *wt = calloc(1, sizeof *wt);
 	int r;
@@ -113,51 +139,32 @@ int wal_timeline_start(struct timeline *tl)
 	if (asprintf(&wt->dirpath, "%s/wal", tl->dir) < 0) {
 		wt->dirpath = NULL;
 		r = -ENOMEM;
-		goto fail;
-	}
-	if ((tl->source && !(wt->source = strdup(tl->source))) || (tl->slot && !(wt->slot = strdup(tl->slot)))) {
+	} else if ((tl->source && !(wt->source = strdup(tl->source))) ||
+		   (tl->slot && !(wt->slot = strdup(tl->slot)))) {
 		r = -ENOMEM;
-		goto fail;
+	} else if (!wt->source || (r = redact(wt->source, &wt->source_shown)) == 0) {
+		if ((r = wt_open_dir(tl, wt)) == 0)
+			r = ex_seqwait_new(wt->persisted.flush_lsn, &wt->flush_wait);
 	}
-	if (wt->source && (r = redact(wt->source, &wt->source_shown)) < 0)
-		goto fail;
-	if (mkdir(wt->dirpath, 0700) < 0 && errno != EEXIST) {
-		r = -errno;
-		goto fail;
+	if (r < 0) {
+		wt_free(wt);
+		return r;
 	}
-	wt->dirfd = open(wt->dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (wt->dirfd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = walstate_load(wt->dirfd, &wt->persisted);
-	if (r == 0) {
-		wt->has_persisted = true;
-		wt->system_id = wt->persisted.system_id;
-		wt->pg_timeline = wt->persisted.pg_timeline;
-		atomic_store(&wt->flush_lsn, wt->persisted.flush_lsn);
-		atomic_store(&wt->received_lsn, wt->persisted.flush_lsn);
-	} else if (r != -ENOENT) {
-		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot load %s/%s: %s", wt->dirpath,
-			      WALSTATE_FILE, strerror(-r));
-		goto fail;
-	}
-	if ((r = ex_seqwait_new(wt->persisted.flush_lsn, &wt->flush_wait)) < 0)
-		goto fail;
-	wt->phase = wt->source ? WALRECV_CONNECTING : WALRECV_IDLE;
-	tl->wal = wt;
-	if (!wt->source)
-		return 0;
+	*out = wt;
+	return 0;
+}
 
+/* Spawn the timeline's WalReceiver and RetentionGC tasks. @return 0, or -errno if the receiver
+ * could not be spawned (nothing runs then). */
+static int spawn_tasks(struct timeline *tl, struct wal_timeline *wt)
+{
 	struct ex_future *f = walrecv_new(wt);
-	if (!f) {
-		r = -ENOMEM;
-		goto fail_unset;
-	}
-	r = task_mgr_spawn(TASK_KIND_WAL_RECEIVER, &tl->tenant_id, &tl->id, "walreceiver", false, f,
-			   walrecv_drop, NULL);
+	if (!f)
+		return -ENOMEM;
+	int r = task_mgr_spawn(TASK_KIND_WAL_RECEIVER, &tl->tenant_id, &tl->id, "walreceiver", false, f,
+			       walrecv_drop, NULL);
 	if (r < 0)
-		goto fail_unset;
+		return r;
 	/* From here the receiver runs and uses wt, so the start succeeds (the caller would free
 	 * the timeline on an error): a GC that cannot be spawned is logged, not returned. */
 	f = walgc_new(wt);
@@ -168,10 +175,20 @@ int wal_timeline_start(struct timeline *tl)
 		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id,
 			      "cannot start WAL retention (segments are kept): %s", strerror(-r));
 	return 0;
-fail_unset:
-	tl->wal = NULL;
-fail:
-	wt_free(wt);
+}
+
+int wal_timeline_start(struct timeline *tl)
+{
+	struct wal_timeline *wt;
+	int r = wt_load(tl, &wt);
+	if (r < 0)
+		return r;
+	wt->phase = wt->source ? WALRECV_CONNECTING : WALRECV_IDLE;
+	tl->wal = wt;
+	if (wt->source && (r = spawn_tasks(tl, wt)) < 0) {
+		tl->wal = NULL;
+		wt_free(wt);
+	}
 	return r;
 }
 
