@@ -21,6 +21,7 @@
 #include "wal.h"
 #include "walfmt.h"
 #include "walrecv_conn.h"
+#include "walrecv_copy.h"
 #include "walrecv_end.h"
 #include "walrecv_stream.h"
 #include "waltl.h"

@@ -4,7 +4,7 @@
  * queued XLogData at the segment offsets and, once everything the server sent is taken,
  * fdatasyncs the segment and at once sends the standby status update with the new flush
  * position (pg_receivewal --synchronous does the same; wal.state comes after, off the server's
- * commit path, see walrecv_flush_to_report). Then it takes what arrived meanwhile, straight from
+ * commit path, see walrecv_copy.c). Then it takes what arrived meanwhile, straight from
  * the socket (no wake of the task and back).
  *
  * While the stream is busy the job owns the connection (at most STREAM_MAX jobs at once, all
@@ -34,6 +34,8 @@
 #include "log.h"
 #include "walprep.h"
 #include "walrecv_conn.h"
+#include "walrecv_copy.h"
+#include "walrecv_flush.h"
 #include "walrecv_stream.h"
 #include "waltl.h"
 

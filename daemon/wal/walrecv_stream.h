@@ -3,8 +3,9 @@
  * daemon/wal/walrecv_stream.h — internal to the WAL receiver: the stream once START_REPLICATION
  * succeeded, pg_receivewal's HandleCopyStream (receivelog.c) and neon's walreceiver
  * handle_walreceiver_connection: CopyData in, XLogData to the segment files, keepalives
- * answered, standby status updates out. walrecv_stream.c receives and drives the loop,
- * walrecv_flush.c is the flush job that writes, syncs and persists; walrecv_end.c ends the copy.
+ * answered, standby status updates out. The state of a stream, shared by its parts: the loop
+ * (walrecv_stream.c) calls the flush job (walrecv_flush.c); both, and the end of the copy
+ * (walrecv_end.c), use the CopyData helpers (walrecv_copy.c), which call none of them.
  */
 #ifndef EXECD_WAL_WALRECV_STREAM_H
 #define EXECD_WAL_WALRECV_STREAM_H
@@ -81,28 +82,5 @@ void walrecv_stream_release(struct walrecv_stream *s);
  * open (s->writer_open) for walrecv_end. Not cancel-safe.
  */
 struct ex_future *walrecv_stream(struct walrecv_stream *s, uint64_t start_lsn, uint32_t tli);
-
-/* --- used by the loop, the flush job and the end of the stream --------------------------- */
-
-/** Take every complete message libpq holds into the queue (up to 1 MiB), keepalives answered
- * by setting reply_requested. Never blocks (a zero-timeout poll). */
-enum walrecv_input walrecv_receive(struct walrecv_stream *s);
-
-/** Free the queued messages. */
-void walrecv_pending_free(struct walrecv_stream *s);
-
-/** The flush position to report to the server (see walrecv_stream.c). */
-uint64_t walrecv_flush_to_report(const struct walrecv_stream *s);
-
-/** Queue a standby status update (write, flush, apply = 0, now, no reply). @return 0 or -EIO
- * (error recorded). */
-int walrecv_send_status(struct walrecv_stream *s);
-
-/** The flush job for ex_spawn_blocking (walrecv_flush.c); @p arg is the stream. */
-int64_t walrecv_flush_job(void *arg);
-
-/** Advance the in-memory flush LSN to the persisted one and wake wait-lsn waiters (seed 002:
- * only after wal.state holds it). Thread-safe. */
-void walrecv_publish_flush(struct walrecv_stream *s);
 
 #endif /* EXECD_WAL_WALRECV_STREAM_H */
