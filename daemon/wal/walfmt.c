@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/wal/walfmt.c — LSN text form, segment names, streaming-replication messages. */
+/*
+ * daemon/wal/walfmt.c — LSN text form, segment names, streaming-replication messages: pure
+ * functions after PostgreSQL's xlog_internal.h (XLogFileName) and the replication protocol's
+ * XLogData, keepalive and standby status update messages (walreceiver.c, receivelog.c).
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -4,7 +4,9 @@
  * timeline's retention (total bytes and/or age), oldest first, never a segment that is not
  * complete and flushed (its end LSN must be at or below the persisted flush LSN), and prepared
  * segments (walprep.c) that will never be used.
- * The directory scan and unlinks block: each pass runs through ex_spawn_blocking.
+ * The directory scan and unlinks block: each pass runs through ex_spawn_blocking. The policy is
+ * pg_receivewal's missing half (it never removes WAL) as neon's pageserver applies it to its
+ * layers: by size and by age, never what is not yet durable.
  */
 #include "config.h"
 
@@ -24,8 +26,9 @@
 #include "log.h"
 #include "task_mgr.h"
 #include "walfmt.h"
-#include "walint.h"
+#include "walgc.h"
 #include "walseg.h"
+#include "waltl.h"
 
 #define GC_INTERVAL_NS (10ull * 1000000000)
 
@@ -44,16 +47,13 @@ static int seg_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
+/* The segments in wal/ that may go (complete, wholly below the flush LSN) into *v (n of them),
+ * and the bytes of all segments into *total. @return 0 or -errno (*v freed). */
+static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *total)
 {
-	/* Prepared segments that will never be used (an older timeline's after a switch, or one
-	 * the receiver zero-filled itself meanwhile) go first; an error is reported after the
-	 * retention pass, which still runs. */
-	pthread_mutex_lock(&wt->lock);
-	uint32_t cur_tli = wt->pg_timeline;
-	pthread_mutex_unlock(&wt->lock);
-	int pe = cur_tli ? walseg_remove_stale_preps(wt->dirfd, cur_tli, wal_segno(atomic_load(&wt->flush_lsn)))
-			 : 0;
+	*v = NULL;
+	*n = 0;
+	*total = 0;
 	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -62,9 +62,7 @@ int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
 		close(fd);
 		return -errno;
 	}
-	struct seg *v = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t total = 0;
+	size_t cap = 0;
 	uint64_t flush = atomic_load(&wt->flush_lsn);
 	struct dirent *de;
 	int r = 0;
@@ -77,33 +75,42 @@ int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
 			continue;
-		total += (uint64_t)st.st_size;
+		*total += (uint64_t)st.st_size;
 		/* only complete segments wholly below the flush LSN may go */
 		if (partial || wal_segno_lsn(segno + 1) > flush)
 			continue;
-		if (n == cap) {
+		if (*n == cap) {
 			cap = cap ? 2 * cap : 32;
-			struct seg *nv = realloc(v, cap * sizeof *v);
+			struct seg *nv = realloc(*v, cap * sizeof **v);
 			if (!nv) {
 				r = -ENOMEM;
 				break;
 			}
-			v = nv;
+			*v = nv;
 		}
-		memcpy(v[n].name, de->d_name, WAL_FNAME_LEN + 1);
-		v[n].segno = segno;
-		v[n].size = (uint64_t)st.st_size;
-		v[n].mtime_s = st.st_mtim.tv_sec;
-		n++;
+		struct seg *g = &(*v)[(*n)++];
+		memcpy(g->name, de->d_name, WAL_FNAME_LEN + 1);
+		g->segno = segno;
+		g->size = (uint64_t)st.st_size;
+		g->mtime_s = st.st_mtim.tv_sec;
 	}
 	closedir(d);
 	if (r < 0) {
-		free(v);
-		return r;
+		free(*v);
+		*v = NULL;
 	}
+	return r;
+}
+
+/* Remove the oldest of the @p n segments @p v while the timeline is over its retention.
+ * @return how many were removed; *err = -errno of the unlink that failed (the pass stops), or 0. */
+static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint64_t total, uint64_t now_s,
+			 int *err)
+{
+	int removed = 0;
+	*err = 0;
 	if (n > 1) /* (qsort with a NULL array is undefined even for 0 elements) */
 		qsort(v, n, sizeof *v, seg_cmp);
-	int removed = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool over_bytes = wt->retention_bytes && total > wt->retention_bytes;
 		bool too_old = wt->retention_age_s && v[i].mtime_s >= 0 &&
@@ -111,12 +118,32 @@ int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
 		if (!over_bytes && !too_old)
 			break; /* oldest first: the rest are newer and within the bytes bound */
 		if (unlinkat(wt->dirfd, v[i].name, 0) < 0) {
-			r = -errno;
+			*err = -errno;
 			break;
 		}
 		total -= v[i].size;
 		removed++;
 	}
+	return removed;
+}
+
+int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
+{
+	/* Prepared segments that will never be used (an older timeline's after a switch, or one
+	 * the receiver zero-filled itself meanwhile) go first; an error is reported after the
+	 * retention pass, which still runs. */
+	pthread_mutex_lock(&wt->lock);
+	uint32_t cur_tli = wt->pg_timeline;
+	pthread_mutex_unlock(&wt->lock);
+	int pe = cur_tli ? walseg_remove_stale_preps(wt->dirfd, cur_tli, wal_segno(atomic_load(&wt->flush_lsn)))
+			 : 0;
+	struct seg *v;
+	size_t n;
+	uint64_t total;
+	int r = scan(wt, &v, &n, &total);
+	if (r < 0)
+		return r;
+	int removed = remove_oldest(wt, v, n, total, now_s, &r);
 	free(v);
 	if (removed) {
 		int e = walseg_sync_dir(wt->dirfd);

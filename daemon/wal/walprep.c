@@ -18,8 +18,9 @@
 
 #include "log.h"
 #include "task_mgr.h"
-#include "walint.h"
+#include "walprep.h"
 #include "walseg.h"
+#include "waltl.h"
 
 struct walprep {
 	struct ex_future fut;

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/wal/walseg.c — segment files as pg_receivewal writes them (see walseg.h). */
+/*
+ * daemon/wal/walseg.c — segment files as pg_receivewal writes them (walmethods.c's directory
+ * method: pad, write at the offset, sync, rename from .partial), with direct I/O and segments
+ * prepared ahead as PostgreSQL's own WAL writer does (see walseg.h).
+ */
 #include "config.h"
 
 #include <dirent.h>
@@ -7,13 +11,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "walfmt.h"
 #include "walseg.h"
+#include "walseg_dio.h"
 
 void walseg_writer_init(struct walseg_writer *w, int dirfd, uint32_t tli, uint64_t lsn)
 {
@@ -25,13 +28,6 @@ void walseg_writer_init(struct walseg_writer *w, int dirfd, uint32_t tli, uint64
 	w->write_lsn = lsn;
 	w->sync_lsn = lsn;
 }
-
-/* Staging buffer of a segment written with direct I/O: two of the server's largest messages
- * (MAX_SEND_SIZE, 128 KiB) per write while catching up; a streaming sync touches one block, so
- * after a catch-up the pages past the first DIO_KEEP bytes go back to the system (dio_sync):
- * 50 timelines catching up at once would otherwise keep 256 KiB each resident. */
-#define DIO_BUF (256u * 1024)
-#define DIO_KEEP (16u * 1024)
 
 int walseg_sync_dir(int dirfd)
 {
@@ -45,25 +41,6 @@ static int sync_dir(struct walseg_writer *w)
 	if (r == 0)
 		w->dir_dirty = false;
 	return r;
-}
-
-/* Write all @p n bytes at @p off (retrying after EINTR and short writes); @p flags: pwritev2's
- * (RWF_DSYNC: durable with them, one syscall instead of a write and an fdatasync). */
-static int write_at(int fd, const char *p, size_t n, off_t off, int flags)
-{
-	for (size_t done = 0; done < n;) {
-		struct iovec iov = { (void *)(p + done), n - done };
-		ssize_t k = pwritev2(fd, &iov, 1, off + (off_t)done, flags);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			return -EIO;
-		done += (size_t)k;
-	}
-	return 0;
 }
 
 /*
@@ -81,7 +58,7 @@ static int pad_segment(int fd, off_t from)
 		size_t n = sizeof zeros - (size_t)(off % (off_t)sizeof zeros); /* (aligned after) */
 		if ((off_t)n > WAL_SEG_SIZE - off)
 			n = (size_t)(WAL_SEG_SIZE - off);
-		int r = write_at(fd, zeros, n, off, 0);
+		int r = walseg_write_at(fd, zeros, n, off, 0);
 		if (r < 0)
 			return r;
 		off += (off_t)n;
@@ -197,149 +174,36 @@ int walseg_remove_stale_preps(int dirfd, uint32_t tli, uint64_t segno)
 	return r < 0 ? r : removed;
 }
 
-static void dio_end(struct walseg_writer *w)
-{
-	if (w->blk)
-		munmap(w->blk, DIO_BUF);
-	w->blk = NULL;
-}
-
-/*
- * Switch the segment just opened as @p fd to direct I/O, the next write at segment offset @p off:
- * the staging buffer starts at the block holding @p off, with the bytes before it read from the
- * file. @return 1 (direct), 0 (the file system has no direct I/O: buffered), or -errno.
- */
-static int dio_start(struct walseg_writer *w, int fd, uint32_t off)
-{
-	struct statx sx;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) < 0)
-		return errno == ENOSYS || errno == EINVAL ? 0 : -errno;
-	uint32_t a = sx.stx_dio_offset_align, ma = sx.stx_dio_mem_align;
-	if (!(sx.stx_mask & STATX_DIOALIGN) || a == 0 || (a & (a - 1)) || a > DIO_KEEP || ma > 4096)
-		return 0;
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0)
-		return -errno;
-	if (fcntl(fd, F_SETFL, fl | O_DIRECT) < 0)
-		return errno == EINVAL ? 0 : -errno;
-	/* its own mapping (page-aligned): the pages go back to the system when the segment closes,
-	 * where malloc's per-thread arenas would keep them, and a streaming sync touches one */
-	void *m = mmap(NULL, DIO_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return -errno;
-	w->blk = m;
-	w->align = a;
-	w->blk_off = off & ~(a - 1);
-	w->blk_len = off - w->blk_off;
-	w->unsynced = false;
-	w->blk_wide = false;
-	if (w->blk_len > 0) {
-		ssize_t k;
-		while ((k = pread(fd, w->blk, a, w->blk_off)) < 0 && errno == EINTR)
-			;
-		if (k != (ssize_t)a) {
-			int r = k < 0 ? -errno : -EIO;
-			dio_end(w);
-			return r;
-		}
-	}
-	return 1;
-}
-
-/* Write the first @p n bytes of blk (a multiple of align) at blk_off; @p dsync: durable with them. */
-static int dio_put(struct walseg_writer *w, size_t n, bool dsync)
-{
-	return write_at(w->fd, w->blk, n, w->blk_off, dsync ? RWF_DSYNC : 0);
-}
-
-static int dio_append(struct walseg_writer *w, const char *p, size_t n)
-{
-	while (n > 0) {
-		size_t k = DIO_BUF - w->blk_len;
-		if (k > n)
-			k = n;
-		memcpy(w->blk + w->blk_len, p, k);
-		w->blk_len += (uint32_t)k;
-		w->blk_wide |= w->blk_len > DIO_KEEP;
-		p += k;
-		n -= k;
-		if (w->blk_len == DIO_BUF) {
-			int r = dio_put(w, DIO_BUF, false);
-			if (r < 0)
-				return r;
-			w->blk_off += DIO_BUF;
-			w->blk_len = 0;
-			w->unsynced = true;
-		}
-	}
-	return 0;
-}
-
-/*
- * Direct I/O's sync: the staged bytes, their last block padded with zeros (bytes beyond the write
- * position, not WAL yet), written with RWF_DSYNC; after earlier full-buffer writes, which
- * RWF_DSYNC does not cover (POSIX: it applies to its own write), an fdatasync instead. The last
- * partial block stays staged: the next sync writes it again with what follows.
- */
-static int dio_sync(struct walseg_writer *w)
-{
-	uint32_t a = w->align, n = (w->blk_len + a - 1) & ~(a - 1), keep = w->blk_len & (a - 1);
-	int r;
-	if (n > 0) {
-		memset(w->blk + w->blk_len, 0, n - w->blk_len);
-		if ((r = dio_put(w, n, !w->unsynced)) < 0)
-			return r;
-	}
-	if ((n == 0 || w->unsynced) && fdatasync(w->fd) < 0)
-		return -errno;
-	w->unsynced = false;
-	if (w->blk_len >= a) {
-		memmove(w->blk, w->blk + (w->blk_len - keep), keep);
-		w->blk_off += w->blk_len - keep;
-		w->blk_len = keep;
-	}
-	if (w->blk_wide) {
-		if (madvise(w->blk + DIO_KEEP, DIO_BUF - DIO_KEEP, MADV_DONTNEED) < 0)
-			return -errno;
-		w->blk_wide = false;
-	}
-	return 0;
-}
-
 /* fdatasync, or direct I/O's sync, of the open segment. */
 static int sync_segment(struct walseg_writer *w)
 {
 	if (w->blk)
-		return dio_sync(w);
+		return walseg_dio_sync(w);
 	return fdatasync(w->fd) < 0 ? -errno : 0;
 }
 
-static int open_segment(struct walseg_writer *w, uint64_t segno, uint32_t off)
+/* A segment already complete (renamed, then we crashed before the flush LSN was persisted): the
+ * same bytes are re-written in place. @return its fd; -ENOENT if there is none; -errno. */
+static int open_final(struct walseg_writer *w, const char *name)
 {
-	char name[WAL_FNAME_LEN + 9], partial[WAL_FNAME_LEN + 9], prep[WAL_FNAME_LEN + 9];
+	struct stat st;
+	int fd = openat(w->dirfd, name, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = fstat(fd, &st) < 0 ? -errno : st.st_size != WAL_SEG_SIZE ? -EUCLEAN : 0;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* The segment's ".partial", from its ".prep" if one was prepared, else created and zero-filled
+ * (or its padding finished after a crash). @return its fd, or -errno. */
+static int open_partial(struct walseg_writer *w, const char *partial, const char *prep)
+{
 	struct stat st;
 	int fd, r;
-
-	seg_file(w->tli, segno, "", name);
-	seg_file(w->tli, segno, ".partial", partial);
-	seg_file(w->tli, segno, ".prep", prep);
-
-	/* Already complete (renamed, then we crashed before the flush LSN was persisted): re-write
-	 * the same bytes in place. */
-	fd = openat(w->dirfd, name, O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		r = fstat(fd, &st) < 0 ? -errno : st.st_size != WAL_SEG_SIZE ? -EUCLEAN : 0;
-		if (r < 0) {
-			close(fd);
-			return r;
-		}
-		w->final_name = true;
-		goto opened;
-	}
-	if (errno != ENOENT)
-		return -errno;
-
-	w->final_name = false;
 	/* A segment prepared ahead (walseg_prepare: 16 MiB of zeros, synced) becomes the .partial;
 	 * never over an existing .partial, which may hold WAL. The rename is made durable before
 	 * any WAL goes in, so a .prep never holds WAL and can always be removed (walgc.c); one
@@ -376,7 +240,23 @@ static int open_segment(struct walseg_writer *w, uint64_t segno, uint32_t off)
 		close(fd);
 		return r;
 	}
-opened:
+	return fd;
+}
+
+static int open_segment(struct walseg_writer *w, uint64_t segno, uint32_t off)
+{
+	char name[WAL_FNAME_LEN + 9], partial[WAL_FNAME_LEN + 9], prep[WAL_FNAME_LEN + 9];
+	int fd, r;
+
+	seg_file(w->tli, segno, "", name);
+	seg_file(w->tli, segno, ".partial", partial);
+	seg_file(w->tli, segno, ".prep", prep);
+	fd = open_final(w, name);
+	w->final_name = fd >= 0;
+	if (fd == -ENOENT)
+		fd = open_partial(w, partial, prep);
+	if (fd < 0)
+		return fd;
 	/* the previous segment's rename, if its sync was left to this open (walseg_write) */
 	if (w->dir_dirty && (r = sync_dir(w)) < 0) {
 		close(fd);
@@ -384,7 +264,7 @@ opened:
 	}
 	/* (a segment under its final name keeps the page cache: dio_sync's zeros past the write
 	 * position would hole a segment that reads as complete) */
-	if (!w->final_name && !w->buffered && (r = dio_start(w, fd, off)) < 0) {
+	if (!w->final_name && !w->buffered && (r = walseg_dio_start(w, fd, off)) < 0) {
 		close(fd);
 		return r;
 	}
@@ -403,7 +283,7 @@ static int complete_segment(struct walseg_writer *w)
 
 	if (w->dirty)
 		r = sync_segment(w);
-	dio_end(w);
+	walseg_dio_end(w);
 	if (close(w->fd) < 0 && r == 0)
 		r = -errno;
 	w->fd = -1;
@@ -431,7 +311,7 @@ int walseg_close(struct walseg_writer *w)
 		return 0;
 	if (w->dirty)
 		r = sync_segment(w);
-	dio_end(w);
+	walseg_dio_end(w);
 	if (close(w->fd) < 0 && r == 0)
 		r = -errno;
 	w->fd = -1;
@@ -484,7 +364,7 @@ int walseg_write(struct walseg_writer *w, uint64_t lsn, const void *data, size_t
 			if (w->renamed_lsn > w->sync_lsn)
 				w->sync_lsn = w->renamed_lsn; /* (its rename is durable now) */
 		}
-		if ((r = w->blk ? dio_append(w, p, n) : write_at(w->fd, p, n, off, 0)) < 0)
+		if ((r = w->blk ? walseg_dio_append(w, p, n) : walseg_write_at(w->fd, p, n, off, 0)) < 0)
 			return r;
 		w->dirty = true;
 		p += n;

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/wal/walstate.c — crash-safe persistence of a timeline's flush LSN (see walstate.h). */
+/*
+ * daemon/wal/walstate.c — crash-safe persistence of a timeline's flush LSN, wal.state (two slots
+ * written in turn, as PostgreSQL's control file is rewritten in place; seed 002: in-memory state
+ * follows the write). See walstate.h.
+ */
 #include "config.h"
 
 #include <cjson/cJSON.h>

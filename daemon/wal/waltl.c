@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/wal/waltl.c — the daemon-facing calls of wal.h: a timeline's WAL state, its tasks, its
- * timeline.show fields and its wait_lsn seqwait.
+ * daemon/wal/waltl.c — the timeline glue, the daemon-facing calls of wal.h: a timeline's WAL
+ * state (loaded from wal.state), its tasks (WalReceiver, RetentionGC, spawned through task_mgr
+ * as neon's pageserver spawns a timeline's walreceiver), its timeline.show fields and its
+ * wait_lsn seqwait. It starts the receiver; the receiver never calls back into it (it reports its
+ * phase through walphase.c).
  */
 #include "config.h"
 
@@ -10,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,34 +27,11 @@
 #include "registry/timeline.h"
 #include "wal.h"
 #include "walfmt.h"
-#include "walint.h"
+#include "walgc.h"
+#include "walphase.h"
+#include "walrecv.h"
 #include "walseg.h"
-
-const char *wal_state_name(enum wal_state s)
-{
-	static const char *const names[] = { "idle", "connecting", "streaming", "backoff", "error", "stopped" };
-	return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown";
-}
-
-void wal_set_state(struct wal_timeline *wt, enum wal_state s, const char *fmt, ...)
-{
-	char *msg = NULL;
-	if (fmt) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vasprintf(&msg, fmt, ap) < 0)
-			msg = NULL;
-		va_end(ap);
-	}
-	pthread_mutex_lock(&wt->lock);
-	wt->state = s;
-	/* the last error stays visible while connecting again; streaming clears it */
-	if (msg || s == WAL_STREAMING) {
-		free(wt->error);
-		wt->error = msg;
-	}
-	pthread_mutex_unlock(&wt->lock);
-}
+#include "waltl.h"
 
 /* The conninfo without its password, as key='value' pairs (libpq's own parser). */
 static int redact(const char *conninfo, char **out)
@@ -117,7 +96,33 @@ static void wt_free(struct wal_timeline *wt)
 	free(wt);
 }
 
-int wal_timeline_start(struct timeline *tl)
+/* Open (creating it) the timeline's wal/ directory and load wal.state, if there is one. */
+static int wt_open_dir(struct timeline *tl, struct wal_timeline *wt)
+{
+	if (mkdir(wt->dirpath, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	wt->dirfd = open(wt->dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (wt->dirfd < 0)
+		return -errno;
+	int r = walstate_load(wt->dirfd, &wt->persisted);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot load %s/%s: %s", wt->dirpath,
+			      WALSTATE_FILE, strerror(-r));
+		return r;
+	}
+	wt->has_persisted = true;
+	wt->system_id = wt->persisted.system_id;
+	wt->pg_timeline = wt->persisted.pg_timeline;
+	atomic_store(&wt->flush_lsn, wt->persisted.flush_lsn);
+	atomic_store(&wt->received_lsn, wt->persisted.flush_lsn);
+	return 0;
+}
+
+/* The WAL state of @p tl: its configuration, its directory and what wal.state holds.
+ * @return 0 and *out, or -errno (nothing left behind). */
+static int wt_load(struct timeline *tl, struct wal_timeline **out)
 {
 	struct wal_timeline *wt = calloc(1, sizeof *wt);
 	int r;
@@ -134,51 +139,32 @@ int wal_timeline_start(struct timeline *tl)
 	if (asprintf(&wt->dirpath, "%s/wal", tl->dir) < 0) {
 		wt->dirpath = NULL;
 		r = -ENOMEM;
-		goto fail;
-	}
-	if ((tl->source && !(wt->source = strdup(tl->source))) || (tl->slot && !(wt->slot = strdup(tl->slot)))) {
+	} else if ((tl->source && !(wt->source = strdup(tl->source))) ||
+		   (tl->slot && !(wt->slot = strdup(tl->slot)))) {
 		r = -ENOMEM;
-		goto fail;
+	} else if (!wt->source || (r = redact(wt->source, &wt->source_shown)) == 0) {
+		if ((r = wt_open_dir(tl, wt)) == 0)
+			r = ex_seqwait_new(wt->persisted.flush_lsn, &wt->flush_wait);
 	}
-	if (wt->source && (r = redact(wt->source, &wt->source_shown)) < 0)
-		goto fail;
-	if (mkdir(wt->dirpath, 0700) < 0 && errno != EEXIST) {
-		r = -errno;
-		goto fail;
+	if (r < 0) {
+		wt_free(wt);
+		return r;
 	}
-	wt->dirfd = open(wt->dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (wt->dirfd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = walstate_load(wt->dirfd, &wt->persisted);
-	if (r == 0) {
-		wt->has_persisted = true;
-		wt->system_id = wt->persisted.system_id;
-		wt->pg_timeline = wt->persisted.pg_timeline;
-		atomic_store(&wt->flush_lsn, wt->persisted.flush_lsn);
-		atomic_store(&wt->received_lsn, wt->persisted.flush_lsn);
-	} else if (r != -ENOENT) {
-		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot load %s/%s: %s", wt->dirpath,
-			      WALSTATE_FILE, strerror(-r));
-		goto fail;
-	}
-	if ((r = ex_seqwait_new(wt->persisted.flush_lsn, &wt->flush_wait)) < 0)
-		goto fail;
-	wt->state = wt->source ? WAL_CONNECTING : WAL_IDLE;
-	tl->wal = wt;
-	if (!wt->source)
-		return 0;
+	*out = wt;
+	return 0;
+}
 
+/* Spawn the timeline's WalReceiver and RetentionGC tasks. @return 0, or -errno if the receiver
+ * could not be spawned (nothing runs then). */
+static int spawn_tasks(struct timeline *tl, struct wal_timeline *wt)
+{
 	struct ex_future *f = walrecv_new(wt);
-	if (!f) {
-		r = -ENOMEM;
-		goto fail_unset;
-	}
-	r = task_mgr_spawn(TASK_KIND_WAL_RECEIVER, &tl->tenant_id, &tl->id, "walreceiver", false, f,
-			   walrecv_drop, NULL);
+	if (!f)
+		return -ENOMEM;
+	int r = task_mgr_spawn(TASK_KIND_WAL_RECEIVER, &tl->tenant_id, &tl->id, "walreceiver", false, f,
+			       walrecv_drop, NULL);
 	if (r < 0)
-		goto fail_unset;
+		return r;
 	/* From here the receiver runs and uses wt, so the start succeeds (the caller would free
 	 * the timeline on an error): a GC that cannot be spawned is logged, not returned. */
 	f = walgc_new(wt);
@@ -189,10 +175,20 @@ int wal_timeline_start(struct timeline *tl)
 		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id,
 			      "cannot start WAL retention (segments are kept): %s", strerror(-r));
 	return 0;
-fail_unset:
-	tl->wal = NULL;
-fail:
-	wt_free(wt);
+}
+
+int wal_timeline_start(struct timeline *tl)
+{
+	struct wal_timeline *wt;
+	int r = wt_load(tl, &wt);
+	if (r < 0)
+		return r;
+	wt->phase = wt->source ? WALRECV_CONNECTING : WALRECV_IDLE;
+	tl->wal = wt;
+	if (wt->source && (r = spawn_tasks(tl, wt)) < 0) {
+		tl->wal = NULL;
+		wt_free(wt);
+	}
 	return r;
 }
 
@@ -246,7 +242,7 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		return cJSON_AddStringToObject(obj, "state", "stopped") ? 0 : -ENOMEM;
 	}
 	pthread_mutex_lock(&wt->lock);
-	const char *state = wal_state_name(wt->state);
+	const char *state = walrecv_phase_name(wt->phase);
 	char *error = wt->error ? strdup(wt->error) : NULL;
 	bool has_error = wt->error != NULL;
 	uint64_t system_id = wt->system_id;

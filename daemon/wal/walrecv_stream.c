@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon/wal/walrecv_stream.c — the receiver's stream loop (walrecv_stream.h), pg_receivewal's
+ * HandleCopyStream (receivelog.c) and neon's walreceiver: it takes CopyData (walrecv_copy.c),
+ * hands the queue to the flush job (walrecv_flush.c), answers the server and otherwise waits
+ * for the socket.
+ *
+ * While a flush job runs, the task touches neither the stream nor the connection: the job has
+ * both to itself (and may keep them while the stream is busy, see walrecv_flush.c). The
+ * in-memory flush LSN changes only after the job returned, i.e. after wal.state was written
+ * (seed 002); the server is told of synced WAL earlier (walrecv_flush_to_report).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <executor/blocking.h>
+
+#include "walrecv_conn.h"
+#include "walrecv_copy.h"
+#include "walrecv_flush.h"
+#include "walrecv_stream.h"
+#include "waltl.h"
+
+void walrecv_stream_init(struct walrecv_stream *s, struct walrecv_conn *c)
+{
+	s->c = c;
+	s->tail = &s->head;
+	s->cancel_fd = -1;
+	s->prep_for = UINT64_MAX;
+}
+
+void walrecv_stream_release(struct walrecv_stream *s)
+{
+	walrecv_pending_free(s);
+	if (s->cancel_fd >= 0)
+		close(s->cancel_fd);
+	s->cancel_fd = -1;
+}
+
+/* What libpq read from the socket, then walrecv_receive(). */
+static enum walrecv_input receive_input(struct walrecv_stream *s)
+{
+	if (!PQconsumeInput(s->c->conn)) {
+		walrecv_fail(s->c, -EIO, "receiving: %s", PQerrorMessage(s->c->conn));
+		return WALRECV_INPUT_FAILED;
+	}
+	return walrecv_receive(s);
+}
+
+/* Whether a flush job has work: queued WAL, or (with everything received) WAL written by
+ * earlier jobs that wal.state does not hold yet. */
+static bool flush_due(const struct walrecv_stream *s)
+{
+	return s->head || (s->input != WALRECV_INPUT_MORE && s->w.write_lsn > s->c->wt->persisted.flush_lsn);
+}
+
+static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct walrecv_stream *s = ex_container_of(f, struct walrecv_stream, fut);
+	struct walrecv_conn *c = s->c;
+	int e;
+
+	EX_BEGIN(&s->a);
+	for (;;) {
+		if ((s->input = receive_input(s)) == WALRECV_INPUT_FAILED)
+			break;
+		/* asked to stop: what was received is the last, so this flush syncs it */
+		if (s->input == WALRECV_INPUT_MORE && walrecv_cancelled())
+			s->input = WALRECV_INPUT_EMPTY;
+		if (flush_due(s)) {
+			EX_AWAIT(&s->a, cx, ex_spawn_blocking(&c->blk, walrecv_flush_job, s));
+			walrecv_pending_free(s);
+			e = (int)EX_AWAITED(&s->a);
+			/* persisted: now (and only now) the in-memory mirror advances */
+			walrecv_publish_flush(s);
+			if (e < 0 || s->input == WALRECV_INPUT_FAILED)
+				break;
+			/* a synced position the job did not report (it ended before sending) is
+			 * reported now */
+			if (walrecv_flush_to_report(s) > s->reported_flush)
+				s->reply_requested = true;
+		}
+		if (s->input == WALRECV_INPUT_COPY_END) {
+			s->copy_ended = true;
+			break;
+		}
+		if (s->reply_requested || ex_now_ns() >= s->next_status_ns) {
+			if (walrecv_send_status(s) < 0)
+				break;
+			s->reply_requested = false;
+		}
+		if (s->input == WALRECV_INPUT_MORE)
+			continue; /* more buffered: flush again before waiting */
+		if (walrecv_cancelled() || (e = walrecv_send(c)) < 0)
+			break;
+		/* Sending may have made libpq read from the socket (pqSendSome reads while it cannot
+		 * write): wait only if nothing complete is buffered now. */
+		if ((s->input = walrecv_receive(s)) == WALRECV_INPUT_FAILED)
+			break;
+		if (s->input != WALRECV_INPUT_EMPTY || s->head || s->reply_requested)
+			continue; /* (COPY_END: the loop's next receive reports the end again) */
+		s->ev = e ? POLLIN | POLLOUT : POLLIN;
+		EX_AWAIT(&s->a, cx, walrecv_wait(c, s->ev, s->next_status_ns));
+	}
+	EX_END(&s->a, f, s->copy_ended ? 0 : c->err ? c->err : -ECANCELED);
+}
+
+struct ex_future *walrecv_stream(struct walrecv_stream *s, uint64_t start_lsn, uint32_t tli)
+{
+	s->fut.poll = stream_poll;
+	ex_async_init(&s->a);
+	walseg_writer_init(&s->w, s->c->wt->dirfd, tli, start_lsn);
+	s->writer_open = true;
+	s->pending_end = start_lsn;
+	s->next_status_ns = 0;
+	s->reported_flush = 0;
+	s->copy_done_seen = false;
+	s->copy_ended = false;
+	return &s->fut;
+}

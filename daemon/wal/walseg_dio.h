@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon/wal/walseg_dio.h — internal to the segment writer (walseg.c): direct I/O of the open
+ * segment (walseg_dio.c). The staging buffer is w->blk (see struct walseg_writer). These block
+ * (pwritev2, fdatasync) and are not thread-safe, as the writer itself.
+ */
+#ifndef EXECD_WAL_WALSEG_DIO_H
+#define EXECD_WAL_WALSEG_DIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct walseg_writer;
+
+/** Write all @p n bytes at @p off of @p fd (retrying after EINTR and short writes) with
+ * pwritev2 @p flags (RWF_DSYNC: durable with them). @return 0, or -errno (-EIO if short). */
+int walseg_write_at(int fd, const char *p, size_t n, off_t off, int flags);
+
+/** Switch the segment just opened as @p fd to direct I/O, the next write at segment offset
+ * @p off. @return 1 (direct), 0 (no direct I/O here: buffered), or -errno. */
+int walseg_dio_start(struct walseg_writer *w, int fd, uint32_t off);
+
+/** Stage @p n bytes at the write position, writing full buffers as they fill. @return 0/-errno. */
+int walseg_dio_append(struct walseg_writer *w, const char *p, size_t n);
+
+/** Make the staged bytes durable (see walseg_dio.c). @return 0 or -errno. */
+int walseg_dio_sync(struct walseg_writer *w);
+
+/** Release the staging buffer (the segment is closing). */
+void walseg_dio_end(struct walseg_writer *w);
+
+#endif /* EXECD_WAL_WALSEG_DIO_H */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon/wal/waltl.h — internal: the WAL state of one timeline (struct wal_timeline), shared by
+ * the receiver (walrecv*.c), the retention GC (walgc.c), the segment preallocation (walprep.c)
+ * and the daemon-facing calls (waltl.c), like the per-timeline state neon's pageserver keeps
+ * beside its walreceiver. Only data: the tasks are declared in walrecv.h, walgc.h, walprep.h.
+ */
+#ifndef EXECD_WAL_WALTL_H
+#define EXECD_WAL_WALTL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "id.h"
+#include "walphase.h"
+#include "walstate.h"
+
+struct ex_seqwait;
+
+struct wal_timeline {
+	struct execd_id tenant_id, timeline_id;
+	char *dirpath;          /* <timeline dir>/wal */
+	int dirfd;              /* open on dirpath for the timeline's life */
+	char *source;           /* conninfo as given (may hold a password; never shown) */
+	char *source_shown;     /* conninfo with the password removed */
+	char *slot;             /* or NULL */
+	bool create_slot;
+	uint64_t start_lsn;     /* 0 = the server's position */
+	uint64_t retention_bytes, retention_age_s;
+
+	pthread_mutex_t lock;   /* protects phase, error, system_id, pg_timeline for show */
+	enum walrecv_phase phase; /* shown as "state" (walphase.h; not wal.state, walstate.h) */
+	char *error;            /* last error message, or NULL */
+	uint64_t system_id;
+	uint32_t pg_timeline;
+
+	_Atomic uint64_t received_lsn; /* end of the WAL received from the server */
+	_Atomic uint64_t flush_lsn;    /* durable and persisted (mirror of wal.state, seed 002) */
+	_Atomic uint64_t server_lsn;   /* the server's end of WAL, from its messages */
+	struct ex_seqwait *flush_wait; /* flush_lsn as a seqwait (timeline.wait_lsn) */
+
+	struct walstate persisted;      /* what wal.state holds (the receiver's copy) */
+	bool has_persisted;
+
+	atomic_bool prep_busy;          /* a WalPrealloc task runs (walprep.c) */
+	atomic_bool prep_off;           /* no O_TMPFILE here: segments are padded when opened */
+};
+
+#endif /* EXECD_WAL_WALTL_H */

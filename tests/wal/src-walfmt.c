@@ -1,4 +1,0 @@
-/* SPDX-License-Identifier: MIT */
-/* Builds daemon/wal/walfmt.c into this test directory (its object must not land in the source
- * tree, as a $(top_srcdir)/... source would with subdir-objects). */
-#include "walfmt.c"
