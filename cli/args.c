@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl argument parsing: see args.h. */
 #include "config.h"
 

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl argument parsing: the options every command shares, and value parsers.
  *
  * Each command has its own getopt_long table; args_parse() appends the global options to it, so
  * `execctl --json list` and `execctl list --json` mean the same (as systemctl accepts). Errors are
  * one line on stderr naming the command and a hint to run `--help`; never a help dump. */
-#pragma once
+#ifndef EXECD_CLI_ARGS_H
+#define EXECD_CLI_ARGS_H
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -101,3 +103,5 @@ bool args_is_task_state(const char *s);
  * one line. Returns buf. Thread-safe. */
 char *args_task_kinds(char *buf, size_t size, size_t col, size_t indent, size_t width);
 char *args_task_states(char *buf, size_t size, size_t col, size_t indent, size_t width);
+
+#endif /* EXECD_CLI_ARGS_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl's control-protocol client: see client.h. */
 #include "config.h"
 

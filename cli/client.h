@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl's client of the control protocol (docs/protocol.md): one Unix stream connection, one
  * JSON request line out, one JSON response line back. Blocking: execctl does one thing at a time. */
-#pragma once
+#ifndef EXECD_CLI_CLIENT_H
+#define EXECD_CLI_CLIENT_H
 
 #include <stdint.h>
 
@@ -32,3 +34,5 @@ void client_close(struct execctl *ctx);
 /* Maps a protocol error code ("not_found", ...; NULL or unknown: a failure) to execctl's exit
  * code. */
 int client_exit_code(const char *code);
+
+#endif /* EXECD_CLI_CLIENT_H */

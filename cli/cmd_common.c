@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl commands' shared steps: see cmd_common.h. */
 #include "config.h"
 

@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl commands: what they share once the command line is parsed. Each sends one request and
  * prints its result, either as JSON (--json) or for people; here is that step, and the printers
  * that several commands use. */
-#pragma once
+#ifndef EXECD_CLI_CMD_COMMON_H
+#define EXECD_CLI_CMD_COMMON_H
 
 #include <stdint.h>
 
@@ -41,3 +43,5 @@ int cmd_print_deleted(const struct execctl *ctx, const cJSON *result, const void
 /* The wall clock in milliseconds since the Unix epoch: what ages are computed against, since
  * the daemon reports creation times as created_at_ms. Thread-safe. */
 int64_t cmd_wall_ms(void);
+
+#endif /* EXECD_CLI_CMD_COMMON_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl status: the daemon's own state (protocol command status). */
 #include "config.h"
 

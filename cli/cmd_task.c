@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl list | shutdown | cancel: the daemon's tasks (protocol commands task.*). */
 #include "config.h"
 

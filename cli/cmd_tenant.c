@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl tenant create | list | delete (protocol commands tenant.*). */
 #include "config.h"
 

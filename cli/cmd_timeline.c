@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl timeline create | list | show | delete | wait-lsn (protocol commands timeline.*). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared helpers of the execctl and systemd integration tests: start the real execd in a
 temporary state directory, wait until its control socket answers, run execctl, stop execd.
 

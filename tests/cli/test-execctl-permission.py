@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Refused permission: execctl run as an unprivileged user (nobody, not in group execd)
 against a real execd. A socket the user cannot open, and commands the daemon refuses
 (permission_denied), both exit 5 with a message on stderr."""

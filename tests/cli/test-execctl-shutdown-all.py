@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """execctl shutdown --all on a daemon of its own: every task but the control listener (and the
 request itself, docs/protocol.md) ends within the timeout; the daemon still answers afterwards.
 

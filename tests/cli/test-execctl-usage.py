@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """execctl without a daemon: --help and --version, usage errors (exit 2, one message on stderr,
 no help dump), an unreachable socket (exit 4, naming the socket and how to start execd) and a
 socket the user may not open (exit 5)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """execctl against a real execd: every command and flag, filters, id prefixes (unique,
 ambiguous, unknown), daemon-side errors and their exit codes, and --json output that parses and
 matches the table."""
