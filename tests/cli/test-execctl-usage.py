@@ -9,8 +9,8 @@ import subprocess
 import tempfile
 import unittest
 
-import execdtest
-from execdtest import execctl
+import execd_harness
+from execd_harness import execctl
 
 COMMANDS = [["list"], ["shutdown"], ["cancel"], ["status"], ["tenant"], ["tenant", "create"],
             ["tenant", "list"], ["tenant", "delete"], ["timeline"], ["timeline", "create"],
@@ -171,5 +171,5 @@ class Completion(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    execdtest.require_binaries(daemon=False)
-    execdtest.main()
+    execd_harness.require_binaries(daemon=False)
+    execd_harness.main()
