@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl argument parsing: see args.h. */
 #include "config.h"
 
@@ -10,25 +11,71 @@
 #include <string.h>
 
 #include "args.h"
+#include "proto.h"
 
-const char *const args_task_kinds[] = {
-	"control_listener", "control_request", "tenant_manager", "wal_receiver", "wal_flush",
-	"retention_gc",     "wal_prealloc",    "status",         "signal_handler", "other",
-	NULL,
-};
-
-const char *const args_task_states[] = {"scheduled", "running", "idle", "done", NULL};
-
-static bool in_list(const char *const *list, const char *s)
+bool args_is_task_kind(const char *s)
 {
-	for (; *list; list++)
-		if (strcmp(*list, s) == 0)
-			return true;
-	return false;
+	enum task_kind k;
+
+	return task_kind_from_name(s, &k) == 0;
 }
 
-bool args_is_task_kind(const char *s) { return in_list(args_task_kinds, s); }
-bool args_is_task_state(const char *s) { return in_list(args_task_states, s); }
+bool args_is_task_state(const char *s)
+{
+	enum task_state st;
+
+	return task_state_from_name(s, &st) == 0;
+}
+
+static const char *kind_at(unsigned i)
+{
+	return task_kind_name((enum task_kind)i);
+}
+
+static const char *state_at(unsigned i)
+{
+	return task_state_name((enum task_state)i);
+}
+
+/* The names name(0)..name(n - 1) as a list; see args_task_kinds(). */
+static char *name_list(char *buf, size_t size, const char *(*name)(unsigned), unsigned n,
+		       size_t col, size_t indent, size_t width)
+{
+	size_t off = 0, at = col;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n && off < size; i++) {
+		const char *s = name(i);
+		const char *sep = i + 1 < n ? "," : "";
+		size_t len = strlen(s) + strlen(sep);
+		int w;
+
+		if (i > 0 && width && at + 1 + len >= width) {
+			w = snprintf(buf + off, size - off, "\n%*s", (int)indent, "");
+			at = indent;
+		} else {
+			w = snprintf(buf + off, size - off, "%s", i > 0 ? " " : "");
+			at += (size_t)w;
+		}
+		off += (size_t)w;
+		if (off >= size)
+			break;
+		w = snprintf(buf + off, size - off, "%s%s", s, sep);
+		off += (size_t)w;
+		at += len;
+	}
+	return buf;
+}
+
+char *args_task_kinds(char *buf, size_t size, size_t col, size_t indent, size_t width)
+{
+	return name_list(buf, size, kind_at, TASK_KIND__COUNT, col, indent, width);
+}
+
+char *args_task_states(char *buf, size_t size, size_t col, size_t indent, size_t width)
+{
+	return name_list(buf, size, state_at, TASK_STATE__COUNT, col, indent, width);
+}
 
 const struct option args_global_options[] = {
 	{"socket", required_argument, NULL, ARG_SOCKET},
@@ -72,7 +119,7 @@ int args_global_option(struct execctl *ctx, const char *cmd, int c, char *const 
 		ctx->no_legend = true;
 		return 0;
 	case ARG_VERSION:
-		printf("execctl %s (protocol 1)\n", PACKAGE_VERSION);
+		printf("execctl %s (protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
 		return EXECCTL_DONE;
 	case ':':
 		return args_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);

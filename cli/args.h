@@ -1,12 +1,15 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl argument parsing: the options every command shares, and value parsers.
  *
  * Each command has its own getopt_long table; args_parse() appends the global options to it, so
  * `execctl --json list` and `execctl list --json` mean the same (as systemctl accepts). Errors are
  * one line on stderr naming the command and a hint to run `--help`; never a help dump. */
-#pragma once
+#ifndef EXECD_CLI_ARGS_H
+#define EXECD_CLI_ARGS_H
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "execctl.h"
@@ -89,8 +92,16 @@ int args_parse_task_id(const char *s, int64_t *id);
 /* An LSN in PostgreSQL's form X/X (hex, each half at most 8 digits). Returns 0 or -EINVAL. */
 int args_check_lsn(const char *s);
 
-/* Whether `s` is one of the protocol's task kinds / task states (docs/protocol.md). */
+/* Whether `s` is one of the protocol's task kinds / task states (proto.h). Thread-safe. */
 bool args_is_task_kind(const char *s);
 bool args_is_task_state(const char *s);
-extern const char *const args_task_kinds[];
-extern const char *const args_task_states[];
+
+/* Writes the protocol's task kinds (args_task_kinds()) or task states (args_task_states()),
+ * comma-separated, into `buf` (`size` bytes, truncated if too small) for help texts and
+ * messages. `width` > 0 wraps the list so that no line reaches column `width`: its first line
+ * starts at column `col`, the following ones are indented by `indent` spaces. `width` 0 keeps
+ * one line. Returns buf. Thread-safe. */
+char *args_task_kinds(char *buf, size_t size, size_t col, size_t indent, size_t width);
+char *args_task_states(char *buf, size_t size, size_t col, size_t indent, size_t width);
+
+#endif /* EXECD_CLI_ARGS_H */

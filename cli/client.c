@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl's control-protocol client: see client.h. */
 #include "config.h"
 
@@ -38,13 +39,18 @@ const char *client_default_socket(void)
 
 int client_exit_code(const char *code)
 {
-	if (!code)
+	enum proto_error e;
+
+	if (proto_error_from_name(code, &e) < 0)
 		return EXECCTL_EXIT_FAILURE;
-	if (strcmp(code, "not_found") == 0)
+	switch (e) {
+	case PROTO_ERR_NOT_FOUND:
 		return EXECCTL_EXIT_NOT_FOUND;
-	if (strcmp(code, "permission_denied") == 0)
+	case PROTO_ERR_PERMISSION_DENIED:
 		return EXECCTL_EXIT_PERMISSION;
-	return EXECCTL_EXIT_FAILURE;
+	default:
+		return EXECCTL_EXIT_FAILURE;
+	}
 }
 
 static int64_t now_ms(void)
@@ -187,16 +193,18 @@ static int recv_line(struct execctl *ctx, int64_t deadline_ms, char **line)
 	}
 }
 
-static void print_daemon_error(const char *command, const cJSON *err)
+static void print_daemon_error(enum proto_command command, const cJSON *err)
 {
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
 	const cJSON *cands = cJSON_GetObjectItemCaseSensitive(err, "candidates");
-	const char *c = cJSON_IsString(code) ? code->valuestring : "internal";
+	const char *internal = proto_error_name(PROTO_ERR_INTERNAL);
+	const char *c = cJSON_IsString(code) ? code->valuestring : internal;
+	enum proto_error e;
 
-	fprintf(stderr, "execctl: %s: %s", command,
+	fprintf(stderr, "execctl: %s: %s", proto_command_name(command),
 		cJSON_IsString(msg) && *msg->valuestring ? msg->valuestring : c);
-	if (strcmp(c, "internal") != 0 && cJSON_IsString(msg))
+	if (strcmp(c, internal) != 0 && cJSON_IsString(msg))
 		fprintf(stderr, " (%s)", c);
 	fputc('\n', stderr);
 	if (cJSON_IsArray(cands)) {
@@ -213,16 +221,13 @@ static void print_daemon_error(const char *command, const cJSON *err)
 			}
 		}
 	}
-	if (strcmp(c, "permission_denied") == 0)
+	if (proto_error_from_name(c, &e) == 0 && e == PROTO_ERR_PERMISSION_DENIED)
 		fprintf(stderr, "Run as root or as execd's user%s.\n",
-			strncmp(command, "task.list", 9) == 0 || strcmp(command, "status") == 0 ||
-					strncmp(command, "timeline.", 9) == 0 ||
-					strcmp(command, "tenant.list") == 0
-				? ", or as a member of the 'execd' group"
-				: "");
+			proto_command_mutating(command) ? ""
+							: ", or as a member of the 'execd' group");
 }
 
-int client_call(struct execctl *ctx, const char *command, cJSON *args, int64_t wait_ms,
+int client_call(struct execctl *ctx, enum proto_command command, cJSON *args, int64_t wait_ms,
 		cJSON **response)
 {
 	cJSON *req = cJSON_CreateObject(), *resp, *ok;
@@ -235,9 +240,9 @@ int client_call(struct execctl *ctx, const char *command, cJSON *args, int64_t w
 		cJSON_Delete(args);
 		return print_out_of_memory();
 	}
-	cJSON_AddNumberToObject(req, "version", 1);
+	cJSON_AddNumberToObject(req, "version", PROTO_VERSION);
 	cJSON_AddNumberToObject(req, "id", (double)id);
-	cJSON_AddStringToObject(req, "command", command);
+	cJSON_AddStringToObject(req, "command", proto_command_name(command));
 	cJSON_AddItemToObject(req, "args", args ? args : cJSON_CreateObject());
 	text = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
@@ -262,14 +267,15 @@ int client_call(struct execctl *ctx, const char *command, cJSON *args, int64_t w
 	if (!cJSON_IsObject(resp)) {
 		cJSON_Delete(resp);
 		fprintf(stderr, "execctl: %s: execd sent a response that is not a JSON object\n",
-			command);
+			proto_command_name(command));
 		client_close(ctx);
 		return EXECCTL_EXIT_FAILURE;
 	}
 	ok = cJSON_GetObjectItemCaseSensitive(resp, "ok");
 	if (!cJSON_IsBool(ok)) {
 		cJSON_Delete(resp);
-		fprintf(stderr, "execctl: %s: execd's response has no \"ok\" field\n", command);
+		fprintf(stderr, "execctl: %s: execd's response has no \"ok\" field\n",
+			proto_command_name(command));
 		return EXECCTL_EXIT_FAILURE;
 	}
 	if (cJSON_IsFalse(ok)) {
@@ -282,7 +288,8 @@ int client_call(struct execctl *ctx, const char *command, cJSON *args, int64_t w
 	}
 	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(resp, "result"))) {
 		cJSON_Delete(resp);
-		fprintf(stderr, "execctl: %s: execd's response has no result object\n", command);
+		fprintf(stderr, "execctl: %s: execd's response has no result object\n",
+			proto_command_name(command));
 		return EXECCTL_EXIT_FAILURE;
 	}
 	*response = resp;

@@ -1,12 +1,15 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl's client of the control protocol (docs/protocol.md): one Unix stream connection, one
  * JSON request line out, one JSON response line back. Blocking: execctl does one thing at a time. */
-#pragma once
+#ifndef EXECD_CLI_CLIENT_H
+#define EXECD_CLI_CLIENT_H
 
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "execctl.h"
+#include "proto.h"
 
 /* The socket execctl uses when neither --socket nor EXECCTL_SOCKET names one: /run/execd/execd.sock
  * as root; otherwise $XDG_RUNTIME_DIR/execd.sock if that exists, else the system socket (a user in
@@ -22,11 +25,14 @@ const char *client_default_socket(void);
  * cJSON_Delete; its "result" member is the command's result). On failure prints the daemon's
  * error to stderr and returns the documented exit code (1, 3, 4 or 5); *response is NULL.
  * Not thread-safe. */
-int client_call(struct execctl *ctx, const char *command, cJSON *args, int64_t wait_ms,
+int client_call(struct execctl *ctx, enum proto_command command, cJSON *args, int64_t wait_ms,
 		cJSON **response);
 
 /* Closes the connection, if any. */
 void client_close(struct execctl *ctx);
 
-/* Maps a protocol error code ("not_found", ...) to execctl's exit code. */
+/* Maps a protocol error code ("not_found", ...; NULL or unknown: a failure) to execctl's exit
+ * code. */
 int client_exit_code(const char *code);
+
+#endif /* EXECD_CLI_CLIENT_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl commands' shared steps: see cmd_common.h. */
 #include "config.h"
 
@@ -9,7 +10,7 @@
 #include "cmd_common.h"
 #include "output.h"
 
-int cmd_call_print(struct execctl *ctx, const char *command, cJSON *args, int64_t wait_ms,
+int cmd_call_print(struct execctl *ctx, enum proto_command command, cJSON *args, int64_t wait_ms,
 		   cmd_print_fn print, const void *data)
 {
 	cJSON *resp;

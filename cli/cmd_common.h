@@ -1,13 +1,16 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl commands: what they share once the command line is parsed. Each sends one request and
  * prints its result, either as JSON (--json) or for people; here is that step, and the printers
  * that several commands use. */
-#pragma once
+#ifndef EXECD_CLI_CMD_COMMON_H
+#define EXECD_CLI_CMD_COMMON_H
 
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "execctl.h"
+#include "proto.h"
 
 /* Prints a command's result object for people (the --json output is the same for all commands).
  * `data` is the pointer given to cmd_call_print(). Returns an exit code (0 on success). */
@@ -18,7 +21,7 @@ typedef int (*cmd_print_fn)(const struct execctl *ctx, const cJSON *result, cons
  * "result" object: with --json as indented JSON (print_json()), else with print(ctx, result,
  * data). Returns client_call()'s exit code when the call fails (the error is already printed),
  * else the printer's. Not thread-safe (client_call()). */
-int cmd_call_print(struct execctl *ctx, const char *command, cJSON *args, int64_t wait_ms,
+int cmd_call_print(struct execctl *ctx, enum proto_command command, cJSON *args, int64_t wait_ms,
 		   cmd_print_fn print, const void *data);
 
 /* cmd_print_fn for tenant.create and timeline.create: only the new object's id, result[key].id,
@@ -40,3 +43,5 @@ int cmd_print_deleted(const struct execctl *ctx, const cJSON *result, const void
 /* The wall clock in milliseconds since the Unix epoch: what ages are computed against, since
  * the daemon reports creation times as created_at_ms. Thread-safe. */
 int64_t cmd_wall_ms(void);
+
+#endif /* EXECD_CLI_CMD_COMMON_H */

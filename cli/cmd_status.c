@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl status: the daemon's own state (protocol command status). */
 #include "config.h"
 
@@ -43,5 +44,5 @@ int cmd_status(struct execctl *ctx, int argc, char **argv)
 	r = args_parse_command(ctx, "status", status_usage, argc, argv, NULL, NULL, NULL, 0, &first);
 	if (r != 0)
 		return r;
-	return cmd_call_print(ctx, "status", NULL, 0, print_status, NULL);
+	return cmd_call_print(ctx, PROTO_CMD_STATUS, NULL, 0, print_status, NULL);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl list | shutdown | cancel: the daemon's tasks (protocol commands task.*). */
 #include "config.h"
 
@@ -32,6 +33,7 @@ struct task_filter {
 static int filter_option(void *userdata, int opt, const char *arg)
 {
 	struct task_filter *f = userdata;
+	char names[512];
 
 	switch (opt) {
 	case OPT_TENANT:
@@ -41,19 +43,14 @@ static int filter_option(void *userdata, int opt, const char *arg)
 					  (char *)arg, opt == OPT_TENANT ? &f->tenant : &f->timeline);
 	case OPT_KIND:
 		if (!args_is_task_kind(arg))
-			return args_usage_error(f->cmd,
-						"unknown task kind '%s' (one of control_listener, "
-						"control_request, tenant_manager, wal_receiver, "
-						"wal_flush, retention_gc, wal_prealloc, status, signal_handler, "
-						"other)",
-						arg);
+			return args_usage_error(f->cmd, "unknown task kind '%s' (one of %s)", arg,
+						args_task_kinds(names, sizeof(names), 0, 0, 0));
 		f->kind = arg;
 		return 0;
 	case OPT_STATE:
 		if (!args_is_task_state(arg))
-			return args_usage_error(
-				f->cmd, "unknown task state '%s' (one of scheduled, running, idle, done)",
-				arg);
+			return args_usage_error(f->cmd, "unknown task state '%s' (one of %s)", arg,
+						args_task_states(names, sizeof(names), 0, 0, 0));
 		f->state = arg;
 		return 0;
 	case OPT_ALL:
@@ -120,22 +117,21 @@ static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_he
 	return print_list(t, no_header, footer ? "task" : NULL);
 }
 
-static const char list_usage[] =
-	"Usage: execctl list [--tenant T] [--timeline L] [--kind K] [--state S] [OPTIONS]\n"
-	"\n"
-	"List execd's tasks, one line each: ID KIND TENANT TIMELINE NAME STATE AGE POLLS BUSY.\n"
-	"\n"
-	"  --tenant T      only tasks of the tenant T (id or unique prefix)\n"
-	"  --timeline L    only tasks of the timeline L (id or unique prefix)\n"
-	"  --kind K        only tasks of kind K: control_listener, control_request,\n"
-	"                  tenant_manager, wal_receiver, wal_flush, retention_gc,\n"
-	"                  wal_prealloc, status, signal_handler, other\n"
-	"  --state S       only tasks in state S: scheduled, running, idle, done\n"
-	"  --full          do not shorten tenant and timeline ids\n"
-	"  --no-legend     print neither the column headers nor the footer\n"
-	"  --json          print the daemon's result as JSON\n"
-	"  --socket PATH   talk to execd at PATH (default: $EXECCTL_SOCKET, /run/execd/execd.sock)\n"
-	"  -h, --help      show this help\n";
+/* The kinds and states come from the protocol's table (proto.h), filled in by cmd_list(). */
+#define LIST_USAGE \
+	"Usage: execctl list [--tenant T] [--timeline L] [--kind K] [--state S] [OPTIONS]\n" \
+	"\n" \
+	"List execd's tasks, one line each: ID KIND TENANT TIMELINE NAME STATE AGE POLLS BUSY.\n" \
+	"\n" \
+	"  --tenant T      only tasks of the tenant T (id or unique prefix)\n" \
+	"  --timeline L    only tasks of the timeline L (id or unique prefix)\n" \
+	"  --kind K        only tasks of kind K: %s\n" \
+	"  --state S       only tasks in state S: %s\n" \
+	"  --full          do not shorten tenant and timeline ids\n" \
+	"  --no-legend     print neither the column headers nor the footer\n" \
+	"  --json          print the daemon's result as JSON\n" \
+	"  --socket PATH   talk to execd at PATH (default: $EXECCTL_SOCKET, /run/execd/execd.sock)\n" \
+	"  -h, --help      show this help\n"
 
 static const struct option list_options[] = {
 	{"tenant", required_argument, NULL, OPT_TENANT},
@@ -156,13 +152,17 @@ static int print_task_list(const struct execctl *ctx, const cJSON *result, const
 int cmd_list(struct execctl *ctx, int argc, char **argv)
 {
 	struct task_filter f = {.cmd = "list"};
+	char usage[2048], kinds[512], states[128];
 	int first = 0, r;
 
-	r = args_parse_command(ctx, f.cmd, list_usage, argc, argv, list_options, filter_option, &f, 0,
+	/* the lists start in column 40 and wrap to the option texts' column, 18, before column 80 */
+	snprintf(usage, sizeof(usage), LIST_USAGE, args_task_kinds(kinds, sizeof(kinds), 40, 18, 80),
+		 args_task_states(states, sizeof(states), 40, 18, 80));
+	r = args_parse_command(ctx, f.cmd, usage, argc, argv, list_options, filter_option, &f, 0,
 			       &first);
 	if (r != 0)
 		return r;
-	return cmd_call_print(ctx, "task.list", filter_args(&f), 0, print_task_list, NULL);
+	return cmd_call_print(ctx, PROTO_CMD_TASK_LIST, filter_args(&f), 0, print_task_list, NULL);
 }
 
 static const char shutdown_usage[] =
@@ -210,7 +210,7 @@ int cmd_shutdown(struct execctl *ctx, int argc, char **argv)
 	if (f.all)
 		cJSON_AddBoolToObject(args, "all", 1);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)f.timeout_ms);
-	r = client_call(ctx, "task.shutdown", args, f.timeout_ms, &resp);
+	r = client_call(ctx, PROTO_CMD_TASK_SHUTDOWN, args, f.timeout_ms, &resp);
 	if (r != 0)
 		return r;
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(resp, "result");
@@ -277,5 +277,5 @@ int cmd_cancel(struct execctl *ctx, int argc, char **argv)
 					argv[first]);
 	args = cJSON_CreateObject();
 	cJSON_AddNumberToObject(args, "id", (double)id);
-	return cmd_call_print(ctx, "task.cancel", args, 0, print_cancelled, &id);
+	return cmd_call_print(ctx, PROTO_CMD_TASK_CANCEL, args, 0, print_cancelled, &id);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl tenant create | list | delete (protocol commands tenant.*). */
 #include "config.h"
 
@@ -61,7 +62,7 @@ static int tenant_create(struct execctl *ctx, int argc, char **argv)
 	args = cJSON_CreateObject();
 	if (o.id)
 		cJSON_AddStringToObject(args, "id", o.id);
-	return cmd_call_print(ctx, "tenant.create", args, 0, cmd_print_created_id, "tenant");
+	return cmd_call_print(ctx, PROTO_CMD_TENANT_CREATE, args, 0, cmd_print_created_id, "tenant");
 }
 
 static const char list_usage[] =
@@ -111,7 +112,7 @@ static int tenant_list(struct execctl *ctx, int argc, char **argv)
 			       &first);
 	if (r != 0)
 		return r;
-	return cmd_call_print(ctx, "tenant.list", NULL, 0, print_tenants, &now);
+	return cmd_call_print(ctx, PROTO_CMD_TENANT_LIST, NULL, 0, print_tenants, &now);
 }
 
 static const char delete_usage[] =
@@ -145,7 +146,7 @@ static int tenant_delete(struct execctl *ctx, int argc, char **argv)
 	args = cJSON_CreateObject();
 	cJSON_AddStringToObject(args, "tenant", o.tenant);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
-	return cmd_call_print(ctx, "tenant.delete", args, o.timeout_ms, cmd_print_deleted,
+	return cmd_call_print(ctx, PROTO_CMD_TENANT_DELETE, args, o.timeout_ms, cmd_print_deleted,
 			      &(struct cmd_deleted){.what = "tenant", .id = o.tenant});
 }
 

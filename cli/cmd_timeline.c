@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl timeline create | list | show | delete | wait-lsn (protocol commands timeline.*). */
 #include "config.h"
 
@@ -151,7 +152,7 @@ static int timeline_create(struct execctl *ctx, int argc, char **argv)
 		cJSON_AddBoolToObject(args, "create_slot", 1);
 	if (o.start_lsn)
 		cJSON_AddStringToObject(args, "start_lsn", o.start_lsn);
-	return cmd_call_print(ctx, "timeline.create", args, 0, cmd_print_created_id, "timeline");
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_CREATE, args, 0, cmd_print_created_id, "timeline");
 }
 
 static const char list_usage[] =
@@ -221,7 +222,7 @@ static int timeline_list(struct execctl *ctx, int argc, char **argv)
 	args = cJSON_CreateObject();
 	if (o.tenant)
 		cJSON_AddStringToObject(args, "tenant", o.tenant);
-	return cmd_call_print(ctx, "timeline.list", args, 0, print_timelines, NULL);
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_LIST, args, 0, print_timelines, NULL);
 }
 
 /* Prints label and value; the value's further lines (libpq's messages have several) are
@@ -302,7 +303,7 @@ static int timeline_show(struct execctl *ctx, int argc, char **argv)
 	r = parse_one_timeline(ctx, &o, show_usage, tl_options, argc, argv);
 	if (r != 0)
 		return r;
-	return cmd_call_print(ctx, "timeline.show", timeline_args(&o), 0, print_timeline, NULL);
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_SHOW, timeline_args(&o), 0, print_timeline, NULL);
 }
 
 static const char delete_usage[] =
@@ -334,7 +335,7 @@ static int timeline_delete(struct execctl *ctx, int argc, char **argv)
 		return r;
 	args = timeline_args(&o);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
-	return cmd_call_print(ctx, "timeline.delete", args, o.timeout_ms, cmd_print_deleted,
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_DELETE, args, o.timeout_ms, cmd_print_deleted,
 			      &(struct cmd_deleted){.what = "timeline", .id = o.timeline});
 }
 
@@ -382,7 +383,7 @@ static int timeline_wait_lsn(struct execctl *ctx, int argc, char **argv)
 	args = timeline_args(&o);
 	cJSON_AddStringToObject(args, "lsn", o.lsn);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
-	return cmd_call_print(ctx, "timeline.wait_lsn", args, o.timeout_ms, print_flush_lsn, NULL);
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_WAIT_LSN, args, o.timeout_ms, print_flush_lsn, NULL);
 }
 
 static const struct execctl_command timeline_commands[] = {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl: the control CLI of execd. Parses the global options and the command name, then
  * runs the command (cmd_*.c), which talks to the daemon through client.c. See execctl(1). */
 #include "config.h"

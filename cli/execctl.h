@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl: the state every command shares, and the exit codes it documents (execctl(1)). */
-#pragma once
+#ifndef EXECD_CLI_EXECCTL_H
+#define EXECD_CLI_EXECCTL_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,3 +50,5 @@ int cmd_timeline(struct execctl *ctx, int argc, char **argv);
 /* Runs the sub-command of a group (`tenant create`): `group` names it in messages. */
 int execctl_dispatch(struct execctl *ctx, const char *group, const struct execctl_command *cmds,
 		     int argc, char **argv);
+
+#endif /* EXECD_CLI_EXECCTL_H */

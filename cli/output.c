@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl output: see output.h. */
 #include "config.h"
 

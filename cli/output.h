@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /* execctl output: systemctl-style tables, human durations and sizes, and --json printing. */
-#pragma once
+#ifndef EXECD_CLI_OUTPUT_H
+#define EXECD_CLI_OUTPUT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,3 +59,5 @@ int print_list(struct table *t, bool no_legend, const char *noun);
 
 /* Prints "execctl: out of memory" on stderr. Returns exit code 1 (EXECCTL_EXIT_FAILURE). */
 int print_out_of_memory(void);
+
+#endif /* EXECD_CLI_OUTPUT_H */

@@ -12,10 +12,20 @@
 
 #include <systemd/sd-journal.h>
 
-#include "task_mgr.h"
-
 static int log_max_prio = LOG_INFO;
 static int log_to_journal;
+static execd_log_task_fn log_task_hook;
+
+void execd_log_set_task_hook(execd_log_task_fn fn)
+{
+	__atomic_store_n(&log_task_hook, fn, __ATOMIC_RELEASE);
+}
+
+static bool current_task(struct execd_log_task *out)
+{
+	execd_log_task_fn fn = __atomic_load_n(&log_task_hook, __ATOMIC_ACQUIRE);
+	return fn && fn(out);
+}
 
 /* systemd sets $JOURNAL_STREAM to "dev:ino" of stderr when it is connected to the journal. */
 static int stderr_is_journal(void)
@@ -56,14 +66,14 @@ void execd_logv_ids(int prio, const struct execd_id *tenant, const struct execd_
 		    const char *fmt, va_list ap)
 {
 	char msg[2048], tid[EXECD_ID_STR_SIZE], tlid[EXECD_ID_STR_SIZE];
-	struct task_identity ident;
+	struct execd_log_task ident;
 	bool in_task;
 	int saved_errno = errno;
 
 	if (!execd_log_enabled(prio))
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	in_task = task_mgr_current_identity(&ident);
+	in_task = current_task(&ident);
 	if (!tenant && in_task && ident.has_tenant)
 		tenant = &ident.tenant;
 	if (!timeline && in_task && ident.has_timeline)
@@ -86,7 +96,7 @@ void execd_logv_ids(int prio, const struct execd_id *tenant, const struct execd_
 		if (timeline)
 			ADD(f_tl, "TIMELINE_ID=%s", tlid);
 		if (in_task) {
-			ADD(f_kind, "TASK_KIND=%s", task_kind_name(ident.kind));
+			ADD(f_kind, "TASK_KIND=%s", ident.kind);
 			ADD(f_id, "TASK_ID=%llu", (unsigned long long)ident.id);
 			ADD(f_name, "TASK_NAME=%s", ident.name);
 		}
@@ -102,7 +112,7 @@ void execd_logv_ids(int prio, const struct execd_id *tenant, const struct execd_
 	size_t off = 0;
 	if (in_task)
 		off += (size_t)snprintf(ctx + off, sizeof ctx - off, " task=%llu/%s",
-					(unsigned long long)ident.id, task_kind_name(ident.kind));
+					(unsigned long long)ident.id, ident.kind);
 	if (tenant && off < sizeof ctx)
 		off += (size_t)snprintf(ctx + off, sizeof ctx - off, " tenant=%s", tid);
 	if (timeline && off < sizeof ctx)

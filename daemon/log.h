@@ -2,16 +2,41 @@
 /*
  * daemon/log.h — logging: to the journal with structured fields (TENANT_ID, TIMELINE_ID,
  * TASK_KIND, TASK_ID) through sd-journal when stderr is connected to the journal or we run under
- * systemd; to stderr otherwise. Fields default to the running task's identity (task_mgr).
+ * systemd; to stderr otherwise. Fields default to the running task's identity, which task_mgr
+ * hands in through a hook (execd_log_set_task_hook()): log is below task_mgr, never the reverse.
  */
 #ifndef EXECD_LOG_H
 #define EXECD_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <syslog.h>
 
 #include "id.h"
+
+/** The running task's identity as a log line shows it. */
+struct execd_log_task {
+	uint64_t id;      /**< registry id, > 0 */
+	const char *kind; /**< protocol name of the task kind (a static string) */
+	char name[48];
+	bool has_tenant, has_timeline;
+	struct execd_id tenant, timeline;
+};
+
+/**
+ * Fills @p out with the running task's identity and returns true, or returns false outside a
+ * task. Called on the logging thread for every message: must not log, block, or take a lock
+ * that is held while logging.
+ */
+typedef bool (*execd_log_task_fn)(struct execd_log_task *out);
+
+/**
+ * Register @p fn (NULL = none) as the source of the task fields (TASK_KIND, TASK_ID, TASK_NAME,
+ * and the default TENANT_ID / TIMELINE_ID). task_mgr_init() registers its own. Thread-safe
+ * (an atomic store; a message being logged at the same time uses the old or the new hook).
+ */
+void execd_log_set_task_hook(execd_log_task_fn fn);
 
 /**
  * Choose the sink (journal if $JOURNAL_STREAM matches stderr or $INVOCATION_ID is set, else

@@ -65,58 +65,33 @@ static struct {
 
 static __thread struct tm_task *tm_current;
 
-static const char *const kind_names[TASK_KIND__COUNT] = {
-	[TASK_KIND_CONTROL_LISTENER] = "control_listener",
-	[TASK_KIND_CONTROL_REQUEST] = "control_request",
-	[TASK_KIND_TENANT_MANAGER] = "tenant_manager",
-	[TASK_KIND_WAL_RECEIVER] = "wal_receiver",
-	[TASK_KIND_WAL_FLUSH] = "wal_flush",
-	[TASK_KIND_RETENTION_GC] = "retention_gc",
-	[TASK_KIND_WAL_PREALLOC] = "wal_prealloc",
-	[TASK_KIND_STATUS] = "status",
-	[TASK_KIND_SIGNAL_HANDLER] = "signal_handler",
-	[TASK_KIND_OTHER] = "other",
-};
-
-const char *task_kind_name(enum task_kind kind)
-{
-	if ((unsigned)kind >= TASK_KIND__COUNT)
-		return "other";
-	return kind_names[kind];
-}
-
-int task_kind_from_name(const char *name, enum task_kind *out)
-{
-	for (unsigned i = 0; name && i < TASK_KIND__COUNT; i++)
-		if (!strcmp(kind_names[i], name)) {
-			*out = (enum task_kind)i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-static const char *const state_names[] = { "scheduled", "running", "idle", "done" };
-
-const char *task_state_name(enum task_state s)
-{
-	return (unsigned)s < 4 ? state_names[s] : "?";
-}
-
-int task_state_from_name(const char *name, enum task_state *out)
-{
-	for (unsigned i = 0; name && i < 4; i++)
-		if (!strcmp(state_names[i], name)) {
-			*out = (enum task_state)i;
-			return 0;
-		}
-	return -EINVAL;
-}
+/* task.list reports the executor's state by value (snap_stats()). */
+_Static_assert(TASK_STATE_SCHEDULED == (int)EX_TASK_SCHEDULED && TASK_STATE_RUNNING == (int)EX_TASK_RUNNING &&
+		       TASK_STATE_IDLE == (int)EX_TASK_IDLE && TASK_STATE_DONE == (int)EX_TASK_DONE &&
+		       TASK_STATE__COUNT == 4,
+	       "enum task_state mirrors enum ex_task_state");
 
 static int64_t unix_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* execd_log_task_fn: the log's view of the running task (log.h; log never calls task_mgr). */
+static bool log_task_identity(struct execd_log_task *out)
+{
+	const struct tm_task *t = tm_current;
+	if (!t)
+		return false;
+	out->id = t->ident.id;
+	out->kind = task_kind_name(t->ident.kind);
+	snprintf(out->name, sizeof out->name, "%s", t->ident.name);
+	out->has_tenant = t->ident.has_tenant;
+	out->has_timeline = t->ident.has_timeline;
+	out->tenant = t->ident.tenant;
+	out->timeline = t->ident.timeline;
+	return true;
 }
 
 int task_mgr_init(struct ex_cancel_token *root, void (*on_critical_failure)(int err, uint64_t task_id))
@@ -127,6 +102,7 @@ int task_mgr_init(struct ex_cancel_token *root, void (*on_critical_failure)(int 
 	tm.critical_fired = false;
 	tm.blocked_all = false;
 	pthread_mutex_unlock(&tm.lock);
+	execd_log_set_task_hook(log_task_identity);
 	return 0;
 }
 
@@ -187,16 +163,6 @@ static int block_locked(const struct execd_id *tenant, const struct execd_id *ti
 	b->next = tm.blocks;
 	tm.blocks = b;
 	return 0;
-}
-
-int task_mgr_block(const struct execd_id *tenant, const struct execd_id *timeline)
-{
-	if (!tenant && !timeline)
-		return -EINVAL;
-	pthread_mutex_lock(&tm.lock);
-	int r = block_locked(tenant, timeline);
-	pthread_mutex_unlock(&tm.lock);
-	return r;
 }
 
 void task_mgr_unblock(const struct execd_id *tenant, const struct execd_id *timeline)

@@ -28,27 +28,9 @@
 #include <executor/future.h>
 
 #include "id.h"
-
-/** What a task does (neon's TaskKind). Names are in docs/protocol.md ("Task kinds"). */
-enum task_kind {
-	TASK_KIND_CONTROL_LISTENER, /**< accepts control-socket connections */
-	TASK_KIND_CONTROL_REQUEST,  /**< one control connection or one request */
-	TASK_KIND_TENANT_MANAGER,   /**< per-tenant housekeeping */
-	TASK_KIND_WAL_RECEIVER,     /**< streams WAL from PostgreSQL (daemon/wal) */
-	TASK_KIND_WAL_FLUSH,        /**< fsyncs received WAL (daemon/wal) */
-	TASK_KIND_RETENTION_GC,     /**< removes old WAL segments (daemon/wal) */
-	TASK_KIND_WAL_PREALLOC,     /**< zero-fills the next WAL segment ahead (daemon/wal) */
-	TASK_KIND_STATUS,           /**< sd_notify STATUS=/WATCHDOG=1 */
-	TASK_KIND_SIGNAL_HANDLER,   /**< turns signals into shutdown */
-	TASK_KIND_OTHER,
-	TASK_KIND__COUNT
-};
-
-/** Protocol name of @p kind ("wal_receiver", ...); "other" for an unknown value. Thread-safe. */
-const char *task_kind_name(enum task_kind kind);
-
-/** Parse a protocol kind name. @return 0 and *out, or -EINVAL. Thread-safe. */
-int task_kind_from_name(const char *name, enum task_kind *out);
+/* The task kinds and states are protocol vocabulary, shared with execctl. Included by its path
+ * so that every user of this header (tests/wal, bench) finds it without another -I. */
+#include "../proto/proto.h"
 
 /**
  * Initialise the registry. @p root: the token every task's token descends from (normally the
@@ -109,11 +91,6 @@ uint64_t task_mgr_current_id(void);
 
 /** Copy the running task's identity into @p out. @return false outside a registered task. */
 bool task_mgr_current_identity(struct task_identity *out);
-
-/** Executor task states as shown by task.list. */
-enum task_state { TASK_STATE_SCHEDULED, TASK_STATE_RUNNING, TASK_STATE_IDLE, TASK_STATE_DONE };
-const char *task_state_name(enum task_state s);
-int task_state_from_name(const char *name, enum task_state *out);
 
 /** A snapshot of one registered task (task.list). */
 struct task_snapshot {
@@ -190,9 +167,6 @@ void task_mgr_shutdown_clear(struct task_mgr_shutdown *s);
  * now on. Thread-safe. Sticky.
  */
 void task_mgr_block_all(void);
-
-/** Mark @p tenant / @p timeline (either may be NULL, not both) as shutting down (sticky). */
-int task_mgr_block(const struct execd_id *tenant, const struct execd_id *timeline);
 
 /** Forget the sticky shutdown mark of exactly (@p tenant, @p timeline) (after a delete finished,
  * so that the id may be created again). Thread-safe. */

@@ -30,10 +30,9 @@ enum tag { TAG_NONE, TAG_TENANT, TAG_TIMELINE };
 
 struct req;
 
-/** One command of docs/protocol.md: checked in the connection task, run in its own task. */
+/** One command of docs/protocol.md: checked in the connection task, run in its own task. A row of
+ * the table indexed by enum proto_command (its name and rights: proto.h). */
 struct cmd {
-	const char *name;
-	bool mutating;
 	enum tag tag;
 	/** Parse and check @p args (may be NULL); <0 answers at once with r->err and r->msg. */
 	int (*prepare)(struct req *r, const cJSON *args);

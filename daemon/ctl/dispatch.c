@@ -16,25 +16,31 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "proto.h"
 
 /* ---------------- the table ---------------- */
 
-static const struct cmd commands[] = {
-	{ "status", false, TAG_NONE, prep_none, run_status },
-	{ "task.list", false, TAG_NONE, prep_task_list, run_task_list },
-	{ "task.shutdown", true, TAG_NONE, prep_task_shutdown, run_task_shutdown },
-	{ "task.cancel", true, TAG_NONE, prep_task_cancel, run_task_cancel },
-	{ "tenant.create", true, TAG_NONE, prep_tenant_create, run_tenant_create },
-	{ "tenant.list", false, TAG_NONE, prep_none, run_tenant_list },
+static const struct cmd commands[PROTO_CMD__COUNT] = {
+	[PROTO_CMD_STATUS] = { TAG_NONE, prep_none, run_status },
+	[PROTO_CMD_TASK_LIST] = { TAG_NONE, prep_task_list, run_task_list },
+	[PROTO_CMD_TASK_SHUTDOWN] = { TAG_NONE, prep_task_shutdown, run_task_shutdown },
+	[PROTO_CMD_TASK_CANCEL] = { TAG_NONE, prep_task_cancel, run_task_cancel },
+	[PROTO_CMD_TENANT_CREATE] = { TAG_NONE, prep_tenant_create, run_tenant_create },
+	[PROTO_CMD_TENANT_LIST] = { TAG_NONE, prep_none, run_tenant_list },
 	/* deletes are not bound to their object: a delete that timed out leaves it shutting down
 	 * (sticky), and a retry must still be able to run */
-	{ "tenant.delete", true, TAG_NONE, prep_tenant_delete, run_tenant_delete },
-	{ "timeline.create", true, TAG_TENANT, prep_timeline_create, run_timeline_create },
-	{ "timeline.list", false, TAG_NONE, prep_timeline_list, run_timeline_list },
-	{ "timeline.show", false, TAG_NONE, prep_timeline_one, run_timeline_show },
-	{ "timeline.delete", true, TAG_NONE, prep_timeline_delete, run_timeline_delete },
-	{ "timeline.wait_lsn", false, TAG_TIMELINE, prep_wait_lsn, run_wait_lsn },
+	[PROTO_CMD_TENANT_DELETE] = { TAG_NONE, prep_tenant_delete, run_tenant_delete },
+	[PROTO_CMD_TIMELINE_CREATE] = { TAG_TENANT, prep_timeline_create, run_timeline_create },
+	[PROTO_CMD_TIMELINE_LIST] = { TAG_NONE, prep_timeline_list, run_timeline_list },
+	[PROTO_CMD_TIMELINE_SHOW] = { TAG_NONE, prep_timeline_one, run_timeline_show },
+	[PROTO_CMD_TIMELINE_DELETE] = { TAG_NONE, prep_timeline_delete, run_timeline_delete },
+	[PROTO_CMD_TIMELINE_WAIT_LSN] = { TAG_TIMELINE, prep_wait_lsn, run_wait_lsn },
 };
+
+static const char *cmd_name(const struct cmd *c)
+{
+	return proto_command_name((enum proto_command)(c - commands));
+}
 
 static void req_free(struct req *r)
 {
@@ -69,7 +75,7 @@ static ex_poll_t req_poll(struct ex_future *f, struct ex_context *cx)
 	if (r->cmd->run(r, cx) == EX_PENDING)
 		return EX_PENDING;
 	if (r->err && r->err != -ENOENT && r->err != -EEXIST && r->err != -EINVAL && r->err != -ENOTUNIQ)
-		log_warning("%s: %s", r->cmd->name, r->msg);
+		log_warning("%s: %s", cmd_name(r->cmd), r->msg);
 	ctl_reply_complete(r->reply, req_line(r));
 	r->completed = true;
 	f->output = 0; /* a refused request is answered, not a failed task */
@@ -94,6 +100,7 @@ static char *check_envelope(const cJSON *req, const struct ctl_peer *peer, const
 	const cJSON *command = cJSON_GetObjectItemCaseSensitive(req, "command");
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(req, "args");
 	const struct cmd *cmd = NULL;
+	enum proto_command cmd_id;
 
 	*out = NULL;
 	if (!ver || !cJSON_IsNumber(ver))
@@ -102,9 +109,8 @@ static char *check_envelope(const cJSON *req, const struct ctl_peer *peer, const
 		return ctl_error(id, -EPROTONOSUPPORT, "unsupported protocol version (this daemon speaks 1)", NULL);
 	if (!cJSON_IsString(command))
 		return ctl_error(id, -EINVAL, "missing or non-string 'command'", NULL);
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (!strcmp(commands[i].name, command->valuestring))
-			cmd = &commands[i];
+	if (proto_command_from_name(command->valuestring, &cmd_id) == 0 && commands[cmd_id].run)
+		cmd = &commands[cmd_id];
 	if (!cmd) {
 		char msg[128];
 		snprintf(msg, sizeof msg, "unknown command '%.64s'", command->valuestring);
@@ -112,11 +118,11 @@ static char *check_envelope(const cJSON *req, const struct ctl_peer *peer, const
 	}
 	if (args && !cJSON_IsNull(args) && !cJSON_IsObject(args))
 		return ctl_error(id, -EINVAL, "'args' must be an object", NULL);
-	if (!(cmd->mutating ? peer->can_write : peer->can_read)) {
-		log_warning("refused '%s' from uid %u (pid %d): permission denied", cmd->name, (unsigned)peer->uid,
+	if (!(proto_command_mutating(cmd_id) ? peer->can_write : peer->can_read)) {
+		log_warning("refused '%s' from uid %u (pid %d): permission denied", cmd_name(cmd), (unsigned)peer->uid,
 			    (int)peer->pid);
 		return ctl_error(id, -EACCES,
-				 cmd->mutating ? "only root and the daemon's user may run this command"
+				 proto_command_mutating(cmd_id) ? "only root and the daemon's user may run this command"
 					       : "only root, the daemon's user and group execd may run this command",
 				 NULL);
 	}
@@ -156,7 +162,7 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 	*reply = r->reply;
 	/* on failure req_drop answers the reply with shutting_down: it comes later all the same */
 	(void)task_mgr_spawn(TASK_KIND_CONTROL_REQUEST, cmd->tag != TAG_NONE && r->has_tenant ? &r->tenant : NULL,
-			     cmd->tag == TAG_TIMELINE && r->has_timeline ? &r->timeline : NULL, cmd->name, false,
+			     cmd->tag == TAG_TIMELINE && r->has_timeline ? &r->timeline : NULL, cmd_name(cmd), false,
 			     &r->fut, req_drop, NULL);
 	return CTL_REPLY_LATER;
 }

@@ -7,23 +7,11 @@
 #include <cjson/cJSON.h>
 
 #include "ctl.h"
+#include "proto.h"
 
 const char *ctl_error_code(int err)
 {
-	switch (-err) {
-	case EINVAL: return "bad_request";
-	case EPROTONOSUPPORT: return "unsupported_version";
-	case EOPNOTSUPP: return "unknown_command";
-	case EMSGSIZE: return "too_large";
-	case ENOENT: return "not_found";
-	case ENOTUNIQ: return "ambiguous";
-	case EEXIST: return "exists";
-	case ESHUTDOWN: return "shutting_down";
-	case EACCES: case EPERM: return "permission_denied";
-	case ETIMEDOUT: return "timeout";
-	case EAGAIN: return "unavailable";
-	default: return "internal";
-	}
+	return proto_error_name(proto_error_from_errno(err));
 }
 
 static char *finish(cJSON *o)

@@ -258,9 +258,16 @@ static void pend_push(struct ex_reactor *r, struct ex_op *op)
 	q_push(op->unbounded ? &r->pend_free : &r->pend, op);
 }
 
+/* How drain_locked() ended. */
+enum drain_result {
+	DRAIN_EMPTY,   /* the queue is empty: everything went to the SQ ring */
+	DRAIN_BOUNDED, /* stopped: cq_limit bounded ops are in flight */
+	DRAIN_SQ_FULL, /* stopped: the SQ ring is full and the kernel took nothing */
+};
+
 /* Move the ops of queue @p q into the SQ ring while there is room (and, if @p bounded, while
- * the CQ bound allows). Returns false if it had to stop: 1 = bound reached, 2 = SQ ring full. */
-static int drain_locked(struct ex_reactor *r, struct ex_queue *q, bool bounded)
+ * the CQ bound allows). Caller holds sub_lock. */
+static enum drain_result drain_locked(struct ex_reactor *r, struct ex_queue *q, bool bounded)
 {
 	while (q->head) {
 		struct ex_op *op = q->head;
@@ -271,13 +278,13 @@ static int drain_locked(struct ex_reactor *r, struct ex_queue *q, bool bounded)
 			continue;
 		}
 		if (bounded && LOAD(&r->bounded) >= r->cq_limit)
-			return 1;
+			return DRAIN_BOUNDED;
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
 		if (!sqe) {
 			reactor_submit(r);
 			sqe = io_uring_get_sqe(&r->ring);
 			if (!sqe)
-				return 2; /* the kernel took nothing (-EBUSY / -EAGAIN) */
+				return DRAIN_SQ_FULL; /* the kernel took nothing (-EBUSY / -EAGAIN) */
 		}
 		q_pop(q);
 		*sqe = op->sqe;
@@ -290,7 +297,7 @@ static int drain_locked(struct ex_reactor *r, struct ex_queue *q, bool bounded)
 				STORE(&r->st_max_inflight, n);
 		}
 	}
-	return 0;
+	return DRAIN_EMPTY;
 }
 
 /*
@@ -301,15 +308,15 @@ static int drain_locked(struct ex_reactor *r, struct ex_queue *q, bool bounded)
  */
 static void flush_locked(struct ex_reactor *r)
 {
-	int stop = drain_locked(r, &r->pend_free, false);
-	if (!stop)
+	enum drain_result stop = drain_locked(r, &r->pend_free, false);
+	if (stop == DRAIN_EMPTY)
 		stop = drain_locked(r, &r->pend, true);
 	if (io_uring_sq_ready(&r->ring))
 		reactor_submit(r);
-	bool sq_stuck = io_uring_sq_ready(&r->ring) || stop == 2;
-	bool retry = stop || sq_stuck;
+	bool sq_stuck = io_uring_sq_ready(&r->ring) || stop == DRAIN_SQ_FULL;
+	bool retry = stop != DRAIN_EMPTY || sq_stuck;
 	__atomic_store_n(&r->need_retry, retry ? 1 : 0, __ATOMIC_SEQ_CST);
-	if (stop)
+	if (stop != DRAIN_EMPTY)
 		STAT(&r->st_deferred, 1);
 	/* The completion thread re-flushes after its next reap. If the kernel took nothing, or no
 	 * bounded op is in flight whose CQE would wake it, kick it. Sequentially consistent

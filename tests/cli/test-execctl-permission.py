@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Refused permission: execctl run as an unprivileged user (nobody, not in group execd)
 against a real execd. A socket the user cannot open, and commands the daemon refuses
 (permission_denied), both exit 5 with a message on stderr."""
@@ -5,20 +6,20 @@ import os
 import shutil
 import unittest
 
-import execdtest
+import execd_harness
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
-class Permission(execdtest.DaemonTestCase):
+class Permission(execd_harness.DaemonTestCase):
     @classmethod
     def setUpClass(cls):
         if os.geteuid() != 0 or not shutil.which("setpriv"):
-            execdtest.skip("needs root and setpriv (util-linux) to run execctl as nobody")
+            execd_harness.skip("needs root and setpriv (util-linux) to run execctl as nobody")
         super().setUpClass()
 
     def as_nobody(self, *args):
-        return execdtest.execctl(*args, socket_path=self.daemon.socket, prefix=NOBODY)
+        return execd_harness.execctl(*args, socket_path=self.daemon.socket, prefix=NOBODY)
 
     def test_socket_refuses_connection(self):
         os.chmod(self.daemon.socket, 0o660)
@@ -46,5 +47,5 @@ class Permission(execdtest.DaemonTestCase):
 
 
 if __name__ == "__main__":
-    execdtest.require_binaries()
-    execdtest.main()
+    execd_harness.require_binaries()
+    execd_harness.main()

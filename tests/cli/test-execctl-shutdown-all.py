@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """execctl shutdown --all on a daemon of its own: every task but the control listener (and the
 request itself, docs/protocol.md) ends within the timeout; the daemon still answers afterwards.
 
@@ -6,8 +7,8 @@ the timeout; fixed in the daemon, this test keeps it so.)
 """
 import unittest
 
-import execdtest
-from execdtest import DaemonTestCase
+import execd_harness
+from execd_harness import DaemonTestCase
 
 TA = "aaaa0000000000000000000000000001"
 LA = "cccc0000000000000000000000000001"
@@ -36,5 +37,5 @@ class ShutdownAll(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    execdtest.require_binaries()
-    execdtest.main()
+    execd_harness.require_binaries()
+    execd_harness.main()

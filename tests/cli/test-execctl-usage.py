@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """execctl without a daemon: --help and --version, usage errors (exit 2, one message on stderr,
 no help dump), an unreachable socket (exit 4, naming the socket and how to start execd) and a
 socket the user may not open (exit 5)."""
@@ -8,8 +9,8 @@ import subprocess
 import tempfile
 import unittest
 
-import execdtest
-from execdtest import execctl
+import execd_harness
+from execd_harness import execctl
 
 COMMANDS = [["list"], ["shutdown"], ["cancel"], ["status"], ["tenant"], ["tenant", "create"],
             ["tenant", "list"], ["tenant", "delete"], ["timeline"], ["timeline", "create"],
@@ -161,7 +162,8 @@ class Completion(unittest.TestCase):
 
     def test_options_and_values(self):
         self.assertEqual(self.complete("shutdown", "--a"), ["--all"])
-        self.assertEqual(self.complete("list", "--kind", "wal_"), ["wal_flush", "wal_receiver"])
+        self.assertEqual(self.complete("list", "--kind", "wal_"),
+                         ["wal_flush", "wal_prealloc", "wal_receiver"])
         self.assertEqual(self.complete("list", "--state", "r"), ["running"])
         self.assertIn("--create-slot", self.complete("timeline", "create", "--c"))
         # Ids come from the daemon; none reachable: no candidates, no error.
@@ -169,5 +171,5 @@ class Completion(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    execdtest.require_binaries(daemon=False)
-    execdtest.main()
+    execd_harness.require_binaries(daemon=False)
+    execd_harness.main()

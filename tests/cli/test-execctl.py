@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """execctl against a real execd: every command and flag, filters, id prefixes (unique,
 ambiguous, unknown), daemon-side errors and their exit codes, and --json output that parses and
 matches the table."""
@@ -7,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-import execdtest
+import execd_harness
 
 # Ids chosen so that prefixes are predictable: "aaaa" is ambiguous, "aaaa0" and "b" are unique.
 TA = "aaaa0000000000000000000000000001"
@@ -35,16 +36,16 @@ def table(out, columns):
     return rows
 
 
-class Execctl(execdtest.DaemonTestCase):
+class Execctl(execd_harness.DaemonTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         sock = cls.daemon.socket
         for t in (TA, TB, TC):
-            rc, out, err = execdtest.execctl("tenant", "create", "--id", t, socket_path=sock)
+            rc, out, err = execd_harness.execctl("tenant", "create", "--id", t, socket_path=sock)
             assert rc == 0 and out.strip() == t, (rc, out, err)
         for tenant, tl in ((TA, LA), (TA, LB), (TC, LC)):
-            rc, out, err = execdtest.execctl("timeline", "create", "--tenant", tenant, "--id", tl,
+            rc, out, err = execd_harness.execctl("timeline", "create", "--tenant", tenant, "--id", tl,
                                              socket_path=sock)
             assert rc == 0 and out.strip() == tl, (rc, out, err)
 
@@ -185,17 +186,17 @@ class Execctl(execdtest.DaemonTestCase):
         # timeline show reports the source (password removed), slot, state and last error.
         src = "host=%s port=1 user=execd password=sekrit dbname=replication" % self.daemon.tmp
         out = self.ok("timeline", "create", "--tenant", TC, "--id", LW, "--source", src,
-                      "--slot", "execd_test", "--start-lsn", "0/1000000")
+                      "--slot", "execd_harness", "--start-lsn", "0/1000000")
         self.assertEqual(out.strip(), LW)
         self.addCleanup(self.ctl, "timeline", "delete", LW)
         tl = self.json("timeline", "show", LW)["timeline"]
         self.assertIn(self.daemon.tmp, tl["source"])
         self.assertNotIn("sekrit", tl["source"])
-        self.assertEqual(tl["slot"], "execd_test")
+        self.assertEqual(tl["slot"], "execd_harness")
         self.assertIn(tl["state"], ("connecting", "backoff", "error"))
         out = self.ok("timeline", "show", LW)
         self.assertNotIn("sekrit", out)
-        self.assertIn("Slot: execd_test", out)
+        self.assertIn("Slot: execd_harness", out)
         # Its WAL receiver is a task of the timeline (started asynchronously: bounded wait).
         deadline = time.monotonic() + 60
         while not self.json("list", "--timeline", LW, "--kind", "wal_receiver")["tasks"]:
@@ -294,7 +295,7 @@ class Execctl(execdtest.DaemonTestCase):
                          sorted(t["id"] for t in c["tenants"]))
 
     def test_env_socket(self):
-        rc, out, err = execdtest.execctl("status", "--json",
+        rc, out, err = execd_harness.execctl("status", "--json",
                                          env={"EXECCTL_SOCKET": self.daemon.socket})
         self.assertEqual(rc, 0, err)
         self.assertEqual(json.loads(out)["pid"], self.daemon.proc.pid)
@@ -303,7 +304,7 @@ class Execctl(execdtest.DaemonTestCase):
         self.fails(3, "cancel", "999999999")
         # A request that waits for an LSN that never comes runs as a control_request task of
         # its own; cancelling that task ends the request (cooperatively) and the client's wait.
-        w = subprocess.Popen([execdtest.EXECCTL, "--socket", self.daemon.socket, "timeline",
+        w = subprocess.Popen([execd_harness.EXECCTL, "--socket", self.daemon.socket, "timeline",
                               "wait-lsn", LC, "--lsn", "FF/0", "--timeout", "10min"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -357,5 +358,5 @@ class Execctl(execdtest.DaemonTestCase):
 
 
 if __name__ == "__main__":
-    execdtest.require_binaries()
-    execdtest.main()
+    execd_harness.require_binaries()
+    execd_harness.main()

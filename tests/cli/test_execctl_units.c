@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of execctl's pure parts: value parsers (args.c) and output formats (output.c).
  * The integration tests (test-execctl*.py) cover the commands against a real execd. */
 #include "config.h"

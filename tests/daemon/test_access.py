@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 
-from execd_test import Daemon, check, skip
+from execd_harness import Daemon, check, skip
 
 if os.geteuid() != 0:
     skip("needs root to run a client as uid 65534")

@@ -2,7 +2,7 @@
 """A timeline delete (and a tenant delete) leaves no files and no tasks; the id can be reused."""
 import os
 
-from execd_test import Daemon, check, wait_until
+from execd_harness import Daemon, check, wait_until
 
 d = Daemon()
 try:

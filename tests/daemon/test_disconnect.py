@@ -3,7 +3,7 @@
 happens exactly once (every request runs in a task of its own; neon issue 3478, seed 000)."""
 import os
 
-from execd_test import Daemon, check, wait_until
+from execd_harness import Daemon, check, wait_until
 
 d = Daemon()
 try:

@@ -5,7 +5,7 @@ import os
 import subprocess
 import tempfile
 
-from execd_test import EXECD, Daemon, check, skip
+from execd_harness import EXECD, Daemon, check, skip
 
 if not EXECD:
     skip("EXECD is not set")
@@ -42,7 +42,7 @@ with tempfile.TemporaryDirectory() as tmp:
         d.start()
         held = d.connect()
         held.sendall(b'{"version":1,"command":"status"}\n')
-        from execd_test import read_line
+        from execd_harness import read_line
         check(read_line(held) is not None, "first connection", d)
         r = d.request("status")
         check(r["ok"] is False and r["error"]["code"] == "unavailable", "config not applied: %r" % r, d)

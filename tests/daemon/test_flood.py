@@ -3,7 +3,7 @@
 keeps serving once connections go away."""
 import json
 
-from execd_test import Daemon, check, read_line
+from execd_harness import Daemon, check, read_line
 
 d = Daemon(extra=["--max-connections", "3"])
 try:
@@ -25,7 +25,7 @@ try:
     for s in held:
         s.close()
     # the closed connections are released as their tasks end
-    from execd_test import wait_until
+    from execd_harness import wait_until
     wait_until(lambda: d.request("status").get("ok") is True, "service after the flood", d)
     check(d.stop() == 0, "exit status", d)
     print("ok")

@@ -3,7 +3,7 @@
 others and loses no state; several requests on one connection are answered in order."""
 import json
 
-from execd_test import Daemon, check, read_line
+from execd_harness import Daemon, check, read_line
 
 d = Daemon()
 try:

@@ -4,7 +4,7 @@ their tasks; an unfinished create (directory without metadata) is cleaned up at 
 import os
 import sys
 
-from execd_test import Daemon, check
+from execd_harness import Daemon, check
 
 d = Daemon()
 try:

@@ -1,6 +1,12 @@
-"""sd_notify: with NOTIFY_SOCKET set, execd sends READY=1 (once serving), STATUS=..., and on
-SIGTERM STOPPING=1, in that order, all from the daemon's own pid; with WATCHDOG_USEC (and
-WATCHDOG_PID = its pid) it sends WATCHDOG=1, and without them it does not."""
+# SPDX-License-Identifier: MIT
+"""sd_notify: with NOTIFY_SOCKET set, execd sends READY=1 (once serving), STATUS=... (with the
+counts of tenants and tasks), and on SIGTERM STOPPING=1, in that order, all from the daemon's
+own pid; with WATCHDOG_USEC (with WATCHDOG_PID = its pid, or without WATCHDOG_PID) it sends
+WATCHDOG=1, and without them it does not. Socket activation (sd_listen_fds) through
+systemd-socket-activate: execd serves the passed socket and binds no --socket of its own.
+
+(One test: tests/daemon/test_notify.py, which checked the same lifecycle, is merged here.)"""
+import json
 import os
 import shutil
 import signal
@@ -11,8 +17,8 @@ import tempfile
 import time
 import unittest
 
-import execdtest
-from execdtest import execctl
+import execd_harness
+from execd_harness import execctl, read_line
 
 
 class Listener:
@@ -72,14 +78,14 @@ class Notify(unittest.TestCase):
         if watchdog_pid:
             # WATCHDOG_PID must be the daemon's pid: the shell's $$ survives its exec.
             prefix = ["sh", "-c", 'WATCHDOG_PID=$$; export WATCHDOG_PID; exec "$@"', "sh"]
-        d = execdtest.Daemon(tmpdir=self.tmp, argv_prefix=prefix,
+        d = execd_harness.spawn(tmpdir=self.tmp, argv_prefix=prefix,
                              env=dict(env, NOTIFY_SOCKET=self.listener.path))
         self.addCleanup(d.close)
         return d
 
     def run_daemon(self, d):
         l = self.listener
-        l.receive_until(lambda s: s == "READY=1", execdtest.START_TIMEOUT_S, d.proc)
+        l.receive_until(lambda s: s == "READY=1", execd_harness.START_TIMEOUT_S, d.proc)
         # READY=1 means served: execctl gets an answer at once.
         rc, out, err = execctl("status", socket_path=d.socket)
         self.assertEqual(rc, 0, err + d.read_log())
@@ -87,7 +93,7 @@ class Notify(unittest.TestCase):
 
     def stop(self, d):
         d.proc.send_signal(signal.SIGTERM)
-        self.listener.receive_until(lambda s: s == "STOPPING=1", execdtest.STOP_TIMEOUT_S,
+        self.listener.receive_until(lambda s: s == "STOPPING=1", execd_harness.STOP_TIMEOUT_S,
                                     d.proc)
         self.assertEqual(d.stop(), 0, d.read_log())
 
@@ -122,7 +128,47 @@ class Notify(unittest.TestCase):
         self.stop(d)
         self.check_order(d)
 
+    def test_watchdog_without_pid_and_status_counts(self):
+        # No WATCHDOG_PID: systemd's rule is that the watchdog then applies to whoever reads
+        # WATCHDOG_USEC. 100 ms: execd pets at half that.
+        d = self.start({"WATCHDOG_USEC": "100000"})
+        self.run_daemon(d)
+        self.listener.receive_until(lambda s: s == "WATCHDOG=1", 60, d.proc)
+        self.listener.receive_until(lambda s: s.startswith("STATUS=") and "tenants" in s
+                                    and "tasks" in s, 60, d.proc)
+        self.stop(d)
+        self.check_order(d)
+
+
+class SocketActivation(unittest.TestCase):
+    def test_activated_socket_is_served_and_socket_flag_ignored(self):
+        act = shutil.which("systemd-socket-activate")
+        if not act:
+            self.skipTest("systemd-socket-activate not installed")
+        tmp = tempfile.mkdtemp(prefix="execd-test-act-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "activated.sock")
+        unused = os.path.join(tmp, "unused.sock")
+        d = execd_harness.spawn(tmpdir=tmp, argv_prefix=[act, "-l", path], socket_path=unused)
+        self.addCleanup(d.close)
+        deadline = time.monotonic() + execd_harness.START_TIMEOUT_S
+        while not os.path.exists(path):  # created by systemd-socket-activate itself
+            self.assertTrue(time.monotonic() < deadline and d.proc.poll() is None,
+                            "systemd-socket-activate did not create %s" % path)
+            time.sleep(0.01)  # bounded poll for another process's file, not a synchronisation
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(execd_harness.WAIT)
+        s.connect(path)  # queued in the backlog until execd (started now) accepts it
+        s.sendall(b'{"version":1,"command":"status"}\n')
+        line = read_line(s)
+        s.close()
+        self.assertTrue(line is not None and json.loads(line)["ok"] is True,
+                        "no answer on the activated socket: %r" % line)
+        self.assertFalse(os.path.exists(unused),
+                         "execd bound --socket although a socket was passed")
+        self.assertEqual(d.stop(), 0, d.read_log())
+
 
 if __name__ == "__main__":
-    execdtest.require_binaries()
+    execd_harness.require_binaries()
     unittest.main(verbosity=2)

@@ -10,7 +10,7 @@ import tempfile
 import time
 import unittest
 
-import execdtest
+import execd_harness
 
 TENANTS = ["%032x" % (0x1000 + i) for i in range(3)]
 
@@ -19,31 +19,31 @@ class Sigterm(unittest.TestCase):
     def test_sigterm_busy_persists(self):
         tmp = tempfile.mkdtemp(prefix="execd-sigterm-")
         self.addCleanup(shutil.rmtree, tmp, True)
-        d = execdtest.Daemon(tmpdir=tmp)
+        d = execd_harness.spawn(tmpdir=tmp)
         self.addCleanup(d.close)
         d.wait_ready()
         sock = d.socket
         timelines = {}
         for t in TENANTS:
-            rc, out, err = execdtest.execctl("tenant", "create", "--id", t, socket_path=sock)
+            rc, out, err = execd_harness.execctl("tenant", "create", "--id", t, socket_path=sock)
             self.assertEqual(rc, 0, err)
             timelines[t] = []
             for _ in range(2):
-                rc, out, err = execdtest.execctl("timeline", "create", "--tenant", t,
+                rc, out, err = execd_harness.execctl("timeline", "create", "--tenant", t,
                                                  socket_path=sock)
                 self.assertEqual(rc, 0, err)
                 timelines[t].append(out.strip())
-        before_tl = json.loads(execdtest.execctl("--json", "timeline", "list",
+        before_tl = json.loads(execd_harness.execctl("--json", "timeline", "list",
                                                  socket_path=sock)[1])["timelines"]
         # Busy: waiters that will never be satisfied, each a task of its own in the daemon.
-        waiters = [subprocess.Popen([execdtest.EXECCTL, "--socket", sock, "timeline", "wait-lsn",
+        waiters = [subprocess.Popen([execd_harness.EXECCTL, "--socket", sock, "timeline", "wait-lsn",
                                      tl, "--lsn", "FF/0", "--timeout", "10min"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                    for tls in timelines.values() for tl in tls]
         # Wait (bounded) until the daemon runs all of them, seen as control_request tasks.
         deadline = time.monotonic() + 60
         while True:
-            rc, out, err = execdtest.execctl("--json", "list", "--kind", "control_request",
+            rc, out, err = execd_harness.execctl("--json", "list", "--kind", "control_request",
                                              socket_path=sock)
             self.assertEqual(rc, 0, err)
             # A waiting request is attributed to its timeline (connections and this listing
@@ -60,13 +60,13 @@ class Sigterm(unittest.TestCase):
         d.close()
 
         # A new daemon on the same state directory sees everything that was acknowledged.
-        d2 = execdtest.Daemon(tmpdir=tmp)
+        d2 = execd_harness.spawn(tmpdir=tmp)
         self.addCleanup(d2.close)
         d2.wait_ready()
-        rc, out, err = execdtest.execctl("--json", "tenant", "list", socket_path=d2.socket)
+        rc, out, err = execd_harness.execctl("--json", "tenant", "list", socket_path=d2.socket)
         self.assertEqual(rc, 0, err)
         self.assertEqual(sorted(t["id"] for t in json.loads(out)["tenants"]), sorted(TENANTS))
-        rc, out, err = execdtest.execctl("--json", "timeline", "list", socket_path=d2.socket)
+        rc, out, err = execd_harness.execctl("--json", "timeline", "list", socket_path=d2.socket)
         self.assertEqual(rc, 0, err)
         after = {t["id"]: t for t in json.loads(out)["timelines"]}
         self.assertEqual(sorted(after), sorted(t["id"] for t in before_tl))
@@ -77,5 +77,5 @@ class Sigterm(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    execdtest.require_binaries()
+    execd_harness.require_binaries()
     unittest.main(verbosity=2)

@@ -11,8 +11,8 @@ import tempfile
 import time
 import unittest
 
-import execdtest
-from execdtest import execctl
+import execd_harness
+from execd_harness import execctl
 
 
 class SocketActivation(unittest.TestCase):
@@ -28,7 +28,7 @@ class SocketActivation(unittest.TestCase):
         # Were execd to ignore the passed socket, it would bind $RUNTIME_DIRECTORY/execd.sock.
         env["RUNTIME_DIRECTORY"] = self.rundir
         self.proc = subprocess.Popen(
-            ["systemd-socket-activate", "-l", self.sock, execdtest.EXECD,
+            ["systemd-socket-activate", "-l", self.sock, execd_harness.EXECD,
              "--state-dir", os.path.join(self.tmp, "state"), "--config", "/dev/null"],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         os.makedirs(os.path.join(self.tmp, "state"))
@@ -47,7 +47,7 @@ class SocketActivation(unittest.TestCase):
     def test_serves_activated_socket(self):
         # systemd-socket-activate binds the socket, then waits for the first connection before
         # it executes execd: wait (bounded) for the socket node to appear.
-        deadline = time.monotonic() + execdtest.START_TIMEOUT_S
+        deadline = time.monotonic() + execd_harness.START_TIMEOUT_S
         while not os.path.exists(self.sock):
             self.assertIsNone(self.proc.poll(), self.logtext())
             self.assertLess(time.monotonic(), deadline, "socket never bound")
@@ -72,11 +72,11 @@ class SocketActivation(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.rundir, "execd.sock")),
                          "execd bound a socket of its own instead of the activated one")
         self.proc.send_signal(signal.SIGTERM)
-        self.assertEqual(self.proc.wait(execdtest.STOP_TIMEOUT_S), 0, self.logtext())
+        self.assertEqual(self.proc.wait(execd_harness.STOP_TIMEOUT_S), 0, self.logtext())
 
 
 if __name__ == "__main__":
-    execdtest.require_binaries()
+    execd_harness.require_binaries()
     if not shutil.which("systemd-socket-activate"):
-        execdtest.skip("systemd-socket-activate not found (Debian package systemd)")
+        execd_harness.skip("systemd-socket-activate not found (Debian package systemd)")
     unittest.main(verbosity=2)
