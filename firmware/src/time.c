@@ -108,21 +108,21 @@ static void deadline_release(struct ex_cancel_safe_future *f)
 	d->sleep.cs.release(&d->sleep.cs);
 }
 
-struct ex_cancel_safe_future *exfw_deadline(struct exfw_deadline *d, struct ex_cancel_safe_future *inner,
-					    uint32_t deadline)
+struct ex_cancel_safe_future *(exfw_deadline)(struct exfw_deadline *d, struct ex_cancel_safe_arg inner,
+					      uint32_t deadline)
 {
 	d->cs.base.poll = deadline_poll;
 	d->cs.base.output = 0;
 	d->cs.release = deadline_release;
-	d->inner = inner;
+	d->inner = inner.future;
 	exfw_sleep_until(&d->sleep, deadline);
 	return &d->cs;
 }
 
-struct ex_cancel_safe_future *exfw_timeout_ms(struct exfw_deadline *d, struct ex_cancel_safe_future *inner,
-					      uint32_t ms)
+struct ex_cancel_safe_future *(exfw_timeout_ms)(struct exfw_deadline *d, struct ex_cancel_safe_arg inner,
+						uint32_t ms)
 {
-	exfw_deadline(d, inner, 0);
+	exfw_deadline(d, inner.future, 0);
 	exfw_sleep_ms(&d->sleep, ms);
 	return &d->cs;
 }

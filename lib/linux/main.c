@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ex_main: the whole program around a root future (seed 003's #[executor_main]): build the
- * runtime, run the root, give detached tasks a bounded grace (inside block_on), exit code.
+ * runtime, run the root, wait for detached tasks until the shutdown deadline and name the
+ * stragglers (inside block_on; rule 3, docs/executor.md "Detached tasks and shutdown"), exit code.
  */
 #include "config.h"
 

@@ -195,6 +195,25 @@ static const struct ex_waker_vtable parker_vtable = {
 	.drop = parker_drop,
 };
 
+/* Rule 3 (docs/executor.md, "Detached tasks and shutdown"): a task that outlives the shutdown
+ * deadline is named, so that the operator learns which one was cut short. Internal "ex:" tasks
+ * and finished tasks that only wait for their join are not stragglers. */
+static int name_straggler(const struct ex_task_info *ti, void *arg)
+{
+	struct ex_runtime *rt = arg;
+	if (ti->state == EX_TASK_DONE || strncmp(ti->name, "ex:", 3) == 0)
+		return 0;
+	uint64_t now = ex__now_ns();
+	ex__log(rt, LOG_WARNING,
+		"shutdown deadline: task %llu \"%s\" still %s (spawned %llu ms ago, %llu polls); it stops with the process",
+		(unsigned long long)ti->id, ti->name, ex_task_state_name(ti->state),
+		(unsigned long long)(now > ti->spawn_ns ? (now - ti->spawn_ns) / 1000000 : 0),
+		(unsigned long long)ti->polls);
+	return 0;
+}
+
+/* Wait for the detached (and unjoined) tasks until the shutdown deadline, cfg.detach_grace_ns
+ * after the root finished; name the stragglers if it passes. */
 static void wait_detached(struct ex_runtime *rt)
 {
 	uint64_t left = ex__live_count(rt);
@@ -216,10 +235,12 @@ static void wait_detached(struct ex_runtime *rt)
 	}
 	pthread_mutex_unlock(&rt->live_lock);
 	atomic_store(&rt->live_waiting, false);
-	if (left)
-		ex__log(rt, LOG_WARNING,
-			"%llu task(s) still running after the %llu ms grace for detached tasks; they stop with the process",
-			(unsigned long long)left, (unsigned long long)(rt->cfg.detach_grace_ns / 1000000));
+	if (!left)
+		return;
+	ex__log(rt, LOG_WARNING,
+		"shutdown deadline: %llu task(s) still running after %llu ms; they stop with the process",
+		(unsigned long long)left, (unsigned long long)(rt->cfg.detach_grace_ns / 1000000));
+	ex_runtime_foreach_task(rt, name_straggler, rt);
 }
 
 int ex_runtime_block_on(struct ex_runtime *rt, struct ex_future *root, int64_t *out)

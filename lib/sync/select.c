@@ -47,8 +47,10 @@ static void select_release(struct ex_cancel_safe_future *cs)
 }
 
 struct ex_cancel_safe_future *
-(ex_select_array)(struct ex_select *s, struct ex_cancel_safe_future *const *branches, size_t n)
+(ex_select_array)(struct ex_select *s, struct ex_cancel_safe_array arr, size_t n)
 {
+	struct ex_cancel_safe_future *const *branches = arr.branches;
+
 	s->cs.base.poll = select_poll;
 	s->cs.release = select_release;
 	s->winner = -1;
@@ -95,15 +97,15 @@ static void timeout_release(struct ex_cancel_safe_future *cs)
 	t->timer->release(t->timer);
 }
 
-struct ex_cancel_safe_future *ex_timeout_with_timer(struct ex_timeout *t,
-						    struct ex_cancel_safe_future *timer,
-						    struct ex_cancel_safe_future *inner)
+struct ex_cancel_safe_future *(ex_timeout_with_timer)(struct ex_timeout *t,
+						      struct ex_cancel_safe_arg timer,
+						      struct ex_cancel_safe_arg inner)
 {
 	t->cs.base.poll = timeout_poll;
 	t->cs.base.output = 0;
 	t->cs.release = timeout_release;
-	t->inner = inner;
-	t->timer = timer;
+	t->inner = inner.future;
+	t->timer = timer.future;
 	t->state = 0;
 	return &t->cs;
 }
@@ -119,18 +121,18 @@ static ex_poll_t timeout_sleep_poll(struct ex_future *f, struct ex_context *cx)
 	return p;
 }
 
-struct ex_cancel_safe_future *ex_timeout_ns(struct ex_timeout *t, uint64_t ns,
-					    struct ex_cancel_safe_future *inner)
+struct ex_cancel_safe_future *(ex_timeout_ns)(struct ex_timeout *t, uint64_t ns,
+					      struct ex_cancel_safe_arg inner)
 {
-	ex_timeout_with_timer(t, ex_sleep(&t->sleep, ns), inner);
+	ex_timeout_with_timer(t, ex_sleep(&t->sleep, ns), inner.future);
 	t->cs.base.poll = timeout_sleep_poll;
 	return &t->cs;
 }
 
-struct ex_cancel_safe_future *ex_timeout_at(struct ex_timeout *t, uint64_t deadline_ns,
-					    struct ex_cancel_safe_future *inner)
+struct ex_cancel_safe_future *(ex_timeout_at)(struct ex_timeout *t, uint64_t deadline_ns,
+					      struct ex_cancel_safe_arg inner)
 {
-	ex_timeout_with_timer(t, ex_sleep_until(&t->sleep, deadline_ns), inner);
+	ex_timeout_with_timer(t, ex_sleep_until(&t->sleep, deadline_ns), inner.future);
 	t->cs.base.poll = timeout_sleep_poll;
 	return &t->cs;
 }

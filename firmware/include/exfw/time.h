@@ -55,14 +55,27 @@ struct exfw_deadline {
 
 /**
  * Bound the cancel-safe future @p inner by tick @p deadline: completes with inner's output if it
- * finishes first, else releases @p inner and completes with -ETIMEDOUT. Only a cancel-safe future
- * may be bounded (the parameter type enforces rule 1). The result is itself cancel-safe.
+ * finishes first, else releases @p inner and completes with -ETIMEDOUT. The result is itself
+ * cancel-safe. Only a cancel-safe future may be bounded (rule 1): the macro of the same name
+ * makes anything but a `struct ex_cancel_safe_future *` a compile error that names the rule, and
+ * the function behind it takes a `struct ex_cancel_safe_arg` (executor/future.h), to which no
+ * pointer converts, so a direct call `(exfw_deadline)(...)` cannot smuggle a plain future either.
  */
-struct ex_cancel_safe_future *exfw_deadline(struct exfw_deadline *d, struct ex_cancel_safe_future *inner,
-					    uint32_t deadline);
+struct ex_cancel_safe_future *
+exfw_deadline(struct exfw_deadline *d,
+	      struct ex_cancel_safe_arg inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
+	      uint32_t deadline);
 
-/** exfw_deadline() with a deadline @p ms milliseconds from now. */
-struct ex_cancel_safe_future *exfw_timeout_ms(struct exfw_deadline *d, struct ex_cancel_safe_future *inner,
-					      uint32_t ms);
+#define exfw_deadline(d, inner, deadline) \
+	(exfw_deadline)((d), EX_CANCEL_SAFE_ARG(inner, "exfw_deadline"), (deadline))
+
+/** exfw_deadline() with a deadline @p ms milliseconds from now (a macro, type-checked the same). */
+struct ex_cancel_safe_future *
+exfw_timeout_ms(struct exfw_deadline *d,
+		struct ex_cancel_safe_arg inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
+		uint32_t ms);
+
+#define exfw_timeout_ms(d, inner, ms) \
+	(exfw_timeout_ms)((d), EX_CANCEL_SAFE_ARG(inner, "exfw_timeout_ms"), (ms))
 
 #endif /* EXFW_TIME_H */

@@ -123,6 +123,60 @@ struct ex_cancel_safe_future {
 };
 
 /**
+ * The message of every compile error that refuses a plain future where rule 1 wants a cancel-safe
+ * one; @p what names the entry point. tests/sync/compile-fail.sh greps for its text.
+ */
+#define EX_NOT_CANCEL_SAFE_MSG(what) \
+	what ": the future is not cancel-safe (rule 1, docs/cancellation.md)"
+
+/*
+ * Fail to compile, with EX_NOT_CANCEL_SAFE_MSG(@p what), unless @p f has type
+ * `struct ex_cancel_safe_future *`. A _Generic without a default association would fail too, but
+ * with a message that does not say why; _Static_assert names the rule. It sits in a GNU statement
+ * expression (gcc and clang; the project is gnu11) rather than in a struct inside sizeof: clang
+ * takes a compound literal inside a struct member list for one at file scope, and a nested
+ * ex_select() is such a literal. @p f is not evaluated.
+ */
+#define EX__ASSERT_CANCEL_SAFE(f, what)                                                          \
+	__extension__({                                                                          \
+		_Static_assert(_Generic((f), struct ex_cancel_safe_future *: 1, default: 0),    \
+			       EX_NOT_CANCEL_SAFE_MSG(what));                                   \
+	})
+
+/**
+ * Evaluate to @p f (once) if its type is `struct ex_cancel_safe_future *`; anything else is a
+ * compile error that names rule 1, whatever the warning flags. Use it in your own combinators;
+ * @p what (a string literal) names your entry point in the message.
+ */
+#define EX_CANCEL_SAFE_AS(f, what)                                                               \
+	(EX__ASSERT_CANCEL_SAFE(f, what),                                                        \
+	 _Generic((f), struct ex_cancel_safe_future *: (f),                                      \
+		  default: (struct ex_cancel_safe_future *)0))
+
+/** EX_CANCEL_SAFE_AS() with the message naming "EX_CANCEL_SAFE". */
+#define EX_CANCEL_SAFE(f) EX_CANCEL_SAFE_AS(f, "EX_CANCEL_SAFE")
+
+/**
+ * A cancel-safe future as a function argument, passed by value.
+ *
+ * Every function that races or bounds a future (ex_select_array(), ex_timeout_ns(),
+ * ex_timeout_at(), ex_timeout_with_timer(), the firmware's exfw_deadline(), exfw_timeout_ms())
+ * takes this instead of a pointer, and is called through a macro of the same name that builds it
+ * with EX_CANCEL_SAFE_ARG(). Why: C converts any object pointer to any other with only a
+ * warning, so a pointer parameter would let `(ex_timeout_ns)(t, ns, plain)` — the function
+ * behind the macro — compile with a warning; no pointer converts to a struct, so that is an
+ * error as well. Build it only with EX_CANCEL_SAFE_ARG(); writing the compound literal by hand
+ * is a cast in disguise. Same size and calling convention as the pointer it holds.
+ */
+struct ex_cancel_safe_arg {
+	struct ex_cancel_safe_future *future;
+};
+
+/** Check @p f as EX_CANCEL_SAFE_AS() does and wrap it as a `struct ex_cancel_safe_arg`. */
+#define EX_CANCEL_SAFE_ARG(f, what) \
+	((struct ex_cancel_safe_arg){ EX_CANCEL_SAFE_AS(f, what) })
+
+/**
  * Poll @p f once with context @p cx.
  * @return EX_READY (result in `f->output`) or EX_PENDING.
  * Thread-safety: a future is polled by one thread at a time. Cancel-safety: n/a (a poll).

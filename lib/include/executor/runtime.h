@@ -34,7 +34,9 @@ struct ex_runtime_config {
 	unsigned blocking_threads; /**< Max threads of the spawn_blocking pool; 0 = 16. */
 	unsigned sq_entries;       /**< io_uring submission queue entries; 0 = reactor default. */
 	uint64_t slow_poll_ns;     /**< Warn when one poll takes longer (ns); 0 = never warn. */
-	uint64_t detach_grace_ns;  /**< How long block_on waits for detached tasks (ns). */
+	uint64_t detach_grace_ns;  /**< Shutdown deadline: how long block_on/ex_main wait for
+	                                detached tasks after the root finished (ns); the tasks still
+	                                running then are named in the log (docs/executor.md). */
 	bool handle_signals;       /**< Read SIGINT/SIGTERM on a signalfd; fire the shutdown token. */
 	ex_log_fn log;             /**< Log sink; NULL = stderr. Called from any runtime thread. */
 	void *log_arg;             /**< Passed to @p log. */
@@ -42,7 +44,7 @@ struct ex_runtime_config {
 
 /** Default slow-poll threshold: 10 ms. */
 #define EX_SLOW_POLL_NS_DEFAULT (10ull * 1000 * 1000)
-/** Default grace for detached tasks after the root finished: 5 s. */
+/** Default shutdown deadline for detached tasks after the root finished: 5 s. */
 #define EX_DETACH_GRACE_NS_DEFAULT (5ull * 1000 * 1000 * 1000)
 
 /**
@@ -81,11 +83,12 @@ EX_PUBLIC void ex_runtime_free(struct ex_runtime *rt);
 
 /**
  * Run @p root as a task of @p rt and block the calling thread until it is ready; then wait up to
- * config.detach_grace_ns for the other (detached or not yet joined) tasks to finish.
+ * config.detach_grace_ns (the shutdown deadline) for the other (detached or not yet joined) tasks
+ * to finish; past it each task still running is named in the log (rule 3, docs/executor.md).
  * @param root the root future; its memory is the caller's and must stay valid until return.
  * @param out receives the root's output (may be NULL).
- * @return 0 (the root finished; *out set even if the grace expired with tasks still running, which
- * is logged); -ESHUTDOWN (runtime being freed); -ENOMEM; -EINVAL (@p rt or @p root NULL);
+ * @return 0 (the root finished; *out set even if the deadline passed with tasks still running,
+ * which are logged by name); -ESHUTDOWN (runtime being freed); -ENOMEM; -EINVAL (@p rt or @p root NULL);
  * -EDEADLK (called from a worker thread); -EBUSY (another block_on on @p rt is running).
  * Thread-safety: any non-runtime thread; one block_on at a time per runtime.
  * Cancel-safety: n/a (blocking call). Design: tokio's Runtime::block_on; seed 003 shutdown.
@@ -113,8 +116,9 @@ EX_PUBLIC void ex_runtime_log(struct ex_runtime *rt, int prio, const char *fmt, 
 
 /**
  * The whole program (seed 003's `#[executor_main]`): build a runtime from @p cfg (NULL = defaults
- * with handle_signals = true), block on @p root, wait up to detach_grace_ns for detached tasks,
- * free the runtime.
+ * with handle_signals = true), block on @p root, wait for detached tasks until the shutdown
+ * deadline detach_grace_ns (default 5 s; pass a config to change it), name those still running
+ * when it passes, free the runtime. Rule 3: docs/executor.md, "Detached tasks and shutdown".
  * @return the exit code: the root's output clamped to 0..255, a negative output gives 1; 1 if the
  * runtime could not be built (the error is logged). @p root NULL gives 1 (-EINVAL logged).
  * Thread-safety: call once, from main(). Cancel-safety: n/a (blocking call).

@@ -7,8 +7,9 @@
  * it on one worker thread at a time until it is ready (seed 003: a task is never pre-empted).
  *
  * Join handles follow seed 003's "Critical Sections": **dropping a join handle detaches the task**
- * (ex_join_handle_detach()); the task runs to completion and is never cancelled, not even during
- * process shutdown. Cancellation is cooperative: give the task a token (executor/cancel.h).
+ * (ex_join_handle_detach()); the task runs to completion and is never cancelled, also during
+ * shutdown within the shutdown deadline (config.detach_grace_ns, default 5 s), and the stragglers
+ * are named (rule 3: docs/executor.md, "Detached tasks and shutdown"). Cancellation is cooperative: give the task a token (executor/cancel.h).
  */
 #ifndef EXECUTOR_TASK_H
 #define EXECUTOR_TASK_H
