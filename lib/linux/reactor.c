@@ -54,6 +54,7 @@ struct ex_reactor {
 	pthread_t thread;
 	sem_t started;              /* posted by the completion thread once its wake poll is armed */
 	struct ex_timers timers;
+	struct ex_reactor_hooks hooks; /* the scheduler's, given at construction */
 	struct ex_op kick_op;       /* multishot poll on wake_fd, armed by the completion thread */
 	struct ex_op cancel_all_op; /* ASYNC_CANCEL_ANY issued by ex_reactor_free */
 	/* statistics (atomic) */
@@ -452,6 +453,18 @@ void ex_op_release(struct ex_op *op)
 
 /* ---- completion thread ---- */
 
+static void wake_batch_begin(struct ex_reactor *r)
+{
+	if (r->hooks.wake_batch_begin)
+		r->hooks.wake_batch_begin(r->hooks.arg);
+}
+
+static void wake_batch_end(struct ex_reactor *r)
+{
+	if (r->hooks.wake_batch_end)
+		r->hooks.wake_batch_end(r->hooks.arg);
+}
+
 static void complete(struct ex_reactor *r, struct ex_op *op, int32_t res, uint32_t flags)
 {
 	if (op == &r->kick_op) {
@@ -503,9 +516,9 @@ static void *completion_main(void *arg)
 	sem_post(&r->started);
 	for (;;) {
 		uint64_t now = ex_now_ns();
-		ex__wake_batch_begin();
+		wake_batch_begin(r);
 		uint64_t next = ex_timers_fire(r, now, 0);
-		ex__wake_batch_end();
+		wake_batch_end(r);
 		bool stopping = LOAD(&r->stopping);
 		if (stopping && LOAD(&r->inflight) == 0 && !LOAD(&r->need_retry))
 			break;
@@ -551,7 +564,7 @@ static void *completion_main(void *arg)
 		/* counted before the wakes: a woken task that reads the statistics sees its CQE */
 		if (ready)
 			STAT(&r->st_completions, ready);
-		ex__wake_batch_begin();
+		wake_batch_begin(r);
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
 			if (n == ready)
 				break;
@@ -564,7 +577,7 @@ static void *completion_main(void *arg)
 			complete(r, op, cqe->res, cqe->flags);
 			n++;
 		}
-		ex__wake_batch_end();
+		wake_batch_end(r);
 		if (n) {
 			io_uring_cq_advance(&r->ring, n);
 			SUB(&r->inflight, ended);
@@ -616,6 +629,8 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 		return -ENOSYS;
 	}
 	r->cq_limit = p.cq_entries;
+	if (cfg)
+		r->hooks = cfg->hooks;
 	pthread_mutex_init(&r->sub_lock, NULL);
 	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->wake_fd < 0) {

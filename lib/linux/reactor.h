@@ -25,10 +25,26 @@ struct ex_reactor;
 #define EX_TLS __thread __attribute__((tls_model("initial-exec")))
 #endif
 
-/** Ring sizes; 0 = default (256 SQ entries, 4 x SQ CQ entries). */
+/**
+ * The scheduler's hooks, given at construction (as Redis's ae reaches its users through the
+ * callbacks it was given): the reactor never calls up into the runtime by name, so it builds and
+ * tests without it. Each hook is optional (NULL: nothing to do) and is called on the completion
+ * thread only, with @p arg.
+ *  - wake_batch_begin / wake_batch_end bracket one round of wakes (a timer sweep, one reap of the
+ *    CQ): the runtime may queue the woken tasks together at the end (one atomic operation, at
+ *    most one worker woken) instead of one by one.
+ */
+struct ex_reactor_hooks {
+	void (*wake_batch_begin)(void *arg);
+	void (*wake_batch_end)(void *arg);
+	void *arg;
+};
+
+/** Ring sizes; 0 = default (256 SQ entries, 4 x SQ CQ entries); hooks: see above. */
 struct ex_reactor_config {
 	unsigned sq_entries;
 	unsigned cq_entries;
+	struct ex_reactor_hooks hooks;
 };
 
 /**
@@ -67,14 +83,6 @@ struct ex_reactor *ex_reactor_current(void);
  * EX_REACTOR_BATCH are batched. Never blocks on I/O (takes the short submission lock).
  */
 void ex_reactor_after_poll(struct ex_reactor *r, bool idle);
-
-/*
- * Runtime hooks (worker.c) for the completion thread: task wakes between begin and end are
- * queued together when end is called (one atomic operation, at most one worker woken).
- * Calling thread only; wakes of non-task wakers are not affected.
- */
-void ex__wake_batch_begin(void);
-void ex__wake_batch_end(void);
 
 /* ---- Below: internals shared by reactor*.c, io*.c and time*.c (not for the runtime). ---- */
 

@@ -32,29 +32,48 @@ struct ex_reactor;
 #define EX_TS_RUNNING 2u
 #define EX_TS_COMPLETE 4u
 #define EX_TS_JOIN_WAKER 8u
+/* Set at spawn and never changed: a runtime task ("ex:..."), not waited for by block_on. Every
+ * state transition keeps it (they add, clear or set the other bits only). */
+#define EX_TS_INTERNAL 16u
 
+/*
+ * The task header: what a spawned future costs beyond its own state (which is the caller's).
+ * Kept to 112 bytes (tokio's idle task, issue 19) by keeping only the hot fields in line: the
+ * name, rarely read (introspection, logs), is a separate allocation, and only for named tasks;
+ * the drop function is not needed once the output exists, so the two share a word.
+ */
 struct ex_task {
 	_Atomic uint32_t state; /* EX_TS_* bits */
 	_Atomic uint32_t refs;  /* join handle + queue entry + cloned wakers */
 	struct ex_runtime *rt;  /* NULL once the runtime was freed (orphan) */
 	struct ex_future *fut;  /* NULL once ready (dropped) */
-	ex_future_drop_fn drop;
+	union {
+		ex_future_drop_fn drop; /* until the future is ready */
+		int64_t output;         /* valid once COMPLETE */
+	};
 	struct ex_task *next;                /* injection queue link: in at most one queue */
 	struct ex_task *reg_prev, *reg_next; /* registry shard list */
 	uint64_t id;
-	int64_t output;                  /* valid once COMPLETE */
 	struct ex_waker join_waker;      /* the join future waiting for us (EX_TS_JOIN_WAKER) */
 	uint64_t spawn_ns;               /* CLOCK_MONOTONIC_COARSE */
-	/* Poll statistics, in ex__ticks() units. Written only by the worker polling the task (one
-	 * at a time, ordered by the RUNNING handover), so plain load + store; atomic because
-	 * introspection reads them concurrently. */
-	_Atomic uint64_t polls, busy_ticks, max_poll_ticks;
-	bool internal; /* a runtime task ("ex:..."): not waited for by block_on */
-	char name[32];
+	/* Poll statistics. Written only by the worker polling the task (one at a time, ordered by
+	 * the RUNNING handover), so plain load + store; atomic because introspection reads them
+	 * concurrently. busy_ticks in ex__ticks() units; polls saturates at UINT32_MAX; the longest
+	 * poll in units of EX_MAX_POLL_SHIFT-shifted ticks (saturating: ~25 min at 3 GHz). */
+	_Atomic uint64_t busy_ticks;
+	_Atomic uint32_t polls, max_poll;
+	char *name; /* NUL-terminated copy of the spawn's name (malloc), NULL = "" */
 };
+#define EX_MAX_POLL_SHIFT 10
+#define EX_TASK_NAME_MAX 31 /* bytes kept of a name (ex_task_info.name's room) */
 
-/* Spec: at most 256 bytes of header per idle task beyond its future's state. */
-_Static_assert(sizeof(struct ex_task) <= 256, "task header must stay <= 256 bytes");
+/* Issue 19: at most tokio's 112 bytes per idle task beyond its future's state. */
+_Static_assert(sizeof(struct ex_task) <= 112, "task header must stay <= 112 bytes");
+
+static inline const char *ex__task_name(const struct ex_task *t)
+{
+	return t->name ? t->name : "";
+}
 
 /* A worker's run queue: a lock-free ring (queue.c). */
 #define EX_LOCAL_CAP 256u
@@ -205,6 +224,11 @@ void ex__enqueue(struct ex_task *t);
 void ex__enqueue_woken(struct ex_task *t);
 void ex__notify(struct ex_runtime *rt);
 void ex__notify_all(struct ex_runtime *rt);
+/* The reactor's wake_batch hooks (struct ex_reactor_hooks; @p arg unused): task wakes of the
+ * calling thread between begin and end are queued together at end (one atomic operation, at
+ * most one worker woken). Wakes of non-task wakers are not affected. */
+void ex__wake_batch_begin(void *arg);
+void ex__wake_batch_end(void *arg);
 int ex__workers_start(struct ex_runtime *rt);
 void ex__workers_stop(struct ex_runtime *rt);
 

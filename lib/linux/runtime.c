@@ -110,7 +110,13 @@ int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runtime **out)
 	/* Block the signals before any runtime thread exists, so that every one inherits the mask. */
 	if (c.handle_signals && (r = ex__signals_setup(rt)) < 0)
 		goto fail;
-	struct ex_reactor_config rc = { .sq_entries = c.sq_entries, .cq_entries = 0 };
+	/* The reactor reaches the scheduler only through these hooks (no call up into worker.c). */
+	struct ex_reactor_config rc = {
+		.sq_entries = c.sq_entries,
+		.cq_entries = 0,
+		.hooks = { .wake_batch_begin = ex__wake_batch_begin,
+			   .wake_batch_end = ex__wake_batch_end },
+	};
 	if ((r = ex_reactor_new(&rc, &rt->reactor)) < 0)
 		goto fail;
 	if ((r = ex__workers_start(rt)) < 0)

@@ -151,12 +151,13 @@ void ex__task_unref(struct ex_task *t)
 			 * dropped (rule 1: never drop a pending future); say so. */
 			ex__log(rt, LOG_WARNING,
 				"task %llu (%s) can never be woken again (no waker left); its future is leaked",
-				(unsigned long long)t->id, t->name);
-			if (!t->internal)
+				(unsigned long long)t->id, ex__task_name(t));
+			if (!(atomic_load_explicit(&t->state, memory_order_relaxed) & EX_TS_INTERNAL))
 				live_dec(rt);
 		}
 	}
 	ex_waker_drop(&t->join_waker);
+	free(t->name);
 	ex__task_free(t);
 }
 
@@ -216,20 +217,21 @@ const struct ex_waker_vtable ex__task_waker_vtable = {
 void ex__task_complete(struct ex_task *t, int64_t output)
 {
 	struct ex_future *fut = t->fut;
+	ex_future_drop_fn drop = t->drop; /* shares its word with the output */
 	t->output = output;
 	t->fut = NULL;
-	if (t->drop)
-		t->drop(fut);
+	if (drop)
+		drop(fut);
 	/* Counted before COMPLETE is published: block_on, once its join saw the root complete,
 	 * never counts the root as live. */
-	if (!t->internal)
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	if (!(s & EX_TS_INTERNAL))
 		live_dec(t->rt);
 
-	/* Clears RUNNING and any NOTIFIED, keeps JOIN_WAKER: later wakes see COMPLETE and do
-	 * nothing; release publishes the output to the join. */
-	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	/* Clears RUNNING and any NOTIFIED, keeps JOIN_WAKER and INTERNAL: later wakes see COMPLETE
+	 * and do nothing; release publishes the output to the join. */
 	while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
-						      EX_TS_COMPLETE | (s & EX_TS_JOIN_WAKER),
+						      EX_TS_COMPLETE | (s & (EX_TS_JOIN_WAKER | EX_TS_INTERNAL)),
 						      memory_order_acq_rel, memory_order_relaxed))
 		;
 	/* The join future registered a waker before: the slot is ours to read, never to write
@@ -252,19 +254,18 @@ int ex__spawn(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn dr
 	struct ex_task *t = ex__task_alloc();
 	if (!t)
 		return -ENOMEM;
+	if (name && *name && !(t->name = strndup(name, EX_TASK_NAME_MAX))) {
+		ex__task_free(t);
+		return -ENOMEM;
+	}
 	t->rt = rt;
 	t->fut = fut;
 	t->drop = drop;
 	t->id = new_task_id();
-	t->internal = internal;
 	t->spawn_ns = ex__coarse_ns();
-	if (name) {
-		strncpy(t->name, name, sizeof(t->name) - 1);
-		t->name[sizeof(t->name) - 1] = '\0';
-	}
 	/* One reference for the queue entry, one for the join handle. */
 	atomic_init(&t->refs, out ? 2 : 1);
-	atomic_init(&t->state, EX_TS_NOTIFIED);
+	atomic_init(&t->state, EX_TS_NOTIFIED | (internal ? EX_TS_INTERNAL : 0));
 	if (!internal)
 		live_inc(rt);
 	registry_add(rt, t);
@@ -293,7 +294,7 @@ uint64_t ex_task_current_id(void)
 
 const char *ex_task_current_name(void)
 {
-	return ex__tl_task ? ex__tl_task->name : "";
+	return ex__tl_task ? ex__task_name(ex__tl_task) : "";
 }
 
 const char *ex_task_state_name(enum ex_task_state s)
@@ -315,7 +316,8 @@ static void snapshot(const struct ex_task *t, struct ex_task_info *info)
 {
 	uint32_t s = atomic_load_explicit(&((struct ex_task *)t)->state, memory_order_acquire);
 	info->id = t->id;
-	memcpy(info->name, t->name, sizeof(info->name));
+	strncpy(info->name, ex__task_name(t), sizeof(info->name) - 1);
+	info->name[sizeof(info->name) - 1] = '\0';
 	if (s & EX_TS_COMPLETE)
 		info->state = EX_TASK_DONE;
 	else if (s & EX_TS_RUNNING)
@@ -329,7 +331,8 @@ static void snapshot(const struct ex_task *t, struct ex_task_info *info)
 	info->busy_ns = ex__ticks_to_ns(
 		atomic_load_explicit(&((struct ex_task *)t)->busy_ticks, memory_order_relaxed));
 	info->max_poll_ns = ex__ticks_to_ns(
-		atomic_load_explicit(&((struct ex_task *)t)->max_poll_ticks, memory_order_relaxed));
+		(uint64_t)atomic_load_explicit(&((struct ex_task *)t)->max_poll, memory_order_relaxed)
+		<< EX_MAX_POLL_SHIFT);
 }
 
 int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_task_info *info)

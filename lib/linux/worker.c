@@ -189,13 +189,15 @@ static void wake_batch_flush(struct wake_batch *b)
 	b->n = 0;
 }
 
-void ex__wake_batch_begin(void)
+void ex__wake_batch_begin(void *arg)
 {
+	(void)arg;
 	tl_wake_batch.active = true;
 }
 
-void ex__wake_batch_end(void)
+void ex__wake_batch_end(void *arg)
 {
+	(void)arg;
 	wake_batch_flush(&tl_wake_batch);
 	tl_wake_batch.active = false;
 }
@@ -375,8 +377,18 @@ static void stat_add(_Atomic uint64_t *v, uint64_t d)
 	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + d, memory_order_relaxed);
 }
 
-static void stat_max(_Atomic uint64_t *m, uint64_t v)
+/* 32-bit statistics saturate instead of wrapping (struct ex_task keeps them small). */
+static void stat_inc32(_Atomic uint32_t *v)
 {
+	uint32_t x = atomic_load_explicit(v, memory_order_relaxed);
+	if (x != UINT32_MAX)
+		atomic_store_explicit(v, x + 1, memory_order_relaxed);
+}
+
+static void stat_max32(_Atomic uint32_t *m, uint64_t ticks)
+{
+	uint64_t u = ticks >> EX_MAX_POLL_SHIFT;
+	uint32_t v = u > UINT32_MAX ? UINT32_MAX : (uint32_t)u;
 	if (v > atomic_load_explicit(m, memory_order_relaxed))
 		atomic_store_explicit(m, v, memory_order_relaxed);
 }
@@ -403,13 +415,13 @@ static void run_task(struct ex_worker *w, struct ex_task *t)
 	ex__tl_task = NULL;
 	uint64_t d = t1 > t0 ? t1 - t0 : 0;
 
-	stat_add(&t->polls, 1);
+	stat_inc32(&t->polls);
 	stat_add(&t->busy_ticks, d);
-	stat_max(&t->max_poll_ticks, d);
+	stat_max32(&t->max_poll, d);
 	if (rt->slow_poll_ticks && d > rt->slow_poll_ticks)
 		ex__log(rt, LOG_WARNING,
 			"slow poll: task %llu (%s) ran %llu us in one poll (limit %llu us); a poll must not block",
-			(unsigned long long)t->id, t->name, (unsigned long long)(ex__ticks_to_ns(d) / 1000),
+			(unsigned long long)t->id, ex__task_name(t), (unsigned long long)(ex__ticks_to_ns(d) / 1000),
 			(unsigned long long)(rt->cfg.slow_poll_ns / 1000));
 
 	if (r == EX_READY) {

@@ -90,7 +90,7 @@ static inline void drv_init(struct drv *d, unsigned sq, unsigned cq)
 	pthread_condattr_destroy(&ca);
 	d->wakes = 0;
 	d->seq = 0;
-	struct ex_reactor_config cfg = { sq, cq };
+	struct ex_reactor_config cfg = { .sq_entries = sq, .cq_entries = cq };
 	int ret = ex_reactor_new(&cfg, &d->r);
 	if (ret == -ENOSYS || ret == -EPERM) {
 		fprintf(stderr, "SKIP: io_uring unavailable (%d)\n", ret);
