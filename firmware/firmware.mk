@@ -73,8 +73,9 @@ netduinoplus2_OPENOCD := -f interface/stlink.cfg -f target/stm32f4x.cfg
 # ---- sources ----
 # The portable future core is lib/core/*.c, compiled here unchanged (shared, not forked).
 CORE_SRCS := $(sort $(wildcard $(top_srcdir)/lib/core/*.c)) \
-	$(addprefix $(srcdir)/src/,waitlist.c task.c time.c irq.c event.c channel.c cancel.c)
-ARCH_SRCS := $(srcdir)/arch/cortex-m/cortexm.c
+	$(addprefix $(srcdir)/src/,waitlist.c task.c time.c irq.c event.c channel.c cancel.c) \
+	$(addprefix $(srcdir)/arch/cortex-m/,cortexm.c systick.c)
+ARCH_SRCS :=
 BOARD_COMMON := $(srcdir)/boards/common/startup.c
 TEST_SRCS := $(srcdir)/tests/fwtest.c $(srcdir)/tests/scenarios.c $(srcdir)/boards/common/semihost.c
 APP_SRCS := $(srcdir)/apps/blink.c
