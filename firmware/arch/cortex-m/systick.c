@@ -23,19 +23,30 @@ static uint32_t load;      /* the reload value the counter runs with */
 static uint32_t base;      /* cycles since the last reported boundary when the counter restarted */
 static uint32_t acc;       /* cycles reported so far (wraps), for exfw_systick_cycles() */
 
+/* The counter. It reads 0 for a clock after a wrap or a restart, before LOAD is reloaded
+ * (QEMU keeps it at 0 for one SysTick period): count that as a fresh start, not a full run. */
+static uint32_t val(void)
+{
+	uint32_t v = SysTick->VAL;
+	return v ? v : load;
+}
+
 /* Cycles since the last reported tick boundary. Interrupts masked. */
 static uint32_t counts(void)
 {
-	uint32_t v = SysTick->VAL;
+	uint32_t v = val();
 	if (SCB->ICSR & SCB_ICSR_PENDSTSET_Msk) /* wrapped, not yet handled: re-read after the wrap */
-		return base + load + 1u + (load - SysTick->VAL);
+		return base + load + 1u + (load - val());
 	return base + (load - v);
 }
 
 static void restart(uint32_t run, uint32_t e)
 {
+	uint32_t ctrl = SysTick->CTRL & ~0x10000u; /* COUNTFLAG is read-only */
+	SysTick->CTRL = 0; /* stopped while re-programmed: QEMU re-reads LOAD on enable */
 	SysTick->LOAD = run - 1u;
 	SysTick->VAL = 0; /* reloads LOAD at the next clock */
+	SysTick->CTRL = ctrl;
 	load = run - 1u;
 	base = e;
 	/* A wrap between counts() and the restart is already in `e`: drop its pending interrupt. */
@@ -78,7 +89,7 @@ void exfw_port_timer_arm(uint32_t ticks)
 void exfw_systick_isr(void)
 {
 	exfw_irqstate_t s = exfw_port_irq_save();
-	uint32_t v = SysTick->VAL; /* the counter wrapped and runs again from `load` */
+	uint32_t v = val(); /* the counter wrapped and runs again from `load` */
 	uint32_t e = base + load + 1u + (load - v);
 	uint32_t n = e / cpm;
 	acc += n * cpm;
