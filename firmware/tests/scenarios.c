@@ -148,7 +148,7 @@ static bool irq_a_armed(void)
 
 static void trigger_a(void)
 {
-	fwt_trigger(FWT_IRQ_A); /* pends now; taken after this poll, since polls run masked */
+	fwt_trigger(FWT_IRQ_A); /* taken at once: polls run with interrupts enabled */
 }
 
 static bool irq_task_done(void)
@@ -202,7 +202,7 @@ static bool trigger_b_six(void)
 {
 	if (triggers == 6)
 		return exfw_task_done(EXFW_TASK(consumer_task));
-	fwt_trigger(FWT_IRQ_B); /* one per poll: pending bits of one line coalesce while masked */
+	fwt_trigger(FWT_IRQ_B); /* one per poll */
 	triggers++;
 	return false;
 }

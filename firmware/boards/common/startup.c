@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * Start-up code and vector table shared by every board: copy .data, zero .bss, enable the FPU on
- * cores that have one, call main(). SysTick goes to exfw_systick_isr() (tickless time); every device interrupt goes
+ * cores that have one, call main(). SysTick goes to exfw_systick_isr() (tickless time); every
+ * device interrupt goes
  * to exfw_irq_entry(), which wakes the waker list of its line. The board's linker script places
  * .vectors at the reset address and defines the symbols used here.
  */
