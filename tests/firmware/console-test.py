@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 
-DEADLINE = 20.0
+DEADLINE = 45.0
 
 
 def main():
