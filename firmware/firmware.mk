@@ -45,6 +45,14 @@ mps2-an385_CPU := m3
 mps2-an385_HZ := 25000000
 mps2-an385_IRQS := 32
 mps2-an385_QEMU := mps2-an385
+mps2-an385_UART := -DBOARD_UART_CMSDK=0x40004000u -DBOARD_UART_RX_IRQ=0 -DBOARD_UART_TX_IRQ=1
+mps2-an386_UART := $(mps2-an385_UART)
+mps2-an505_UART := -DBOARD_UART_CMSDK=0x50200000u -DBOARD_UART_RX_IRQ=33 -DBOARD_UART_TX_IRQ=32
+stm32vldiscovery_UART := -DBOARD_UART_STM32=0x40013800u -DBOARD_UART_RX_IRQ=37 -DBOARD_UART_BRR=69 \
+	-DBOARD_UART_RCC=0x40021018u -DBOARD_UART_RCC_BIT=14
+netduinoplus2_UART := -DBOARD_UART_STM32=0x40011000u -DBOARD_UART_RX_IRQ=37 -DBOARD_UART_BRR=139 \
+	-DBOARD_UART_RCC=0x40023844u -DBOARD_UART_RCC_BIT=4
+# microbit: no UART driver (the nRF51 UART is not supported): the console builds and never receives.
 mps2-an386_CPU := m4f
 mps2-an386_HZ := 25000000
 mps2-an386_IRQS := 32
@@ -73,11 +81,13 @@ netduinoplus2_OPENOCD := -f interface/stlink.cfg -f target/stm32f4x.cfg
 # ---- sources ----
 # The portable future core is lib/core/*.c, compiled here unchanged (shared, not forked).
 CORE_SRCS := $(sort $(wildcard $(top_srcdir)/lib/core/*.c)) \
-	$(addprefix $(srcdir)/src/,waitlist.c task.c time.c irq.c event.c channel.c cancel.c)
-ARCH_SRCS := $(srcdir)/arch/cortex-m/cortexm.c
+	$(addprefix $(srcdir)/src/,waitlist.c task.c time.c irq.c event.c channel.c cancel.c) \
+	$(addprefix $(srcdir)/arch/cortex-m/,cortexm.c systick.c)
+ARCH_SRCS :=
 BOARD_COMMON := $(srcdir)/boards/common/startup.c
 TEST_SRCS := $(srcdir)/tests/fwtest.c $(srcdir)/tests/scenarios.c $(srcdir)/boards/common/semihost.c
 APP_SRCS := $(srcdir)/apps/blink.c
+CONSOLE_SRCS := $(srcdir)/apps/console.c $(srcdir)/drivers/uart.c
 
 CFLAGS_COMMON := -std=gnu11 -Os -g -ffreestanding -fno-common -ffunction-sections -fdata-sections \
 	$(WARN_CFLAGS) \
@@ -115,12 +125,13 @@ $(foreach c,$(CPUS),$(eval $(call cpu_rules,$(c))))
 define board_rules
 B_$(1)_SRC := $(srcdir)/boards/$$(or $$($(1)_BOARDSRC),$(1))/board.c
 B_$(1)_CFLAGS := $$(CPUFLAGS_$$($(1)_CPU)) $$(CFLAGS_COMMON) -DEXFW_NUM_IRQS=$$($(1)_IRQS) \
-	-DBOARD_CPU_HZ=$$($(1)_HZ)u -DBOARD_NAME='"$(1)"'
+	-DBOARD_CPU_HZ=$$($(1)_HZ)u -DBOARD_NAME='"$(1)"' $$($(1)_UART)
 B_$(1)_COMMON := $$(foreach s,$$(CORE_SRCS) $$(ARCH_SRCS) $$(BOARD_COMMON) $$(B_$(1)_SRC),\
 	$(O)/$(1)/obj/$$(call objname,$$(s)))
 B_$(1)_TEST := $$(foreach s,$$(TEST_SRCS),$(O)/$(1)/obj/$$(call objname,$$(s)))
 B_$(1)_APP := $$(foreach s,$$(APP_SRCS),$(O)/$(1)/obj/$$(call objname,$$(s)))
-$$(foreach s,$$(CORE_SRCS) $$(ARCH_SRCS) $$(BOARD_COMMON) $$(B_$(1)_SRC) $$(TEST_SRCS) $$(APP_SRCS),\
+B_$(1)_CONSOLE := $$(foreach s,$$(CONSOLE_SRCS),$(O)/$(1)/obj/$$(call objname,$$(s)))
+$$(foreach s,$$(CORE_SRCS) $$(ARCH_SRCS) $$(BOARD_COMMON) $$(B_$(1)_SRC) $$(TEST_SRCS) $$(APP_SRCS) $$(CONSOLE_SRCS),\
 	$$(eval $(O)/$(1)/obj/$$(call objname,$$(s)): $$(s)))
 $(O)/$(1)/obj/%.o:
 	@mkdir -p $$(@D)
@@ -136,10 +147,15 @@ $(O)/$(1)/blink.elf: $$(B_$(1)_COMMON) $$(B_$(1)_APP) $(srcdir)/boards/$(1)/boar
 	$$(Q)$$(ARM_CC) $$(CPUFLAGS_$$($(1)_CPU)) $$(LDFLAGS_COMMON) -T$(srcdir)/boards/$(1)/board.ld \
 		-Wl,-Map=$$(@:.elf=.map) -o $$@ $$(B_$(1)_COMMON) $$(B_$(1)_APP) $$(LDLIBS)
 	@$$(call no_heap,$$@)
-$(O)/$(1)/size.txt: $(O)/$(1)/fwtest.elf $(O)/$(1)/blink.elf
+$(O)/$(1)/console.elf: $$(B_$(1)_COMMON) $$(B_$(1)_CONSOLE) $(srcdir)/boards/$(1)/board.ld $(srcdir)/boards/common/sections.ld
+	$$(quiet) CCLD $$@
+	$$(Q)$$(ARM_CC) $$(CPUFLAGS_$$($(1)_CPU)) $$(LDFLAGS_COMMON) -T$(srcdir)/boards/$(1)/board.ld \
+		-Wl,-Map=$$(@:.elf=.map) -o $$@ $$(B_$(1)_COMMON) $$(B_$(1)_CONSOLE) $$(LDLIBS)
+	@$$(call no_heap,$$@)
+$(O)/$(1)/size.txt: $(O)/$(1)/fwtest.elf $(O)/$(1)/blink.elf $(O)/$(1)/console.elf
 	$$(Q)$$(SIZE) $$^ > $$@.tmp && mv $$@.tmp $$@
--include $$(B_$(1)_COMMON:.o=.d) $$(B_$(1)_TEST:.o=.d) $$(B_$(1)_APP:.o=.d)
-BOARD_OUTPUTS += $$(foreach i,fwtest blink,$$(addprefix $(O)/$(1)/$$(i),.elf .bin .hex)) $(O)/$(1)/size.txt
+-include $$(B_$(1)_COMMON:.o=.d) $$(B_$(1)_TEST:.o=.d) $$(B_$(1)_APP:.o=.d) $$(B_$(1)_CONSOLE:.o=.d)
+BOARD_OUTPUTS += $$(foreach i,fwtest blink console,$$(addprefix $(O)/$(1)/$$(i),.elf .bin .hex)) $(O)/$(1)/size.txt
 endef
 $(foreach b,$(BOARDS),$(eval $(call board_rules,$(b))))
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <exfw/irq.h>
 #include <exfw/port.h>
+#include <exfw/task.h>
 
 struct exfw_wait_list exfw_irq_waiters[EXFW_NUM_IRQS];
 
@@ -11,6 +12,14 @@ unsigned exfw_irq_notify(unsigned irq)
 	if (irq >= EXFW_NUM_IRQS)
 		return 0;
 	return exfw_wait_list_wake_all(&exfw_irq_waiters[irq]);
+}
+
+void exfw_irq_dispatch(unsigned irq)
+{
+	if (exfw_executor_run_irq(irq))
+		return;
+	exfw_app_irq(irq);
+	(void)exfw_irq_notify(irq);
 }
 
 static ex_poll_t irq_wait_poll(struct ex_future *f, struct ex_context *cx)

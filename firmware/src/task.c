@@ -9,21 +9,33 @@
 _Static_assert(sizeof(struct exfw_task) <= 16, "exfw_task grew beyond 16 bytes");
 #endif
 
-/* The run queue: a singly linked FIFO threaded through the tasks themselves. */
-static struct exfw_task *run_head, *run_tail;
-uint32_t exfw_polls;
+/* Executors: [0] is thread mode; interrupt executors register in exfw_executor_init_irq(). */
+struct exfw_executor exfw_thread_executor = { .irq = EXFW_EXEC_THREAD };
+struct exfw_executor *exfw_executors[EXFW_MAX_EXECUTORS] = { &exfw_thread_executor };
+
+uint32_t exfw_polls(void)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < EXFW_MAX_EXECUTORS; i++)
+		if (exfw_executors[i])
+			n += exfw_executors[i]->polls;
+	return n;
+}
 
 void exfw_task_wake(struct exfw_task *t)
 {
 	exfw_irqstate_t s = exfw_port_irq_save();
 	if ((t->state & (EXFW_TASK_LIVE | EXFW_TASK_QUEUED)) == EXFW_TASK_LIVE) {
+		struct exfw_executor *ex = exfw_executors[t->exec];
 		t->state |= EXFW_TASK_QUEUED;
 		t->next = NULL;
-		if (run_tail)
-			run_tail->next = t;
+		if (ex->tail)
+			ex->tail->next = t;
 		else
-			run_head = t;
-		run_tail = t;
+			ex->head = t;
+		ex->tail = t;
+		if (ex->irq != EXFW_EXEC_THREAD)
+			exfw_port_swi_pend(ex->irq); /* its handler polls it, at its priority */
 	}
 	exfw_port_irq_restore(s);
 }
@@ -57,16 +69,22 @@ struct ex_waker exfw_task_waker(struct exfw_task *t)
 	return w;
 }
 
-int exfw_spawn(struct exfw_task *t, struct ex_future *f)
+int exfw_spawn_on(struct exfw_executor *ex, struct exfw_task *t, struct ex_future *f)
 {
-	if (!t || !f)
+	if (!ex || !t || !f || ex->id >= EXFW_MAX_EXECUTORS || exfw_executors[ex->id] != ex)
 		return -EINVAL;
 	exfw_irqstate_t s = exfw_port_irq_save();
 	if (t->state & EXFW_TASK_LIVE) {
 		exfw_port_irq_restore(s);
 		return -EBUSY;
 	}
+	if ((t->state & EXFW_TASK_QUEUED) && t->exec != ex->id) {
+		/* Finished but still in its old executor's queue: that executor must drop it first. */
+		exfw_port_irq_restore(s);
+		return -EBUSY;
+	}
 	t->future = f;
+	t->exec = ex->id;
 	/* A finished task may still sit in the run queue (woken in its last poll): keep that bit
 	 * so that it is never linked twice. */
 	t->state = (uint8_t)(EXFW_TASK_LIVE | (t->state & EXFW_TASK_QUEUED));
@@ -75,46 +93,105 @@ int exfw_spawn(struct exfw_task *t, struct ex_future *f)
 	return 0;
 }
 
-static struct exfw_task *pop_ready(void)
+int exfw_spawn(struct exfw_task *t, struct ex_future *f)
 {
-	struct exfw_task *t = run_head;
-	if (t) {
-		run_head = t->next;
-		if (!run_head)
-			run_tail = NULL;
-		t->state &= (uint8_t)~EXFW_TASK_QUEUED;
+	return exfw_spawn_on(&exfw_thread_executor, t, f);
+}
+
+int exfw_executor_init_irq(struct exfw_executor *ex, unsigned irq, uint8_t prio)
+{
+	if (!ex || irq >= EXFW_EXEC_THREAD)
+		return -EINVAL;
+	unsigned free_slot = 0;
+	for (unsigned i = 1; i < EXFW_MAX_EXECUTORS; i++) {
+		if (exfw_executors[i] == ex || (exfw_executors[i] && exfw_executors[i]->irq == irq))
+			return -EINVAL;
+		if (!exfw_executors[i] && !free_slot)
+			free_slot = i;
 	}
-	return t;
+	if (!free_slot)
+		return -ENOSPC;
+	*ex = (struct exfw_executor){ .irq = (uint16_t)irq, .id = (uint8_t)free_slot };
+	exfw_irqstate_t s = exfw_port_irq_save();
+	exfw_executors[free_slot] = ex;
+	exfw_port_irq_restore(s);
+	exfw_port_swi_setup(irq, prio);
+	return 0;
+}
+
+/* Take the next live task off @p ex's queue, or NULL. Interrupts masked by the caller. */
+static struct exfw_task *pop_ready(struct exfw_executor *ex)
+{
+	for (;;) {
+		struct exfw_task *t = ex->head;
+		if (!t)
+			return NULL;
+		ex->head = t->next;
+		if (!ex->head)
+			ex->tail = NULL;
+		t->state &= (uint8_t)~EXFW_TASK_QUEUED;
+		if (t->state & EXFW_TASK_LIVE)
+			return t;
+		/* finished after it was queued: drop it */
+	}
+}
+
+/*
+ * Poll @p t with interrupts ENABLED. No wake-up is lost: QUEUED was cleared (masked) before the
+ * poll, so a wake from an interrupt during the poll re-queues the task, and every leaf future
+ * checks its condition and links its waker under one mask, so a wake-up either happens before
+ * the check (the poll sees it) or after the link (it re-queues the task).
+ */
+static void poll_task(struct exfw_executor *ex, struct exfw_task *t)
+{
+	struct ex_waker w = { &task_vtable, t };
+	struct ex_context cx = { &w };
+	if (ex_poll(t->future, &cx) == EX_READY) {
+		exfw_irqstate_t s = exfw_port_irq_save();
+		t->state = (uint8_t)(EXFW_TASK_DONE | (t->state & EXFW_TASK_QUEUED));
+		exfw_wait_list_wake_all(&t->joiners);
+		exfw_port_irq_restore(s);
+	}
+}
+
+bool exfw_executor_run_irq(unsigned irq)
+{
+	struct exfw_executor *ex = NULL;
+	for (unsigned i = 1; i < EXFW_MAX_EXECUTORS; i++)
+		if (exfw_executors[i] && exfw_executors[i]->irq == irq)
+			ex = exfw_executors[i];
+	if (!ex)
+		return false;
+	for (;;) {
+		exfw_irqstate_t s = exfw_port_irq_save();
+		struct exfw_task *t = pop_ready(ex);
+		if (t)
+			ex->polls++;
+		exfw_port_irq_restore(s);
+		if (!t)
+			return true;
+		poll_task(ex, t);
+	}
 }
 
 void exfw_run(struct exfw_task *until)
 {
+	struct exfw_executor *ex = &exfw_thread_executor;
 	for (;;) {
 		exfw_irqstate_t s = exfw_port_irq_save();
 		if (until && (until->state & EXFW_TASK_DONE)) {
 			exfw_port_irq_restore(s);
 			return;
 		}
-		struct exfw_task *t = pop_ready();
+		struct exfw_task *t = pop_ready(ex);
 		if (!t) {
 			exfw_port_idle(); /* masked: a pending interrupt ends the sleep */
 			exfw_port_irq_restore(s);
 			continue;
 		}
-		if (!(t->state & EXFW_TASK_LIVE)) { /* finished after it was queued */
-			exfw_port_irq_restore(s);
-			continue;
-		}
-		/* Poll with interrupts masked: the task runs until it yields. A wake during the poll
-		 * (EX_YIELD, or a task waking itself) re-queues it at the tail. */
-		struct ex_waker w = { &task_vtable, t };
-		struct ex_context cx = { &w };
-		exfw_polls++;
-		if (ex_poll(t->future, &cx) == EX_READY) {
-			t->state = (uint8_t)(EXFW_TASK_DONE | (t->state & EXFW_TASK_QUEUED));
-			exfw_wait_list_wake_all(&t->joiners);
-		}
-		exfw_port_irq_restore(s); /* interrupts that became pending are taken here */
+		ex->polls++;
+		exfw_port_irq_restore(s);
+		poll_task(ex, t);
 	}
 }
 

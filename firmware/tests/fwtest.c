@@ -21,53 +21,88 @@ void fwt_trigger(unsigned irq)
 
 static bool have_dwt;
 
-/* DWT->CYCCNT where it exists; else SysTick time: ticks * period + elapsed counts of the current
- * period, in core clock cycles. QEMU models no DWT, and its SysTick runs on virtual time, which
- * under -icount shift=0 advances 1 ns per instruction (see docs/firmware.md). */
+/* DWT->CYCCNT where it exists; else SysTick time (exfw_systick_cycles: reported cycles plus the
+ * counts of the running one-shot), in core clock cycles. QEMU models no DWT, and its SysTick runs
+ * on virtual time, which under -icount shift=0 advances 1 ns per instruction (docs/firmware.md). */
 uint32_t fwt_cycles(void)
 {
-	if (have_dwt)
-		return exfw_cycles();
-	uint32_t t, v, load = SysTick->LOAD;
-	do {
-		t = exfw_now();
-		v = SysTick->VAL;
-	} while (t != exfw_now());
-	return t * (load + 1) + (load - v);
+	return have_dwt ? exfw_cycles() : exfw_systick_cycles();
 }
 
-/* Interrupt-to-poll latency: one task arms an await-interrupt future, pends the interrupt during
- * its own poll (so it is taken right after), and measures from handler entry to its next poll.
- * Nothing else is ready, so the path is: exception entry, exfw_irq_entry, waker, exception
- * return, one scheduler iteration, the poll. */
+/*
+ * Interrupt-to-poll latency, measured from the entry of FWT_IRQ_A's handler (timestamp in
+ * exfw_app_irq) to the poll that completes the awaiting task's exfw_irq_wait(), LAT_RUNS times:
+ *  - urgent: the awaiting task runs on the interrupt executor (FWT_IRQ_EXEC, priority 0x80) while
+ *    a thread-mode task is in the middle of a poll: handler, wake, software interrupt pended,
+ *    tail-chained executor handler, poll;
+ *  - thread: the awaiting task runs on the thread executor; the interrupt comes during another
+ *    task's poll, which then yields: handler, wake, rest of that poll, scheduler, poll.
+ */
 #define LAT_RUNS 256u
-struct lat {
+struct lat_stats {
+	uint32_t n, sum, min, max;
+};
+
+struct lat_waiter {
 	struct ex_future fut;
 	struct ex_async a;
 	struct exfw_irq_wait w;
-	uint32_t i, n, sum, min, max;
+	uint32_t i;
+	struct lat_stats st;
 };
 
-static ex_poll_t lat_poll(struct ex_future *f, struct ex_context *cx)
+static ex_poll_t lat_waiter_poll(struct ex_future *f, struct ex_context *cx)
 {
-	struct lat *l = ex_container_of(f, struct lat, fut);
+	struct lat_waiter *l = ex_container_of(f, struct lat_waiter, fut);
 	EX_BEGIN(&l->a);
 	for (l->i = 0; l->i < LAT_RUNS; l->i++) {
-		(void)ex_poll(&exfw_irq_wait(&l->w, FWT_IRQ_A)->base, cx); /* arms */
-		fwt_trigger(FWT_IRQ_A); /* pending; taken when this poll returns */
-		EX_AWAIT(&l->a, cx, &l->w.cs.base);
+		EX_AWAIT(&l->a, cx, &exfw_irq_wait(&l->w, FWT_IRQ_A)->base);
 		uint32_t d = fwt_cycles() - fwt_isr_cycles;
-		if (d < 100000u) { /* drop a sample torn by a SysTick wrap */
-			l->sum += d;
-			l->n++;
-			l->min = l->n == 1 || d < l->min ? d : l->min;
-			l->max = d > l->max ? d : l->max;
-		}
+		l->st.sum += d;
+		l->st.n++;
+		l->st.min = l->st.n == 1 || d < l->st.min ? d : l->st.min;
+		l->st.max = d > l->st.max ? d : l->st.max;
 	}
 	EX_END(&l->a, f, 0);
 }
 
-EXFW_TASK_DEFINE(lat_task, struct lat);
+EXFW_TASK_DEFINE(lat_task, struct lat_waiter);
+
+/* The thread-mode side: raise the interrupt once the waiter is armed, then yield. */
+struct lat_driver {
+	struct ex_future fut;
+	struct ex_async a;
+	uint32_t spins;
+};
+
+static ex_poll_t lat_driver_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct lat_driver *d = ex_container_of(f, struct lat_driver, fut);
+	EX_BEGIN(&d->a);
+	while (!exfw_task_done(EXFW_TASK(lat_task)) && ++d->spins < 100000u) {
+		if (!exfw_wait_list_empty(&exfw_irq_waiters[FWT_IRQ_A]))
+			fwt_trigger(FWT_IRQ_A);
+		EX_YIELD(&d->a, cx);
+	}
+	EX_END(&d->a, f, 0);
+}
+
+EXFW_TASK_DEFINE(lat_driver_task, struct lat_driver);
+
+static struct lat_stats measure(bool urgent)
+{
+	struct lat_waiter *l = EXFW_TASK_STATE(lat_task);
+	struct lat_driver *d = EXFW_TASK_STATE(lat_driver_task);
+	*l = (struct lat_waiter){ .fut = { .poll = lat_waiter_poll } };
+	*d = (struct lat_driver){ .fut = { .poll = lat_driver_poll } };
+	if (urgent)
+		(void)exfw_spawn_on(&fwt_urgent, EXFW_TASK(lat_task), &l->fut);
+	else
+		(void)exfw_spawn(EXFW_TASK(lat_task), &l->fut);
+	(void)exfw_block_on(EXFW_TASK(lat_driver_task), &d->fut);
+	exfw_run(EXFW_TASK(lat_task));
+	return l->st;
+}
 
 /* Timestamp units per instruction: time a loop of CALIB_INSNS instructions (SUBS + BNE). Under
  * qemu -icount shift=0 (1 ns of virtual time per instruction) this converts the SysTick-timed
@@ -96,6 +131,23 @@ static void put_uint(uint32_t v)
 	semihost_puts(p);
 }
 
+static void put_stats(const struct lat_stats *st, const char *unit)
+{
+	semihost_puts("min ");
+	put_uint(st->min);
+	semihost_puts(" mean ");
+	uint32_t m100 = (uint32_t)((uint64_t)st->sum * 100u / st->n);
+	put_uint(m100 / 100u);
+	semihost_puts(m100 % 100u < 10u ? ".0" : ".");
+	put_uint(m100 % 100u);
+	semihost_puts(" max ");
+	put_uint(st->max);
+	semihost_puts(unit);
+	semihost_puts(" over ");
+	put_uint(st->n);
+	semihost_puts(" runs");
+}
+
 static const struct {
 	const char *name;
 	int (*run)(void);
@@ -104,6 +156,7 @@ static const struct {
 	{ "channel", fwt_channel },           { "abandon_unlinks", fwt_abandon_unlinks },
 	{ "fairness", fwt_fairness },         { "join_spawn", fwt_join_spawn },
 	{ "event_signal", fwt_event_signal }, { "cancel_tokens", fwt_cancel_tokens },
+	{ "preempt", fwt_preempt },           { "tickless", fwt_tickless },
 };
 
 int main(void)
@@ -113,6 +166,8 @@ int main(void)
 	board_init();
 	exfw_nvic_enable(FWT_IRQ_A);
 	exfw_nvic_enable(FWT_IRQ_B);
+	if (fwt_urgent_setup() < 0)
+		semihost_puts("fwtest: cannot set up the interrupt executor\n");
 	int failed = 0;
 	for (unsigned i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
 		fwt_fail_line = 0;
@@ -128,35 +183,36 @@ int main(void)
 		}
 		semihost_puts("\n");
 	}
-	struct lat *l = EXFW_TASK_STATE(lat_task);
-	*l = (struct lat){ .fut = { .poll = lat_poll } };
-	(void)exfw_block_on(EXFW_TASK(lat_task), &l->fut);
-	semihost_puts(have_dwt ? "fwtest: interrupt-to-poll latency (DWT cycles): "
-			       : "fwtest: interrupt-to-poll latency (no DWT; SysTick counts of virtual time): ");
-	if (l->n) {
-		semihost_puts("min ");
-		put_uint(l->min);
-		semihost_puts(" mean ");
-		uint32_t m100 = l->sum * 100u / l->n;
-		put_uint(m100 / 100u);
-		semihost_puts(m100 % 100u < 10u ? ".0" : ".");
-		put_uint(m100 % 100u);
-		semihost_puts(" max ");
-		put_uint(l->max);
-		semihost_puts(" over ");
-		put_uint(l->n);
-		semihost_puts(" runs\n");
-		if (!have_dwt) {
-			uint32_t c = calibrate();
-			semihost_puts("fwtest: calibration: ");
-			put_uint(c);
-			semihost_puts(" counts per 200000 instructions; under -icount shift=0 the mean is ");
-			put_uint(c ? (uint32_t)((uint64_t)l->sum * CALIB_INSNS / l->n / c) : 0);
-			semihost_puts(" instructions\n");
-		}
-	} else {
-		semihost_puts("no sample\n");
+	uint32_t c = have_dwt ? 0 : calibrate();
+	if (c) {
+		semihost_puts("fwtest: calibration: ");
+		put_uint(c);
+		semihost_puts(" SysTick counts per 200000 instructions\n");
 	}
+	for (int urgent = 1; urgent >= 0; urgent--) {
+		struct lat_stats st = measure(urgent);
+		semihost_puts(urgent ? "fwtest: interrupt-to-poll latency, interrupt executor: "
+				     : "fwtest: interrupt-to-poll latency, thread executor: ");
+		if (!st.n) {
+			semihost_puts("no sample\n");
+			failed = 1;
+			continue;
+		}
+		put_stats(&st, have_dwt ? " DWT cycles" : " SysTick counts");
+		if (c) {
+			semihost_puts("; under -icount shift=0 the mean is ");
+			put_uint((uint32_t)((uint64_t)st.sum * CALIB_INSNS / st.n / c));
+			semihost_puts(" instructions");
+		}
+		semihost_puts("\n");
+	}
+	semihost_puts("fwtest: timer interrupts during a 1 s sleep: ");
+	put_uint(fwt_tickless_irqs);
+	semihost_puts("\nfwtest: trigger-to-poll during a 10 ms thread poll, in ticks: interrupt executor ");
+	put_uint(fwt_preempt_latency_ticks[0]);
+	semihost_puts(", thread executor ");
+	put_uint(fwt_preempt_latency_ticks[1]);
+	semihost_puts("\n");
 	semihost_puts("fwtest: ticks ");
 	put_uint(exfw_now());
 	semihost_puts(failed ? "\nfwtest: FAILED\n" : "\nfwtest: all passed\n");

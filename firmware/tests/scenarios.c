@@ -148,7 +148,7 @@ static bool irq_a_armed(void)
 
 static void trigger_a(void)
 {
-	fwt_trigger(FWT_IRQ_A); /* pends now; taken after this poll, since polls run masked */
+	fwt_trigger(FWT_IRQ_A); /* taken at once: polls run with interrupts enabled */
 }
 
 static bool irq_task_done(void)
@@ -202,7 +202,7 @@ static bool trigger_b_six(void)
 {
 	if (triggers == 6)
 		return exfw_task_done(EXFW_TASK(consumer_task));
-	fwt_trigger(FWT_IRQ_B); /* one per poll: pending bits of one line coalesce while masked */
+	fwt_trigger(FWT_IRQ_B); /* one per poll */
 	triggers++;
 	return false;
 }
@@ -584,5 +584,150 @@ int fwt_cancel_tokens(void)
 	exfw_cancel_token_detach(&tok_grand);
 	exfw_cancel_token_detach(&tok_child);
 	CHECK(tok_root.children == NULL);
+	return 0;
+}
+
+/* ---- 9. priority executors: an interrupt executor's task pre-empts a long thread-mode poll ---- */
+
+struct exfw_executor fwt_urgent;
+
+int fwt_urgent_setup(void)
+{
+	static bool done;
+	if (!done) {
+		int r = exfw_executor_init_irq(&fwt_urgent, FWT_IRQ_EXEC, FWT_EXEC_PRIO);
+		if (r < 0)
+			return r;
+		done = true;
+	}
+	return 0;
+}
+
+struct urgent {
+	struct ex_future fut;
+	struct ex_async a;
+	struct exfw_irq_wait w;
+	uint32_t woke_tick, woke_cycles;
+};
+
+static ex_poll_t urgent_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct urgent *u = ex_container_of(f, struct urgent, fut);
+	EX_BEGIN(&u->a);
+	EX_AWAIT(&u->a, cx, FUT(exfw_irq_wait(&u->w, FWT_IRQ_A)));
+	u->woke_cycles = fwt_cycles();
+	u->woke_tick = exfw_now();
+	EX_END(&u->a, f, 0);
+}
+
+EXFW_TASK_DEFINE(urgent_task, struct urgent);
+
+/* One poll that computes for FWT_LONG_POLL_MS without yielding; it raises the interrupt after
+ * 2 ms and notes whether the urgent task had already run when the poll ends. */
+#define FWT_LONG_POLL_MS 10u
+struct long_poll {
+	struct ex_future fut;
+	uint32_t trigger_tick, end_tick;
+	bool urgent_done_inside;
+};
+
+static ex_poll_t long_poll_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct long_poll *l = ex_container_of(f, struct long_poll, fut);
+	(void)cx;
+	uint32_t t0 = exfw_now(), now;
+	bool triggered = false;
+	while ((now = exfw_now()) - t0 < exfw_ms_to_ticks(FWT_LONG_POLL_MS)) {
+		if (!triggered && now - t0 >= exfw_ms_to_ticks(2)) {
+			l->trigger_tick = now;
+			fwt_trigger(FWT_IRQ_A);
+			triggered = true;
+		}
+	}
+	l->end_tick = now;
+	l->urgent_done_inside = exfw_task_done(EXFW_TASK(urgent_task));
+	f->output = 0;
+	return EX_READY;
+}
+
+EXFW_TASK_DEFINE(long_task, struct long_poll);
+
+static bool urgent_armed(void)
+{
+	return exfw_wait_list_count(&exfw_irq_waiters[FWT_IRQ_A]) == 1;
+}
+
+uint32_t fwt_preempt_latency_ticks[2];
+
+int fwt_preempt(void)
+{
+	CHECK(fwt_urgent_setup() == 0);
+	struct urgent *u = EXFW_TASK_STATE(urgent_task);
+	struct long_poll *l = EXFW_TASK_STATE(long_task);
+	for (int on_thread = 0; on_thread < 2; on_thread++) {
+		*u = (struct urgent){ .fut = { .poll = urgent_poll } };
+		*l = (struct long_poll){ .fut = { .poll = long_poll_poll } };
+		if (on_thread) {
+			/* Baseline: the same task on the thread executor waits for the long poll. */
+			CHECK(exfw_spawn(EXFW_TASK(urgent_task), &u->fut) == 0);
+			CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), urgent_armed, NULL)) == 0);
+		} else {
+			/* On the interrupt executor its first poll runs at once, pre-empting us. */
+			CHECK(exfw_spawn_on(&fwt_urgent, EXFW_TASK(urgent_task), &u->fut) == 0);
+		}
+		CHECK(urgent_armed());
+		CHECK(exfw_block_on(EXFW_TASK(long_task), &l->fut) == 0);
+		CHECK(l->end_tick - l->trigger_tick >= exfw_ms_to_ticks(FWT_LONG_POLL_MS) - exfw_ms_to_ticks(2));
+		exfw_run(EXFW_TASK(urgent_task));
+		CHECK(exfw_task_done(EXFW_TASK(urgent_task)));
+		CHECK(exfw_wait_list_empty(&exfw_irq_waiters[FWT_IRQ_A]));
+		fwt_preempt_latency_ticks[on_thread] = u->woke_tick - l->trigger_tick;
+		if (on_thread) {
+			CHECK(!l->urgent_done_inside); /* cooperative within one executor */
+			CHECK((int32_t)(u->woke_tick - l->end_tick) >= 0);
+		} else {
+			CHECK(l->urgent_done_inside); /* ran inside the long poll */
+			CHECK((int32_t)(l->end_tick - u->woke_tick) >= 0);
+			CHECK(u->woke_tick - l->trigger_tick <= 1); /* not delayed by the long poll */
+		}
+	}
+	CHECK(exfw_spawn_on(&fwt_urgent, NULL, &u->fut) == -EINVAL);
+	CHECK(exfw_executor_init_irq(&fwt_urgent, FWT_IRQ_EXEC, 0) == -EINVAL); /* already bound */
+	return 0;
+}
+
+/* ---- 10. tickless time: a 1 s sleep costs a few timer interrupts, not 1000 ---- */
+
+uint32_t fwt_tickless_irqs;
+
+struct long_sleep {
+	struct ex_future fut;
+	struct ex_async a;
+	struct exfw_sleep s;
+	uint32_t polls;
+};
+
+static ex_poll_t long_sleep_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct long_sleep *s = ex_container_of(f, struct long_sleep, fut);
+	s->polls++;
+	EX_BEGIN(&s->a);
+	EX_AWAIT(&s->a, cx, FUT(exfw_sleep_ms(&s->s, 1000)));
+	EX_END(&s->a, f, 0);
+}
+
+EXFW_TASK_DEFINE(long_sleep_task, struct long_sleep);
+
+int fwt_tickless(void)
+{
+	struct long_sleep *s = EXFW_TASK_STATE(long_sleep_task);
+	*s = (struct long_sleep){ .fut = { .poll = long_sleep_poll } };
+	uint32_t irqs = exfw_timer_interrupts(), t0 = exfw_now();
+	CHECK(exfw_block_on(EXFW_TASK(long_sleep_task), &s->fut) == 0);
+	fwt_tickless_irqs = exfw_timer_interrupts() - irqs;
+	CHECK(exfw_now() - t0 >= exfw_ms_to_ticks(1000));
+	CHECK(s->polls == 2);           /* woken once, when due */
+	CHECK(fwt_tickless_irqs >= 1);  /* the deadline's own interrupt */
+	CHECK(fwt_tickless_irqs <= 4);  /* not one per tick: the timer's longest period is >= 0.5 s */
 	return 0;
 }

@@ -19,6 +19,21 @@
 #define FWT_IRQ_B 4u /* spare device line: its handler feeds the ISR->task channel */
 #endif
 
+#ifndef FWT_IRQ_EXEC
+#define FWT_IRQ_EXEC 5u /* spare device line: the interrupt executor's software interrupt */
+#endif
+#define FWT_EXEC_PRIO 0x80u /* its NVIC priority: below the device lines (0), above thread mode */
+
+struct exfw_executor;
+/** The interrupt executor of the scenarios (line FWT_IRQ_EXEC, priority FWT_EXEC_PRIO). */
+extern struct exfw_executor fwt_urgent;
+/** Register fwt_urgent once. @return 0 or the error of exfw_executor_init_irq(). */
+int fwt_urgent_setup(void);
+/** fwt_preempt(): trigger-to-poll latency in ticks, [0] interrupt executor, [1] thread mode. */
+extern uint32_t fwt_preempt_latency_ticks[2];
+/** fwt_tickless(): timer interrupts taken during the 1 s sleep. */
+extern uint32_t fwt_tickless_irqs;
+
 /** Make device interrupt @p irq pending (NVIC STIR/ISPR, or the simulator). */
 void fwt_trigger(unsigned irq);
 /** A cycle counter (DWT->CYCCNT), or 0 where there is none. */
@@ -31,7 +46,7 @@ extern uint32_t fwt_latency_cycles;
 /** fwt_cycles() when the handler of FWT_IRQ_A last ran. */
 extern volatile uint32_t fwt_isr_cycles;
 
-int fwt_sleep_wakes(void);      /* SysTick wakes a sleeping task; the CPU idles meanwhile */
+int fwt_sleep_wakes(void);      /* the timer wakes a sleeping task; the CPU idles meanwhile */
 int fwt_irq_wakes(void);        /* a software-triggered interrupt wakes the awaiting task */
 int fwt_channel(void);          /* ISR -> task channel: order, bound, drop count */
 int fwt_abandon_unlinks(void);  /* abandoned waits (deadline) unlink their entries; no value lost */
@@ -39,5 +54,7 @@ int fwt_fairness(void);         /* yielding tasks alternate; a long task cannot 
 int fwt_join_spawn(void);       /* join returns the output; -EBUSY, -ESRCH */
 int fwt_event_signal(void);     /* event wakes all; signal releases one taker per set */
 int fwt_cancel_tokens(void);    /* hierarchical, reason, idempotent, cancel-safe cancelled() */
+int fwt_preempt(void);          /* an interrupt executor's task pre-empts a 10 ms thread-mode poll */
+int fwt_tickless(void);         /* a 1 s sleep costs a few timer interrupts, not one per tick */
 
 #endif

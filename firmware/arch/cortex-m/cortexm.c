@@ -1,26 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Cortex-M core peripherals: SysTick, NVIC enable/trigger, DWT cycle counter (exfw/cortexm.h). */
+/* Cortex-M core peripherals: NVIC enable/trigger/priority, DWT cycle counter (exfw/cortexm.h), and
+ * the software-interrupt half of exfw/port.h (interrupt executors). */
 #include <errno.h>
 #include <stdbool.h>
 #include <exfw/cortexm.h>
+#include <exfw/port.h>
 
 #if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__)
 #define HAVE_STIR_DWT 0
 #else
 #define HAVE_STIR_DWT 1
 #endif
-
-int exfw_systick_start(uint32_t cpu_hz, uint32_t tick_hz)
-{
-	uint32_t reload = cpu_hz / tick_hz;
-	if (tick_hz == 0 || reload == 0 || reload - 1 > 0xFFFFFFu)
-		return -EINVAL;
-	SysTick->CTRL = 0;
-	SysTick->LOAD = reload - 1;
-	SysTick->VAL = 0;
-	SysTick->CTRL = SysTick_CTRL_CLKSOURCE_Msk | SysTick_CTRL_TICKINT_Msk | SysTick_CTRL_ENABLE_Msk;
-	return 0;
-}
 
 void exfw_nvic_enable(unsigned irq)
 {
@@ -41,6 +31,25 @@ void exfw_nvic_trigger(unsigned irq)
 	NVIC->ISPR[irq >> 5] = 1UL << (irq & 31);
 #endif
 	__asm__ volatile("dsb\n\tisb" : : : "memory");
+}
+
+void exfw_nvic_set_priority(unsigned irq, uint8_t prio)
+{
+	/* Word access: ARMv6-M does not support byte access to the NVIC priority registers. */
+	volatile uint32_t *ipr = (volatile uint32_t *)(void *)&NVIC->IP[0] + (irq >> 2);
+	unsigned shift = (irq & 3u) * 8u;
+	*ipr = (*ipr & ~(0xFFUL << shift)) | ((uint32_t)prio << shift);
+}
+
+void exfw_port_swi_setup(unsigned irq, uint8_t prio)
+{
+	exfw_nvic_set_priority(irq, prio);
+	exfw_nvic_enable(irq);
+}
+
+void exfw_port_swi_pend(unsigned irq)
+{
+	exfw_nvic_trigger(irq);
 }
 
 static bool cycles_ok;

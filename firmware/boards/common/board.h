@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/** Bring the board to its run state and start SysTick at EXFW_TICK_HZ. */
+/** Bring the board to its run state and start SysTick as the tickless time source. */
 void board_init(void);
 
 /** Drive the board's user LED (no-op on boards without one). */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * Start-up code and vector table shared by every board: copy .data, zero .bss, enable the FPU on
- * cores that have one, call main(). SysTick goes to exfw_tick_isr(); every device interrupt goes
+ * cores that have one, call main(). SysTick goes to exfw_systick_isr() (tickless time); every
+ * device interrupt goes
  * to exfw_irq_entry(), which wakes the waker list of its line. The board's linker script places
  * .vectors at the reset address and defines the symbols used here.
  */
 #include <stdint.h>
+#include <exfw/cortexm.h>
 #include <exfw/irq.h>
 #include <exfw/time.h>
 #include "board.h"
@@ -31,8 +33,7 @@ void exfw_irq_entry(void)
 	uint32_t ipsr;
 	__asm__ volatile("mrs %0, ipsr" : "=r"(ipsr));
 	unsigned irq = (ipsr & 0x1ffu) - 16u;
-	exfw_app_irq(irq);
-	exfw_irq_notify(irq);
+	exfw_irq_dispatch(irq);
 }
 
 static void default_handler(void)
@@ -51,7 +52,7 @@ void SysTick_Handler(void);
 
 __attribute__((weak)) void SysTick_Handler(void)
 {
-	exfw_tick_isr();
+	exfw_systick_isr();
 }
 
 typedef void (*vector_t)(void);

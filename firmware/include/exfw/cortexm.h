@@ -64,15 +64,31 @@ typedef struct {
 #define SysTick_CTRL_ENABLE_Msk (1UL << 0)
 #define SysTick_CTRL_TICKINT_Msk (1UL << 1)
 #define SysTick_CTRL_CLKSOURCE_Msk (1UL << 2)
+#define SCB_ICSR_PENDSTSET_Msk (1UL << 26)
+#define SCB_ICSR_PENDSTCLR_Msk (1UL << 25)
 #define CoreDebug_DEMCR_TRCENA_Msk (1UL << 24)
 #define DWT_CTRL_CYCCNTENA_Msk (1UL << 0)
 #define DWT_CTRL_NOCYCCNT_Msk (1UL << 25)
 
 /**
- * Start SysTick on the processor clock to interrupt @p tick_hz times a second.
- * @p cpu_hz is the core clock in Hz. @return 0, or -EINVAL if the reload does not fit 24 bits.
+ * Start SysTick on the processor clock (@p cpu_hz Hz) as the tickless time source of exfw/time.h
+ * with @p tick_hz ticks per second: a one-shot re-programmed for the next deadline, at most its
+ * 24-bit period apart (arch/cortex-m/systick.c). @return 0, or -EINVAL if one tick does not fit
+ * the 24-bit counter or is shorter than 256 clock cycles.
  */
 int exfw_systick_start(uint32_t cpu_hz, uint32_t tick_hz);
+
+/** SysTick_Handler's work: account the ticks that passed, wake sleepers, re-arm. */
+void exfw_systick_isr(void);
+
+/**
+ * Core clock cycles since exfw_systick_start() (wraps at 2^32), read from SysTick: a fine
+ * timestamp on cores without DWT. Any context.
+ */
+uint32_t exfw_systick_cycles(void);
+
+/** Set the NVIC priority of device line @p irq (0 = most urgent; the top bits are used). */
+void exfw_nvic_set_priority(unsigned irq, uint8_t prio);
 
 /** Enable device interrupt line @p irq in the NVIC. */
 void exfw_nvic_enable(unsigned irq);

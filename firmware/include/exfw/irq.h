@@ -37,6 +37,12 @@ void exfw_app_irq(unsigned irq);
 /** Common handler for device interrupts (the vector table points every line here). */
 void exfw_irq_entry(void);
 
+/**
+ * What exfw_irq_entry() does for line @p irq: run the interrupt executor bound to it
+ * (exfw_executor_init_irq), else call exfw_app_irq() and wake the line's waiters.
+ */
+void exfw_irq_dispatch(unsigned irq);
+
 /** State of an await-interrupt future. Treat as opaque. */
 struct exfw_irq_wait {
 	struct ex_cancel_safe_future cs;
@@ -47,8 +53,8 @@ struct exfw_irq_wait {
 
 /**
  * A future that completes (output 0) at the first interrupt on line @p irq after its first poll
- * (-EINVAL at once if @p irq >= EXFW_NUM_IRQS). Arm the device before or in the same task turn
- * as the first poll: interrupts are masked during a poll, so none is missed in between.
+ * (-EINVAL at once if @p irq >= EXFW_NUM_IRQS). Polls run with interrupts enabled, so start the
+ * device only after the first poll (which links the entry): an interrupt before it is not seen.
  * Cancel-safe: release unlinks its entry. Poll from one task at a time.
  */
 struct ex_cancel_safe_future *exfw_irq_wait(struct exfw_irq_wait *f, unsigned irq);

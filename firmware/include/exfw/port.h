@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file exfw/port.h
- * @brief The three CPU operations the firmware executor needs: mask interrupts, restore the mask,
- *        sleep until an interrupt is pending.
+ * @brief The CPU operations the firmware executor needs: mask interrupts, restore the mask,
+ *        sleep until an interrupt is pending, pend and prioritise a software interrupt (interrupt
+ *        executors), and a one-shot timer (tickless time).
  *
  * On Cortex-M these are PRIMASK and WFI only, which every profile has (ARMv6-M Cortex-M0/M0+
  * included): the executor never uses LDREX/STREX, so one source serves M0+, M3, M4F and M33.
@@ -19,6 +20,21 @@
 
 /** The saved interrupt mask (PRIMASK on Cortex-M). */
 typedef uint32_t exfw_irqstate_t;
+
+/*
+ * Not inline on either port (arch/cortex-m/ or the host simulator):
+ *   exfw_port_swi_setup(irq, prio): set device line @p irq to NVIC priority @p prio and enable it.
+ *   exfw_port_swi_pend(irq): make line @p irq pending (any context).
+ *   exfw_port_timer_elapsed(): whole ticks elapsed since the last exfw_time_advance() that the
+ *     timer interrupt has not reported yet (interrupts masked).
+ *   exfw_port_timer_arm(ticks): interrupt when @p ticks more ticks have elapsed from now, or later
+ *     than that if the hardware cannot count so far (it then interrupts at its longest period and
+ *     the executor re-arms); UINT32_MAX: no deadline (interrupts masked).
+ */
+void exfw_port_swi_setup(unsigned irq, uint8_t prio);
+void exfw_port_swi_pend(unsigned irq);
+uint32_t exfw_port_timer_elapsed(void);
+void exfw_port_timer_arm(uint32_t ticks);
 
 #if defined(EXFW_PORT_HOST)
 /** Mask interrupts; return the previous mask. Nestable. */

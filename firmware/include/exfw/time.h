@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file exfw/time.h
- * @brief SysTick time: a tick counter, the sleep future and the deadline combinator.
+ * @brief Tickless time: a tick count, the sleep future and the deadline combinator.
  *
- * The board starts SysTick at EXFW_TICK_HZ (default 1000, so one tick is 1 ms) and its
- * SysTick_Handler calls exfw_tick_isr(). Sleeping futures wait on one timer waker list; the tick
- * handler walks it only when the earliest deadline is due, so an idle tick costs a compare.
+ * A tick is the unit of time (1/EXFW_TICK_HZ s, default 1 ms), not an interrupt: the timer (on
+ * Cortex-M SysTick, arch/cortex-m/systick.c) is a one-shot programmed for the earliest deadline
+ * of the sleepers, or for its longest period when nobody sleeps (SysTick's 24-bit counter: 0.67 s
+ * at 25 MHz, 2.1 s at 8 MHz). Its interrupt calls exfw_time_advance() with the ticks that passed;
+ * exfw_now() adds the ticks elapsed in the running period, read from the counter. Sleeping
+ * futures wait on one timer waker list, walked only when the earliest deadline is due. Design:
+ * embassy-time's alarm-based time driver; Zephyr's CONFIG_TICKLESS_KERNEL.
  * Tick arithmetic is modular (wraps after 49 days at 1 kHz): deadlines must lie less than 2^31
  * ticks ahead.
  */
@@ -15,14 +19,20 @@
 #include <exfw/waitlist.h>
 
 #ifndef EXFW_TICK_HZ
-#define EXFW_TICK_HZ 1000u /**< SysTick interrupts per second. */
+#define EXFW_TICK_HZ 1000u /**< Ticks per second: the time resolution (not an interrupt rate). */
 #endif
 
 /** Ticks since the start (1 tick = 1/EXFW_TICK_HZ s). Any context. */
 uint32_t exfw_now(void);
 
-/** Advance time by one tick and wake the sleepers that are due. Call from SysTick_Handler. */
-void exfw_tick_isr(void);
+/**
+ * Account @p n more ticks, wake the sleepers that are due and re-arm the timer for the next
+ * deadline. Called by the timer interrupt (exfw_systick_isr on Cortex-M); any context.
+ */
+void exfw_time_advance(uint32_t n);
+
+/** Number of timer interrupts so far (exfw_time_advance calls; statistics). Any context. */
+uint32_t exfw_timer_interrupts(void);
 
 /** Convert milliseconds to ticks (rounded up, so a sleep never ends early). */
 static inline uint32_t exfw_ms_to_ticks(uint32_t ms)
