@@ -20,7 +20,7 @@ note() { echo "test-nspawn: $* ($(date -u +%H:%M:%S))"; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (overlay mount and systemd-nspawn)"
 command -v systemd-nspawn >/dev/null 2>&1 ||
 	skip "systemd-nspawn not installed (Debian package systemd-container)"
-for c in nsenter mount umount pgrep; do
+for c in nsenter mount umount mountpoint pgrep timeout; do
 	command -v $c >/dev/null 2>&1 || skip "$c not installed"
 done
 [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ] || skip "no systemd to boot"
@@ -31,6 +31,7 @@ done
 T=$(mktemp -d /tmp/test-nspawn.XXXXXX)
 M="$T/merged"
 TO_PID= PID1=
+NSPAWN_RUN_EXISTED=$([ -e /run/systemd/nspawn ] && echo yes || true)
 cleanup() {
 	rc=$?
 	set +e
@@ -45,6 +46,10 @@ cleanup() {
 		echo "--- container console (last 40 lines)" >&2
 		tail -n 40 "$T/console.log" >&2
 	fi
+	# nspawn keeps lock and propagation directories in /run/systemd/nspawn (a directory on the
+	# root file system where /run is no tmpfs): gone again if they were not there before.
+	[ -n "$NSPAWN_RUN_EXISTED" ] || rmdir /run/systemd/nspawn/locks /run/systemd/nspawn/propagate \
+		/run/systemd/nspawn 2>/dev/null
 	mountpoint -q "$M" && { umount "$M" || umount -l "$M"; }
 	mountpoint -q "$T" && { umount "$T" || umount -l "$T"; }
 	rm -rf "$T"
