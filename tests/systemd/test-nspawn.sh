@@ -92,7 +92,7 @@ mkdir -p "$M/execd-test"
 cp "$top_srcdir/tests/systemd/nspawn-steps.sh" "$M/execd-test/"
 
 note "booting the container"
-timeout -s TERM -k 10 170 systemd-nspawn --quiet --directory="$M" --machine=execd-test \
+timeout -s TERM -k 10 300 systemd-nspawn --quiet --directory="$M" --machine="execd-test-$$" \
 	--keep-unit --register=no --private-network --console=read-only --boot >"$T/console.log" 2>&1 &
 TO_PID=$!
 # nspawn is timeout's child; the container's systemd (PID 1 inside) is nspawn's child.
