@@ -30,17 +30,19 @@ done
 
 T=$(mktemp -d /tmp/test-nspawn.XXXXXX)
 M="$T/merged"
-TO_PID= PID1=
-NSPAWN_RUN_EXISTED=$([ -e /run/systemd/nspawn ] && echo yes || true)
+TO_PID='' PID1=''
+NSPAWN_RUN_EXISTED=''
+[ -e /run/systemd/nspawn ] && NSPAWN_RUN_EXISTED=yes
 cleanup() {
 	rc=$?
 	set +e
-	if [ -n "$TO_PID" ] && kill -0 "$TO_PID" 2>/dev/null; then
+	if [ -n "$TO_PID" ] && alive "$TO_PID"; then
 		# SIGTERM to timeout reaches nspawn, which asks the container's systemd to power off.
 		kill -TERM "$TO_PID" 2>/dev/null
 		wait_gone "$TO_PID" 300 ||
 			{ [ -n "$PID1" ] && kill -KILL "$PID1" 2>/dev/null; kill -KILL "$TO_PID" 2>/dev/null; }
 		wait_gone "$TO_PID" 100
+		wait "$TO_PID" 2>/dev/null
 	fi
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -f "$T/console.log" ]; then
 		echo "--- container console (last 40 lines)" >&2
@@ -52,16 +54,19 @@ cleanup() {
 		/run/systemd/nspawn 2>/dev/null
 	mountpoint -q "$M" && { umount "$M" || umount -l "$M"; }
 	mountpoint -q "$T" && { umount "$T" || umount -l "$T"; }
-	rm -rf "$T"
+	# Only an empty directory is left once the tmpfs is gone (never recurse into the overlay).
+	rmdir "$T"
 	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+# alive PID: PID runs (a zombie, exited but not yet reaped by this shell, does not).
+alive() { s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; }
 # wait_gone PID TENTHS: polls until PID has exited, for at most TENTHS tenths of a second.
 wait_gone() {
 	n=0
-	while kill -0 "$1" 2>/dev/null; do
+	while alive "$1"; do
 		n=$((n + 1)); [ $n -le "$2" ] || return 1
 		sleep 0.1
 	done
@@ -101,7 +106,7 @@ while [ -z "$PID1" ]; do
 	NSPAWN=$(pgrep -P "$TO_PID" -x systemd-nspawn || true)
 	[ -n "$NSPAWN" ] && PID1=$(pgrep -P "$NSPAWN" || true)
 	[ -z "$PID1" ] || break
-	kill -0 "$TO_PID" 2>/dev/null || { tail -n 20 "$T/console.log" >&2; skip "systemd-nspawn exited at once"; }
+	alive "$TO_PID" || { tail -n 20 "$T/console.log" >&2; skip "systemd-nspawn exited at once"; }
 	n=$((n + 1)); [ $n -le 300 ] || skip "systemd-nspawn started no container within 30 s"
 	sleep 0.1
 done
@@ -110,7 +115,7 @@ IN() { nsenter -t "$PID1" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UT
 # is-system-running --wait blocks until boot has finished (bounded by timeout).
 n=0
 until IN test -S /run/systemd/private 2>/dev/null; do
-	kill -0 "$TO_PID" 2>/dev/null || { tail -n 20 "$T/console.log" >&2; skip "the container stopped while booting"; }
+	alive "$TO_PID" || { tail -n 20 "$T/console.log" >&2; skip "the container stopped while booting"; }
 	n=$((n + 1)); [ $n -le 300 ] || { tail -n 20 "$T/console.log" >&2; skip "systemd in the container did not come up within 30 s"; }
 	sleep 0.1
 done
@@ -127,4 +132,4 @@ note "container up (PID 1 is $PID1 on the host)"
 # The steps, with the directories this build was configured with.
 IN BINDIR="$BINDIR" UNITDIR="$UNITDIR" SYSUSERSDIR="$SYSUSERSDIR" TMPFILESDIR="$TMPFILESDIR" \
 	sh /execd-test/nspawn-steps.sh || fail "the steps inside the container (see above)"
-note "passed"
+note "passed; stopping the container"
