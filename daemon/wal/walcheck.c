@@ -38,22 +38,6 @@ struct ctx {
 	struct walcheck_report *out;
 };
 
-const char *walcheck_kind_name(enum walcheck_kind k)
-{
-	static const char *const names[] = {
-		[WALCHECK_OK] = "ok",
-		[WALCHECK_STATE_DAMAGED] = "state_damaged",
-		[WALCHECK_STATE_MISSING] = "state_missing",
-		[WALCHECK_MISSING] = "missing_segment",
-		[WALCHECK_INCOMPLETE] = "incomplete_segment",
-		[WALCHECK_SIZE] = "wrong_size",
-		[WALCHECK_ZEROS] = "zeros",
-		[WALCHECK_BAD_HEADER] = "bad_page_header",
-		[WALCHECK_DUPLICATE] = "duplicate_segment",
-	};
-	return (unsigned)k < sizeof names / sizeof *names && names[k] ? names[k] : "unknown";
-}
-
 /* --- names ------------------------------------------------------------------------------------ */
 
 /* XLogFileName for any segment size: timeline, log id, segment within the log id. */
@@ -97,15 +81,9 @@ static int cmp_seg(const void *a, const void *b)
 	return x->segno < y->segno ? -1 : x->segno > y->segno;
 }
 
-/* Add segment @p segno to c->segs (merging the .partial and complete files of one number). */
+/* Append segment @p segno's file to c->segs (list_segments merges the two of one number). */
 static int add_seg(struct ctx *c, size_t *cap, uint64_t segno, int partial)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (c->segs[i].segno == segno) {
-			c->segs[i].partial |= partial;
-			c->segs[i].complete |= !partial;
-			return 0;
-		}
 	if (c->n == *cap) {
 		size_t ncap = *cap ? 2 * *cap : 16;
 		struct seg *s = realloc(c->segs, ncap * sizeof *s);
@@ -155,15 +133,24 @@ static int list_segments(struct ctx *c)
 	}
 	if (c->n)
 		qsort(c->segs, c->n, sizeof *c->segs, cmp_seg);
+	size_t k = 0; /* merge "<name>" and "<name>.partial" (adjacent once sorted) */
+	for (size_t i = 0; i < c->n; i++) {
+		if (k && c->segs[k - 1].segno == c->segs[i].segno) {
+			c->segs[k - 1].complete |= c->segs[i].complete;
+			c->segs[k - 1].partial |= c->segs[i].partial;
+		} else {
+			c->segs[k++] = c->segs[i];
+		}
+	}
+	c->n = k;
 	return 0;
 }
 
+/* Segment @p segno in the sorted c->segs (a timeline may keep thousands: no linear scan). */
 static const struct seg *find_seg(const struct ctx *c, uint64_t segno)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (c->segs[i].segno == segno)
-			return &c->segs[i];
-	return NULL;
+	struct seg key = { .segno = segno };
+	return c->n ? bsearch(&key, c->segs, c->n, sizeof *c->segs, cmp_seg) : NULL;
 }
 
 /* --- page headers ----------------------------------------------------------------------------- */
@@ -381,62 +368,6 @@ static int check_files(struct ctx *c)
 	return 0;
 }
 
-/* out->message: what is wrong (from the report's fields) and how to repair it. */
-static void describe(struct walcheck_report *o, uint32_t seg_size)
-{
-	char f[20], at[20], a[20], rs[20], e[20], what[320];
-	lsn_format(o->flush_lsn, f);
-	lsn_format(o->lsn, at);
-	lsn_format(o->disk_start, a);
-	lsn_format(o->resume_lsn, rs);
-	lsn_format(o->disk_end, e);
-	switch (o->kind) {
-	case WALCHECK_OK:
-		o->message[0] = '\0';
-		return;
-	case WALCHECK_STATE_DAMAGED:
-		snprintf(what, sizeof what, "wal.state is damaged: neither of its two slots is valid "
-			 "(slots holding something that fails its checksum or does not parse: %s)",
-			 o->bad_slots == 3 ? "both" : o->bad_slots == 1 ? "0" : o->bad_slots == 2 ? "1" : "none, all zeros");
-		break;
-	case WALCHECK_STATE_MISSING:
-		snprintf(what, sizeof what, "wal.state is missing, but %u segment files of PostgreSQL timeline "
-			 "%" PRIu32 " are on disk", o->segments, o->tli);
-		break;
-	case WALCHECK_MISSING:
-		snprintf(what, sizeof what, "wal.state says WAL up to %s is on disk, but segment %s (WAL from %s) "
-			 "is missing", f, o->segment, at);
-		break;
-	case WALCHECK_INCOMPLETE:
-		snprintf(what, sizeof what, "wal.state says WAL up to %s is on disk, but segment %s (WAL from %s) "
-			 "was never completed", f, o->segment, at);
-		break;
-	case WALCHECK_SIZE:
-		snprintf(what, sizeof what, "segment file %s has the wrong size (%s; truncated?)", o->segment, o->detail);
-		break;
-	case WALCHECK_ZEROS:
-		snprintf(what, sizeof what, "segment file %s holds zeros at %s where WAL %s", o->segment, at,
-			 o->lsn % seg_size ? "must be (before the flush LSN)" : "must start");
-		break;
-	case WALCHECK_BAD_HEADER:
-		snprintf(what, sizeof what, "the WAL page at %s in segment file %s has an invalid header (%s)", at,
-			 o->segment, o->detail);
-		break;
-	case WALCHECK_DUPLICATE:
-		snprintf(what, sizeof what, "segment %.24s is on disk both complete and as .partial", o->segment);
-		break;
-	}
-	if (!o->resume_lsn)
-		snprintf(o->message, sizeof o->message, "%s. No complete WAL segment of the timeline is on disk to "
-			 "resume from: delete the timeline and create it again, or restore its segments from a WAL "
-			 "archive.", what);
-	else
-		snprintf(o->message, sizeof o->message, "%s. The complete segments on disk hold valid WAL from %s to "
-			 "%s (valid pages up to %s). To resume from %s: `" WALCHECK_REPAIR_CMD " <timeline>` "
-			 "(damaged files are kept as *.damaged; the server must still have WAL from %s), or restore "
-			 "the segments from a WAL archive and start the timeline again.", what, a, rs, e, rs, rs);
-}
-
 int walcheck_timeline(int dirfd, const struct walstate *st, uint32_t tli, uint32_t seg_size,
 		      struct walcheck_report *out)
 {
@@ -457,7 +388,7 @@ int walcheck_timeline(int dirfd, const struct walstate *st, uint32_t tli, uint32
 		r = check_files(&c);
 	free(c.segs);
 	if (r == 0)
-		describe(out, seg_size);
+		walcheck_describe(out, seg_size);
 	return r;
 }
 
@@ -478,7 +409,7 @@ int walcheck_load(int dirfd, uint32_t seg_size, struct walstate *st, struct walc
 		out->segment[0] = '\0';
 		out->lsn = 0;
 		out->detail[0] = '\0';
-		describe(out, seg_size);
+		walcheck_describe(out, seg_size);
 	}
 	return 0;
 }

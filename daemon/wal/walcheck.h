@@ -84,6 +84,13 @@ struct walcheck_report {
 const char *walcheck_kind_name(enum walcheck_kind k);
 
 /**
+ * Set @p o->message from its other fields: what is wrong (kind, segment, LSNs, detail) and how to
+ * repair it (WALCHECK_REPAIR_CMD from resume_lsn, or create the timeline again if there is
+ * nothing to resume from); "" for WALCHECK_OK. @p seg_size in bytes. Pure; thread-safe.
+ */
+void walcheck_describe(struct walcheck_report *o, uint32_t seg_size);
+
+/**
  * Check the state @p st (NULL: none, only the files are examined and the resume point found)
  * against the segment files of PostgreSQL timeline @p tli (0: st->pg_timeline, else the highest
  * timeline with segments in the directory) in directory @p dirfd; @p seg_size is the segment
