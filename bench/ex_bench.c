@@ -347,7 +347,10 @@ static ex_poll_t read_root_poll(struct ex_future *f, struct ex_context *cx)
 static double bench_read(int fd, uint64_t blocks, unsigned depth, double secs)
 {
 	struct read_root r = {
-		.fut.poll = read_root_poll, .fd = fd, .blocks = blocks, .depth = depth,
+		.fut.poll = read_root_poll,
+		.fd = fd,
+		.blocks = blocks,
+		.depth = depth,
 		.ns = (uint64_t)(secs * 1e9),
 	};
 	return run_root(&r.fut, &r.result);
@@ -495,12 +498,12 @@ static struct opts parse_opts(int argc, char **argv)
 	return o;
 }
 
-#define REPEAT(o, expr)                                                  \
-	({                                                               \
-		double v_[64];                                    \
-		for (unsigned k_ = 0; k_ < (o)->reps; k_++)              \
-			v_[k_] = (expr);                                 \
-		median(v_, (o)->reps);                                   \
+#define REPEAT(o, expr)                                     \
+	({                                                  \
+		double v_[64];                              \
+		for (unsigned k_ = 0; k_ < (o)->reps; k_++) \
+			v_[k_] = (expr);                    \
+		median(v_, (o)->reps);                      \
 	})
 
 int main(int argc, char **argv)

@@ -39,8 +39,8 @@
 
 struct conn {
 	int fd;
-	unsigned got;      /* bytes of the current reply received */
-	uint64_t sent_ns;  /* when the current request was sent */
+	unsigned got;     /* bytes of the current reply received */
+	uint64_t sent_ns; /* when the current request was sent */
 };
 
 static uint64_t hist[HIST_N];
@@ -218,7 +218,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!port || !conns || conns > 100000 || !(secs > 0) || secs > 600) {
-		fprintf(stderr, "usage: net_load --port P --conns N (<= 100000) [--secs S (<= 600) | --idle-pid PID]\n");
+		fprintf(stderr,
+			"usage: net_load --port P --conns N (<= 100000) [--secs S (<= 600) | --idle-pid PID]\n");
 		return 2;
 	}
 	raise_nofile(conns + 64);
@@ -229,7 +230,8 @@ int main(int argc, char **argv)
 	if (idle_pid) {
 		uint64_t before = rss_bytes(idle_pid);
 		struct conn *c = open_all(port, conns, ep);
-		drive(ep, c, conns, 0, 0); /* one round trip each: the server holds every connection */
+		drive(ep, c, conns, 0,
+		      0); /* one round trip each: the server holds every connection */
 		/* Give the server's threads a moment to finish their bookkeeping after the reply. */
 		usleep(200 * 1000);
 		uint64_t after = rss_bytes(idle_pid);
@@ -244,7 +246,7 @@ int main(int argc, char **argv)
 	uint64_t t0 = now_ns();
 	uint64_t n = drive(ep, c, conns, t0 + (uint64_t)(secs * 1e9), 1);
 	double el = (double)(now_ns() - t0) / 1e9;
-	printf("requests %llu\nrequests_per_s %.0f\np50_us %.0f\np99_us %.0f\n", (unsigned long long)n,
-	       (double)n / el, percentile(n, 0.50), percentile(n, 0.99));
+	printf("requests %llu\nrequests_per_s %.0f\np50_us %.0f\np99_us %.0f\n",
+	       (unsigned long long)n, (double)n / el, percentile(n, 0.50), percentile(n, 0.99));
 	return 0;
 }

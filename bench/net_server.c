@@ -60,16 +60,19 @@ static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)
 	for (;;) {
 		for (c->got = 0; c->got < MSG; c->got += (unsigned)EX_AWAITED(&c->a)) {
 			EX_AWAIT(&c->a, cx,
-				 &ex_recv_ready(&c->io, c->fd, c->buf + c->got, MSG - c->got, 0)->base);
+				 &ex_recv_ready(&c->io, c->fd, c->buf + c->got, MSG - c->got, 0)
+					  ->base);
 			if (EX_AWAITED(&c->a) <= 0)
 				goto out; /* peer closed, or an error */
 		}
 		n = send(c->fd, c->buf, MSG, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno != EAGAIN)
 			goto out;
-		for (c->sent = n > 0 ? (unsigned)n : 0; c->sent < MSG; c->sent += (unsigned)EX_AWAITED(&c->a)) {
+		for (c->sent = n > 0 ? (unsigned)n : 0; c->sent < MSG;
+		     c->sent += (unsigned)EX_AWAITED(&c->a)) {
 			EX_AWAIT(&c->a, cx,
-				 ex_send(&c->io, c->fd, c->buf + c->sent, MSG - c->sent, MSG_NOSIGNAL));
+				 ex_send(&c->io, c->fd, c->buf + c->sent, MSG - c->sent,
+					 MSG_NOSIGNAL));
 			if (EX_AWAITED(&c->a) <= 0)
 				goto out;
 		}

@@ -32,7 +32,8 @@
 #include "walseg.h"
 
 enum { PEERS = 3 };
-static const char *const peer_name[PEERS] = { "walseg, direct I/O", "walseg, page cache", "pg_receivewal (write + fsync)" };
+static const char *const peer_name[PEERS] = { "walseg, direct I/O", "walseg, page cache",
+					      "pg_receivewal (write + fsync)" };
 
 struct peer {
 	char dir[64];
@@ -40,7 +41,7 @@ struct peer {
 	struct walseg_writer w; /* peers 0 and 1 */
 	int fd;                 /* peer 2: its segment */
 	uint64_t lsn;
-	double *us;             /* per sync */
+	double *us; /* per sync */
 };
 
 static double now_us(void)
@@ -149,8 +150,9 @@ static void run(const char *base, size_t bytes, int syncs)
 		qsort(p[k].us, (size_t)n - 1, sizeof(double), cmp_double);
 	}
 	for (int k = 0; k < PEERS; k++) {
-		printf("| %zu B | %s | %d | %.1f | %.1f | %.1f | %.2f |\n", bytes, peer_name[k], n - 1, mean[k],
-		       p[k].us[(n - 1) / 2], p[k].us[(n - 1) * 99 / 100], mean[k] / mean[2]);
+		printf("| %zu B | %s | %d | %.1f | %.1f | %.1f | %.2f |\n", bytes, peer_name[k],
+		       n - 1, mean[k], p[k].us[(n - 1) / 2], p[k].us[(n - 1) * 99 / 100],
+		       mean[k] / mean[2]);
 		int r = k < 2 ? walseg_close(&p[k].w) : 0;
 		if (r < 0)
 			die("close", r);
@@ -201,7 +203,8 @@ static void *pad_thread(void *arg)
 
 static void run_padding(const char *base)
 {
-	static const char *const name[2] = { "pg_receivewal's padding (16 MiB, one fsync)", "walseg_prepare (writeback paced per MiB)" };
+	static const char *const name[2] = { "pg_receivewal's padding (16 MiB, one fsync)",
+					     "walseg_prepare (writeback paced per MiB)" };
 	static char buf[2000];
 	char dir[64];
 	struct walseg_writer w;
@@ -221,7 +224,8 @@ static void run_padding(const char *base)
 			if (lsn + sizeof buf >= 2 * (uint64_t)WAL_SEG_SIZE)
 				break; /* (one segment: no switch in the measure) */
 			double t0 = now_us();
-			if ((r = walseg_write(&w, lsn, buf, sizeof buf)) < 0 || (r = walseg_sync(&w)) < 0)
+			if ((r = walseg_write(&w, lsn, buf, sizeof buf)) < 0 ||
+			    (r = walseg_sync(&w)) < 0)
 				die("walseg", r);
 			double d = now_us() - t0;
 			lsn += sizeof buf;
@@ -234,11 +238,12 @@ static void run_padding(const char *base)
 			die(name[p.paced], p.err);
 		pad[p.paced] += p.us;
 	}
-	printf("\n| padding | streaming syncs meanwhile | their mean us | their longest us | padding ms (mean of %d) |\n", REPS);
+	printf("\n| padding | streaming syncs meanwhile | their mean us | their longest us | padding ms (mean of %d) |\n",
+	       REPS);
 	printf("|---|---|---|---|---|\n");
 	for (int k = 0; k < 2; k++)
-		printf("| %s | %ld | %.1f | %.1f | %.1f |\n", name[k], count[k], count[k] ? sum[k] / count[k] : 0,
-		       max[k], pad[k] / REPS / 1000);
+		printf("| %s | %ld | %.1f | %.1f | %.1f |\n", name[k], count[k],
+		       count[k] ? sum[k] / count[k] : 0, max[k], pad[k] / REPS / 1000);
 	int r = walseg_close(&w);
 	if (r < 0)
 		die("close", r);
@@ -258,7 +263,8 @@ int main(int argc, char **argv)
 		else if (c == 'n' && (syncs = atoi(optarg)) >= 2)
 			;
 		else {
-			fprintf(stderr, "usage: walsync_bench [--dir DIR] [--syncs N (at least 2)]\n");
+			fprintf(stderr,
+				"usage: walsync_bench [--dir DIR] [--syncs N (at least 2)]\n");
 			return 2;
 		}
 	}

@@ -78,13 +78,13 @@ char *args_task_states(char *buf, size_t size, size_t col, size_t indent, size_t
 }
 
 const struct option args_global_options[] = {
-	{"socket", required_argument, NULL, ARG_SOCKET},
-	{"json", no_argument, NULL, ARG_JSON},
-	{"full", no_argument, NULL, ARG_FULL},
-	{"no-legend", no_argument, NULL, ARG_NO_LEGEND},
-	{"help", no_argument, NULL, ARG_HELP},
-	{"version", no_argument, NULL, ARG_VERSION},
-	{NULL, 0, NULL, 0},
+	{ "socket", required_argument, NULL, ARG_SOCKET },
+	{ "json", no_argument, NULL, ARG_JSON },
+	{ "full", no_argument, NULL, ARG_FULL },
+	{ "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+	{ "help", no_argument, NULL, ARG_HELP },
+	{ "version", no_argument, NULL, ARG_VERSION },
+	{ NULL, 0, NULL, 0 },
 };
 
 int args_usage_error(const char *cmd, const char *fmt, ...)
@@ -142,7 +142,7 @@ int args_parse(struct execctl *ctx, const char *cmd, const char *usage, int argc
 	/* 48 + the global options fit in all[] with room for the terminator. */
 	for (const struct option *o = args_global_options; o->name; o++)
 		all[n++] = *o;
-	all[n] = (struct option){0};
+	all[n] = (struct option){ 0 };
 
 	/* optind = 0 re-initialises glibc's getopt for this argv; opterr = 0 because we word the
 	 * message ourselves (naming the command). The leading ':' reports a missing argument. */
@@ -235,8 +235,8 @@ int args_id_prefix_arg(const char *cmd, const char *what, char *arg, char **dst)
 	*dst = arg;
 	/* The message shows arg as the check left it (lowercased up to the first bad character). */
 	if (args_check_id_prefix(arg) < 0)
-		return args_usage_error(cmd, "invalid %s id '%s': expected 1 to 32 hex digits", what,
-					arg);
+		return args_usage_error(cmd, "invalid %s id '%s': expected 1 to 32 hex digits",
+					what, arg);
 	return 0;
 }
 
@@ -251,7 +251,8 @@ int args_full_id_arg(const char *cmd, char *arg, char **dst)
 int args_timeout_arg(const char *cmd, const char *arg, int64_t *ms)
 {
 	if (args_parse_timeout(arg, ms) < 0)
-		return args_usage_error(cmd, "invalid timeout '%s' (e.g. 30, 30s, 500ms, 2min)", arg);
+		return args_usage_error(cmd, "invalid timeout '%s' (e.g. 30, 30s, 500ms, 2min)",
+					arg);
 	return 0;
 }
 

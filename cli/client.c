@@ -31,7 +31,8 @@ const char *client_default_socket(void)
 
 	if (geteuid() != 0 && xdg && *xdg) {
 		int n = snprintf(path, sizeof(path), "%s/execd.sock", xdg);
-		if (n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		if (n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 &&
+		    S_ISSOCK(st.st_mode))
 			return path;
 	}
 	return "/run/execd/execd.sock";
@@ -77,7 +78,7 @@ static int unreachable(const char *path, int err)
 
 static int client_connect(struct execctl *ctx)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t len = strlen(ctx->socket_path);
 	int fd;
 
@@ -140,14 +141,15 @@ static int recv_line(struct execctl *ctx, int64_t deadline_ms, char **line)
 	if (!buf)
 		return lost(ctx, "reading the response", ENOMEM);
 	for (;;) {
-		struct pollfd pfd = {.fd = ctx->fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = ctx->fd, .events = POLLIN };
 		int64_t left = deadline_ms - now_ms();
 		ssize_t n;
 		int r;
 
 		if (left <= 0) {
 			free(buf);
-			fprintf(stderr, "execctl: execd at %s did not answer in time\n", ctx->socket_path);
+			fprintf(stderr, "execctl: execd at %s did not answer in time\n",
+				ctx->socket_path);
 			client_close(ctx);
 			return EXECCTL_EXIT_FAILURE;
 		}
@@ -210,8 +212,7 @@ static void print_daemon_error(enum proto_command command, const cJSON *err)
 	if (cJSON_IsArray(cands)) {
 		const cJSON *it;
 		fprintf(stderr, "Candidates:\n");
-		cJSON_ArrayForEach(it, cands)
-		{
+		cJSON_ArrayForEach (it, cands) {
 			if (cJSON_IsString(it))
 				fprintf(stderr, "  %s\n", it->valuestring);
 			else if (cJSON_IsObject(it)) {

@@ -41,7 +41,8 @@ int cmd_status(struct execctl *ctx, int argc, char **argv)
 {
 	int first = 0, r;
 
-	r = args_parse_command(ctx, "status", status_usage, argc, argv, NULL, NULL, NULL, 0, &first);
+	r = args_parse_command(ctx, "status", status_usage, argc, argv, NULL, NULL, NULL, 0,
+			       &first);
 	if (r != 0)
 		return r;
 	return cmd_call_print(ctx, PROTO_CMD_STATUS, NULL, 0, print_status, NULL);

@@ -40,7 +40,8 @@ static int filter_option(void *userdata, int opt, const char *arg)
 	case OPT_TIMELINE:
 		/* getopt's optarg points into argv, which we may lowercase in place. */
 		return args_id_prefix_arg(f->cmd, opt == OPT_TENANT ? "tenant" : "timeline",
-					  (char *)arg, opt == OPT_TENANT ? &f->tenant : &f->timeline);
+					  (char *)arg,
+					  opt == OPT_TENANT ? &f->tenant : &f->timeline);
 	case OPT_KIND:
 		if (!args_is_task_kind(arg))
 			return args_usage_error(f->cmd, "unknown task kind '%s' (one of %s)", arg,
@@ -81,8 +82,8 @@ static cJSON *filter_args(const struct task_filter *f)
  * "N tasks listed." unless no_header or footer is false (print_list()). */
 static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_header, bool footer)
 {
-	static const char *const headers[] = {"ID",    "KIND", "TENANT", "TIMELINE", "NAME",
-					      "STATE", "AGE",  "POLLS",  "BUSY"};
+	static const char *const headers[] = { "ID",    "KIND", "TENANT", "TIMELINE", "NAME",
+					       "STATE", "AGE",  "POLLS",  "BUSY" };
 	struct table *t = table_new(9, headers, 1u << 0 | 1u << 6 | 1u << 7 | 1u << 8);
 	size_t tl = short_id_len(tasks, "tenant", ctx->full);
 	size_t ll = short_id_len(tasks, "timeline", ctx->full);
@@ -90,8 +91,7 @@ static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_he
 
 	if (!t)
 		return print_out_of_memory();
-	cJSON_ArrayForEach(task, tasks)
-	{
+	cJSON_ArrayForEach (task, tasks) {
 		char id[24], tenant[40], timeline[40], state[48], age[32], polls[24], busy[32];
 		const char *ten = json_str(task, "tenant"), *tli = json_str(task, "timeline");
 
@@ -100,15 +100,22 @@ static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_he
 		format_short_id(timeline, sizeof(timeline), tli, ll);
 		snprintf(state, sizeof(state), "%s%s",
 			 json_str(task, "state") ? json_str(task, "state") : "-",
-			 !json_bool(task, "cancel_requested")  ? ""
+			 !json_bool(task, "cancel_requested") ? ""
 			 : json_str(task, "state") && strcmp(json_str(task, "state"), "done") == 0
 				 ? " (cancelled)"
 				 : " (cancelling)");
 		format_ms(age, sizeof(age), json_int(task, "age_ms", -1));
 		snprintf(polls, sizeof(polls), "%" PRId64, json_int(task, "polls", 0));
 		format_ns(busy, sizeof(busy), json_int(task, "busy_ns", -1));
-		const char *row[] = {id,    json_str(task, "kind"), tenant, timeline,
-				     json_str(task, "name"), state, age, polls, busy};
+		const char *row[] = { id,
+				      json_str(task, "kind"),
+				      tenant,
+				      timeline,
+				      json_str(task, "name"),
+				      state,
+				      age,
+				      polls,
+				      busy };
 		if (table_add_row(t, row) < 0) {
 			table_free(t);
 			return print_out_of_memory();
@@ -118,27 +125,27 @@ static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_he
 }
 
 /* The kinds and states come from the protocol's table (proto.h), filled in by cmd_list(). */
-#define LIST_USAGE \
-	"Usage: execctl list [--tenant T] [--timeline L] [--kind K] [--state S] [OPTIONS]\n" \
-	"\n" \
-	"List execd's tasks, one line each: ID KIND TENANT TIMELINE NAME STATE AGE POLLS BUSY.\n" \
-	"\n" \
-	"  --tenant T      only tasks of the tenant T (id or unique prefix)\n" \
-	"  --timeline L    only tasks of the timeline L (id or unique prefix)\n" \
-	"  --kind K        only tasks of kind K: %s\n" \
-	"  --state S       only tasks in state S: %s\n" \
-	"  --full          do not shorten tenant and timeline ids\n" \
-	"  --no-legend     print neither the column headers nor the footer\n" \
-	"  --json          print the daemon's result as JSON\n" \
+#define LIST_USAGE                                                                                    \
+	"Usage: execctl list [--tenant T] [--timeline L] [--kind K] [--state S] [OPTIONS]\n"          \
+	"\n"                                                                                          \
+	"List execd's tasks, one line each: ID KIND TENANT TIMELINE NAME STATE AGE POLLS BUSY.\n"     \
+	"\n"                                                                                          \
+	"  --tenant T      only tasks of the tenant T (id or unique prefix)\n"                        \
+	"  --timeline L    only tasks of the timeline L (id or unique prefix)\n"                      \
+	"  --kind K        only tasks of kind K: %s\n"                                                \
+	"  --state S       only tasks in state S: %s\n"                                               \
+	"  --full          do not shorten tenant and timeline ids\n"                                  \
+	"  --no-legend     print neither the column headers nor the footer\n"                         \
+	"  --json          print the daemon's result as JSON\n"                                       \
 	"  --socket PATH   talk to execd at PATH (default: $EXECCTL_SOCKET, /run/execd/execd.sock)\n" \
 	"  -h, --help      show this help\n"
 
 static const struct option list_options[] = {
-	{"tenant", required_argument, NULL, OPT_TENANT},
-	{"timeline", required_argument, NULL, OPT_TIMELINE},
-	{"kind", required_argument, NULL, OPT_KIND},
-	{"state", required_argument, NULL, OPT_STATE},
-	{NULL, 0, NULL, 0},
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "kind", required_argument, NULL, OPT_KIND },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* cmd_print_fn of list: the task table and its footer. */
@@ -151,12 +158,13 @@ static int print_task_list(const struct execctl *ctx, const cJSON *result, const
 
 int cmd_list(struct execctl *ctx, int argc, char **argv)
 {
-	struct task_filter f = {.cmd = "list"};
+	struct task_filter f = { .cmd = "list" };
 	char usage[2048], kinds[512], states[128];
 	int first = 0, r;
 
 	/* the lists start in column 40 and wrap to the option texts' column, 18, before column 80 */
-	snprintf(usage, sizeof(usage), LIST_USAGE, args_task_kinds(kinds, sizeof(kinds), 40, 18, 80),
+	snprintf(usage, sizeof(usage), LIST_USAGE,
+		 args_task_kinds(kinds, sizeof(kinds), 40, 18, 80),
 		 args_task_states(states, sizeof(states), 40, 18, 80));
 	r = args_parse_command(ctx, f.cmd, usage, argc, argv, list_options, filter_option, &f, 0,
 			       &first);
@@ -183,17 +191,17 @@ static const char shutdown_usage[] =
 	"  -h, --help      show this help\n";
 
 static const struct option shutdown_options[] = {
-	{"tenant", required_argument, NULL, OPT_TENANT},
-	{"timeline", required_argument, NULL, OPT_TIMELINE},
-	{"kind", required_argument, NULL, OPT_KIND},
-	{"all", no_argument, NULL, OPT_ALL},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{NULL, 0, NULL, 0},
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "kind", required_argument, NULL, OPT_KIND },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ NULL, 0, NULL, 0 },
 };
 
 int cmd_shutdown(struct execctl *ctx, int argc, char **argv)
 {
-	struct task_filter f = {.cmd = "shutdown", .timeout_ms = 30000};
+	struct task_filter f = { .cmd = "shutdown", .timeout_ms = 30000 };
 	cJSON *resp, *args;
 	int first = 0, r;
 
@@ -269,7 +277,8 @@ int cmd_cancel(struct execctl *ctx, int argc, char **argv)
 	int64_t id;
 	int first = 0, r;
 
-	r = args_parse_command(ctx, "cancel", cancel_usage, argc, argv, NULL, NULL, NULL, 1, &first);
+	r = args_parse_command(ctx, "cancel", cancel_usage, argc, argv, NULL, NULL, NULL, 1,
+			       &first);
 	if (r != 0)
 		return r;
 	if (args_parse_task_id(argv[first], &id) < 0)

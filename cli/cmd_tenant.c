@@ -45,13 +45,13 @@ static const char create_usage[] =
 	"  -h, --help      show this help\n";
 
 static const struct option create_options[] = {
-	{"id", required_argument, NULL, OPT_ID},
-	{NULL, 0, NULL, 0},
+	{ "id", required_argument, NULL, OPT_ID },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int tenant_create(struct execctl *ctx, int argc, char **argv)
 {
-	struct tenant_opts o = {.cmd = "tenant create"};
+	struct tenant_opts o = { .cmd = "tenant create" };
 	cJSON *args;
 	int first = 0, r;
 
@@ -62,7 +62,8 @@ static int tenant_create(struct execctl *ctx, int argc, char **argv)
 	args = cJSON_CreateObject();
 	if (o.id)
 		cJSON_AddStringToObject(args, "id", o.id);
-	return cmd_call_print(ctx, PROTO_CMD_TENANT_CREATE, args, 0, cmd_print_created_id, "tenant");
+	return cmd_call_print(ctx, PROTO_CMD_TENANT_CREATE, args, 0, cmd_print_created_id,
+			      "tenant");
 }
 
 static const char list_usage[] =
@@ -80,21 +81,21 @@ static const char list_usage[] =
  * ages are computed against. */
 static int print_tenants(const struct execctl *ctx, const cJSON *result, const void *data)
 {
-	static const char *const headers[] = {"ID", "STATE", "TIMELINES", "AGE"};
+	static const char *const headers[] = { "ID", "STATE", "TIMELINES", "AGE" };
 	const cJSON *tenants = cJSON_GetObjectItemCaseSensitive(result, "tenants"), *it;
 	size_t idlen = short_id_len(tenants, "id", ctx->full);
 	struct table *t = table_new(4, headers, 1u << 2 | 1u << 3);
 
 	if (!t)
 		return print_out_of_memory();
-	cJSON_ArrayForEach(it, tenants)
-	{
+	cJSON_ArrayForEach (it, tenants) {
 		char id[40], n[24], age[32];
 
 		format_short_id(id, sizeof(id), json_str(it, "id"), idlen);
 		snprintf(n, sizeof(n), "%" PRId64, json_int(it, "timelines", 0));
-		format_age(age, sizeof(age), json_int(it, "created_at_ms", -1), *(const int64_t *)data);
-		const char *row[] = {id, json_str(it, "state"), n, age};
+		format_age(age, sizeof(age), json_int(it, "created_at_ms", -1),
+			   *(const int64_t *)data);
+		const char *row[] = { id, json_str(it, "state"), n, age };
 		if (table_add_row(t, row) < 0) {
 			table_free(t);
 			return print_out_of_memory();
@@ -127,13 +128,13 @@ static const char delete_usage[] =
 	"  -h, --help      show this help\n";
 
 static const struct option delete_options[] = {
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{NULL, 0, NULL, 0},
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int tenant_delete(struct execctl *ctx, int argc, char **argv)
 {
-	struct tenant_opts o = {.cmd = "tenant delete", .timeout_ms = 30000};
+	struct tenant_opts o = { .cmd = "tenant delete", .timeout_ms = 30000 };
 	cJSON *args;
 	int first = 0, r;
 
@@ -147,14 +148,14 @@ static int tenant_delete(struct execctl *ctx, int argc, char **argv)
 	cJSON_AddStringToObject(args, "tenant", o.tenant);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
 	return cmd_call_print(ctx, PROTO_CMD_TENANT_DELETE, args, o.timeout_ms, cmd_print_deleted,
-			      &(struct cmd_deleted){.what = "tenant", .id = o.tenant});
+			      &(struct cmd_deleted){ .what = "tenant", .id = o.tenant });
 }
 
 static const struct execctl_command tenant_commands[] = {
-	{"create", tenant_create, "create a tenant and print its id"},
-	{"list", tenant_list, "list tenants"},
-	{"delete", tenant_delete, "shut down a tenant's tasks and remove its data"},
-	{NULL, NULL, NULL},
+	{ "create", tenant_create, "create a tenant and print its id" },
+	{ "list", tenant_list, "list tenants" },
+	{ "delete", tenant_delete, "shut down a tenant's tasks and remove its data" },
+	{ NULL, NULL, NULL },
 };
 
 int cmd_tenant(struct execctl *ctx, int argc, char **argv)

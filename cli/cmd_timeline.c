@@ -39,7 +39,8 @@ static int timeline_option(void *userdata, int opt, const char *arg)
 	case OPT_TIMELINE:
 		/* getopt's optarg points into argv, which we may lowercase in place. */
 		return args_id_prefix_arg(o->cmd, opt == OPT_TENANT ? "tenant" : "timeline",
-					  (char *)arg, opt == OPT_TENANT ? &o->tenant : &o->timeline);
+					  (char *)arg,
+					  opt == OPT_TENANT ? &o->tenant : &o->timeline);
 	case OPT_ID:
 		return args_full_id_arg(o->cmd, (char *)arg, &o->id);
 	case OPT_SOURCE:
@@ -58,7 +59,8 @@ static int timeline_option(void *userdata, int opt, const char *arg)
 	case OPT_START_LSN:
 	case OPT_LSN:
 		if (args_check_lsn(arg) < 0)
-			return args_usage_error(o->cmd, "invalid LSN '%s': expected X/X in hex", arg);
+			return args_usage_error(o->cmd, "invalid LSN '%s': expected X/X in hex",
+						arg);
 		if (opt == OPT_LSN)
 			o->lsn = arg;
 		else
@@ -115,18 +117,18 @@ static const char create_usage[] =
 	"  -h, --help          show this help\n";
 
 static const struct option create_options[] = {
-	{"tenant", required_argument, NULL, OPT_TENANT},
-	{"id", required_argument, NULL, OPT_ID},
-	{"source", required_argument, NULL, OPT_SOURCE},
-	{"slot", required_argument, NULL, OPT_SLOT},
-	{"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
-	{"start-lsn", required_argument, NULL, OPT_START_LSN},
-	{NULL, 0, NULL, 0},
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "slot", required_argument, NULL, OPT_SLOT },
+	{ "create-slot", no_argument, NULL, OPT_CREATE_SLOT },
+	{ "start-lsn", required_argument, NULL, OPT_START_LSN },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int timeline_create(struct execctl *ctx, int argc, char **argv)
 {
-	struct timeline_opts o = {.cmd = "timeline create"};
+	struct timeline_opts o = { .cmd = "timeline create" };
 	cJSON *args;
 	int first = 0, r;
 
@@ -137,7 +139,8 @@ static int timeline_create(struct execctl *ctx, int argc, char **argv)
 	if (!o.tenant)
 		return args_usage_error(o.cmd, "--tenant is required");
 	if ((o.slot || o.create_slot || o.start_lsn) && !o.source)
-		return args_usage_error(o.cmd, "--slot, --create-slot and --start-lsn need --source");
+		return args_usage_error(o.cmd,
+					"--slot, --create-slot and --start-lsn need --source");
 	if (o.create_slot && !o.slot)
 		return args_usage_error(o.cmd, "--create-slot needs --slot");
 	args = cJSON_CreateObject();
@@ -152,7 +155,8 @@ static int timeline_create(struct execctl *ctx, int argc, char **argv)
 		cJSON_AddBoolToObject(args, "create_slot", 1);
 	if (o.start_lsn)
 		cJSON_AddStringToObject(args, "start_lsn", o.start_lsn);
-	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_CREATE, args, 0, cmd_print_created_id, "timeline");
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_CREATE, args, 0, cmd_print_created_id,
+			      "timeline");
 }
 
 static const char list_usage[] =
@@ -168,15 +172,15 @@ static const char list_usage[] =
 	"  -h, --help      show this help\n";
 
 static const struct option list_options[] = {
-	{"tenant", required_argument, NULL, OPT_TENANT},
-	{NULL, 0, NULL, 0},
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* cmd_print_fn of timeline list: the table and its footer. */
 static int print_timelines(const struct execctl *ctx, const cJSON *result, const void *data)
 {
-	static const char *const headers[] = {"ID",      "TENANT", "STATE",    "RECEIVED",
-					      "FLUSHED", "LAG",    "SEGMENTS", "DISK"};
+	static const char *const headers[] = { "ID",      "TENANT", "STATE",    "RECEIVED",
+					       "FLUSHED", "LAG",    "SEGMENTS", "DISK" };
 	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(result, "timelines"), *it;
 	size_t il = short_id_len(tls, "id", ctx->full), tl = short_id_len(tls, "tenant", ctx->full);
 	struct table *t = table_new(8, headers, 1u << 5 | 1u << 6 | 1u << 7);
@@ -184,8 +188,7 @@ static int print_timelines(const struct execctl *ctx, const cJSON *result, const
 	(void)data;
 	if (!t)
 		return print_out_of_memory();
-	cJSON_ArrayForEach(it, tls)
-	{
+	cJSON_ArrayForEach (it, tls) {
 		char id[40], tenant[40], lag[32], segs[24], disk[32];
 
 		format_short_id(id, sizeof(id), json_str(it, "id"), il);
@@ -193,14 +196,14 @@ static int print_timelines(const struct execctl *ctx, const cJSON *result, const
 		format_bytes(lag, sizeof(lag), json_int(it, "lag_bytes", -1));
 		snprintf(segs, sizeof(segs), "%" PRId64, json_int(it, "segments", 0));
 		format_bytes(disk, sizeof(disk), json_int(it, "bytes_on_disk", -1));
-		const char *row[] = {id,
-				     tenant,
-				     json_str(it, "state"),
-				     json_str(it, "received_lsn"),
-				     json_str(it, "flush_lsn"),
-				     lag,
-				     segs,
-				     disk};
+		const char *row[] = { id,
+				      tenant,
+				      json_str(it, "state"),
+				      json_str(it, "received_lsn"),
+				      json_str(it, "flush_lsn"),
+				      lag,
+				      segs,
+				      disk };
 		if (table_add_row(t, row) < 0) {
 			table_free(t);
 			return print_out_of_memory();
@@ -211,12 +214,12 @@ static int print_timelines(const struct execctl *ctx, const cJSON *result, const
 
 static int timeline_list(struct execctl *ctx, int argc, char **argv)
 {
-	struct timeline_opts o = {.cmd = "timeline list"};
+	struct timeline_opts o = { .cmd = "timeline list" };
 	cJSON *args;
 	int first = 0, r;
 
-	r = args_parse_command(ctx, o.cmd, list_usage, argc, argv, list_options, timeline_option, &o,
-			       0, &first);
+	r = args_parse_command(ctx, o.cmd, list_usage, argc, argv, list_options, timeline_option,
+			       &o, 0, &first);
 	if (r != 0)
 		return r;
 	args = cJSON_CreateObject();
@@ -257,9 +260,9 @@ static const char show_usage[] =
 	"  -h, --help      show this help\n";
 
 static const struct option tl_options[] = {
-	{"tenant", required_argument, NULL, OPT_TENANT},
-	{"timeline", required_argument, NULL, OPT_TIMELINE},
-	{NULL, 0, NULL, 0},
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* cmd_print_fn of timeline show: one "Label: value" line per field, labels right-aligned. */
@@ -297,13 +300,14 @@ static int print_timeline(const struct execctl *ctx, const cJSON *result, const 
 
 static int timeline_show(struct execctl *ctx, int argc, char **argv)
 {
-	struct timeline_opts o = {.cmd = "timeline show"};
+	struct timeline_opts o = { .cmd = "timeline show" };
 	int r;
 
 	r = parse_one_timeline(ctx, &o, show_usage, tl_options, argc, argv);
 	if (r != 0)
 		return r;
-	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_SHOW, timeline_args(&o), 0, print_timeline, NULL);
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_SHOW, timeline_args(&o), 0, print_timeline,
+			      NULL);
 }
 
 static const char delete_usage[] =
@@ -318,15 +322,15 @@ static const char delete_usage[] =
 	"  -h, --help      show this help\n";
 
 static const struct option delete_options[] = {
-	{"tenant", required_argument, NULL, OPT_TENANT},
-	{"timeline", required_argument, NULL, OPT_TIMELINE},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{NULL, 0, NULL, 0},
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int timeline_delete(struct execctl *ctx, int argc, char **argv)
 {
-	struct timeline_opts o = {.cmd = "timeline delete", .timeout_ms = 30000};
+	struct timeline_opts o = { .cmd = "timeline delete", .timeout_ms = 30000 };
 	cJSON *args;
 	int r;
 
@@ -336,7 +340,7 @@ static int timeline_delete(struct execctl *ctx, int argc, char **argv)
 	args = timeline_args(&o);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
 	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_DELETE, args, o.timeout_ms, cmd_print_deleted,
-			      &(struct cmd_deleted){.what = "timeline", .id = o.timeline});
+			      &(struct cmd_deleted){ .what = "timeline", .id = o.timeline });
 }
 
 static const char wait_usage[] =
@@ -353,11 +357,11 @@ static const char wait_usage[] =
 	"  -h, --help      show this help\n";
 
 static const struct option wait_options[] = {
-	{"tenant", required_argument, NULL, OPT_TENANT},
-	{"timeline", required_argument, NULL, OPT_TIMELINE},
-	{"lsn", required_argument, NULL, OPT_LSN},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{NULL, 0, NULL, 0},
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "lsn", required_argument, NULL, OPT_LSN },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ NULL, 0, NULL, 0 },
 };
 
 /* cmd_print_fn of timeline wait-lsn: the flushed LSN alone, for scripts. */
@@ -371,7 +375,7 @@ static int print_flush_lsn(const struct execctl *ctx, const cJSON *result, const
 
 static int timeline_wait_lsn(struct execctl *ctx, int argc, char **argv)
 {
-	struct timeline_opts o = {.cmd = "timeline wait-lsn", .timeout_ms = 30000};
+	struct timeline_opts o = { .cmd = "timeline wait-lsn", .timeout_ms = 30000 };
 	cJSON *args;
 	int r;
 
@@ -383,16 +387,18 @@ static int timeline_wait_lsn(struct execctl *ctx, int argc, char **argv)
 	args = timeline_args(&o);
 	cJSON_AddStringToObject(args, "lsn", o.lsn);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
-	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_WAIT_LSN, args, o.timeout_ms, print_flush_lsn, NULL);
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_WAIT_LSN, args, o.timeout_ms, print_flush_lsn,
+			      NULL);
 }
 
 static const struct execctl_command timeline_commands[] = {
-	{"create", timeline_create, "create a timeline (optionally streaming WAL) and print its id"},
-	{"list", timeline_list, "list timelines"},
-	{"show", timeline_show, "show a timeline's source, state, LSNs, lag and disk use"},
-	{"delete", timeline_delete, "shut down a timeline's tasks and remove its files"},
-	{"wait-lsn", timeline_wait_lsn, "wait until a timeline has flushed an LSN"},
-	{NULL, NULL, NULL},
+	{ "create", timeline_create,
+	  "create a timeline (optionally streaming WAL) and print its id" },
+	{ "list", timeline_list, "list timelines" },
+	{ "show", timeline_show, "show a timeline's source, state, LSNs, lag and disk use" },
+	{ "delete", timeline_delete, "shut down a timeline's tasks and remove its files" },
+	{ "wait-lsn", timeline_wait_lsn, "wait until a timeline has flushed an LSN" },
+	{ NULL, NULL, NULL },
 };
 
 int cmd_timeline(struct execctl *ctx, int argc, char **argv)

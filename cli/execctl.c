@@ -12,13 +12,13 @@
 #include "client.h"
 
 static const struct execctl_command commands[] = {
-	{"list", cmd_list, "list tasks (filter by tenant, timeline, kind, state)"},
-	{"shutdown", cmd_shutdown, "cancel matching tasks and wait for them to end"},
-	{"cancel", cmd_cancel, "request cancellation of one task"},
-	{"status", cmd_status, "show the daemon's state"},
-	{"tenant", cmd_tenant, "create, list or delete tenants"},
-	{"timeline", cmd_timeline, "create, list, show, delete timelines; wait for an LSN"},
-	{NULL, NULL, NULL},
+	{ "list", cmd_list, "list tasks (filter by tenant, timeline, kind, state)" },
+	{ "shutdown", cmd_shutdown, "cancel matching tasks and wait for them to end" },
+	{ "cancel", cmd_cancel, "request cancellation of one task" },
+	{ "status", cmd_status, "show the daemon's state" },
+	{ "tenant", cmd_tenant, "create, list or delete tenants" },
+	{ "timeline", cmd_timeline, "create, list, show, delete timelines; wait for an LSN" },
+	{ NULL, NULL, NULL },
 };
 
 static void print_usage(const char *group, const struct execctl_command *cmds)
@@ -93,7 +93,7 @@ int execctl_dispatch(struct execctl *ctx, const char *group, const struct execct
 
 int main(int argc, char **argv)
 {
-	struct execctl ctx = {.fd = -1};
+	struct execctl ctx = { .fd = -1 };
 	const char *env = getenv("EXECCTL_SOCKET");
 	int r;
 

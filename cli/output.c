@@ -76,11 +76,14 @@ int table_add_row(struct table *t, const char *const *cells)
 	return 0;
 }
 
-size_t table_rows(const struct table *t) { return t->nrows; }
+size_t table_rows(const struct table *t)
+{
+	return t->nrows;
+}
 
 void table_print(const struct table *t, FILE *f, bool no_header)
 {
-	size_t width[32] = {0};
+	size_t width[32] = { 0 };
 	size_t nc = t->ncols < 32 ? t->ncols : 32;
 
 	for (size_t r = no_header ? 1 : 0; r <= t->nrows; r++)
@@ -196,8 +199,7 @@ size_t short_id_len(const cJSON *array, const char *field, bool full)
 	 * shown (as git grows abbreviated hashes). */
 	for (;;) {
 		bool clash = false;
-		cJSON_ArrayForEach(a, array)
-		{
+		cJSON_ArrayForEach (a, array) {
 			const char *x = json_str(a, field);
 			if (!x)
 				continue;

@@ -23,8 +23,17 @@ struct execd_config execd_config;
 #define DEFAULT_CONFIG_FILE "/etc/execd/execd.conf"
 
 enum {
-	OPT_STATE_DIR = 1000, OPT_SOCKET, OPT_CONFIG, OPT_WORKERS, OPT_SHUTDOWN_TIMEOUT, OPT_LOG_LEVEL,
-	OPT_MAX_CONNECTIONS, OPT_WAL_RETENTION_BYTES, OPT_WAL_RETENTION_AGE, OPT_HELP, OPT_VERSION,
+	OPT_STATE_DIR = 1000,
+	OPT_SOCKET,
+	OPT_CONFIG,
+	OPT_WORKERS,
+	OPT_SHUTDOWN_TIMEOUT,
+	OPT_LOG_LEVEL,
+	OPT_MAX_CONNECTIONS,
+	OPT_WAL_RETENTION_BYTES,
+	OPT_WAL_RETENTION_AGE,
+	OPT_HELP,
+	OPT_VERSION,
 };
 
 static const struct option options[] = {
@@ -87,7 +96,7 @@ static int parse_seconds_ms(const char *s, uint64_t *out_ms)
 	double v;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0) || v > 1e9 )
+	if (errno || end == s || *end || !(v >= 0) || v > 1e9)
 		return -EINVAL;
 	*out_ms = (uint64_t)(v * 1000.0 + 0.5);
 	return 0;
@@ -110,11 +119,17 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 	int r = 0;
 	switch (opt) {
 	case OPT_STATE_DIR:
-		if (!*v) { r = -EINVAL; break; }
+		if (!*v) {
+			r = -EINVAL;
+			break;
+		}
 		r = set_str(&execd_config.state_dir, v);
 		break;
 	case OPT_SOCKET:
-		if (!*v) { r = -EINVAL; break; }
+		if (!*v) {
+			r = -EINVAL;
+			break;
+		}
 		r = set_str(&execd_config.socket_path, v);
 		execd_config.socket_from_flag = true;
 		break;
@@ -209,7 +224,8 @@ static int load_file(const char *path, bool must_exist, FILE *err)
 		for (o = options; o->name; o++)
 			if (!strcmp(o->name, k))
 				break;
-		if (!o->name || o->val == OPT_HELP || o->val == OPT_VERSION || o->val == OPT_CONFIG) {
+		if (!o->name || o->val == OPT_HELP || o->val == OPT_VERSION ||
+		    o->val == OPT_CONFIG) {
 			fprintf(err, "execd: %s: unknown key '%s'\n", where, k);
 			r = -EINVAL;
 			break;
@@ -233,7 +249,8 @@ static int fill_defaults(FILE *err)
 {
 	bool root = geteuid() == 0;
 	if (!execd_config.state_dir) {
-		const char *sd = getenv("STATE_DIRECTORY"), *x = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
+		const char *sd = getenv("STATE_DIRECTORY"), *x = getenv("XDG_STATE_HOME"),
+			   *h = getenv("HOME");
 		if (sd && *sd) {
 			/* systemd may list several, colon-separated: the first is ours */
 			execd_config.state_dir = strndup(sd, strcspn(sd, ":"));
@@ -244,7 +261,8 @@ static int fill_defaults(FILE *err)
 		} else if (h && *h) {
 			execd_config.state_dir = join_path(h, ".local/state/execd");
 		} else {
-			fprintf(err, "execd: no state directory: set --state-dir, $XDG_STATE_HOME or $HOME\n");
+			fprintf(err,
+				"execd: no state directory: set --state-dir, $XDG_STATE_HOME or $HOME\n");
 			return -EINVAL;
 		}
 		if (!execd_config.state_dir)
@@ -288,7 +306,11 @@ static int make_absolute(char **path)
 
 enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 {
-	struct { int opt; const char *name; const char *val; } *given;
+	struct {
+		int opt;
+		const char *name;
+		const char *val;
+	} * given;
 	size_t n_given = 0;
 	const char *config_file = NULL;
 	int c, idx;
@@ -321,11 +343,13 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 			config_file = optarg;
 			break;
 		case ':':
-			fprintf(err, "execd: option '%s' needs a value\nTry 'execd --help'.\n", argv[optind - 1]);
+			fprintf(err, "execd: option '%s' needs a value\nTry 'execd --help'.\n",
+				argv[optind - 1]);
 			free(given);
 			return CONFIG_EXIT_USAGE;
 		case '?':
-			fprintf(err, "execd: unknown option '%s'\nTry 'execd --help'.\n", argv[optind - 1]);
+			fprintf(err, "execd: unknown option '%s'\nTry 'execd --help'.\n",
+				argv[optind - 1]);
 			free(given);
 			return CONFIG_EXIT_USAGE;
 		default:
@@ -336,12 +360,14 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 		}
 	}
 	if (optind < argc) {
-		fprintf(err, "execd: unexpected argument '%s'\nTry 'execd --help'.\n", argv[optind]);
+		fprintf(err, "execd: unexpected argument '%s'\nTry 'execd --help'.\n",
+			argv[optind]);
 		free(given);
 		return CONFIG_EXIT_USAGE;
 	}
 	if (config_file) {
-		if (set_str(&execd_config.config_file, config_file) < 0 || load_file(config_file, true, err) < 0)
+		if (set_str(&execd_config.config_file, config_file) < 0 ||
+		    load_file(config_file, true, err) < 0)
 			goto usage;
 	} else if (load_file(DEFAULT_CONFIG_FILE, false, err) < 0) {
 		goto usage;
@@ -351,8 +377,10 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 			goto usage;
 	if (fill_defaults(err) < 0)
 		goto usage;
-	if (make_absolute(&execd_config.state_dir) < 0 || make_absolute(&execd_config.socket_path) < 0) {
-		fprintf(err, "execd: cannot make the state directory or socket path absolute: %s\n", strerror(errno));
+	if (make_absolute(&execd_config.state_dir) < 0 ||
+	    make_absolute(&execd_config.socket_path) < 0) {
+		fprintf(err, "execd: cannot make the state directory or socket path absolute: %s\n",
+			strerror(errno));
 		goto usage;
 	}
 	free(given);

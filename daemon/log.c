@@ -54,11 +54,19 @@ int execd_log_enabled(int prio)
 static const char *prio_name(int prio)
 {
 	switch (prio) {
-	case LOG_EMERG: case LOG_ALERT: case LOG_CRIT: case LOG_ERR: return "error";
-	case LOG_WARNING: return "warning";
-	case LOG_NOTICE: return "notice";
-	case LOG_INFO: return "info";
-	default: return "debug";
+	case LOG_EMERG:
+	case LOG_ALERT:
+	case LOG_CRIT:
+	case LOG_ERR:
+		return "error";
+	case LOG_WARNING:
+		return "warning";
+	case LOG_NOTICE:
+		return "notice";
+	case LOG_INFO:
+		return "info";
+	default:
+		return "debug";
 	}
 }
 
@@ -87,8 +95,13 @@ void execd_logv_ids(int prio, const struct execd_id *tenant, const struct execd_
 		char f_msg[2100], f_prio[32], f_ten[48], f_tl[48], f_kind[48], f_id[48], f_name[80];
 		struct iovec iov[8];
 		int n = 0;
-#define ADD(buf, ...) do { int l_ = snprintf(buf, sizeof buf, __VA_ARGS__); \
-		iov[n].iov_base = buf; iov[n].iov_len = (size_t)(l_ < (int)sizeof buf ? l_ : (int)sizeof buf - 1); n++; } while (0)
+#define ADD(buf, ...)                                                                       \
+	do {                                                                                \
+		int l_ = snprintf(buf, sizeof buf, __VA_ARGS__);                            \
+		iov[n].iov_base = buf;                                                      \
+		iov[n].iov_len = (size_t)(l_ < (int)sizeof buf ? l_ : (int)sizeof buf - 1); \
+		n++;                                                                        \
+	} while (0)
 		ADD(f_msg, "MESSAGE=%s", msg);
 		ADD(f_prio, "PRIORITY=%d", prio);
 		if (tenant)

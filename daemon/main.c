@@ -41,7 +41,8 @@ static int fatal_err; /* set once by a failing critical task */
 static void on_critical_failure(int err, uint64_t task_id)
 {
 	__atomic_store_n(&fatal_err, err ? err : -EIO, __ATOMIC_RELEASE);
-	log_error("critical task %llu failed (%s): stopping the daemon", (unsigned long long)task_id, strerror(-err));
+	log_error("critical task %llu failed (%s): stopping the daemon",
+		  (unsigned long long)task_id, strerror(-err));
 	ex_runtime_shutdown(rt);
 }
 
@@ -66,8 +67,8 @@ struct status_task {
 /* @p first: lines sent in the same datagram before the status (READY=1), or "". */
 static void notify_status(const char *first)
 {
-	sd_notifyf(0, "%sSTATUS=%zu tenants, %zu timelines, %zu tasks, %u control connections", first,
-		   registry_tenant_count(), registry_timeline_count(), task_mgr_count(NULL),
+	sd_notifyf(0, "%sSTATUS=%zu tenants, %zu timelines, %zu tasks, %u control connections",
+		   first, registry_tenant_count(), registry_timeline_count(), task_mgr_count(NULL),
 		   ctl_server_connections());
 }
 
@@ -79,8 +80,10 @@ static ex_poll_t status_poll(struct ex_future *f, struct ex_context *cx)
 		notify_status("");
 		if (s->watchdog_usec)
 			sd_notify(0, "WATCHDOG=1");
-		EX_AWAIT(&s->a, cx, &ex_select(&s->sel, ex_sleep(&s->sleep, s->period_ns),
-					       task_mgr_shutdown_watcher(&s->w))->base);
+		EX_AWAIT(&s->a, cx,
+			 &ex_select(&s->sel, ex_sleep(&s->sleep, s->period_ns),
+				    task_mgr_shutdown_watcher(&s->w))
+				  ->base);
 		if (EX_AWAITED(&s->a) == 1)
 			break;
 	}
@@ -108,7 +111,8 @@ static int spawn_status(void)
 	} else {
 		s->watchdog_usec = 0;
 	}
-	return task_mgr_spawn(TASK_KIND_STATUS, NULL, NULL, "status", false, &s->fut, status_drop, NULL);
+	return task_mgr_spawn(TASK_KIND_STATUS, NULL, NULL, "status", false, &s->fut, status_drop,
+			      NULL);
 }
 
 /* ---------------- the root future ---------------- */
@@ -152,7 +156,8 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	ctl_set_start_time(ex_now_ns());
 	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_registry_init, NULL));
 	if ((r->rc = EX_AWAITED(&r->a)) < 0) {
-		log_error("cannot load the state directory %s: %s", execd_config.state_dir, strerror((int)-r->rc));
+		log_error("cannot load the state directory %s: %s", execd_config.state_dir,
+			  strerror((int)-r->rc));
 		EX_RETURN(&r->a, f, 1);
 	}
 	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_socket_open, NULL));
@@ -161,7 +166,8 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	r->listen_fd = (int)r->rc;
 	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_registry_start, NULL));
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
-		log_warning("some tenants or timelines did not start (%s); see above", strerror((int)-r->rc));
+		log_warning("some tenants or timelines did not start (%s); see above",
+			    strerror((int)-r->rc));
 	if ((e = ctl_server_start(r->listen_fd)) < 0) {
 		log_error("cannot start the control listener: %s", strerror(-e));
 		EX_RETURN(&r->a, f, 1);
@@ -171,20 +177,24 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	notify_status("READY=1\n");
 	if ((e = spawn_status()) < 0)
 		log_warning("cannot start the status task: %s", strerror(-e));
-	log_info("execd %s ready: state %s, %zu tenants, %zu timelines", PACKAGE_VERSION, execd_config.state_dir,
-		 registry_tenant_count(), registry_timeline_count());
+	log_info("execd %s ready: state %s, %zu tenants, %zu timelines", PACKAGE_VERSION,
+		 execd_config.state_dir, registry_tenant_count(), registry_timeline_count());
 
 	/* run until SIGTERM/SIGINT or a critical failure cancels the runtime's shutdown token */
 	EX_AWAIT(&r->a, cx, &ex_cancelled(&r->sig, ex_runtime_shutdown_token(rt))->base);
 
 	sd_notify(0, "STOPPING=1");
 	ctl_set_stopping();
-	log_info("shutting down (timeout %llu ms)", (unsigned long long)execd_config.shutdown_timeout_ms);
-	EX_AWAIT(&r->a, cx, daemon_shutdown(&r->sd, ex_now_ns() + execd_config.shutdown_timeout_ms * 1000000ull));
+	log_info("shutting down (timeout %llu ms)",
+		 (unsigned long long)execd_config.shutdown_timeout_ms);
+	EX_AWAIT(&r->a, cx,
+		 daemon_shutdown(&r->sd,
+				 ex_now_ns() + execd_config.shutdown_timeout_ms * 1000000ull));
 	r->stuck = (size_t)EX_AWAITED(&r->a);
 	r->exit_code = 0;
 	if (r->stuck) {
-		log_error("shutdown: %zu task%s did not stop within %llu ms", r->stuck, r->stuck == 1 ? "" : "s",
+		log_error("shutdown: %zu task%s did not stop within %llu ms", r->stuck,
+			  r->stuck == 1 ? "" : "s",
 			  (unsigned long long)execd_config.shutdown_timeout_ms);
 		r->exit_code = 1;
 	} else if (__atomic_load_n(&fatal_err, __ATOMIC_ACQUIRE)) {
@@ -236,7 +246,8 @@ int main(int argc, char **argv)
 	}
 	/* Tasks' tokens descend from a root of our own, not from the runtime's shutdown token: a
 	 * signal must not cancel everything at once, the shutdown goes step by step. */
-	if ((r = ex_cancel_token_new(&root_token)) < 0 || (r = task_mgr_init(root_token, on_critical_failure)) < 0) {
+	if ((r = ex_cancel_token_new(&root_token)) < 0 ||
+	    (r = task_mgr_init(root_token, on_critical_failure)) < 0) {
 		log_error("cannot initialise: %s", strerror(-r));
 		return 1;
 	}

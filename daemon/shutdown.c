@@ -60,7 +60,8 @@ static ex_poll_t daemon_shutdown_poll(struct ex_future *f, struct ex_context *cx
 	EX_BEGIN(&s->a);
 	task_mgr_block_all(); /* nothing new starts from now on */
 	{
-		uint64_t now = ex_now_ns(), budget = s->deadline_ns > now ? s->deadline_ns - now : 0;
+		uint64_t now = ex_now_ns(),
+			 budget = s->deadline_ns > now ? s->deadline_ns - now : 0;
 		s->reserve_ns = budget / 8 < SHUTDOWN_RESERVE_NS ? budget / 8 : SHUTDOWN_RESERVE_NS;
 	}
 	for (s->step = 0; shutdown_step(s->step, &s->filt, &s->what); s->step++) {
@@ -69,19 +70,24 @@ static ex_poll_t daemon_shutdown_poll(struct ex_future *f, struct ex_context *cx
 		 * next steps time to cancel theirs (so that only real stragglers are named), and the
 		 * whole shutdown still ends by the deadline. */
 		s->step_deadline_ns = s->deadline_ns - steps_after(s->step) * s->reserve_ns;
-		EX_AWAIT(&s->a, cx, task_mgr_shutdown_tasks(&s->sd, &s->filt, EX_CANCEL_SHUTDOWN, s->step_deadline_ns));
+		EX_AWAIT(&s->a, cx,
+			 task_mgr_shutdown_tasks(&s->sd, &s->filt, EX_CANCEL_SHUTDOWN,
+						 s->step_deadline_ns));
 		if (EX_AWAITED(&s->a) < 0) {
-			log_error("shutdown: cannot stop %s: %s", s->what, strerror((int)-EX_AWAITED(&s->a)));
+			log_error("shutdown: cannot stop %s: %s", s->what,
+				  strerror((int)-EX_AWAITED(&s->a)));
 		} else if (EX_AWAITED(&s->a) > 0 && s->filt.all) {
 			/* the last step matches every task left: its stragglers are the distinct set */
 			for (size_t i = 0; i < s->sd.n_remaining; i++)
 				log_error("shutdown: task %llu (%s, '%s') ignored cancellation",
 					  (unsigned long long)s->sd.remaining[i].ident.id,
-					  task_kind_name(s->sd.remaining[i].ident.kind), s->sd.remaining[i].ident.name);
+					  task_kind_name(s->sd.remaining[i].ident.kind),
+					  s->sd.remaining[i].ident.name);
 			s->stuck = (size_t)EX_AWAITED(&s->a);
 		} else if (EX_AWAITED(&s->a) > 0) {
-			log_warning("shutdown: %lld of the %s still run past their deadline; going on",
-				    (long long)EX_AWAITED(&s->a), s->what);
+			log_warning(
+				"shutdown: %lld of the %s still run past their deadline; going on",
+				(long long)EX_AWAITED(&s->a), s->what);
 		}
 		task_mgr_shutdown_clear(&s->sd);
 	}

@@ -66,9 +66,10 @@ static struct {
 static __thread struct tm_task *tm_current;
 
 /* task.list reports the executor's state by value (snap_stats()). */
-_Static_assert(TASK_STATE_SCHEDULED == (int)EX_TASK_SCHEDULED && TASK_STATE_RUNNING == (int)EX_TASK_RUNNING &&
-		       TASK_STATE_IDLE == (int)EX_TASK_IDLE && TASK_STATE_DONE == (int)EX_TASK_DONE &&
-		       TASK_STATE__COUNT == 4,
+_Static_assert(TASK_STATE_SCHEDULED == (int)EX_TASK_SCHEDULED &&
+		       TASK_STATE_RUNNING == (int)EX_TASK_RUNNING &&
+		       TASK_STATE_IDLE == (int)EX_TASK_IDLE &&
+		       TASK_STATE_DONE == (int)EX_TASK_DONE && TASK_STATE__COUNT == 4,
 	       "enum task_state mirrors enum ex_task_state");
 
 static int64_t unix_ms(void)
@@ -94,7 +95,8 @@ static bool log_task_identity(struct execd_log_task *out)
 	return true;
 }
 
-int task_mgr_init(struct ex_cancel_token *root, void (*on_critical_failure)(int err, uint64_t task_id))
+int task_mgr_init(struct ex_cancel_token *root,
+		  void (*on_critical_failure)(int err, uint64_t task_id))
 {
 	pthread_mutex_lock(&tm.lock);
 	tm.root = root ? ex_cancel_token_ref(root) : NULL;
@@ -273,9 +275,9 @@ static void wrapper_drop(struct ex_future *f)
 	free(t);
 }
 
-int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant, const struct execd_id *timeline,
-		   const char *name, bool critical, struct ex_future *fut, void (*drop)(struct ex_future *),
-		   uint64_t *task_id)
+int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant,
+		   const struct execd_id *timeline, const char *name, bool critical,
+		   struct ex_future *fut, void (*drop)(struct ex_future *), uint64_t *task_id)
 {
 	struct tm_task *t;
 	struct ex_join_handle h;
@@ -410,7 +412,8 @@ static bool match(const struct task_mgr_filter *f, const struct tm_task *t)
 }
 
 /* Must hold tm.lock: the part of a snapshot the registry knows. */
-static void snap_locked(const struct tm_task *t, struct task_snapshot *s, uint64_t *ex_id, struct ex_runtime **rt)
+static void snap_locked(const struct tm_task *t, struct task_snapshot *s, uint64_t *ex_id,
+			struct ex_runtime **rt)
 {
 	memset(s, 0, sizeof *s);
 	s->ident = t->ident;
@@ -436,8 +439,8 @@ static void snap_stats(struct task_snapshot *s, uint64_t ex_id, struct ex_runtim
 }
 
 /* Snapshot the tasks matching @p f, with the executor ids and runtimes in parallel arrays. Must hold tm.lock. */
-static int collect_locked(const struct task_mgr_filter *f, struct task_snapshot **out, uint64_t **ex_ids,
-			  struct ex_runtime ***rts, size_t *n)
+static int collect_locked(const struct task_mgr_filter *f, struct task_snapshot **out,
+			  uint64_t **ex_ids, struct ex_runtime ***rts, size_t *n)
 {
 	size_t cap = tm.count ? tm.count : 1, i = 0;
 	*out = calloc(cap, sizeof **out);
@@ -630,14 +633,15 @@ static void log_stragglers(struct tm_shutdown_priv *p, size_t remaining)
 	pthread_mutex_lock(&tm.lock);
 	for (size_t i = 0; i < p->n && off < sizeof buf - 1; i++)
 		if (task_alive_locked(p->snaps[i].ident.id))
-			off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%llu (%s, '%s')", off ? ", " : "",
-						(unsigned long long)p->snaps[i].ident.id,
-						task_kind_name(p->snaps[i].ident.kind), p->snaps[i].ident.name);
+			off += (size_t)snprintf(
+				buf + off, sizeof buf - off, "%s%llu (%s, '%s')", off ? ", " : "",
+				(unsigned long long)p->snaps[i].ident.id,
+				task_kind_name(p->snaps[i].ident.kind), p->snaps[i].ident.name);
 	pthread_mutex_unlock(&tm.lock);
 	if (off >= sizeof buf - 1)
 		strcpy(buf + sizeof buf - 5, "...");
-	log_warning("shutdown: still waiting for %zu task%s: %s", remaining, remaining == 1 ? "" : "s",
-		    off ? buf : "");
+	log_warning("shutdown: still waiting for %zu task%s: %s", remaining,
+		    remaining == 1 ? "" : "s", off ? buf : "");
 }
 
 static ex_poll_t shutdown_poll(struct ex_future *f, struct ex_context *cx)
@@ -678,7 +682,8 @@ static ex_poll_t shutdown_poll(struct ex_future *f, struct ex_context *cx)
 			p->next_log_ns = now + STILL_WAITING_LOG_NS;
 		}
 		if (!p->sleeping) {
-			uint64_t until = p->next_log_ns < p->deadline_ns ? p->next_log_ns : p->deadline_ns;
+			uint64_t until = p->next_log_ns < p->deadline_ns ? p->next_log_ns
+									 : p->deadline_ns;
 			ex_sleep_until(&p->sleep, until);
 			p->sleeping = true;
 		}
@@ -687,7 +692,8 @@ static ex_poll_t shutdown_poll(struct ex_future *f, struct ex_context *cx)
 		p->sleeping = false; /* the timer fired: re-check, maybe log, re-arm */
 	}
 	if (p->sleeping) {
-		p->sleep.cs.release(&p->sleep.cs); /* a sleep is cancel-safe: release leaves no trace */
+		p->sleep.cs.release(
+			&p->sleep.cs); /* a sleep is cancel-safe: release leaves no trace */
 		p->sleeping = false;
 	}
 	shutdown_finish(s, p);
@@ -700,7 +706,8 @@ done:
 	return EX_READY;
 }
 
-struct ex_future *task_mgr_shutdown_tasks(struct task_mgr_shutdown *s, const struct task_mgr_filter *f,
+struct ex_future *task_mgr_shutdown_tasks(struct task_mgr_shutdown *s,
+					  const struct task_mgr_filter *f,
 					  enum ex_cancel_reason reason, uint64_t deadline_ns)
 {
 	struct tm_shutdown_priv *p;
@@ -715,7 +722,8 @@ struct ex_future *task_mgr_shutdown_tasks(struct task_mgr_shutdown *s, const str
 	s->priv = p;
 	p->deadline_ns = deadline_ns;
 	p->next_log_ns = ex_now_ns() + STILL_WAITING_LOG_NS;
-	if (!f || !(f->all || f->has_kind || f->tenant || f->timeline || f->with_tenant || f->with_timeline)) {
+	if (!f || !(f->all || f->has_kind || f->tenant || f->timeline || f->with_tenant ||
+		    f->with_timeline)) {
 		p->err = -EINVAL; /* refuse an accidental "everything" */
 		return &s->fut;
 	}

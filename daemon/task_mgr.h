@@ -39,7 +39,8 @@
  * (the daemon stops with that error).
  * @return 0 or -ENOMEM. Call once before any other function, outside any task.
  */
-int task_mgr_init(struct ex_cancel_token *root, void (*on_critical_failure)(int err, uint64_t task_id));
+int task_mgr_init(struct ex_cancel_token *root,
+		  void (*on_critical_failure)(int err, uint64_t task_id));
 
 /** Release the registry (all tasks must have ended). Outside any task. */
 void task_mgr_fini(void);
@@ -54,9 +55,9 @@ void task_mgr_fini(void);
  * @return 0; -ESHUTDOWN if the daemon, or that tenant or timeline, is shutting down (sticky);
  * -ENOMEM; or the error of ex_spawn. Thread-safe; not an await point.
  */
-int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant, const struct execd_id *timeline,
-		   const char *name, bool critical, struct ex_future *fut, void (*drop)(struct ex_future *),
-		   uint64_t *task_id);
+int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant,
+		   const struct execd_id *timeline, const char *name, bool critical,
+		   struct ex_future *fut, void (*drop)(struct ex_future *), uint64_t *task_id);
 
 /** The running task's cancellation token (borrowed; valid while the task runs), or NULL outside a
  * registered task. */
@@ -79,7 +80,7 @@ struct ex_cancel_safe_future *task_mgr_shutdown_watcher(struct task_mgr_watcher 
 
 /** Identity of a task. */
 struct task_identity {
-	uint64_t id;                   /**< registry id, > 0 */
+	uint64_t id; /**< registry id, > 0 */
 	enum task_kind kind;
 	bool has_tenant, has_timeline;
 	struct execd_id tenant, timeline;
@@ -97,27 +98,28 @@ struct task_snapshot {
 	struct task_identity ident;
 	enum task_state state;
 	bool cancel_requested, critical;
-	int64_t started_at_ms;  /**< Unix time, ms */
-	uint64_t age_ms;        /**< since spawn, ms */
-	uint64_t polls;         /**< polls so far */
-	uint64_t busy_ns;       /**< total time inside poll, ns */
-	uint64_t max_poll_ns;   /**< longest single poll, ns */
+	int64_t started_at_ms; /**< Unix time, ms */
+	uint64_t age_ms;       /**< since spawn, ms */
+	uint64_t polls;        /**< polls so far */
+	uint64_t busy_ns;      /**< total time inside poll, ns */
+	uint64_t max_poll_ns;  /**< longest single poll, ns */
 };
 
 /** Which tasks a list or shutdown concerns; zero-initialise, then set fields. */
 struct task_mgr_filter {
-	bool all;                 /**< match every task (else at least one other field must be set) */
+	bool all; /**< match every task (else at least one other field must be set) */
 	bool has_kind;
 	enum task_kind kind;
-	const struct execd_id *tenant;   /**< tasks of this tenant (including its timelines' tasks) */
+	const struct execd_id *tenant; /**< tasks of this tenant (including its timelines' tasks) */
 	const struct execd_id *timeline; /**< tasks of this timeline */
-	bool with_timeline;       /**< only tasks that have a timeline */
-	bool with_tenant;         /**< only tasks that have a tenant */
-	bool has_state;           /**< list only: executor state */
+	bool with_timeline;              /**< only tasks that have a timeline */
+	bool with_tenant;                /**< only tasks that have a tenant */
+	bool has_state;                  /**< list only: executor state */
 	enum task_state state;
-	uint64_t exclude_id;      /**< never match this task (the caller itself); 0 = none */
-	uint64_t exclude_id2;     /**< nor this one (e.g. the connection waiting for the caller); 0 = none */
-	bool exclude_listener;    /**< never match TASK_KIND_CONTROL_LISTENER */
+	uint64_t exclude_id; /**< never match this task (the caller itself); 0 = none */
+	uint64_t
+		exclude_id2; /**< nor this one (e.g. the connection waiting for the caller); 0 = none */
+	bool exclude_listener; /**< never match TASK_KIND_CONTROL_LISTENER */
 };
 
 /**
@@ -139,11 +141,11 @@ int task_mgr_cancel(uint64_t id, enum ex_cancel_reason reason, struct task_snaps
 struct task_mgr_shutdown {
 	struct ex_future fut;
 	/* results, valid once the future completed: */
-	struct task_snapshot *ended;      /**< malloc'd; the tasks that ended by the deadline */
+	struct task_snapshot *ended; /**< malloc'd; the tasks that ended by the deadline */
 	size_t n_ended;
-	struct task_snapshot *remaining;  /**< malloc'd; the tasks still running at the deadline */
+	struct task_snapshot *remaining; /**< malloc'd; the tasks still running at the deadline */
 	size_t n_remaining;
-	void *priv;                       /**< internal */
+	void *priv; /**< internal */
 };
 
 /**
@@ -156,7 +158,8 @@ struct task_mgr_shutdown {
  * Cancel-safety: NOT cancel-safe as a whole (drive it to completion; it is bounded by its own
  * deadline). Thread-safety: poll from one task.
  */
-struct ex_future *task_mgr_shutdown_tasks(struct task_mgr_shutdown *s, const struct task_mgr_filter *f,
+struct ex_future *task_mgr_shutdown_tasks(struct task_mgr_shutdown *s,
+					  const struct task_mgr_filter *f,
 					  enum ex_cancel_reason reason, uint64_t deadline_ns);
 
 /** Free the result arrays of @p s. */

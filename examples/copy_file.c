@@ -42,7 +42,9 @@ static ex_poll_t copy_poll(struct ex_future *f, struct ex_context *cx)
 	c->in = (int)c->err;
 
 	c->step = "create destination";
-	EX_AWAIT(&c->a, cx, ex_openat(&c->io, AT_FDCWD, c->dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+	EX_AWAIT(
+		&c->a, cx,
+		ex_openat(&c->io, AT_FDCWD, c->dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
 	if ((c->err = EX_AWAITED(&c->a)) < 0)
 		goto out;
 	c->out = (int)c->err;
@@ -54,7 +56,9 @@ static ex_poll_t copy_poll(struct ex_future *f, struct ex_context *cx)
 			break; /* 0: end of file; < 0: error */
 		for (c->done = 0; c->done < c->n; c->done += EX_AWAITED(&c->a)) {
 			c->step = "write";
-			EX_AWAIT(&c->a, cx, ex_write(&c->io, c->out, c->buf + c->done, (size_t)(c->n - c->done), -1));
+			EX_AWAIT(&c->a, cx,
+				 ex_write(&c->io, c->out, c->buf + c->done,
+					  (size_t)(c->n - c->done), -1));
 			if ((c->err = EX_AWAITED(&c->a)) <= 0) {
 				if (c->err == 0)
 					c->err = -EIO; /* a write that makes no progress */

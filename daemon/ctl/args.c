@@ -23,15 +23,16 @@ int arg_string(struct req *r, const cJSON *args, const char *key, bool required,
 	return 1;
 }
 
-int arg_uint(struct req *r, const cJSON *args, const char *key, bool required, uint64_t max, uint64_t *out)
+int arg_uint(struct req *r, const cJSON *args, const char *key, bool required, uint64_t max,
+	     uint64_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, key);
 	if (!v || cJSON_IsNull(v))
 		return required ? req_fail(r, -EINVAL, "missing argument '%s'", key) : 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(uint64_t)v->valuedouble ||
-	    v->valuedouble > (double)max)
-		return req_fail(r, -EINVAL, "argument '%s' must be an integer between 0 and %llu", key,
-			    (unsigned long long)max);
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble || v->valuedouble > (double)max)
+		return req_fail(r, -EINVAL, "argument '%s' must be an integer between 0 and %llu",
+				key, (unsigned long long)max);
 	*out = (uint64_t)v->valuedouble;
 	return 1;
 }
@@ -54,10 +55,12 @@ int arg_timeout(struct req *r, const cJSON *args)
 	return x < 0 ? x : 0;
 }
 
-static int resolve_error(struct req *r, int err, const char *what, const char *prefix, struct id_list *cands)
+static int resolve_error(struct req *r, int err, const char *what, const char *prefix,
+			 struct id_list *cands)
 {
 	if (err == -EINVAL)
-		return req_fail(r, err, "bad %s id '%s': expected 1 to 32 hex characters", what, prefix);
+		return req_fail(r, err, "bad %s id '%s': expected 1 to 32 hex characters", what,
+				prefix);
 	if (err == -ENOENT)
 		return req_fail(r, err, "no %s matches '%s'", what, prefix);
 	if (err == -ENOTUNIQ) {
@@ -89,7 +92,8 @@ int arg_timeline(struct req *r, const cJSON *args, bool required)
 	int x = arg_string(r, args, "timeline", required, &s), e;
 	if (x <= 0)
 		return x;
-	if ((e = timeline_resolve(r->has_tenant ? &r->tenant : NULL, s, &ten, &r->timeline, &cands)) < 0)
+	if ((e = timeline_resolve(r->has_tenant ? &r->tenant : NULL, s, &ten, &r->timeline,
+				  &cands)) < 0)
 		return resolve_error(r, e, "timeline", s, &cands);
 	r->tenant = ten;
 	r->has_tenant = true;
@@ -104,7 +108,8 @@ int arg_new_id(struct req *r, const cJSON *args)
 	if (x <= 0)
 		return x;
 	if (execd_id_parse(s, &r->id_arg) < 0)
-		return req_fail(r, -EINVAL, "bad id '%s': expected 32 hex characters (not all zero)", s);
+		return req_fail(r, -EINVAL,
+				"bad id '%s': expected 32 hex characters (not all zero)", s);
 	r->has_id = true;
 	return 1;
 }

@@ -70,7 +70,8 @@ struct req {
 	struct ex_timeout to;
 	struct ex_select sel;
 	struct task_mgr_watcher w;
-	struct timeline_ref ref; /* held by timeline.wait_lsn while it waits; released by req_free */
+	struct timeline_ref
+		ref; /* held by timeline.wait_lsn while it waits; released by req_free */
 	int64_t rc;
 };
 
@@ -87,7 +88,8 @@ uint64_t req_deadline_ns(const struct req *r);
 /** The end of a create on the blocking pool: -EEXIST or another error @p e, or {what: json}. */
 int created(struct req *r, int e, const char *what, cJSON *json);
 /** The body of tenant.create and timeline.create: @p create (file I/O) on the blocking pool. */
-ex_poll_t run_create(struct req *r, struct ex_context *cx, int64_t (*create)(void *), const char *what);
+ex_poll_t run_create(struct req *r, struct ex_context *cx, int64_t (*create)(void *),
+		     const char *what);
 
 /** What tenant.delete and timeline.delete differ in; run_delete() does the rest. */
 struct deletion {
@@ -103,7 +105,8 @@ ex_poll_t run_delete(struct req *r, struct ex_context *cx, const struct deletion
 /* ---- arguments (args.c): 1 = present, 0 = absent, <0 = r failed (bad_request, ...) ---- */
 
 int arg_string(struct req *r, const cJSON *args, const char *key, bool required, const char **out);
-int arg_uint(struct req *r, const cJSON *args, const char *key, bool required, uint64_t max, uint64_t *out);
+int arg_uint(struct req *r, const cJSON *args, const char *key, bool required, uint64_t max,
+	     uint64_t *out);
 int arg_bool(struct req *r, const cJSON *args, const char *key, bool *out);
 int arg_timeout(struct req *r, const cJSON *args);
 int arg_tenant(struct req *r, const cJSON *args, bool required);

@@ -33,9 +33,11 @@ ex_poll_t run_status(struct req *r, struct ex_context *cx)
 	if (!o || !cJSON_AddStringToObject(o, "version", PACKAGE_VERSION) ||
 	    !cJSON_AddNumberToObject(o, "protocol", CTL_PROTOCOL_VERSION) ||
 	    !cJSON_AddNumberToObject(o, "pid", (double)getpid()) ||
-	    !cJSON_AddNumberToObject(o, "uptime_ms", (double)((ex_now_ns() - start_ns) / 1000000)) ||
-	    !cJSON_AddStringToObject(o, "state",
-				     __atomic_load_n(&daemon_stopping, __ATOMIC_ACQUIRE) ? "stopping" : "running") ||
+	    !cJSON_AddNumberToObject(o, "uptime_ms",
+				     (double)((ex_now_ns() - start_ns) / 1000000)) ||
+	    !cJSON_AddStringToObject(
+		    o, "state",
+		    __atomic_load_n(&daemon_stopping, __ATOMIC_ACQUIRE) ? "stopping" : "running") ||
 	    !cJSON_AddNumberToObject(o, "tenants", (double)registry_tenant_count()) ||
 	    !cJSON_AddNumberToObject(o, "timelines", (double)registry_timeline_count()) ||
 	    !cJSON_AddNumberToObject(o, "tasks", (double)task_mgr_count(NULL))) {

@@ -41,7 +41,8 @@ int prep_task_list(struct req *r, const cJSON *args)
 {
 	const char *s;
 	int x;
-	if ((x = prep_task_filters(r, args)) < 0 || (x = arg_string(r, args, "state", false, &s)) < 0)
+	if ((x = prep_task_filters(r, args)) < 0 ||
+	    (x = arg_string(r, args, "state", false, &s)) < 0)
 		return x;
 	if (x > 0) {
 		if (task_state_from_name(s, &r->state) < 0)
@@ -74,9 +75,12 @@ int prep_task_shutdown(struct req *r, const cJSON *args)
 	    (x = arg_timeout(r, args)) < 0)
 		return x;
 	if (!r->all && !r->has_tenant && !r->has_timeline && !r->has_kind)
-		return req_fail(r, -EINVAL, "give a filter (tenant, timeline, kind) or \"all\": true");
+		return req_fail(r, -EINVAL,
+				"give a filter (tenant, timeline, kind) or \"all\": true");
 	if (r->has_kind && r->kind == TASK_KIND_CONTROL_LISTENER)
-		return req_fail(r, -EINVAL, "the control listener stops with the daemon (SIGTERM), not on request");
+		return req_fail(
+			r, -EINVAL,
+			"the control listener stops with the daemon (SIGTERM), not on request");
 	return 0;
 }
 
@@ -86,11 +90,15 @@ ex_poll_t run_task_shutdown(struct req *r, struct ex_context *cx)
 	fill_filter(r);
 	r->filt.all = r->all;
 	r->filt.exclude_id = r->self;
-	r->filt.exclude_id2 = r->conn; /* it waits for us: waiting for it would wait for ourselves */
+	r->filt.exclude_id2 =
+		r->conn; /* it waits for us: waiting for it would wait for ourselves */
 	r->filt.exclude_listener = true;
-	EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_REQUESTED, req_deadline_ns(r)));
+	EX_AWAIT(
+		&r->a, cx,
+		task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_REQUESTED, req_deadline_ns(r)));
 	if (EX_AWAITED(&r->a) < 0) {
-		req_fail(r, (int)EX_AWAITED(&r->a), "shutdown failed: %s", strerror((int)-EX_AWAITED(&r->a)));
+		req_fail(r, (int)EX_AWAITED(&r->a), "shutdown failed: %s",
+			 strerror((int)-EX_AWAITED(&r->a)));
 	} else {
 		cJSON *o = cJSON_CreateObject(), *e = view_tasks(r->sd.ended, r->sd.n_ended),
 		      *rem = view_tasks(r->sd.remaining, r->sd.n_remaining);

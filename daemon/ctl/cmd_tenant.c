@@ -55,9 +55,8 @@ static int64_t blk_tenant_remove(void *arg)
 	return tenant_remove(&r->tenant, r->self);
 }
 
-static const struct deletion tenant_deletion = {
-	"tenant", false, tenant_mark_stopping, blk_tenant_remove
-};
+static const struct deletion tenant_deletion = { "tenant", false, tenant_mark_stopping,
+						 blk_tenant_remove };
 
 ex_poll_t run_tenant_delete(struct req *r, struct ex_context *cx)
 {

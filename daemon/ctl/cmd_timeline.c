@@ -44,7 +44,8 @@ static int64_t blk_timeline_create(void *arg)
 	if (e == -ENOENT)
 		return req_fail(r, e, "the tenant no longer exists");
 	if (e == -ESHUTDOWN)
-		return req_fail(r, e, "the tenant or timeline is being deleted, or the daemon is stopping");
+		return req_fail(
+			r, e, "the tenant or timeline is being deleted, or the daemon is stopping");
 	if (e == -EINVAL)
 		return req_fail(r, e, "invalid timeline arguments (source, slot or start_lsn)");
 	if (e < 0)
@@ -74,7 +75,8 @@ ex_poll_t run_timeline_list(struct req *r, struct ex_context *cx)
 		req_oom(r);
 		return EX_READY;
 	}
-	req_set_result(r, "timelines", view_timelines(refs, n)); /* NULL: answered as out of memory */
+	req_set_result(r, "timelines",
+		       view_timelines(refs, n)); /* NULL: answered as out of memory */
 	timeline_refs_release(refs, n);
 	return EX_READY;
 }
@@ -114,9 +116,8 @@ static int64_t blk_timeline_remove(void *arg)
 	return timeline_remove(&r->timeline, r->self);
 }
 
-static const struct deletion timeline_deletion = {
-	"timeline", true, timeline_mark_stopping, blk_timeline_remove
-};
+static const struct deletion timeline_deletion = { "timeline", true, timeline_mark_stopping,
+						   blk_timeline_remove };
 
 ex_poll_t run_timeline_delete(struct req *r, struct ex_context *cx)
 {
@@ -127,8 +128,8 @@ int prep_wait_lsn(struct req *r, const cJSON *args)
 {
 	const char *lsn;
 	int x;
-	if ((x = prep_timeline_one(r, args)) < 0 || (x = arg_string(r, args, "lsn", true, &lsn)) < 0 ||
-	    (x = arg_timeout(r, args)) < 0)
+	if ((x = prep_timeline_one(r, args)) < 0 ||
+	    (x = arg_string(r, args, "lsn", true, &lsn)) < 0 || (x = arg_timeout(r, args)) < 0)
 		return x;
 	if (lsn_parse(lsn, &r->lsn) < 0)
 		return req_fail(r, -EINVAL, "bad lsn '%s': expected X/X (hex)", lsn);
@@ -146,21 +147,24 @@ ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx)
 	}
 	EX_AWAIT(&r->a, cx,
 		 &ex_timeout_until(&r->to, req_deadline_ns(r),
-				   ex_select(&r->sel, wal_timeline_wait_lsn(&r->ww, r->ref.tl, r->lsn),
-					     task_mgr_shutdown_watcher(&r->w)))->base);
+				   ex_select(&r->sel,
+					     wal_timeline_wait_lsn(&r->ww, r->ref.tl, r->lsn),
+					     task_mgr_shutdown_watcher(&r->w)))
+			  ->base);
 	r->rc = EX_AWAITED(&r->a);
 	if (r->rc == -ETIMEDOUT) {
 		req_fail(r, -ETIMEDOUT, "the flush LSN did not reach the target within %llu ms",
-		     (unsigned long long)r->timeout_ms);
+			 (unsigned long long)r->timeout_ms);
 	} else if (r->rc == 1) {
 		req_fail(r, -ESHUTDOWN, "the timeline is being deleted or the daemon is stopping");
 	} else if (r->rc < 0) {
 		req_fail(r, (int)r->rc, "wait failed: %s", strerror((int)-r->rc));
 	} else if (r->ww.cs.base.output < 0) {
 		int e = (int)r->ww.cs.base.output;
-		req_fail(r, e, e == -ESHUTDOWN ? "the timeline's WAL is shutting down"
-			   : e == -ENOENT  ? "the timeline has no WAL"
-					   : "wait failed");
+		req_fail(r, e,
+			 e == -ESHUTDOWN ? "the timeline's WAL is shutting down"
+			 : e == -ENOENT  ? "the timeline has no WAL"
+					 : "wait failed");
 	} else {
 		cJSON *t = view_timeline(&r->ref);
 		const cJSON *flush;
@@ -170,8 +174,10 @@ ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx)
 			flush = cJSON_GetObjectItemCaseSensitive(t, "flush_lsn");
 			r->result = cJSON_CreateObject();
 			if (!r->result ||
-			    !(cJSON_IsString(flush) ? cJSON_AddStringToObject(r->result, "flush_lsn", flush->valuestring)
-						    : cJSON_AddNullToObject(r->result, "flush_lsn")))
+			    !(cJSON_IsString(flush)
+				      ? cJSON_AddStringToObject(r->result, "flush_lsn",
+								flush->valuestring)
+				      : cJSON_AddNullToObject(r->result, "flush_lsn")))
 				req_oom(r);
 			cJSON_Delete(t);
 		}

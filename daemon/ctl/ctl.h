@@ -93,7 +93,8 @@ enum ctl_dispatch_result {
  * @return CTL_REPLY_NOW with *line (malloc'd); CTL_REPLY_LATER with *reply (wait with
  * ctl_reply_wait(), then ctl_reply_take()); or -ENOMEM with neither set (the caller answers).
  */
-int ctl_dispatch(struct cJSON *req, const struct ctl_peer *peer, char **line, struct ctl_reply **reply);
+int ctl_dispatch(struct cJSON *req, const struct ctl_peer *peer, char **line,
+		 struct ctl_reply **reply);
 
 /** Daemon state for `status` (cmd_status.c). */
 void ctl_set_stopping(void);

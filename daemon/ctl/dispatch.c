@@ -74,7 +74,8 @@ static ex_poll_t req_poll(struct ex_future *f, struct ex_context *cx)
 		r->self = task_mgr_current_id();
 	if (r->cmd->run(r, cx) == EX_PENDING)
 		return EX_PENDING;
-	if (r->err && r->err != -ENOENT && r->err != -EEXIST && r->err != -EINVAL && r->err != -ENOTUNIQ)
+	if (r->err && r->err != -ENOENT && r->err != -EEXIST && r->err != -EINVAL &&
+	    r->err != -ENOTUNIQ)
 		log_warning("%s: %s", cmd_name(r->cmd), r->msg);
 	ctl_reply_complete(r->reply, req_line(r));
 	r->completed = true;
@@ -86,8 +87,11 @@ static void req_drop(struct ex_future *f)
 {
 	struct req *r = ex_container_of(f, struct req, fut);
 	if (!r->completed) /* the spawn was refused: the task never ran */
-		ctl_reply_complete(r->reply, ctl_error(r->id, -ESHUTDOWN,
-						       "refused: the tenant, timeline or daemon is shutting down", NULL));
+		ctl_reply_complete(
+			r->reply,
+			ctl_error(r->id, -ESHUTDOWN,
+				  "refused: the tenant, timeline or daemon is shutting down",
+				  NULL));
 	req_free(r);
 }
 
@@ -106,7 +110,8 @@ static char *check_envelope(const cJSON *req, const struct ctl_peer *peer, const
 	if (!ver || !cJSON_IsNumber(ver))
 		return ctl_error(id, -EINVAL, "missing or non-integer 'version'", NULL);
 	if (ver->valuedouble != CTL_PROTOCOL_VERSION)
-		return ctl_error(id, -EPROTONOSUPPORT, "unsupported protocol version (this daemon speaks 1)", NULL);
+		return ctl_error(id, -EPROTONOSUPPORT,
+				 "unsupported protocol version (this daemon speaks 1)", NULL);
 	if (!cJSON_IsString(command))
 		return ctl_error(id, -EINVAL, "missing or non-string 'command'", NULL);
 	if (proto_command_from_name(command->valuestring, &cmd_id) == 0 && commands[cmd_id].run)
@@ -119,12 +124,14 @@ static char *check_envelope(const cJSON *req, const struct ctl_peer *peer, const
 	if (args && !cJSON_IsNull(args) && !cJSON_IsObject(args))
 		return ctl_error(id, -EINVAL, "'args' must be an object", NULL);
 	if (!(proto_command_mutating(cmd_id) ? peer->can_write : peer->can_read)) {
-		log_warning("refused '%s' from uid %u (pid %d): permission denied", cmd_name(cmd), (unsigned)peer->uid,
-			    (int)peer->pid);
-		return ctl_error(id, -EACCES,
-				 proto_command_mutating(cmd_id) ? "only root and the daemon's user may run this command"
-					       : "only root, the daemon's user and group execd may run this command",
-				 NULL);
+		log_warning("refused '%s' from uid %u (pid %d): permission denied", cmd_name(cmd),
+			    (unsigned)peer->uid, (int)peer->pid);
+		return ctl_error(
+			id, -EACCES,
+			proto_command_mutating(cmd_id)
+				? "only root and the daemon's user may run this command"
+				: "only root, the daemon's user and group execd may run this command",
+			NULL);
 	}
 	*out = cmd;
 	return NULL;
@@ -161,8 +168,9 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 	}
 	*reply = r->reply;
 	/* on failure req_drop answers the reply with shutting_down: it comes later all the same */
-	(void)task_mgr_spawn(TASK_KIND_CONTROL_REQUEST, cmd->tag != TAG_NONE && r->has_tenant ? &r->tenant : NULL,
-			     cmd->tag == TAG_TIMELINE && r->has_timeline ? &r->timeline : NULL, cmd_name(cmd), false,
-			     &r->fut, req_drop, NULL);
+	(void)task_mgr_spawn(TASK_KIND_CONTROL_REQUEST,
+			     cmd->tag != TAG_NONE && r->has_tenant ? &r->tenant : NULL,
+			     cmd->tag == TAG_TIMELINE && r->has_timeline ? &r->timeline : NULL,
+			     cmd_name(cmd), false, &r->fut, req_drop, NULL);
 	return CTL_REPLY_LATER;
 }

@@ -58,12 +58,14 @@ int created(struct req *r, int e, const char *what, cJSON *json)
 
 /* The body of tenant.create and timeline.create: runs `create` (file I/O and fsync) on the
  * blocking pool, never on a worker. */
-ex_poll_t run_create(struct req *r, struct ex_context *cx, int64_t (*create)(void *), const char *what)
+ex_poll_t run_create(struct req *r, struct ex_context *cx, int64_t (*create)(void *),
+		     const char *what)
 {
 	EX_BEGIN(&r->a);
 	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, create, r));
 	if (EX_AWAITED(&r->a) < 0 && !r->err)
-		req_fail(r, (int)EX_AWAITED(&r->a), "cannot create the %s: %s", what, strerror((int)-EX_AWAITED(&r->a)));
+		req_fail(r, (int)EX_AWAITED(&r->a), "cannot create the %s: %s", what,
+			 strerror((int)-EX_AWAITED(&r->a)));
 	EX_END(&r->a, &r->fut, 0);
 }
 
@@ -85,10 +87,14 @@ static void stragglers_error(struct req *r, const char *what)
 	char names[200] = "";
 	size_t off = 0;
 	for (size_t i = 0; i < r->sd.n_remaining && off < sizeof names; i++)
-		off += (size_t)snprintf(names + off, sizeof names - off, "%s%llu (%s)", i ? ", " : "",
-					(unsigned long long)r->sd.remaining[i].ident.id, r->sd.remaining[i].ident.name);
-	req_fail(r, -ETIMEDOUT, "%zu task%s of the %s did not end within %llu ms: %s; its data is kept",
-	     r->sd.n_remaining, r->sd.n_remaining == 1 ? "" : "s", what, (unsigned long long)r->timeout_ms, names);
+		off += (size_t)snprintf(names + off, sizeof names - off, "%s%llu (%s)",
+					i ? ", " : "",
+					(unsigned long long)r->sd.remaining[i].ident.id,
+					r->sd.remaining[i].ident.name);
+	req_fail(r, -ETIMEDOUT,
+		 "%zu task%s of the %s did not end within %llu ms: %s; its data is kept",
+		 r->sd.n_remaining, r->sd.n_remaining == 1 ? "" : "s", what,
+		 (unsigned long long)r->timeout_ms, names);
 }
 
 /* The body of tenant.delete and timeline.delete (docs/protocol.md): mark the object stopping,
@@ -110,7 +116,8 @@ ex_poll_t run_delete(struct req *r, struct ex_context *cx, const struct deletion
 		r->filt.tenant = id;
 	r->filt.exclude_id = r->self;
 	/* sticky: from here on no task may start for this tenant or timeline */
-	EX_AWAIT(&r->a, cx, task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_DELETED, req_deadline_ns(r)));
+	EX_AWAIT(&r->a, cx,
+		 task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_DELETED, req_deadline_ns(r)));
 	r->rc = EX_AWAITED(&r->a);
 	if (r->rc < 0) {
 		req_fail(r, (int)r->rc, "shutdown failed: %s", strerror((int)-r->rc));
@@ -120,7 +127,8 @@ ex_poll_t run_delete(struct req *r, struct ex_context *cx, const struct deletion
 		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, d->remove, r));
 		r->rc = EX_AWAITED(&r->a);
 		if (r->rc < 0) {
-			req_fail(r, (int)r->rc, "cannot remove the %s: %s", d->what, strerror((int)-r->rc));
+			req_fail(r, (int)r->rc, "cannot remove the %s: %s", d->what,
+				 strerror((int)-r->rc));
 		} else {
 			/* the id may be created again */
 			task_mgr_unblock(d->timeline ? NULL : id, d->timeline ? id : NULL);

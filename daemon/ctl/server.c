@@ -54,7 +54,7 @@ struct conn {
 	struct ctl_peer peer;
 	char *buf; /* CTL_MAX_REQUEST bytes */
 	size_t len;
-	size_t line_len;  /* length of the current request line, newline included */
+	size_t line_len; /* length of the current request line, newline included */
 	uint64_t deadline;
 	struct ex_io io;
 	struct ex_sleep sleep;
@@ -91,7 +91,9 @@ static void handle_line(struct conn *c)
 		return;
 	req = cJSON_ParseWithLength(c->buf, n);
 	if (!req || !cJSON_IsObject(req)) {
-		c->out = ctl_error(NULL, -EINVAL, req ? "a request must be a JSON object" : "malformed JSON", NULL);
+		c->out = ctl_error(NULL, -EINVAL,
+				   req ? "a request must be a JSON object" : "malformed JSON",
+				   NULL);
 		cJSON_Delete(req);
 		return;
 	}
@@ -107,22 +109,28 @@ static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&c->a);
 	for (;;) {
 		/* ---- read one request line ---- */
-		c->deadline = ex_now_ns() + CTL_IO_TIMEOUT_NS; /* idle limit, then per-request limit */
+		c->deadline = ex_now_ns() +
+			      CTL_IO_TIMEOUT_NS; /* idle limit, then per-request limit */
 		while (!find_line(c)) {
 			if (c->len >= CTL_MAX_REQUEST) {
-				c->out = ctl_error(NULL, -EMSGSIZE, "request larger than 65536 bytes", NULL);
+				c->out = ctl_error(NULL, -EMSGSIZE,
+						   "request larger than 65536 bytes", NULL);
 				c->close_after = true;
 				goto respond;
 			}
 			EX_AWAIT(&c->a, cx,
 				 &ex_select(&c->sel,
-					    ex_recv_ready(&c->io, c->fd, c->buf + c->len, CTL_MAX_REQUEST - c->len, 0),
+					    ex_recv_ready(&c->io, c->fd, c->buf + c->len,
+							  CTL_MAX_REQUEST - c->len, 0),
 					    ex_sleep_until(&c->sleep, c->deadline),
-					    task_mgr_shutdown_watcher(&c->w))->base);
+					    task_mgr_shutdown_watcher(&c->w))
+					  ->base);
 			if (EX_AWAITED(&c->a) == 1) {
-				log_debug("control connection from pid %d: no complete request within 30 s; closing",
-					  (int)c->peer.pid);
-				c->out = ctl_error(NULL, -ETIMEDOUT, "no complete request within 30 s", NULL);
+				log_debug(
+					"control connection from pid %d: no complete request within 30 s; closing",
+					(int)c->peer.pid);
+				c->out = ctl_error(NULL, -ETIMEDOUT,
+						   "no complete request within 30 s", NULL);
 				c->close_after = true;
 				goto respond;
 			}
@@ -154,7 +162,8 @@ respond:
 		c->out_off = 0;
 		c->deadline = ex_now_ns() + CTL_IO_TIMEOUT_NS;
 		while (c->out_off < c->out_len) {
-			c->n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+			c->n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				    MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (c->n >= 0) {
 				c->out_off += (size_t)c->n;
 				continue;
@@ -164,7 +173,8 @@ respond:
 			EX_AWAIT(&c->a, cx,
 				 &ex_select(&c->sel, ex_poll_fd(&c->io, c->fd, POLLOUT),
 					    ex_sleep_until(&c->sleep, c->deadline),
-					    task_mgr_shutdown_watcher(&c->w))->base);
+					    task_mgr_shutdown_watcher(&c->w))
+					  ->base);
 			if (EX_AWAITED(&c->a) != 0)
 				goto out; /* a client that does not read is dropped (also at shutdown) */
 		}
@@ -207,7 +217,8 @@ static int conn_spawn(int fd)
 	c->fd = fd;
 	c->fut.poll = conn_poll;
 	if ((r = ctl_peer_from_fd(fd, &c->peer)) < 0) {
-		log_warning("cannot read the credentials of a control connection: %s", strerror(-r));
+		log_warning("cannot read the credentials of a control connection: %s",
+			    strerror(-r));
 		free(c->buf);
 		free(c);
 		close(fd);
@@ -215,7 +226,8 @@ static int conn_spawn(int fd)
 	}
 	atomic_fetch_add(&n_connections, 1);
 	/* on failure task_mgr_spawn calls conn_drop: fd closed, counter restored */
-	return task_mgr_spawn(TASK_KIND_CONTROL_REQUEST, NULL, NULL, "connection", false, &c->fut, conn_drop, NULL);
+	return task_mgr_spawn(TASK_KIND_CONTROL_REQUEST, NULL, NULL, "connection", false, &c->fut,
+			      conn_drop, NULL);
 }
 
 /* ---------------- listener ---------------- */
@@ -239,8 +251,11 @@ static ex_poll_t listener_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&l->a);
 	for (;;) {
 		EX_AWAIT(&l->a, cx,
-			 &ex_select(&l->sel, ex_accept(&l->io, l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK),
-				    task_mgr_shutdown_watcher(&l->w))->base);
+			 &ex_select(&l->sel,
+				    ex_accept(&l->io, l->fd, NULL, NULL,
+					      SOCK_CLOEXEC | SOCK_NONBLOCK),
+				    task_mgr_shutdown_watcher(&l->w))
+				  ->base);
 		if (EX_AWAITED(&l->a) == 1)
 			break;
 		l->cfd = (int)l->io.cs.base.output;
@@ -248,11 +263,16 @@ static ex_poll_t listener_poll(struct ex_future *f, struct ex_context *cx)
 			if (l->cfd == -EINTR || l->cfd == -ECONNABORTED || l->cfd == -EAGAIN)
 				continue;
 			log_error("accept: %s", strerror(-l->cfd));
-			if (l->cfd != -EMFILE && l->cfd != -ENFILE && l->cfd != -ENOBUFS && l->cfd != -ENOMEM)
-				EX_RETURN(&l->a, f, l->cfd); /* the socket is broken: critical task, daemon stops */
+			if (l->cfd != -EMFILE && l->cfd != -ENFILE && l->cfd != -ENOBUFS &&
+			    l->cfd != -ENOMEM)
+				EX_RETURN(
+					&l->a, f,
+					l->cfd); /* the socket is broken: critical task, daemon stops */
 			/* out of descriptors: back off instead of spinning */
-			EX_AWAIT(&l->a, cx, &ex_select(&l->sel, ex_sleep(&l->sleep, 100 * 1000 * 1000ull),
-						       task_mgr_shutdown_watcher(&l->w))->base);
+			EX_AWAIT(&l->a, cx,
+				 &ex_select(&l->sel, ex_sleep(&l->sleep, 100 * 1000 * 1000ull),
+					    task_mgr_shutdown_watcher(&l->w))
+					  ->base);
 			if (EX_AWAITED(&l->a) == 1)
 				break;
 			continue;
@@ -260,8 +280,9 @@ static ex_poll_t listener_poll(struct ex_future *f, struct ex_context *cx)
 		if (atomic_load(&n_connections) >= execd_config.max_connections) {
 			uint64_t now = ex_now_ns();
 			if (now - l->refused_logged_ns > 1000ull * 1000 * 1000) {
-				log_warning("refusing a control connection: %u connections open (--max-connections)",
-					    atomic_load(&n_connections));
+				log_warning(
+					"refusing a control connection: %u connections open (--max-connections)",
+					atomic_load(&n_connections));
 				l->refused_logged_ns = now;
 			}
 			send_now_and_close(l->cfd, -EAGAIN, "too many connections");
@@ -289,6 +310,6 @@ int ctl_server_start(int listen_fd)
 	}
 	l->fd = listen_fd;
 	l->fut.poll = listener_poll;
-	return task_mgr_spawn(TASK_KIND_CONTROL_LISTENER, NULL, NULL, "control_listener", true, &l->fut,
-			      listener_drop, NULL);
+	return task_mgr_spawn(TASK_KIND_CONTROL_LISTENER, NULL, NULL, "control_listener", true,
+			      &l->fut, listener_drop, NULL);
 }

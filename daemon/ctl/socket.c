@@ -67,7 +67,8 @@ int ctl_socket_open(const char *path)
 		fd = SD_LISTEN_FDS_START;
 		r = sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0);
 		if (r <= 0) {
-			log_error("the socket passed by systemd is not a listening Unix stream socket");
+			log_error(
+				"the socket passed by systemd is not a listening Unix stream socket");
 			return r < 0 ? r : -EINVAL;
 		}
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -143,7 +144,8 @@ void ctl_socket_close(int fd)
 	if (fd >= 0)
 		close(fd);
 	/* remove the file only if it is still the one we bound (a new daemon may own the path) */
-	if (created.path && stat(created.path, &st) == 0 && st.st_dev == created.dev && st.st_ino == created.ino)
+	if (created.path && stat(created.path, &st) == 0 && st.st_dev == created.dev &&
+	    st.st_ino == created.ino)
 		unlink(created.path);
 	free(created.path);
 	created.path = NULL;

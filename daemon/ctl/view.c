@@ -34,8 +34,10 @@ cJSON *view_task(const struct task_snapshot *s)
 	cJSON *o = cJSON_CreateObject();
 	if (!o || !cJSON_AddNumberToObject(o, "id", (double)s->ident.id) ||
 	    !cJSON_AddStringToObject(o, "kind", task_kind_name(s->ident.kind)) ||
-	    !cJSON_AddItemToObject(o, "tenant", id_or_null(s->ident.has_tenant, &s->ident.tenant)) ||
-	    !cJSON_AddItemToObject(o, "timeline", id_or_null(s->ident.has_timeline, &s->ident.timeline)) ||
+	    !cJSON_AddItemToObject(o, "tenant",
+				   id_or_null(s->ident.has_tenant, &s->ident.tenant)) ||
+	    !cJSON_AddItemToObject(o, "timeline",
+				   id_or_null(s->ident.has_timeline, &s->ident.timeline)) ||
 	    !cJSON_AddStringToObject(o, "name", s->ident.name) ||
 	    !cJSON_AddStringToObject(o, "state", task_state_name(s->state)) ||
 	    !cJSON_AddBoolToObject(o, "cancel_requested", s->cancel_requested) ||

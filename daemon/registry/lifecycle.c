@@ -54,7 +54,8 @@ static void empty_trash(const struct execd_id *tenant, const struct execd_id *ti
 {
 	int r = persist_remove_tree(trash);
 	if (r < 0) /* the object is gone all the same; start-up retries */
-		execd_log_ids(LOG_WARNING, tenant, timeline, "cannot remove %s: %s", trash, strerror(-r));
+		execd_log_ids(LOG_WARNING, tenant, timeline, "cannot remove %s: %s", trash,
+			      strerror(-r));
 	free(trash);
 }
 
@@ -138,7 +139,8 @@ int tenant_create(const struct execd_id *id, struct tenant_info *out)
 	}
 	execd_log_ids(LOG_INFO, id, NULL, "tenant created");
 	if ((r = tenant_mgr_spawn(id)) < 0)
-		execd_log_ids(LOG_WARNING, id, NULL, "cannot start the tenant manager: %s", strerror(-r));
+		execd_log_ids(LOG_WARNING, id, NULL, "cannot start the tenant manager: %s",
+			      strerror(-r));
 	return 0;
 }
 
@@ -154,7 +156,8 @@ static int tenant_detach(const struct execd_id *id, uint64_t exclude_task, struc
 	t = tenant_find_visible(id);
 	if (!t)
 		r = -ENOENT;
-	else if ((running = task_mgr_count(&f)) > 0) /* checked, not assumed: no data goes under a task */
+	else if ((running = task_mgr_count(&f)) >
+		 0) /* checked, not assumed: no data goes under a task */
 		r = -EBUSY;
 	for (struct timeline *tl = t ? t->timelines : NULL; tl && !r; tl = tl->next)
 		if (!reg_visible(tl->state))
@@ -163,9 +166,12 @@ static int tenant_detach(const struct execd_id *id, uint64_t exclude_task, struc
 		t->state = REG_DELETING;
 	pthread_mutex_unlock(&reg.lock);
 	if (running)
-		execd_log_ids(LOG_ERR, id, NULL, "not removing the tenant: %zu of its tasks still run", running);
+		execd_log_ids(LOG_ERR, id, NULL,
+			      "not removing the tenant: %zu of its tasks still run", running);
 	else if (r == -EBUSY)
-		execd_log_ids(LOG_ERR, id, NULL, "not removing the tenant: a timeline of it is being created or deleted");
+		execd_log_ids(
+			LOG_ERR, id, NULL,
+			"not removing the tenant: a timeline of it is being created or deleted");
 	*out = t;
 	return r;
 }
@@ -215,7 +221,8 @@ static int timeline_reserve(const struct timeline_spec *spec, const struct execd
 		r = old->state == REG_DELETING ? -ESHUTDOWN : -EEXIST;
 	else if (t->state == REG_STOPPING || task_mgr_is_blocked(&spec->tenant, id))
 		r = -ESHUTDOWN;
-	else if (!(tl = timeline_alloc(t, id)) || (spec->source && !(tl->source = strdup(spec->source))) ||
+	else if (!(tl = timeline_alloc(t, id)) ||
+		 (spec->source && !(tl->source = strdup(spec->source))) ||
 		 (spec->slot && !(tl->slot = strdup(spec->slot))))
 		r = -ENOMEM;
 	if (r == 0) {
@@ -239,13 +246,15 @@ static int timeline_write(struct timeline *tl)
 	int r;
 	if ((r = persist_remove_tree(tl->dir)) < 0 || (r = persist_mkdir(tl->dir)) < 0 ||
 	    (r = meta_write_timeline(tl)) < 0) {
-		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot create the timeline: %s", strerror(-r));
+		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot create the timeline: %s",
+			      strerror(-r));
 		persist_remove_tree(tl->dir);
 		return r;
 	}
 	if ((r = wal_timeline_start(tl)) < 0) {
 		/* nothing was spawned (wal.h): undo the files */
-		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot start the timeline: %s", strerror(-r));
+		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot start the timeline: %s",
+			      strerror(-r));
 		persist_unlink(tl->dir, TIMELINE_META);
 		persist_remove_tree(tl->dir);
 	}
@@ -301,8 +310,8 @@ static int timeline_detach(const struct execd_id *id, uint64_t exclude_task, str
 	if (!tl)
 		return -ENOENT;
 	if (running) {
-		execd_log_ids(LOG_ERR, &tl->tenant_id, id, "not removing the timeline: %zu of its tasks still run",
-			      running);
+		execd_log_ids(LOG_ERR, &tl->tenant_id, id,
+			      "not removing the timeline: %zu of its tasks still run", running);
 		return -EBUSY;
 	}
 	return 0;

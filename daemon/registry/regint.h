@@ -21,7 +21,7 @@
 /** A tenant entry. Its timelines' list is under the registry lock like everything else here. */
 struct tenant {
 	struct execd_id id;
-	char *dir;                  /**< absolute: STATE/tenants/<tenant> */
+	char *dir; /**< absolute: STATE/tenants/<tenant> */
 	int64_t created_at_ms;
 	enum reg_state state;
 	struct timeline *timelines;

@@ -170,8 +170,8 @@ int registry_start(void)
 			first = r;
 		for (struct timeline *tl = t->timelines; tl; tl = tl->next)
 			if ((r = wal_timeline_start(tl)) < 0) {
-				execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot start timeline: %s",
-					      strerror(-r));
+				execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id,
+					      "cannot start timeline: %s", strerror(-r));
 				if (!first)
 					first = r;
 			}
@@ -316,7 +316,8 @@ int timeline_mark_stopping(const struct execd_id *id)
 
 /* One more match of a prefix: the first is the answer, every one a candidate (best effort: an
  * allocation that fails leaves the list shorter, the answer -ENOTUNIQ all the same). */
-static void add_match(size_t *n, struct execd_id *out, const struct execd_id *id, struct id_list *cands)
+static void add_match(size_t *n, struct execd_id *out, const struct execd_id *id,
+		      struct id_list *cands)
 {
 	if ((*n)++ == 0)
 		*out = *id;

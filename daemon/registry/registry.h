@@ -31,15 +31,15 @@
 /** A tenant as seen at one moment (a copy: no reference is held). */
 struct tenant_info {
 	struct execd_id id;
-	bool stopping;          /**< being deleted */
-	size_t timelines;       /**< number of its (visible) timelines */
-	int64_t created_at_ms;  /**< Unix time, ms */
+	bool stopping;         /**< being deleted */
+	size_t timelines;      /**< number of its (visible) timelines */
+	int64_t created_at_ms; /**< Unix time, ms */
 };
 
 /** A counted reference to a timeline (release with timeline_release) and its state then. */
 struct timeline_ref {
 	struct timeline *tl;
-	bool stopping;          /**< being deleted */
+	bool stopping; /**< being deleted */
 };
 
 /** The ids an ambiguous prefix matched (malloc'd array; free(ids)). */

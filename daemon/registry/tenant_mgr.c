@@ -26,7 +26,8 @@ static ex_poll_t tenant_mgr_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&t->a);
 	log_debug("tenant manager started");
 	EX_AWAIT(&t->a, cx, &task_mgr_shutdown_watcher(&t->w)->base);
-	log_debug("tenant manager stopping (%s)", ex_cancel_reason_name((enum ex_cancel_reason)EX_AWAITED(&t->a)));
+	log_debug("tenant manager stopping (%s)",
+		  ex_cancel_reason_name((enum ex_cancel_reason)EX_AWAITED(&t->a)));
 	EX_END(&t->a, f, 0);
 }
 

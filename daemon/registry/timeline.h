@@ -30,16 +30,16 @@ enum reg_state {
 struct timeline {
 	struct execd_id tenant_id;
 	struct execd_id id;
-	char *dir;                  /**< absolute: STATE/tenants/<tenant>/timelines/<timeline> (no '/' at end) */
-	char *source;               /**< libpq conninfo, or NULL (no WAL receiver) */
-	char *slot;                 /**< replication slot name, or NULL */
-	bool create_slot;           /**< create the slot if missing */
-	uint64_t start_lsn;         /**< 0 = the server's current position */
-	int64_t created_at_ms;      /**< Unix time, ms */
-	struct wal_timeline *wal;   /**< owned by daemon/wal; NULL if none */
+	char *dir;    /**< absolute: STATE/tenants/<tenant>/timelines/<timeline> (no '/' at end) */
+	char *source; /**< libpq conninfo, or NULL (no WAL receiver) */
+	char *slot;   /**< replication slot name, or NULL */
+	bool create_slot;         /**< create the slot if missing */
+	uint64_t start_lsn;       /**< 0 = the server's current position */
+	int64_t created_at_ms;    /**< Unix time, ms */
+	struct wal_timeline *wal; /**< owned by daemon/wal; NULL if none */
 	/* registry-internal: under the registry lock */
 	enum reg_state state;
-	unsigned refs;              /**< the registry's own (while listed) + every timeline_acquire() */
+	unsigned refs; /**< the registry's own (while listed) + every timeline_acquire() */
 	struct timeline *next;
 };
 

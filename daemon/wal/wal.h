@@ -17,7 +17,7 @@
 
 #include <executor/future.h>
 
-struct timeline;    /* daemon/registry/timeline.h */
+struct timeline;     /* daemon/registry/timeline.h */
 struct wal_timeline; /* opaque: the WAL state of one timeline, owned by daemon/wal/ */
 struct cJSON;
 
@@ -55,7 +55,7 @@ int wal_timeline_show(struct timeline *tl, struct cJSON *obj);
 /** State of a wal_timeline_wait_lsn() future; owned by the caller, treat as opaque. */
 struct wal_wait {
 	struct ex_cancel_safe_future cs;
-	void *impl;           /* the seqwait waiter (allocated while pending) */
+	void *impl; /* the seqwait waiter (allocated while pending) */
 	struct wal_timeline *wal;
 	uint64_t lsn;
 };

@@ -50,7 +50,8 @@ static void seg_name(uint32_t tli, uint64_t segno, uint32_t seg_size, const char
 }
 
 /* Parse "<24 uppercase hex digits>[.partial]" for @p seg_size. @return 0, or -EINVAL. */
-static int seg_parse(const char *name, uint32_t seg_size, uint32_t *tli, uint64_t *segno, int *partial)
+static int seg_parse(const char *name, uint32_t seg_size, uint32_t *tli, uint64_t *segno,
+		     int *partial)
 {
 	if (strspn(name, "0123456789ABCDEF") != WAL_FNAME_LEN)
 		return -EINVAL;
@@ -159,8 +160,8 @@ struct pagehdr {
 	uint16_t magic, info;
 	uint32_t tli;
 	uint64_t pageaddr;
-	uint64_t sysid;                /* long header only */
-	uint32_t seg_size, blcksz;     /* long header only */
+	uint64_t sysid;            /* long header only */
+	uint32_t seg_size, blcksz; /* long header only */
 };
 
 /* Read the page header at @p off of @p fd (long: the 40-byte form). @return 0; -ENODATA if the
@@ -193,8 +194,8 @@ static int read_header(int fd, uint64_t off, bool is_long, struct pagehdr *h)
 /* Check header @p h of the page at @p lsn (@p first: a segment's first page) against timeline
  * @p c->tli and the previous page's @p *tli (raised to h->tli). @return WALCHECK_OK, ZEROS or
  * BAD_HEADER with @p why set (a static string with the field). */
-static enum walcheck_kind check_header(struct ctx *c, const struct pagehdr *h, uint64_t lsn, bool first,
-				       uint32_t *tli, char why[static 96])
+static enum walcheck_kind check_header(struct ctx *c, const struct pagehdr *h, uint64_t lsn,
+				       bool first, uint32_t *tli, char why[static 96])
 {
 	char l[20];
 	if (!h->magic && !h->info && !h->tli && !h->pageaddr)
@@ -204,7 +205,8 @@ static enum walcheck_kind check_header(struct ctx *c, const struct pagehdr *h, u
 	if (h->info & ~XLP_ALL_FLAGS || !(h->info & XLP_LONG_HEADER) != !first)
 		return snprintf(why, 96, "xlp_info 0x%04" PRIX16, h->info), WALCHECK_BAD_HEADER;
 	if (h->tli == 0 || h->tli > c->tli || h->tli < *tli)
-		return snprintf(why, 96, "xlp_tli %" PRIu32 " on timeline %" PRIu32, h->tli, c->tli),
+		return snprintf(why, 96, "xlp_tli %" PRIu32 " on timeline %" PRIu32, h->tli,
+				c->tli),
 		       WALCHECK_BAD_HEADER;
 	if (h->pageaddr != lsn) {
 		lsn_format(h->pageaddr, l);
@@ -213,9 +215,11 @@ static enum walcheck_kind check_header(struct ctx *c, const struct pagehdr *h, u
 	if (first && h->seg_size != c->seg_size)
 		return snprintf(why, 96, "xlp_seg_size %" PRIu32, h->seg_size), WALCHECK_BAD_HEADER;
 	if (first && (h->blcksz < 1024 || h->blcksz > 65536 || (h->blcksz & (h->blcksz - 1))))
-		return snprintf(why, 96, "xlp_xlog_blcksz %" PRIu32, h->blcksz), WALCHECK_BAD_HEADER;
+		return snprintf(why, 96, "xlp_xlog_blcksz %" PRIu32, h->blcksz),
+		       WALCHECK_BAD_HEADER;
 	if (first && c->sysid && h->sysid != c->sysid)
-		return snprintf(why, 96, "xlp_sysid %" PRIu64 ", not the state's %" PRIu64, h->sysid, c->sysid),
+		return snprintf(why, 96, "xlp_sysid %" PRIu64 ", not the state's %" PRIu64,
+				h->sysid, c->sysid),
 		       WALCHECK_BAD_HEADER;
 	c->magic = h->magic;
 	*tli = h->tli;
@@ -227,7 +231,8 @@ static enum walcheck_kind check_header(struct ctx *c, const struct pagehdr *h, u
 /* --- segments --------------------------------------------------------------------------------- */
 
 /* Record the problem @p k at segment file @p name and @p lsn unless one was found before. */
-static void problem(struct ctx *c, enum walcheck_kind k, const char *name, uint64_t lsn, const char *why)
+static void problem(struct ctx *c, enum walcheck_kind k, const char *name, uint64_t lsn,
+		    const char *why)
 {
 	if (c->out->kind != WALCHECK_OK)
 		return;
@@ -338,7 +343,8 @@ static int check_files(struct ctx *c)
 	uint64_t end = c->segs[c->n - 1].segno;
 	if (need && last > end)
 		end = last;
-	for (uint64_t segno = c->segs[0].segno; segno <= end && c->out->kind == WALCHECK_OK; segno++) {
+	for (uint64_t segno = c->segs[0].segno; segno <= end && c->out->kind == WALCHECK_OK;
+	     segno++) {
 		const struct seg *s = find_seg(c, segno);
 		uint64_t base = segno * S;
 		bool before = need && segno <= last; /* holds WAL before F */
@@ -363,7 +369,8 @@ static int check_files(struct ctx *c)
 		if (r < 0)
 			return r;
 		if (r != WALCHECK_OK)
-			problem(c, (enum walcheck_kind)r, name, r == WALCHECK_SIZE ? base : base + ok_end, why);
+			problem(c, (enum walcheck_kind)r, name,
+				r == WALCHECK_SIZE ? base : base + ok_end, why);
 	}
 	return 0;
 }
@@ -374,8 +381,11 @@ int walcheck_timeline(int dirfd, const struct walstate *st, uint32_t tli, uint32
 	if (seg_size < (1u << 20) || seg_size > (1u << 30) || (seg_size & (seg_size - 1)))
 		return -EINVAL;
 	memset(out, 0, sizeof *out);
-	struct ctx c = { .dirfd = dirfd, .tli = st && st->pg_timeline ? st->pg_timeline : tli,
-			 .seg_size = seg_size, .flush = st ? st->flush_lsn : 0, .sysid = st ? st->system_id : 0,
+	struct ctx c = { .dirfd = dirfd,
+			 .tli = st && st->pg_timeline ? st->pg_timeline : tli,
+			 .seg_size = seg_size,
+			 .flush = st ? st->flush_lsn : 0,
+			 .sysid = st ? st->system_id : 0,
 			 .out = out };
 	int r = list_segments(&c);
 	out->tli = c.tli;
@@ -383,7 +393,8 @@ int walcheck_timeline(int dirfd, const struct walstate *st, uint32_t tli, uint32
 	out->segments = (unsigned)c.n;
 	if (r == 0)
 		r = find_run(&c);
-	c.magic = 0; /* the run may have stopped at a page of another magic: check_files reports it */
+	c.magic =
+		0; /* the run may have stopped at a page of another magic: check_files reports it */
 	if (r == 0)
 		r = check_files(&c);
 	free(c.segs);
@@ -431,7 +442,8 @@ static int move_aside(int dirfd, const char *name)
 	return -EEXIST;
 }
 
-int walcheck_repair(int dirfd, const struct walcheck_report *rep, uint32_t seg_size, struct walstate *st)
+int walcheck_repair(int dirfd, const struct walcheck_report *rep, uint32_t seg_size,
+		    struct walstate *st)
 {
 	if (rep->kind == WALCHECK_OK || !rep->resume_lsn || !rep->tli)
 		return -EINVAL;
@@ -465,8 +477,8 @@ int walcheck_repair(int dirfd, const struct walcheck_report *rep, uint32_t seg_s
 		r = move_aside(dirfd, WALSTATE_FILE);
 	if (r < 0)
 		return r;
-	struct walstate ns = { rep->state_loaded && st->system_id ? st->system_id : rep->system_id, rep->tli,
-			       rep->resume_lsn, rep->state_loaded ? st->seq : 0 };
+	struct walstate ns = { rep->state_loaded && st->system_id ? st->system_id : rep->system_id,
+			       rep->tli, rep->resume_lsn, rep->state_loaded ? st->seq : 0 };
 	/* the renames are durable before the state that relies on them */
 	if ((r = walseg_sync_dir(dirfd)) < 0 || (r = walstate_save(dirfd, &ns)) < 0)
 		return r;

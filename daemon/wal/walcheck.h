@@ -53,31 +53,31 @@
 
 enum walcheck_kind {
 	WALCHECK_OK = 0,
-	WALCHECK_STATE_DAMAGED,  /* wal.state exists but neither slot is valid (-EBADMSG) */
-	WALCHECK_STATE_MISSING,  /* no wal.state, yet segments of the timeline are on disk */
-	WALCHECK_MISSING,        /* a segment holding WAL before the flush LSN is not on disk */
-	WALCHECK_INCOMPLETE,     /* such a segment is only .partial, but the flush LSN is past it */
-	WALCHECK_SIZE,           /* a segment file is not seg_size bytes (truncated, say) */
-	WALCHECK_ZEROS,          /* a page that must hold WAL is all zeros (never written) */
-	WALCHECK_BAD_HEADER,     /* a page header that is not PostgreSQL's for its place */
-	WALCHECK_DUPLICATE,      /* a segment both complete and .partial */
+	WALCHECK_STATE_DAMAGED, /* wal.state exists but neither slot is valid (-EBADMSG) */
+	WALCHECK_STATE_MISSING, /* no wal.state, yet segments of the timeline are on disk */
+	WALCHECK_MISSING,       /* a segment holding WAL before the flush LSN is not on disk */
+	WALCHECK_INCOMPLETE,    /* such a segment is only .partial, but the flush LSN is past it */
+	WALCHECK_SIZE,          /* a segment file is not seg_size bytes (truncated, say) */
+	WALCHECK_ZEROS,         /* a page that must hold WAL is all zeros (never written) */
+	WALCHECK_BAD_HEADER,    /* a page header that is not PostgreSQL's for its place */
+	WALCHECK_DUPLICATE,     /* a segment both complete and .partial */
 };
 
 struct walcheck_report {
-	enum walcheck_kind kind;  /* WALCHECK_OK, or the first problem by LSN */
-	bool state_loaded;        /* walcheck_load: *st holds the persisted state */
-	unsigned bad_slots;       /* walcheck_load: wal.state slots ignored (walstate_info) */
-	uint32_t tli;             /* the PostgreSQL timeline checked (0: none known, nothing on disk) */
-	uint64_t flush_lsn;       /* the state's flush LSN checked (0: none) */
+	enum walcheck_kind kind; /* WALCHECK_OK, or the first problem by LSN */
+	bool state_loaded;       /* walcheck_load: *st holds the persisted state */
+	unsigned bad_slots;      /* walcheck_load: wal.state slots ignored (walstate_info) */
+	uint32_t tli;       /* the PostgreSQL timeline checked (0: none known, nothing on disk) */
+	uint64_t flush_lsn; /* the state's flush LSN checked (0: none) */
 	char segment[WAL_FNAME_LEN + 9]; /* the problem's file name, "" if none */
-	uint64_t lsn;             /* where the problem is: the segment's or page's start (LSN) */
-	char detail[96];          /* for a header: which field is wrong */
-	uint64_t system_id;       /* from the oldest segment's long header (0: none read) */
-	uint64_t disk_start;      /* first LSN of the oldest segment of tli on disk (0: none) */
-	uint64_t resume_lsn;      /* the safe resume point from the files (see above; 0: none) */
-	uint64_t disk_end;        /* end of the valid pages from disk_start on (LSN) */
-	unsigned segments;        /* segment files of tli found */
-	char message[1024];       /* what is wrong and how to repair it; "" when kind is OK */
+	uint64_t lsn;        /* where the problem is: the segment's or page's start (LSN) */
+	char detail[96];     /* for a header: which field is wrong */
+	uint64_t system_id;  /* from the oldest segment's long header (0: none read) */
+	uint64_t disk_start; /* first LSN of the oldest segment of tli on disk (0: none) */
+	uint64_t resume_lsn; /* the safe resume point from the files (see above; 0: none) */
+	uint64_t disk_end;   /* end of the valid pages from disk_start on (LSN) */
+	unsigned segments;   /* segment files of tli found */
+	char message[1024];  /* what is wrong and how to repair it; "" when kind is OK */
 };
 
 /** A short name of @p k for show and metrics ("ok", "missing_segment", ...). */
@@ -124,6 +124,7 @@ int walcheck_load(int dirfd, uint32_t seg_size, struct walstate *st, struct walc
  * On success *st is the new state. Blocking; not thread-safe against a writer of the directory.
  * @return 0, -EINVAL, or -errno of renameat/walstate_save.
  */
-int walcheck_repair(int dirfd, const struct walcheck_report *rep, uint32_t seg_size, struct walstate *st);
+int walcheck_repair(int dirfd, const struct walcheck_report *rep, uint32_t seg_size,
+		    struct walstate *st);
 
 #endif /* EXECD_WAL_WALCHECK_H */

@@ -20,11 +20,20 @@
 #define WAL_FNAME_LEN 24
 
 /** Segment number containing @p lsn. */
-static inline uint64_t wal_segno(uint64_t lsn) { return lsn / WAL_SEG_SIZE; }
+static inline uint64_t wal_segno(uint64_t lsn)
+{
+	return lsn / WAL_SEG_SIZE;
+}
 /** Offset of @p lsn inside its segment (bytes). */
-static inline uint32_t wal_seg_offset(uint64_t lsn) { return (uint32_t)(lsn % WAL_SEG_SIZE); }
+static inline uint32_t wal_seg_offset(uint64_t lsn)
+{
+	return (uint32_t)(lsn % WAL_SEG_SIZE);
+}
 /** First LSN of segment @p segno. */
-static inline uint64_t wal_segno_lsn(uint64_t segno) { return segno * WAL_SEG_SIZE; }
+static inline uint64_t wal_segno_lsn(uint64_t segno)
+{
+	return segno * WAL_SEG_SIZE;
+}
 
 /**
  * XLogFileName: "%08X%08X%08X" of timeline @p tli, log id and segment within the log id.
@@ -43,13 +52,13 @@ int64_t wal_pg_now_us(void);
 
 /** One message of the CopyBoth stream from the server. */
 struct wal_msg {
-	char type;             /* 'w' XLogData, 'k' primary keepalive */
-	uint64_t start_lsn;    /* 'w': dataStart */
-	uint64_t wal_end;      /* 'w','k': the server's current end of WAL */
-	int64_t send_time_us;  /* PostgreSQL timestamp */
-	int reply_requested;   /* 'k': the server asks for a status update now */
-	const char *data;      /* 'w': the WAL bytes (points into the message) */
-	size_t len;            /* 'w': their length (bytes) */
+	char type;            /* 'w' XLogData, 'k' primary keepalive */
+	uint64_t start_lsn;   /* 'w': dataStart */
+	uint64_t wal_end;     /* 'w','k': the server's current end of WAL */
+	int64_t send_time_us; /* PostgreSQL timestamp */
+	int reply_requested;  /* 'k': the server asks for a status update now */
+	const char *data;     /* 'w': the WAL bytes (points into the message) */
+	size_t len;           /* 'w': their length (bytes) */
 };
 
 /**

@@ -104,8 +104,8 @@ static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *to
 
 /* Remove the oldest of the @p n segments @p v while the timeline is over its retention.
  * @return how many were removed; *err = -errno of the unlink that failed (the pass stops), or 0. */
-static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint64_t total, uint64_t now_s,
-			 int *err)
+static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint64_t total,
+			 uint64_t now_s, int *err)
 {
 	int removed = 0;
 	*err = 0;
@@ -135,7 +135,8 @@ int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
 	pthread_mutex_lock(&wt->lock);
 	uint32_t cur_tli = wt->pg_timeline;
 	pthread_mutex_unlock(&wt->lock);
-	int pe = cur_tli ? walseg_remove_stale_preps(wt->dirfd, cur_tli, wal_segno(atomic_load(&wt->flush_lsn)))
+	int pe = cur_tli ? walseg_remove_stale_preps(wt->dirfd, cur_tli,
+						     wal_segno(atomic_load(&wt->flush_lsn)))
 			 : 0;
 	struct seg *v;
 	size_t n;
@@ -190,7 +191,8 @@ static ex_poll_t walgc_poll(struct ex_future *f, struct ex_context *cx)
 				      "retention: %s", strerror((int)-e));
 		EX_AWAIT(&g->a, cx,
 			 &ex_select(&g->sel, ex_sleep(&g->sleep, GC_INTERVAL_NS),
-				    task_mgr_shutdown_watcher(&g->watch))->base);
+				    task_mgr_shutdown_watcher(&g->watch))
+				  ->base);
 	} while (!task_mgr_is_shutdown_requested());
 	EX_END(&g->a, f, 0);
 }

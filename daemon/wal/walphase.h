@@ -19,7 +19,7 @@ enum walrecv_phase {
 	WALRECV_STREAMING,  /* START_REPLICATION succeeded */
 	WALRECV_BACKOFF,    /* waiting to reconnect after an error (shown with the error) */
 	WALRECV_ERROR,
-	WALRECV_STOPPED,    /* the receiver task ended */
+	WALRECV_STOPPED, /* the receiver task ended */
 };
 
 /** The name timeline.show gives @p p ("idle", "connecting", ...). Thread-safe. */

@@ -50,13 +50,15 @@ static ex_poll_t walprep_poll(struct ex_future *f, struct ex_context *cx)
 		e = EX_AWAITED(&p->a);
 		if (e == -EOPNOTSUPP) {
 			atomic_store(&wt->prep_off, true);
-			execd_log_ids(LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
-				      "the file system has no O_TMPFILE: WAL segments are zero-filled when "
-				      "they are opened, as pg_receivewal does");
+			execd_log_ids(
+				LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
+				"the file system has no O_TMPFILE: WAL segments are zero-filled when "
+				"they are opened, as pg_receivewal does");
 		} else if (e < 0) {
-			execd_log_ids(LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
-				      "preparing the next WAL segment: %s (the receiver zero-fills it itself)",
-				      strerror((int)-e));
+			execd_log_ids(
+				LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
+				"preparing the next WAL segment: %s (the receiver zero-fills it itself)",
+				strerror((int)-e));
 		}
 	}
 	atomic_store(&wt->prep_busy, false);
@@ -80,8 +82,8 @@ int walprep_start(struct wal_timeline *wt, uint32_t tli, uint64_t segno)
 		return -ENOMEM;
 	}
 	*p = (struct walprep){ .fut.poll = walprep_poll, .wt = wt, .tli = tli, .segno = segno };
-	int r = task_mgr_spawn(TASK_KIND_WAL_PREALLOC, &wt->tenant_id, &wt->timeline_id, "wal_prealloc",
-			       false, &p->fut, walprep_drop, NULL);
+	int r = task_mgr_spawn(TASK_KIND_WAL_PREALLOC, &wt->tenant_id, &wt->timeline_id,
+			       "wal_prealloc", false, &p->fut, walprep_drop, NULL);
 	if (r < 0)
 		atomic_store(&wt->prep_busy, false); /* (p was dropped) */
 	return r;

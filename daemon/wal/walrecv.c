@@ -48,7 +48,8 @@ static uint64_t rnd_state;
 /* Jitter: +-25 %, xorshift (no need for crypto quality; must not block). */
 static uint64_t jitter(uint64_t ns)
 {
-	uint64_t x = __atomic_add_fetch(&rnd_state, 0x9E3779B97F4A7C15ull, __ATOMIC_RELAXED) ^ ex_now_ns();
+	uint64_t x = __atomic_add_fetch(&rnd_state, 0x9E3779B97F4A7C15ull, __ATOMIC_RELAXED) ^
+		     ex_now_ns();
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
@@ -62,8 +63,8 @@ static void streaming(struct walrecv *r)
 	char l[20];
 	walrecv_phase_set(wt, WALRECV_STREAMING, NULL);
 	lsn_format(r->handshake.start_lsn, l);
-	execd_log_ids(LOG_INFO, &wt->tenant_id, &wt->timeline_id, "streaming from %s timeline %u", l,
-		      r->handshake.tli);
+	execd_log_ids(LOG_INFO, &wt->tenant_id, &wt->timeline_id, "streaming from %s timeline %u",
+		      l, r->handshake.tli);
 }
 
 /* A connection failed: show it, and double the next wait (up to BACKOFF_MAX_NS). @return the
@@ -72,8 +73,8 @@ static uint64_t backoff(struct walrecv *r)
 {
 	struct wal_timeline *wt = r->conn.wt;
 	uint64_t deadline = ex_now_ns() + jitter(r->backoff_ns);
-	execd_log_ids(LOG_WARNING, &wt->tenant_id, &wt->timeline_id, "%s; retrying in %llu ms", r->conn.errmsg,
-		      (unsigned long long)(r->backoff_ns / 1000000));
+	execd_log_ids(LOG_WARNING, &wt->tenant_id, &wt->timeline_id, "%s; retrying in %llu ms",
+		      r->conn.errmsg, (unsigned long long)(r->backoff_ns / 1000000));
 	walrecv_phase_set(wt, WALRECV_BACKOFF, "%s", r->conn.errmsg);
 	r->backoff_ns = r->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : r->backoff_ns * 2;
 	return deadline;
@@ -104,7 +105,9 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 		EX_AWAIT(&r->a, cx, walrecv_handshake(&r->handshake, c));
 		if ((r->result = (int)EX_AWAITED(&r->a)) == 0) {
 			streaming(r);
-			EX_AWAIT(&r->a, cx, walrecv_stream(&r->stream, r->handshake.start_lsn, r->handshake.tli));
+			EX_AWAIT(&r->a, cx,
+				 walrecv_stream(&r->stream, r->handshake.start_lsn,
+						r->handshake.tli));
 			EX_AWAIT(&r->a, cx, walrecv_end(&r->end, &r->stream));
 			r->result = (int)EX_AWAITED(&r->a);
 		}

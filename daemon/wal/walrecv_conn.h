@@ -38,10 +38,10 @@ struct walrecv_conn {
 	struct ex_sleep sleep;
 	struct task_mgr_watcher watch;
 	struct ex_select sel;
-	struct ex_blocking blk;        /* the blocking job a phase awaits (one at a time) */
-	struct walstate saving;        /* what walrecv_save_state()'s job writes */
-	int err;                       /* the first error of this connection (-errno), or 0 */
-	char errmsg[256];              /* ... and its message */
+	struct ex_blocking blk; /* the blocking job a phase awaits (one at a time) */
+	struct walstate saving; /* what walrecv_save_state()'s job writes */
+	int err;                /* the first error of this connection (-errno), or 0 */
+	char errmsg[256];       /* ... and its message */
 };
 
 /** What ended a walrecv_wait(). */
@@ -69,7 +69,8 @@ bool walrecv_cancelled(void);
  * Record the first error of the connection: @p err (-errno; 0 counts as -EIO) and its message
  * (trailing newlines of libpq's messages removed). @return c->err, for `return walrecv_fail()`.
  */
-int walrecv_fail(struct walrecv_conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int walrecv_fail(struct walrecv_conn *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /** PQflush: @return 0 (all sent), 1 (more to send: wait for POLLOUT), or -EIO (error recorded). */
 int walrecv_send(struct walrecv_conn *c);

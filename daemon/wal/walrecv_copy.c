@@ -19,8 +19,8 @@
 #include "walrecv_copy.h"
 #include "waltl.h"
 
-#define STATUS_INTERVAL_NS (10ull * 1000000000)  /* pg_receivewal's --status-interval default */
-#define PENDING_MAX (1u << 20)                    /* bytes received before a flush is forced */
+#define STATUS_INTERVAL_NS (10ull * 1000000000) /* pg_receivewal's --status-interval default */
+#define PENDING_MAX (1u << 20)                  /* bytes received before a flush is forced */
 
 void walrecv_pending_free(struct walrecv_stream *s)
 {
@@ -55,7 +55,8 @@ int walrecv_send_status(struct walrecv_stream *s)
 	uint64_t flush = walrecv_flush_to_report(s);
 	wal_status_build(m, s->w.write_lsn, flush, 0, wal_pg_now_us(), false);
 	if (PQputCopyData(s->c->conn, m, sizeof m) != 1)
-		return walrecv_fail(s->c, -EIO, "sending status update: %s", PQerrorMessage(s->c->conn));
+		return walrecv_fail(s->c, -EIO, "sending status update: %s",
+				    PQerrorMessage(s->c->conn));
 	if (flush > s->reported_flush)
 		s->reported_flush = flush;
 	s->next_status_ns = ex_now_ns() + STATUS_INTERVAL_NS;
@@ -69,7 +70,8 @@ static int take_msg(struct walrecv_stream *s, char *buf, int n)
 	struct wal_timeline *wt = s->c->wt;
 	struct wal_msg m;
 	if (wal_msg_parse(buf, (size_t)n, &m) < 0) {
-		walrecv_fail(s->c, -EPROTO, "unexpected replication message of type '%c' (%d bytes)", buf[0], n);
+		walrecv_fail(s->c, -EPROTO,
+			     "unexpected replication message of type '%c' (%d bytes)", buf[0], n);
 		PQfreemem(buf);
 		return -EIO;
 	}

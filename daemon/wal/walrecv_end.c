@@ -26,14 +26,15 @@
 #include "walrecv_stream.h"
 #include "waltl.h"
 
-#define FINAL_FLUSH_NS (5ull * 1000000000)        /* bound on sending the last status update */
+#define FINAL_FLUSH_NS (5ull * 1000000000) /* bound on sending the last status update */
 
 /* The result after the copy, if it names the next timeline: e->next_tli, e->switch_lsn. */
 static bool switch_parse(struct walrecv_end *e)
 {
 	struct wal_timeline *wt = e->s->c->wt;
 	char l[20];
-	if (!e->res || PQresultStatus(e->res) != PGRES_TUPLES_OK || PQntuples(e->res) != 1 || PQnfields(e->res) < 2)
+	if (!e->res || PQresultStatus(e->res) != PGRES_TUPLES_OK || PQntuples(e->res) != 1 ||
+	    PQnfields(e->res) < 2)
 		return false;
 	e->next_tli = (uint32_t)strtoul(PQgetvalue(e->res, 0, 0), NULL, 10);
 	e->switch_lsn = 0;
@@ -88,7 +89,8 @@ static ex_poll_t end_poll(struct ex_future *f, struct ex_context *cx)
 		e->deadline = ex_now_ns() + FINAL_FLUSH_NS;
 		while (PQisBusy(c->conn)) {
 			EX_AWAIT(&e->a, cx, walrecv_wait(c, POLLIN, e->deadline));
-			if (walrecv_woke(c, POLLIN) != WALRECV_WOKE_SOCKET || !PQconsumeInput(c->conn))
+			if (walrecv_woke(c, POLLIN) != WALRECV_WOKE_SOCKET ||
+			    !PQconsumeInput(c->conn))
 				break;
 		}
 		e->res = PQisBusy(c->conn) ? NULL : PQgetResult(c->conn);
@@ -98,7 +100,8 @@ static ex_poll_t end_poll(struct ex_future *f, struct ex_context *cx)
 			EX_AWAIT(&e->a, cx, walrecv_save_state(c, switch_state(e)));
 			switch_persisted(e, (int)EX_AWAITED(&e->a));
 		} else {
-			walrecv_fail(c, -ECONNRESET, "the server ended streaming%s%s", e->res ? ": " : "",
+			walrecv_fail(c, -ECONNRESET, "the server ended streaming%s%s",
+				     e->res ? ": " : "",
 				     e->res ? PQresultErrorMessage(e->res) : "");
 		}
 		if (e->res)

@@ -39,14 +39,14 @@
 #include "walrecv_stream.h"
 #include "waltl.h"
 
-#define JOB_BUDGET_NS (10ull * 1000000)           /* a flush job takes more rounds for this long */
+#define JOB_BUDGET_NS (10ull * 1000000) /* a flush job takes more rounds for this long */
 /* A job owning the stream returns this long idle (longer than the server's own stalls, such as
  * creating its next WAL segment, so that they do not cost a hand-back and a new job). */
 #define STREAM_IDLE_NS (200ull * 1000000)
 /* ... and writes wal.state this often (twice that at the latest), or at once for a wait-lsn: each
  * write is an fdatasync on the thread that answers the server (see persist_due). */
 #define PERSIST_NS (1000ull * 1000000)
-#define STREAM_MAX 4                              /* jobs owning their stream at once (all timelines) */
+#define STREAM_MAX 4 /* jobs owning their stream at once (all timelines) */
 
 static atomic_int streaming; /* flush jobs owning their stream (all timelines): pool threads held */
 
@@ -92,8 +92,9 @@ static bool cancel_watch(struct walrecv_stream *s)
 	if (s->cancel_fd < 0) {
 		s->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (s->cancel_fd < 0) {
-			log_warning("no eventfd for the stream's cancellation (%s): it is seen within %llu ms",
-				    strerror(errno), (unsigned long long)(STREAM_IDLE_NS / 1000000));
+			log_warning(
+				"no eventfd for the stream's cancellation (%s): it is seen within %llu ms",
+				strerror(errno), (unsigned long long)(STREAM_IDLE_NS / 1000000));
 			return false;
 		}
 	}
@@ -274,7 +275,8 @@ static enum flush_next receive_or_wait(struct walrecv_stream *s, struct flush_jo
 	for (;; receive = true) {
 		if (receive) {
 			if (!PQconsumeInput(s->c->conn)) {
-				walrecv_fail(s->c, -EIO, "receiving: %s", PQerrorMessage(s->c->conn));
+				walrecv_fail(s->c, -EIO, "receiving: %s",
+					     PQerrorMessage(s->c->conn));
 				s->input = WALRECV_INPUT_FAILED;
 				return FLUSH_DONE;
 			}
@@ -327,7 +329,8 @@ int64_t walrecv_flush_job(void *arg)
 	while (flush_round(s, &j) == FLUSH_NEXT_ROUND)
 		;
 	if (j.watching)
-		s->cancel_wait.cs.release(&s->cancel_wait.cs); /* no wake reaches cancel_fd after this */
+		s->cancel_wait.cs.release(
+			&s->cancel_wait.cs); /* no wake reaches cancel_fd after this */
 	if (j.stream)
 		atomic_fetch_sub(&streaming, 1);
 	/* (after an error too: what was synced is persisted; the first error is reported) */

@@ -38,8 +38,8 @@ static int64_t job_connect(void *arg)
 	const char *keys[] = { "dbname", "replication", "fallback_application_name", NULL };
 	const char *vals[] = { wt->source, "true", "execd", NULL };
 	h->resume_lsn = wt->has_persisted ? wt->persisted.flush_lsn : 0;
-	h->resume_err = h->resume_lsn ? walseg_resume_lsn(wt->dirfd, wt->persisted.pg_timeline, h->resume_lsn,
-							   &h->resume_lsn)
+	h->resume_err = h->resume_lsn ? walseg_resume_lsn(wt->dirfd, wt->persisted.pg_timeline,
+							  h->resume_lsn, &h->resume_lsn)
 				      : 0;
 	h->c->conn = PQconnectStartParams(keys, vals, 1);
 	return h->c->conn ? 0 : -ENOMEM;
@@ -50,7 +50,8 @@ static int connect_started(struct walrecv_handshake *h, int e)
 {
 	struct walrecv_conn *c = h->c;
 	if (h->resume_err < 0)
-		return walrecv_fail(c, h->resume_err, "finding where to resume in the WAL directory: %s",
+		return walrecv_fail(c, h->resume_err,
+				    "finding where to resume in the WAL directory: %s",
 				    strerror(-h->resume_err));
 	if (e < 0 || PQstatus(c->conn) == CONNECTION_BAD)
 		return walrecv_fail(c, -ECONNREFUSED, "connecting: %s",
@@ -67,16 +68,19 @@ static void step_command(struct walrecv_handshake *h)
 	if (h->step == WALRECV_IDENTIFY)
 		snprintf(h->cmd, sizeof h->cmd, "IDENTIFY_SYSTEM");
 	else if (h->step == WALRECV_CREATE_SLOT)
-		snprintf(h->cmd, sizeof h->cmd, "CREATE_REPLICATION_SLOT \"%s\" PHYSICAL RESERVE_WAL", wt->slot);
+		snprintf(h->cmd, sizeof h->cmd,
+			 "CREATE_REPLICATION_SLOT \"%s\" PHYSICAL RESERVE_WAL", wt->slot);
 	else if (h->step == WALRECV_READ_SLOT)
 		snprintf(h->cmd, sizeof h->cmd, "READ_REPLICATION_SLOT \"%s\"", wt->slot);
 	else if (h->step == WALRECV_TIMELINE_HISTORY)
 		snprintf(h->cmd, sizeof h->cmd, "TIMELINE_HISTORY %u", h->tli);
 	else if (lsn_format(h->start_lsn, l), wt->slot)
-		snprintf(h->cmd, sizeof h->cmd, "START_REPLICATION SLOT \"%s\" PHYSICAL %s TIMELINE %u", wt->slot,
-			 l, h->tli);
+		snprintf(h->cmd, sizeof h->cmd,
+			 "START_REPLICATION SLOT \"%s\" PHYSICAL %s TIMELINE %u", wt->slot, l,
+			 h->tli);
 	else
-		snprintf(h->cmd, sizeof h->cmd, "START_REPLICATION PHYSICAL %s TIMELINE %u", l, h->tli);
+		snprintf(h->cmd, sizeof h->cmd, "START_REPLICATION PHYSICAL %s TIMELINE %u", l,
+			 h->tli);
 }
 
 /* IDENTIFY_SYSTEM answered systemid, timeline, xlogpos, dbname. @return the next step or -errno. */
@@ -93,8 +97,9 @@ static int step_identify(struct walrecv_handshake *h)
 	if (lsn_parse(PQgetvalue(res, 0, 2), &pos) < 0 || tli == 0)
 		return walrecv_fail(c, -EPROTO, "IDENTIFY_SYSTEM: unexpected answer");
 	if (wt->has_persisted && wt->persisted.system_id && wt->persisted.system_id != sysid)
-		return walrecv_fail(c, -EXDEV, "the server's system identifier %llu is not the timeline's %llu",
-				    (unsigned long long)sysid, (unsigned long long)wt->persisted.system_id);
+		return walrecv_fail(
+			c, -EXDEV, "the server's system identifier %llu is not the timeline's %llu",
+			(unsigned long long)sysid, (unsigned long long)wt->persisted.system_id);
 	if (pos > atomic_load(&wt->server_lsn))
 		atomic_store(&wt->server_lsn, pos);
 	pthread_mutex_lock(&wt->lock);
@@ -126,7 +131,8 @@ static int step_create_slot(struct walrecv_handshake *h)
 {
 	const char *state = PQresultErrorField(h->res, PG_DIAG_SQLSTATE);
 	if (PQresultStatus(h->res) != PGRES_TUPLES_OK && !(state && strcmp(state, "42710") == 0))
-		return walrecv_fail(h->c, -EIO, "CREATE_REPLICATION_SLOT: %s", PQerrorMessage(h->c->conn));
+		return walrecv_fail(h->c, -EIO, "CREATE_REPLICATION_SLOT: %s",
+				    PQerrorMessage(h->c->conn));
 	walrecv_results_done(h->c, &h->res);
 	return h->read_slot ? WALRECV_READ_SLOT : WALRECV_PERSIST_START;
 }
@@ -138,8 +144,10 @@ static int step_read_slot(struct walrecv_handshake *h)
 	PGresult *res = h->res;
 	uint64_t at;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < 3)
-		return walrecv_fail(h->c, -EIO, "READ_REPLICATION_SLOT: %s", PQerrorMessage(h->c->conn));
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1) && lsn_parse(PQgetvalue(res, 0, 1), &at) == 0 && at) {
+		return walrecv_fail(h->c, -EIO, "READ_REPLICATION_SLOT: %s",
+				    PQerrorMessage(h->c->conn));
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 1) &&
+	    lsn_parse(PQgetvalue(res, 0, 1), &at) == 0 && at) {
 		h->start_lsn = wal_segno_lsn(wal_segno(at));
 		if (!PQgetisnull(res, 0, 2))
 			h->tli = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
@@ -176,10 +184,13 @@ static int step_history_check(struct walrecv_handshake *h)
 {
 	char want[32];
 	snprintf(want, sizeof want, "%08X.history", h->tli);
-	if (PQresultStatus(h->res) != PGRES_TUPLES_OK || PQntuples(h->res) != 1 || PQnfields(h->res) < 2)
-		return walrecv_fail(h->c, -EPROTO, "TIMELINE_HISTORY %u: %s", h->tli, PQerrorMessage(h->c->conn));
+	if (PQresultStatus(h->res) != PGRES_TUPLES_OK || PQntuples(h->res) != 1 ||
+	    PQnfields(h->res) < 2)
+		return walrecv_fail(h->c, -EPROTO, "TIMELINE_HISTORY %u: %s", h->tli,
+				    PQerrorMessage(h->c->conn));
 	if (strcmp(PQgetvalue(h->res, 0, 0), want) != 0)
-		return walrecv_fail(h->c, -EPROTO, "TIMELINE_HISTORY %u: the server sent the file '%.64s'", h->tli,
+		return walrecv_fail(h->c, -EPROTO,
+				    "TIMELINE_HISTORY %u: the server sent the file '%.64s'", h->tli,
 				    PQgetvalue(h->res, 0, 0));
 	return 0;
 }
@@ -196,14 +207,16 @@ static int64_t job_history(void *arg)
 		return 0;
 	if (errno != ENOENT)
 		return -errno;
-	return persist_write_file(wt->dirpath, name, PQgetvalue(h->res, 0, 1), (size_t)PQgetlength(h->res, 0, 1));
+	return persist_write_file(wt->dirpath, name, PQgetvalue(h->res, 0, 1),
+				  (size_t)PQgetlength(h->res, 0, 1));
 }
 
 /* job_history returned @p e. */
 static int step_history_stored(struct walrecv_handshake *h, int e)
 {
 	if (e < 0)
-		return walrecv_fail(h->c, e, "writing %s: %s", PQgetvalue(h->res, 0, 0), strerror(-e));
+		return walrecv_fail(h->c, e, "writing %s: %s", PQgetvalue(h->res, 0, 0),
+				    strerror(-e));
 	walrecv_results_done(h->c, &h->res);
 	return WALRECV_START_REPLICATION;
 }
@@ -231,7 +244,8 @@ static int step_result(struct walrecv_handshake *h)
 	case WALRECV_START_REPLICATION:
 		return step_start_replication(h);
 	default:
-		return walrecv_fail(h->c, -EINVAL, "handshake: no result expected at step %d", (int)h->step);
+		return walrecv_fail(h->c, -EINVAL, "handshake: no result expected at step %d",
+				    (int)h->step);
 	}
 }
 
@@ -254,9 +268,12 @@ static ex_poll_t handshake_poll(struct ex_future *f, struct ex_context *cx)
 	EX_AWAIT(&h->a, cx, ex_spawn_blocking(&c->blk, job_connect, h));
 	if ((e = connect_started(h, (int)EX_AWAITED(&h->a))) < 0)
 		EX_RETURN(&h->a, f, e);
-	for (h->ps = PGRES_POLLING_WRITING; h->ps != PGRES_POLLING_OK; h->ps = PQconnectPoll(c->conn)) {
+	for (h->ps = PGRES_POLLING_WRITING; h->ps != PGRES_POLLING_OK;
+	     h->ps = PQconnectPoll(c->conn)) {
 		if (h->ps == PGRES_POLLING_FAILED)
-			EX_RETURN(&h->a, f, walrecv_fail(c, -ECONNREFUSED, "connecting: %s", PQerrorMessage(c->conn)));
+			EX_RETURN(&h->a, f,
+				  walrecv_fail(c, -ECONNREFUSED, "connecting: %s",
+					       PQerrorMessage(c->conn)));
 		h->ev = h->ps == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 		c->sock = PQsocket(c->conn); /* may change between attempts (several hosts) */
 		EX_AWAIT(&h->a, cx, walrecv_wait(c, h->ev, UINT64_MAX));
@@ -264,24 +281,28 @@ static ex_poll_t handshake_poll(struct ex_future *f, struct ex_context *cx)
 			EX_RETURN(&h->a, f, -ECANCELED);
 	}
 	if (PQsetnonblocking(c->conn, 1) != 0)
-		EX_RETURN(&h->a, f, walrecv_fail(c, -EIO, "PQsetnonblocking: %s", PQerrorMessage(c->conn)));
+		EX_RETURN(&h->a, f,
+			  walrecv_fail(c, -EIO, "PQsetnonblocking: %s", PQerrorMessage(c->conn)));
 	c->sock = PQsocket(c->conn);
 
-	for (h->step = WALRECV_IDENTIFY; h->step != WALRECV_HANDSHAKE_DONE; h->step = (enum walrecv_step)e) {
+	for (h->step = WALRECV_IDENTIFY; h->step != WALRECV_HANDSHAKE_DONE;
+	     h->step = (enum walrecv_step)e) {
 		if (h->step == WALRECV_PERSIST_START) {
 			e = step_after_persist(h);
 			if (!h->need_persist)
 				continue;
 			EX_AWAIT(&h->a, cx,
-				 walrecv_save_state(c, (struct walstate){ c->wt->system_id, h->tli, h->start_lsn,
-									 c->wt->persisted.seq }));
+				 walrecv_save_state(c, (struct walstate){ c->wt->system_id, h->tli,
+									  h->start_lsn,
+									  c->wt->persisted.seq }));
 			if ((e = step_start_persisted(h, (int)EX_AWAITED(&h->a))) < 0)
 				EX_RETURN(&h->a, f, e);
 			continue;
 		}
 		step_command(h);
 		if (!PQsendQuery(c->conn, h->cmd))
-			EX_RETURN(&h->a, f, walrecv_fail(c, -EIO, "%s: %s", h->cmd, PQerrorMessage(c->conn)));
+			EX_RETURN(&h->a, f,
+				  walrecv_fail(c, -EIO, "%s: %s", h->cmd, PQerrorMessage(c->conn)));
 		/* until the first result is complete (the others are drained after it) */
 		while ((e = walrecv_send(c)) != 0 || PQisBusy(c->conn)) {
 			if (e < 0)
@@ -291,7 +312,9 @@ static ex_poll_t handshake_poll(struct ex_future *f, struct ex_context *cx)
 			if (walrecv_woke(c, h->ev) == WALRECV_WOKE_CANCELLED)
 				EX_RETURN(&h->a, f, -ECANCELED);
 			if (!PQconsumeInput(c->conn))
-				EX_RETURN(&h->a, f, walrecv_fail(c, -EIO, "receiving: %s", PQerrorMessage(c->conn)));
+				EX_RETURN(&h->a, f,
+					  walrecv_fail(c, -EIO, "receiving: %s",
+						       PQerrorMessage(c->conn)));
 		}
 		h->res = PQgetResult(c->conn);
 		if (h->step == WALRECV_TIMELINE_HISTORY) {

@@ -19,9 +19,9 @@ struct walrecv_conn;
 
 /** The steps after the connection is made, in the order they can run. */
 enum walrecv_step {
-	WALRECV_IDENTIFY,          /* IDENTIFY_SYSTEM: system id, timeline, server position */
-	WALRECV_CREATE_SLOT,       /* CREATE_REPLICATION_SLOT (--create-slot; an existing one is fine) */
-	WALRECV_READ_SLOT,         /* READ_REPLICATION_SLOT: a new timeline starts at the slot's WAL */
+	WALRECV_IDENTIFY,    /* IDENTIFY_SYSTEM: system id, timeline, server position */
+	WALRECV_CREATE_SLOT, /* CREATE_REPLICATION_SLOT (--create-slot; an existing one is fine) */
+	WALRECV_READ_SLOT,   /* READ_REPLICATION_SLOT: a new timeline starts at the slot's WAL */
 	WALRECV_PERSIST_START,     /* wal.state holds the start before anything is streamed */
 	WALRECV_TIMELINE_HISTORY,  /* TIMELINE_HISTORY of a timeline after the first, stored */
 	WALRECV_START_REPLICATION, /* START_REPLICATION: the server enters COPY_BOTH */
@@ -35,12 +35,12 @@ struct walrecv_handshake {
 	PostgresPollingStatusType ps; /* PQconnectPoll's last answer */
 	unsigned ev;                  /* socket events being waited for */
 	enum walrecv_step step;
-	char cmd[256];                /* the replication command being run */
-	PGresult *res;                /* its first result */
-	uint64_t resume_lsn;          /* walseg_resume_lsn of the persisted flush LSN (job_connect) */
+	char cmd[256];       /* the replication command being run */
+	PGresult *res;       /* its first result */
+	uint64_t resume_lsn; /* walseg_resume_lsn of the persisted flush LSN (job_connect) */
 	int resume_err;
-	bool need_persist;            /* a new start: persist it before streaming */
-	bool read_slot;               /* start where the existing slot holds WAL */
+	bool need_persist; /* a new start: persist it before streaming */
+	bool read_slot;    /* start where the existing slot holds WAL */
 	/* the result: where streaming starts */
 	uint64_t start_lsn;
 	uint32_t tli;

@@ -54,7 +54,8 @@ static enum walrecv_input receive_input(struct walrecv_stream *s)
  * earlier jobs that wal.state does not hold yet. */
 static bool flush_due(const struct walrecv_stream *s)
 {
-	return s->head || (s->input != WALRECV_INPUT_MORE && s->w.write_lsn > s->c->wt->persisted.flush_lsn);
+	return s->head ||
+	       (s->input != WALRECV_INPUT_MORE && s->w.write_lsn > s->c->wt->persisted.flush_lsn);
 }
 
 static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)

@@ -24,7 +24,7 @@ struct walrecv_conn;
 /* One XLogData message held between the socket and the flush job. */
 struct walrecv_msg {
 	struct walrecv_msg *next;
-	char *buf;          /* from PQgetCopyData (PQfreemem) */
+	char *buf; /* from PQgetCopyData (PQfreemem) */
 	uint64_t lsn;
 	const char *data;
 	size_t len;
@@ -50,19 +50,19 @@ struct walrecv_stream {
 	/* the segment files (the flush job writes, the end of the stream closes) */
 	struct walseg_writer w;
 	bool writer_open;
-	uint64_t prep_for;            /* the segment whose successor was handed to walprep_start */
+	uint64_t prep_for; /* the segment whose successor was handed to walprep_start */
 	/* received, not yet written: walrecv_receive() appends, the flush job takes */
 	struct walrecv_msg *head, **tail;
 	size_t pending_bytes;
-	uint64_t pending_end;         /* end LSN of the last pending message */
-	enum walrecv_input input;     /* walrecv_receive()'s last result, kept across the flush */
-	bool copy_done_seen;          /* PQgetCopyData returned -1 on this connection */
-	bool copy_ended;              /* the loop ended at the server's end of the copy */
+	uint64_t pending_end;     /* end LSN of the last pending message */
+	enum walrecv_input input; /* walrecv_receive()'s last result, kept across the flush */
+	bool copy_done_seen;      /* PQgetCopyData returned -1 on this connection */
+	bool copy_ended;          /* the loop ended at the server's end of the copy */
 	/* standby status updates */
-	uint64_t next_status_ns;      /* when the periodic one is due (ex_now_ns, ns) */
-	uint64_t reported_flush;      /* the last flush position sent on this connection */
-	bool reply_requested;         /* a keepalive asked for a reply */
-	unsigned ev;                  /* socket events being waited for */
+	uint64_t next_status_ns; /* when the periodic one is due (ex_now_ns, ns) */
+	uint64_t reported_flush; /* the last flush position sent on this connection */
+	bool reply_requested;    /* a keepalive asked for a reply */
+	unsigned ev;             /* socket events being waited for */
 	/* a flush job owning the stream sees the task's cancellation through this eventfd */
 	int cancel_fd;
 	struct ex_cancelled cancel_wait;

@@ -64,15 +64,18 @@ static int pad_segment(int fd, off_t from)
 		off += (off_t)n;
 		if (off % step == 0 &&
 		    sync_file_range(fd, off - step, step,
-				    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0 &&
-		    errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL) /* (only a pacing hint there) */
+				    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+					    SYNC_FILE_RANGE_WAIT_AFTER) < 0 &&
+		    errno != ENOSYS && errno != EOPNOTSUPP &&
+		    errno != EINVAL) /* (only a pacing hint there) */
 			return -errno;
 	}
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
 /* "<name><suffix>" of segment @p segno of timeline @p tli. */
-static void seg_file(uint32_t tli, uint64_t segno, const char *suffix, char buf[static WAL_FNAME_LEN + 9])
+static void seg_file(uint32_t tli, uint64_t segno, const char *suffix,
+		     char buf[static WAL_FNAME_LEN + 9])
 {
 	wal_seg_name(tli, segno, buf);
 	snprintf(buf + WAL_FNAME_LEN, 9, "%s", suffix);
@@ -364,7 +367,8 @@ int walseg_write(struct walseg_writer *w, uint64_t lsn, const void *data, size_t
 			if (w->renamed_lsn > w->sync_lsn)
 				w->sync_lsn = w->renamed_lsn; /* (its rename is durable now) */
 		}
-		if ((r = w->blk ? walseg_dio_append(w, p, n) : walseg_write_at(w->fd, p, n, off, 0)) < 0)
+		if ((r = w->blk ? walseg_dio_append(w, p, n)
+				: walseg_write_at(w->fd, p, n, off, 0)) < 0)
 			return r;
 		w->dirty = true;
 		p += n;

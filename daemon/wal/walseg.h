@@ -33,26 +33,27 @@
 #include <stdint.h>
 
 struct walseg_writer {
-	int dirfd;           /* the timeline's wal/ directory (borrowed) */
-	uint32_t tli;        /* PostgreSQL timeline of the segments being written */
-	uint64_t segno;      /* the open segment, or UINT64_MAX */
-	int fd;              /* its fd, or -1 */
-	bool dirty;          /* written since the last sync */
-	bool final_name;     /* the open file already has its final name (re-streamed after a crash) */
-	uint64_t write_lsn;  /* end of the last write (LSN) */
-	uint64_t sync_lsn;   /* everything before it is durable (LSN) */
+	int dirfd;       /* the timeline's wal/ directory (borrowed) */
+	uint32_t tli;    /* PostgreSQL timeline of the segments being written */
+	uint64_t segno;  /* the open segment, or UINT64_MAX */
+	int fd;          /* its fd, or -1 */
+	bool dirty;      /* written since the last sync */
+	bool final_name; /* the open file already has its final name (re-streamed after a crash) */
+	uint64_t write_lsn;          /* end of the last write (LSN) */
+	uint64_t sync_lsn;           /* everything before it is durable (LSN) */
 	uint64_t segments_completed; /* counter, for stats */
-	bool buffered;       /* never direct I/O (set after init; tests of the page-cache path) */
+	bool buffered; /* never direct I/O (set after init; tests of the page-cache path) */
 	/* direct I/O of the open segment (blk != NULL): blk holds the segment's bytes from offset
 	 * blk_off (aligned) up to the write position, blk_off + blk_len; blk_off + blk_len is
 	 * where the next byte goes. Owned while the segment is open. */
 	char *blk;
 	uint32_t blk_off, blk_len;
-	uint32_t align;      /* direct I/O offset and length alignment (bytes, a power of two) */
-	bool unsynced;       /* a full blk was written since the last sync (needs an fdatasync) */
-	bool blk_wide;       /* blk filled past its first pages since the last sync (catch-up) */
-	bool dir_dirty;      /* a segment was renamed since the directory's last sync */
-	uint64_t renamed_lsn; /* end of the last completed segment: sync_lsn once its name is durable */
+	uint32_t align; /* direct I/O offset and length alignment (bytes, a power of two) */
+	bool unsynced;  /* a full blk was written since the last sync (needs an fdatasync) */
+	bool blk_wide;  /* blk filled past its first pages since the last sync (catch-up) */
+	bool dir_dirty; /* a segment was renamed since the directory's last sync */
+	uint64_t
+		renamed_lsn; /* end of the last completed segment: sync_lsn once its name is durable */
 };
 
 /** Initialise @p w for directory @p dirfd and timeline @p tli, next write at @p lsn. */

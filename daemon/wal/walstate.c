@@ -56,9 +56,11 @@ static int parse_slot(char *text, struct walstate *st)
 	const cJSON *tli = cJSON_GetObjectItemCaseSensitive(j, "pg_timeline");
 	const cJSON *fl = cJSON_GetObjectItemCaseSensitive(j, "flush_lsn");
 	const cJSON *crc = cJSON_GetObjectItemCaseSensitive(j, "crc32c");
-	int version = cJSON_IsNumber(v) && (v->valuedouble == 1 || v->valuedouble == 2) ? v->valueint : 0;
-	if (version && cJSON_IsString(sys) && cJSON_IsNumber(tli) &&
-	    tli->valuedouble >= 0 && tli->valuedouble <= UINT32_MAX && cJSON_IsString(fl) &&
+	int version = cJSON_IsNumber(v) && (v->valuedouble == 1 || v->valuedouble == 2)
+			      ? v->valueint
+			      : 0;
+	if (version && cJSON_IsString(sys) && cJSON_IsNumber(tli) && tli->valuedouble >= 0 &&
+	    tli->valuedouble <= UINT32_MAX && cJSON_IsString(fl) &&
 	    (!seq || (cJSON_IsNumber(seq) && seq->valuedouble >= 0)) &&
 	    (version == 1 || (cJSON_IsString(crc) && slot_crc_ok(text, crc->valuestring)))) {
 		char *end;
@@ -90,7 +92,8 @@ static int pick_slot(const int ver[2], const struct walstate s[2], struct walsta
 	for (int i = 0; i < 2; i++) {
 		if (ver[i] < 0)
 			continue;
-		if (best < 0 || ver[i] > ver[best] || (ver[i] == ver[best] && s[i].seq > s[best].seq))
+		if (best < 0 || ver[i] > ver[best] ||
+		    (ver[i] == ver[best] && s[i].seq > s[best].seq))
 			best = i;
 	}
 	if (best < 0)
@@ -184,7 +187,8 @@ int walstate_save(int dirfd, struct walstate *st)
 	/* the checksum is computed with its own digits as "00000000", then written over them */
 	int len = snprintf(slot, sizeof slot,
 			   "{\"version\":2,\"seq\":%" PRIu64 ",\"system_id\":\"%" PRIu64
-			   "\",\"pg_timeline\":%" PRIu32 ",\"flush_lsn\":\"%s\"," CRC_KEY "00000000\"}\n",
+			   "\",\"pg_timeline\":%" PRIu32 ",\"flush_lsn\":\"%s\"," CRC_KEY
+			   "00000000\"}\n",
 			   seq, st->system_id, st->pg_timeline, lsn);
 	char digits[9];
 	snprintf(digits, sizeof digits, "%08" PRIx32, crc32c(0, slot, (size_t)len));

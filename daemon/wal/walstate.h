@@ -37,7 +37,7 @@ struct walstate {
 
 /** What walstate_load_info() found besides the state (for show and the log). */
 struct walstate_info {
-	int version;        /* format of the slot in use: 1 (no checksum, before the upgrade) or 2 */
+	int version; /* format of the slot in use: 1 (no checksum, before the upgrade) or 2 */
 	unsigned bad_slots; /* bit i set: slot i holds something (not all NULs) that does not parse,
 			     * has an unknown version or fails its checksum, so it was ignored */
 };

@@ -108,8 +108,8 @@ static int wt_open_dir(struct timeline *tl, struct wal_timeline *wt)
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot load %s/%s: %s", wt->dirpath,
-			      WALSTATE_FILE, strerror(-r));
+		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot load %s/%s: %s",
+			      wt->dirpath, WALSTATE_FILE, strerror(-r));
 		return r;
 	}
 	wt->has_persisted = true;
@@ -161,15 +161,15 @@ static int spawn_tasks(struct timeline *tl, struct wal_timeline *wt)
 	struct ex_future *f = walrecv_new(wt);
 	if (!f)
 		return -ENOMEM;
-	int r = task_mgr_spawn(TASK_KIND_WAL_RECEIVER, &tl->tenant_id, &tl->id, "walreceiver", false, f,
-			       walrecv_drop, NULL);
+	int r = task_mgr_spawn(TASK_KIND_WAL_RECEIVER, &tl->tenant_id, &tl->id, "walreceiver",
+			       false, f, walrecv_drop, NULL);
 	if (r < 0)
 		return r;
 	/* From here the receiver runs and uses wt, so the start succeeds (the caller would free
 	 * the timeline on an error): a GC that cannot be spawned is logged, not returned. */
 	f = walgc_new(wt);
-	r = f ? task_mgr_spawn(TASK_KIND_RETENTION_GC, &tl->tenant_id, &tl->id, "retention_gc", false, f,
-			       walgc_drop, NULL)
+	r = f ? task_mgr_spawn(TASK_KIND_RETENTION_GC, &tl->tenant_id, &tl->id, "retention_gc",
+			       false, f, walgc_drop, NULL)
 	      : -ENOMEM;
 	if (r < 0)
 		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id,
@@ -258,8 +258,9 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 	bool ok = cJSON_AddStringToObject(obj, "state", state) &&
 		  (error ? cJSON_AddStringToObject(obj, "error", error) != NULL
 			 : cJSON_AddNullToObject(obj, "error") != NULL) &&
-		  (wt->source_shown ? cJSON_AddStringToObject(obj, "source", wt->source_shown) != NULL
-				    : cJSON_AddNullToObject(obj, "source") != NULL) &&
+		  (wt->source_shown
+			   ? cJSON_AddStringToObject(obj, "source", wt->source_shown) != NULL
+			   : cJSON_AddNullToObject(obj, "source") != NULL) &&
 		  (wt->slot ? cJSON_AddStringToObject(obj, "slot", wt->slot) != NULL
 			    : cJSON_AddNullToObject(obj, "slot") != NULL) &&
 		  (system_id ? cJSON_AddStringToObject(obj, "system_id", sys) != NULL
@@ -267,8 +268,10 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		  (pg_timeline ? cJSON_AddNumberToObject(obj, "pg_timeline", pg_timeline) != NULL
 			       : cJSON_AddNullToObject(obj, "pg_timeline") != NULL) &&
 		  add_lsn(obj, "received_lsn", recv > flush ? recv : flush) == 0 &&
-		  add_lsn(obj, "flush_lsn", flush) == 0 && add_lsn(obj, "server_lsn", server) == 0 &&
-		  cJSON_AddNumberToObject(obj, "lag_bytes", (double)(server > flush ? server - flush : 0)) &&
+		  add_lsn(obj, "flush_lsn", flush) == 0 &&
+		  add_lsn(obj, "server_lsn", server) == 0 &&
+		  cJSON_AddNumberToObject(obj, "lag_bytes",
+					  (double)(server > flush ? server - flush : 0)) &&
 		  cJSON_AddNumberToObject(obj, "segments", (double)segments) &&
 		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)bytes);
 	free(error);
@@ -313,7 +316,8 @@ static void wait_release(struct ex_cancel_safe_future *cs)
 	}
 }
 
-struct ex_cancel_safe_future *wal_timeline_wait_lsn(struct wal_wait *w, struct timeline *tl, uint64_t lsn)
+struct ex_cancel_safe_future *wal_timeline_wait_lsn(struct wal_wait *w, struct timeline *tl,
+						    uint64_t lsn)
 {
 	w->cs.base.poll = wait_poll;
 	w->cs.base.output = 0;

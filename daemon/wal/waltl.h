@@ -21,18 +21,18 @@ struct ex_seqwait;
 
 struct wal_timeline {
 	struct execd_id tenant_id, timeline_id;
-	char *dirpath;          /* <timeline dir>/wal */
-	int dirfd;              /* open on dirpath for the timeline's life */
-	char *source;           /* conninfo as given (may hold a password; never shown) */
-	char *source_shown;     /* conninfo with the password removed */
-	char *slot;             /* or NULL */
+	char *dirpath;      /* <timeline dir>/wal */
+	int dirfd;          /* open on dirpath for the timeline's life */
+	char *source;       /* conninfo as given (may hold a password; never shown) */
+	char *source_shown; /* conninfo with the password removed */
+	char *slot;         /* or NULL */
 	bool create_slot;
-	uint64_t start_lsn;     /* 0 = the server's position */
+	uint64_t start_lsn; /* 0 = the server's position */
 	uint64_t retention_bytes, retention_age_s;
 
-	pthread_mutex_t lock;   /* protects phase, error, system_id, pg_timeline for show */
+	pthread_mutex_t lock;     /* protects phase, error, system_id, pg_timeline for show */
 	enum walrecv_phase phase; /* shown as "state" (walphase.h; not wal.state, walstate.h) */
-	char *error;            /* last error message, or NULL */
+	char *error;              /* last error message, or NULL */
 	uint64_t system_id;
 	uint32_t pg_timeline;
 
@@ -41,11 +41,11 @@ struct wal_timeline {
 	_Atomic uint64_t server_lsn;   /* the server's end of WAL, from its messages */
 	struct ex_seqwait *flush_wait; /* flush_lsn as a seqwait (timeline.wait_lsn) */
 
-	struct walstate persisted;      /* what wal.state holds (the receiver's copy) */
+	struct walstate persisted; /* what wal.state holds (the receiver's copy) */
 	bool has_persisted;
 
-	atomic_bool prep_busy;          /* a WalPrealloc task runs (walprep.c) */
-	atomic_bool prep_off;           /* no O_TMPFILE here: segments are padded when opened */
+	atomic_bool prep_busy; /* a WalPrealloc task runs (walprep.c) */
+	atomic_bool prep_off;  /* no O_TMPFILE here: segments are padded when opened */
 };
 
 #endif /* EXECD_WAL_WALTL_H */

@@ -121,7 +121,9 @@ static uint32_t run_command(struct console *c)
 	} else if (starts(l, "tasks")) {
 		uint8_t st = EXFW_TASK(blink_task)->state;
 		out_str(c, "task blink thread ");
-		out_str(c, st & EXFW_TASK_DONE ? "done\n" : st & EXFW_TASK_QUEUED ? "ready\n" : "waiting\n");
+		out_str(c, st & EXFW_TASK_DONE     ? "done\n"
+			   : st & EXFW_TASK_QUEUED ? "ready\n"
+						   : "waiting\n");
 		out_str(c, "task console thread running\n");
 		out_str(c, "polls ");
 		out_uint(c, exfw_polls());
@@ -200,7 +202,8 @@ static ex_poll_t console_poll(struct ex_future *f, struct ex_context *cx)
 				out_str(c, "\n");
 			}
 			if (c->n_out)
-				EX_AWAIT(&c->a, cx, exfw_uart_write(&c->op.w, &uart, c->out, c->n_out));
+				EX_AWAIT(&c->a, cx,
+					 exfw_uart_write(&c->op.w, &uart, c->out, c->n_out));
 		}
 	}
 	EX_END(&c->a, f, 0);

@@ -16,7 +16,7 @@
 #define HW_TX_IRQ(on) ((void)0) /* the TX interrupt fires once per byte sent: always enabled */
 static void hw_init(void)
 {
-	UART_REG(0x10) = 16;                   /* BAUDDIV: the fastest rate */
+	UART_REG(0x10) = 16;                        /* BAUDDIV: the fastest rate */
 	UART_REG(0x08) = 0x1u | 0x2u | 0x4u | 0x8u; /* TX, RX enable; TX, RX interrupt enable */
 	exfw_nvic_enable(BOARD_UART_RX_IRQ);
 	exfw_nvic_enable(BOARD_UART_TX_IRQ);
@@ -32,7 +32,7 @@ static void hw_ack(void)
 #define HW_TX_READY() (UART_REG(0x00) & (1u << 7))
 #define HW_GET() ((uint8_t)UART_REG(0x04))
 #define HW_PUT(c) (UART_REG(0x04) = (c))
-#define CR1_BASE ((1u << 13) | (1u << 5) | (1u << 3) | (1u << 2)) /* UE, RXNEIE, TE, RE */
+#define CR1_BASE ((1u << 13) | (1u << 5) | (1u << 3) | (1u << 2))           /* UE, RXNEIE, TE, RE */
 #define HW_TX_IRQ(on) (UART_REG(0x0C) = CR1_BASE | ((on) ? (1u << 7) : 0u)) /* TXEIE */
 static void hw_init(void)
 {
@@ -134,11 +134,14 @@ static void read_release(struct ex_cancel_safe_future *f)
 	exfw_waiter_unlink(&r->u->readers, &r->w);
 }
 
-struct ex_cancel_safe_future *exfw_uart_read(struct exfw_uart_read *f, struct exfw_uart *u, void *buf,
-					     uint16_t len)
+struct ex_cancel_safe_future *exfw_uart_read(struct exfw_uart_read *f, struct exfw_uart *u,
+					     void *buf, uint16_t len)
 {
-	*f = (struct exfw_uart_read){ .cs = { .base = { .poll = read_poll }, .release = read_release },
-				      .u = u, .buf = buf, .len = len };
+	*f = (struct exfw_uart_read){ .cs = { .base = { .poll = read_poll },
+					      .release = read_release },
+				      .u = u,
+				      .buf = buf,
+				      .len = len };
 	return &f->cs;
 }
 
@@ -163,8 +166,11 @@ static ex_poll_t write_poll(struct ex_future *f, struct ex_context *cx)
 	return EX_READY;
 }
 
-struct ex_future *exfw_uart_write(struct exfw_uart_write *f, struct exfw_uart *u, const void *buf, uint16_t len)
+struct ex_future *exfw_uart_write(struct exfw_uart_write *f, struct exfw_uart *u, const void *buf,
+				  uint16_t len)
 {
-	*f = (struct exfw_uart_write){ .base = { .poll = write_poll }, .u = u, .buf = buf, .len = len };
+	*f = (struct exfw_uart_write){
+		.base = { .poll = write_poll }, .u = u, .buf = buf, .len = len
+	};
 	return &f->base;
 }

@@ -53,7 +53,8 @@ bool exfw_cancel_token_cancel(struct exfw_cancel_token *t, enum ex_cancel_reason
 			if (n->reason == EX_CANCEL_NONE) {
 				n->reason = (uint8_t)reason;
 				exfw_wait_list_wake_all(&n->waiters);
-				descend = true; /* an already cancelled subtree is already all cancelled */
+				descend =
+					true; /* an already cancelled subtree is already all cancelled */
 			} else if (n == t) {
 				descend = true;
 			}
@@ -96,7 +97,8 @@ static void cancelled_release(struct ex_cancel_safe_future *f)
 
 struct ex_cancel_safe_future *exfw_cancelled(struct exfw_cancelled *f, struct exfw_cancel_token *t)
 {
-	*f = (struct exfw_cancelled){ .cs = { .base = { .poll = cancelled_poll }, .release = cancelled_release },
+	*f = (struct exfw_cancelled){ .cs = { .base = { .poll = cancelled_poll },
+					      .release = cancelled_release },
 				      .token = t };
 	return &f->cs;
 }

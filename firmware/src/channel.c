@@ -75,6 +75,8 @@ static void recv_release(struct ex_cancel_safe_future *f)
 
 struct ex_cancel_safe_future *exfw_channel_recv(struct exfw_channel_recv *f, struct exfw_channel *c)
 {
-	*f = (struct exfw_channel_recv){ .cs = { .base = { .poll = recv_poll }, .release = recv_release }, .ch = c };
+	*f = (struct exfw_channel_recv){
+		.cs = { .base = { .poll = recv_poll }, .release = recv_release }, .ch = c
+	};
 	return &f->cs;
 }

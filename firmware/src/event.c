@@ -40,9 +40,11 @@ static void event_wait_release(struct ex_cancel_safe_future *f)
 	exfw_waiter_unlink(&ew->ev->waiters, &ew->w);
 }
 
-static struct ex_cancel_safe_future *event_wait_init(struct exfw_event_wait *f, struct exfw_event *e, uint8_t take)
+static struct ex_cancel_safe_future *event_wait_init(struct exfw_event_wait *f,
+						     struct exfw_event *e, uint8_t take)
 {
-	*f = (struct exfw_event_wait){ .cs = { .base = { .poll = event_wait_poll }, .release = event_wait_release },
+	*f = (struct exfw_event_wait){ .cs = { .base = { .poll = event_wait_poll },
+					       .release = event_wait_release },
 				       .ev = e,
 				       .take = take };
 	return &f->cs;

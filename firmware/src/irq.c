@@ -52,7 +52,8 @@ static void irq_wait_release(struct ex_cancel_safe_future *f)
 
 struct ex_cancel_safe_future *exfw_irq_wait(struct exfw_irq_wait *f, unsigned irq)
 {
-	*f = (struct exfw_irq_wait){ .cs = { .base = { .poll = irq_wait_poll }, .release = irq_wait_release },
+	*f = (struct exfw_irq_wait){ .cs = { .base = { .poll = irq_wait_poll },
+					     .release = irq_wait_release },
 				     .irq = (uint16_t)(irq < EXFW_NUM_IRQS ? irq : 0xffffu) };
 	return &f->cs;
 }

@@ -234,6 +234,7 @@ static void join_release(struct ex_cancel_safe_future *f)
 
 struct ex_cancel_safe_future *exfw_join(struct exfw_join *j, struct exfw_task *t)
 {
-	*j = (struct exfw_join){ .cs = { .base = { .poll = join_poll }, .release = join_release }, .task = t };
+	*j = (struct exfw_join){ .cs = { .base = { .poll = join_poll }, .release = join_release },
+				 .task = t };
 	return &j->cs;
 }

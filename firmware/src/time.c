@@ -4,9 +4,9 @@
 #include <exfw/port.h>
 #include <exfw/time.h>
 
-static uint32_t ticks;            /* ticks reported by the timer interrupt so far */
+static uint32_t ticks; /* ticks reported by the timer interrupt so far */
 static struct exfw_wait_list timers;
-static uint32_t next_due;         /* earliest deadline not yet fired (valid while have_due) */
+static uint32_t next_due; /* earliest deadline not yet fired (valid while have_due) */
 static bool have_due;
 static uint32_t timer_irqs;
 
@@ -104,7 +104,8 @@ static void sleep_release(struct ex_cancel_safe_future *f)
 
 struct ex_cancel_safe_future *exfw_sleep_until(struct exfw_sleep *s, uint32_t deadline)
 {
-	*s = (struct exfw_sleep){ .cs = { .base = { .poll = sleep_poll }, .release = sleep_release },
+	*s = (struct exfw_sleep){ .cs = { .base = { .poll = sleep_poll },
+					  .release = sleep_release },
 				  .deadline = deadline };
 	return &s->cs;
 }
@@ -140,8 +141,8 @@ static void deadline_release(struct ex_cancel_safe_future *f)
 	d->sleep.cs.release(&d->sleep.cs);
 }
 
-struct ex_cancel_safe_future *(exfw_deadline)(struct exfw_deadline *d, struct ex_cancel_safe_arg inner,
-					      uint32_t deadline)
+struct ex_cancel_safe_future *(exfw_deadline)(struct exfw_deadline *d,
+					      struct ex_cancel_safe_arg inner, uint32_t deadline)
 {
 	d->cs.base.poll = deadline_poll;
 	d->cs.base.output = 0;
@@ -151,8 +152,8 @@ struct ex_cancel_safe_future *(exfw_deadline)(struct exfw_deadline *d, struct ex
 	return &d->cs;
 }
 
-struct ex_cancel_safe_future *(exfw_timeout_ms)(struct exfw_deadline *d, struct ex_cancel_safe_arg inner,
-						uint32_t ms)
+struct ex_cancel_safe_future *(exfw_timeout_ms)(struct exfw_deadline *d,
+						struct ex_cancel_safe_arg inner, uint32_t ms)
 {
 	exfw_deadline(d, inner.future, 0);
 	exfw_sleep_ms(&d->sleep, ms);

@@ -208,7 +208,8 @@ int main(void)
 	}
 	semihost_puts("fwtest: timer interrupts during a 1 s sleep: ");
 	put_uint(fwt_tickless_irqs);
-	semihost_puts("\nfwtest: trigger-to-poll during a 10 ms thread poll, in ticks: interrupt executor ");
+	semihost_puts(
+		"\nfwtest: trigger-to-poll during a 10 ms thread poll, in ticks: interrupt executor ");
 	put_uint(fwt_preempt_latency_ticks[0]);
 	semihost_puts(", thread executor ");
 	put_uint(fwt_preempt_latency_ticks[1]);

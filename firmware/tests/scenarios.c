@@ -26,17 +26,17 @@ static int fail(int line, const char *expr)
 }
 
 /* Plain check (scenario body) and async check (inside a poll function: the task ends). */
-#define CHECK(c)                                          \
-	do {                                              \
-		if (!(c))                                 \
-			return fail(__LINE__, #c);        \
+#define CHECK(c)                                   \
+	do {                                       \
+		if (!(c))                          \
+			return fail(__LINE__, #c); \
 	} while (0)
-#define ACHECK(a, f, c)                                   \
-	do {                                              \
-		if (!(c)) {                               \
-			fail(__LINE__, #c);               \
-			EX_RETURN(a, f, -1);              \
-		}                                         \
+#define ACHECK(a, f, c)                      \
+	do {                                 \
+		if (!(c)) {                  \
+			fail(__LINE__, #c);  \
+			EX_RETURN(a, f, -1); \
+		}                            \
 	} while (0)
 
 /* ---- interrupt handler side ---- */
@@ -115,7 +115,7 @@ int fwt_sleep_wakes(void)
 	struct sleeper *s = EXFW_TASK_STATE(sleeper_task);
 	*s = (struct sleeper){ .fut = { .poll = sleeper_poll } };
 	int64_t r = exfw_block_on(EXFW_TASK(sleeper_task), &s->fut);
-	CHECK(r >= 5);                      /* 3 ms + 2 ticks at least */
+	CHECK(r >= 5); /* 3 ms + 2 ticks at least */
 	CHECK(s->t1 - s->t0 >= 3);
 	CHECK(s->polls >= 3 && s->polls <= 4); /* woken only when due, not on every tick */
 	return 0;
@@ -162,9 +162,10 @@ int fwt_irq_wakes(void)
 	*w = (struct irq_waiter){ .fut = { .poll = irq_waiter_poll } };
 	uint32_t before = irq_a_count;
 	CHECK(exfw_spawn(EXFW_TASK(irq_task), &w->fut) == 0);
-	CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), irq_a_armed, trigger_a)) == 0);
+	CHECK(exfw_block_on(EXFW_TASK(root),
+			    until_init(EXFW_TASK_STATE(root), irq_a_armed, trigger_a)) == 0);
 	CHECK(irq_a_count == before + 1); /* the handler ran between polls */
-	exfw_run(EXFW_TASK(irq_task));     /* its first turn is the await's completing poll */
+	exfw_run(EXFW_TASK(irq_task));    /* its first turn is the await's completing poll */
 	CHECK(irq_task_done());
 	CHECK(w->fut.output == 42);
 	CHECK(irq_a_count == before + 1);
@@ -223,7 +224,8 @@ int fwt_channel(void)
 	uint32_t base = isr_seq, dropped = isr_chan.dropped;
 	triggers = 0;
 	CHECK(exfw_spawn(EXFW_TASK(consumer_task), &c->fut) == 0);
-	CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), trigger_b_six, NULL)) == 0);
+	CHECK(exfw_block_on(EXFW_TASK(root),
+			    until_init(EXFW_TASK_STATE(root), trigger_b_six, NULL)) == 0);
 	CHECK(c->fut.output == 0 && c->n == 6);
 	for (unsigned i = 0; i < 6; i++)
 		CHECK(c->got[i] == base + i); /* every value, in order */
@@ -231,7 +233,8 @@ int fwt_channel(void)
 
 	/* Nobody receives: 4 fit, the 5th is refused and counted. */
 	triggers = 0;
-	CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), trigger_b_five, NULL)) == 0);
+	CHECK(exfw_block_on(EXFW_TASK(root),
+			    until_init(EXFW_TASK_STATE(root), trigger_b_five, NULL)) == 0);
 	/* the last trigger's interrupt ran after the final poll, before block_on returned */
 	CHECK(exfw_channel_len(&isr_chan) == 4);
 	CHECK(isr_chan.dropped == dropped + 1);
@@ -284,15 +287,18 @@ int fwt_abandon_unlinks(void)
 	/* The entries lived in the task's state; nothing may point at them any more. */
 	CHECK(exfw_wait_list_empty(&exfw_irq_waiters[FWT_IRQ_A]));
 	CHECK(exfw_wait_list_empty(&isr_chan.waiters));
-	CHECK(!exfw_waiter_linked(&s->w.w) && !exfw_waiter_linked(&s->r.w) && !exfw_waiter_linked(&s->d.sleep.w));
+	CHECK(!exfw_waiter_linked(&s->w.w) && !exfw_waiter_linked(&s->r.w) &&
+	      !exfw_waiter_linked(&s->d.sleep.w));
 	/* Scribble over the dead state: an interrupt now must not touch it (it would wake garbage). */
 	for (unsigned i = 0; i < sizeof *s; i++)
 		((volatile uint8_t *)s)[i] = 0xA5;
 	uint32_t before = irq_a_count;
 	triggers = 0;
 	fwt_trigger(FWT_IRQ_A);
-	fwt_trigger(FWT_IRQ_B); /* a value nobody waits for stays queued: the abandoned recv lost nothing */
-	CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), quiet_round, NULL)) == 0);
+	fwt_trigger(
+		FWT_IRQ_B); /* a value nobody waits for stays queued: the abandoned recv lost nothing */
+	CHECK(exfw_block_on(EXFW_TASK(root),
+			    until_init(EXFW_TASK_STATE(root), quiet_round, NULL)) == 0);
 	CHECK(irq_a_count == before + 1);
 	CHECK(exfw_channel_len(&isr_chan) == 1);
 	uint32_t v;
@@ -378,7 +384,8 @@ int fwt_fairness(void)
 	exfw_run(EXFW_TASK(yield_p));
 	CHECK(fair_n == 20);
 	for (unsigned i = 0; i < 20; i++)
-		CHECK(fair_log[i] == (i % 2 ? 'Q' : 'P')); /* strict alternation: FIFO re-queueing */
+		CHECK(fair_log[i] ==
+		      (i % 2 ? 'Q' : 'P')); /* strict alternation: FIFO re-queueing */
 
 	/* The busy task never waits, so the CPU never idles: the sleeper is woken by SysTick taken
 	 * between two polls of the busy task, and then gets its turn. */
@@ -453,7 +460,8 @@ static ex_poll_t ev_waiter_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct ev_waiter *w = ex_container_of(f, struct ev_waiter, fut);
 	EX_BEGIN(&w->a);
-	EX_AWAIT(&w->a, cx, FUT(w->take ? exfw_signal_take(&w->w, &ev) : exfw_event_wait(&w->w, &ev)));
+	EX_AWAIT(&w->a, cx,
+		 FUT(w->take ? exfw_signal_take(&w->w, &ev) : exfw_event_wait(&w->w, &ev)));
 	EX_END(&w->a, f, EX_AWAITED(&w->a));
 }
 
@@ -485,7 +493,8 @@ int fwt_event_signal(void)
 	*b = (struct ev_waiter){ .fut = { .poll = ev_waiter_poll } };
 	CHECK(exfw_spawn(EXFW_TASK(ev_a), &a->fut) == 0);
 	CHECK(exfw_spawn(EXFW_TASK(ev_b), &b->fut) == 0);
-	CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), both_waiting, set_ev)) == 0);
+	CHECK(exfw_block_on(EXFW_TASK(root),
+			    until_init(EXFW_TASK_STATE(root), both_waiting, set_ev)) == 0);
 	exfw_run(EXFW_TASK(ev_a));
 	exfw_run(EXFW_TASK(ev_b));
 	CHECK(exfw_event_is_set(&ev));
@@ -497,9 +506,11 @@ int fwt_event_signal(void)
 	*b = (struct ev_waiter){ .fut = { .poll = ev_waiter_poll }, .take = true };
 	CHECK(exfw_spawn(EXFW_TASK(ev_a), &a->fut) == 0);
 	CHECK(exfw_spawn(EXFW_TASK(ev_b), &b->fut) == 0);
-	CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), both_waiting, set_ev)) == 0);
+	CHECK(exfw_block_on(EXFW_TASK(root),
+			    until_init(EXFW_TASK_STATE(root), both_waiting, set_ev)) == 0);
 	ev_rounds = 0;
-	CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), count_done, NULL)) == 0);
+	CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), count_done, NULL)) ==
+	      0);
 	CHECK(exfw_task_done(EXFW_TASK(ev_a)) != exfw_task_done(EXFW_TASK(ev_b))); /* exactly one */
 	CHECK(!exfw_event_is_set(&ev));
 	CHECK(exfw_wait_list_count(&ev.waiters) == 1);
@@ -538,7 +549,8 @@ EXFW_TASK_DEFINE(cancel_task, struct canceller);
 
 static bool grand_waited(void)
 {
-	return exfw_wait_list_count(&tok_grand.waiters) == 1 && exfw_cancel_token_is_cancelled(&tok_grand) == false &&
+	return exfw_wait_list_count(&tok_grand.waiters) == 1 &&
+	       exfw_cancel_token_is_cancelled(&tok_grand) == false &&
 	       EXFW_TASK_STATE(cancel_task)->raced == -ETIMEDOUT;
 }
 
@@ -565,7 +577,8 @@ int fwt_cancel_tokens(void)
 	struct canceller *c = EXFW_TASK_STATE(cancel_task);
 	*c = (struct canceller){ .fut = { .poll = cancel_waiter_poll } };
 	CHECK(exfw_spawn(EXFW_TASK(cancel_task), &c->fut) == 0);
-	CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), grand_waited, cancel_root)) == 0);
+	CHECK(exfw_block_on(EXFW_TASK(root),
+			    until_init(EXFW_TASK_STATE(root), grand_waited, cancel_root)) == 0);
 	exfw_run(EXFW_TASK(cancel_task));
 	CHECK(c->fut.output == EX_CANCEL_SHUTDOWN); /* the grandchild got the root's reason */
 	CHECK(exfw_cancel_token_reason(&tok_child) == EX_CANCEL_SHUTDOWN);
@@ -670,14 +683,16 @@ int fwt_preempt(void)
 		if (on_thread) {
 			/* Baseline: the same task on the thread executor waits for the long poll. */
 			CHECK(exfw_spawn(EXFW_TASK(urgent_task), &u->fut) == 0);
-			CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root), urgent_armed, NULL)) == 0);
+			CHECK(exfw_block_on(EXFW_TASK(root), until_init(EXFW_TASK_STATE(root),
+									urgent_armed, NULL)) == 0);
 		} else {
 			/* On the interrupt executor its first poll runs at once, pre-empting us. */
 			CHECK(exfw_spawn_on(&fwt_urgent, EXFW_TASK(urgent_task), &u->fut) == 0);
 		}
 		CHECK(urgent_armed());
 		CHECK(exfw_block_on(EXFW_TASK(long_task), &l->fut) == 0);
-		CHECK(l->end_tick - l->trigger_tick >= exfw_ms_to_ticks(FWT_LONG_POLL_MS) - exfw_ms_to_ticks(2));
+		CHECK(l->end_tick - l->trigger_tick >=
+		      exfw_ms_to_ticks(FWT_LONG_POLL_MS) - exfw_ms_to_ticks(2));
 		exfw_run(EXFW_TASK(urgent_task));
 		CHECK(exfw_task_done(EXFW_TASK(urgent_task)));
 		CHECK(exfw_wait_list_empty(&exfw_irq_waiters[FWT_IRQ_A]));
@@ -688,7 +703,8 @@ int fwt_preempt(void)
 		} else {
 			CHECK(l->urgent_done_inside); /* ran inside the long poll */
 			CHECK((int32_t)(l->end_tick - u->woke_tick) >= 0);
-			CHECK(u->woke_tick - l->trigger_tick <= 1); /* not delayed by the long poll */
+			CHECK(u->woke_tick - l->trigger_tick <=
+			      1); /* not delayed by the long poll */
 		}
 	}
 	CHECK(exfw_spawn_on(&fwt_urgent, NULL, &u->fut) == -EINVAL);
@@ -726,8 +742,9 @@ int fwt_tickless(void)
 	CHECK(exfw_block_on(EXFW_TASK(long_sleep_task), &s->fut) == 0);
 	fwt_tickless_irqs = exfw_timer_interrupts() - irqs;
 	CHECK(exfw_now() - t0 >= exfw_ms_to_ticks(1000));
-	CHECK(s->polls == 2);           /* woken once, when due */
-	CHECK(fwt_tickless_irqs >= 1);  /* the deadline's own interrupt */
-	CHECK(fwt_tickless_irqs <= 4);  /* not one per tick: the timer's longest period is >= 0.5 s */
+	CHECK(s->polls == 2);          /* woken once, when due */
+	CHECK(fwt_tickless_irqs >= 1); /* the deadline's own interrupt */
+	CHECK(fwt_tickless_irqs <=
+	      4); /* not one per tick: the timer's longest period is >= 0.5 s */
 	return 0;
 }

@@ -46,15 +46,15 @@ extern uint32_t fwt_latency_cycles;
 /** fwt_cycles() when the handler of FWT_IRQ_A last ran. */
 extern volatile uint32_t fwt_isr_cycles;
 
-int fwt_sleep_wakes(void);      /* the timer wakes a sleeping task; the CPU idles meanwhile */
-int fwt_irq_wakes(void);        /* a software-triggered interrupt wakes the awaiting task */
-int fwt_channel(void);          /* ISR -> task channel: order, bound, drop count */
-int fwt_abandon_unlinks(void);  /* abandoned waits (deadline) unlink their entries; no value lost */
-int fwt_fairness(void);         /* yielding tasks alternate; a long task cannot starve a sleeper */
-int fwt_join_spawn(void);       /* join returns the output; -EBUSY, -ESRCH */
-int fwt_event_signal(void);     /* event wakes all; signal releases one taker per set */
-int fwt_cancel_tokens(void);    /* hierarchical, reason, idempotent, cancel-safe cancelled() */
-int fwt_preempt(void);          /* an interrupt executor's task pre-empts a 10 ms thread-mode poll */
-int fwt_tickless(void);         /* a 1 s sleep costs a few timer interrupts, not one per tick */
+int fwt_sleep_wakes(void);     /* the timer wakes a sleeping task; the CPU idles meanwhile */
+int fwt_irq_wakes(void);       /* a software-triggered interrupt wakes the awaiting task */
+int fwt_channel(void);         /* ISR -> task channel: order, bound, drop count */
+int fwt_abandon_unlinks(void); /* abandoned waits (deadline) unlink their entries; no value lost */
+int fwt_fairness(void);        /* yielding tasks alternate; a long task cannot starve a sleeper */
+int fwt_join_spawn(void);      /* join returns the output; -EBUSY, -ESRCH */
+int fwt_event_signal(void);    /* event wakes all; signal releases one taker per set */
+int fwt_cancel_tokens(void);   /* hierarchical, reason, idempotent, cancel-safe cancelled() */
+int fwt_preempt(void);         /* an interrupt executor's task pre-empts a 10 ms thread-mode poll */
+int fwt_tickless(void);        /* a 1 s sleep costs a few timer interrupts, not one per tick */
 
 #endif

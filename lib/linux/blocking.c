@@ -143,7 +143,8 @@ static ex_poll_t blocking_poll(struct ex_future *f, struct ex_context *cx)
 			p->head = p->tail = NULL; /* it is the only one: no thread ever took any */
 			b->state = B_DONE;
 			pthread_mutex_unlock(&p->lock);
-			ex__log(b->rt, LOG_ERR, "spawn_blocking: cannot start a pool thread: %s", strerror(-r));
+			ex__log(b->rt, LOG_ERR, "spawn_blocking: cannot start a pool thread: %s",
+				strerror(-r));
 			f->output = r;
 			return EX_READY;
 		}

@@ -161,7 +161,8 @@ struct ex_future *ex_write(struct ex_io *io, int fd, const void *buf, size_t len
 	return f;
 }
 
-struct ex_future *ex_readv(struct ex_io *io, int fd, const struct iovec *iov, unsigned iovcnt, int64_t off)
+struct ex_future *ex_readv(struct ex_io *io, int fd, const struct iovec *iov, unsigned iovcnt,
+			   int64_t off)
 {
 	struct ex_future *f = io_init(io, K_READV, fd);
 	io->p1 = iov;
@@ -170,7 +171,8 @@ struct ex_future *ex_readv(struct ex_io *io, int fd, const struct iovec *iov, un
 	return f;
 }
 
-struct ex_future *ex_writev(struct ex_io *io, int fd, const struct iovec *iov, unsigned iovcnt, int64_t off)
+struct ex_future *ex_writev(struct ex_io *io, int fd, const struct iovec *iov, unsigned iovcnt,
+			    int64_t off)
 {
 	struct ex_future *f = io_init(io, K_WRITEV, fd);
 	io->p1 = iov;
@@ -241,7 +243,8 @@ struct ex_future *ex_mkdirat(struct ex_io *io, int dirfd, const char *path, mode
 	return f;
 }
 
-struct ex_future *ex_connect(struct ex_io *io, int fd, const struct sockaddr *addr, socklen_t addrlen)
+struct ex_future *ex_connect(struct ex_io *io, int fd, const struct sockaddr *addr,
+			     socklen_t addrlen)
 {
 	struct ex_future *f = io_init(io, K_CONNECT, fd);
 	io->p1 = addr;

@@ -35,7 +35,8 @@ static ex_poll_t try_once(struct ex_io *io)
 	for (;;) {
 		ssize_t n;
 		if (io->kind == K_ACCEPT)
-			n = accept4(io->fd, (struct sockaddr *)io->p3, (socklen_t *)(void *)io->p2, io->flags);
+			n = accept4(io->fd, (struct sockaddr *)io->p3, (socklen_t *)(void *)io->p2,
+				    io->flags);
 		else
 			n = recv(io->fd, io->p3, (size_t)io->len, io->flags | MSG_DONTWAIT);
 		if (n >= 0)
@@ -85,7 +86,8 @@ static ex_poll_t ready_poll(struct ex_future *f, struct ex_context *cx)
 		struct ex_op *op = ex_op_new(r);
 		if (!op)
 			return ready_done(io, -ENOMEM);
-		io_uring_prep_poll_add(&op->sqe, io->fd, io->kind == K_POLL ? (unsigned)io->len : POLLIN);
+		io_uring_prep_poll_add(&op->sqe, io->fd,
+				       io->kind == K_POLL ? (unsigned)io->len : POLLIN);
 		op->unbounded = true; /* may wait for hours: must not hold back data transfers */
 		io->op = op;
 		ex_op_submit(op, cx->waker);
@@ -130,7 +132,8 @@ struct ex_cancel_safe_future *ex_accept(struct ex_io *io, int listen_fd, struct 
 	return f;
 }
 
-struct ex_cancel_safe_future *ex_recv_ready(struct ex_io *io, int fd, void *buf, size_t len, int flags)
+struct ex_cancel_safe_future *ex_recv_ready(struct ex_io *io, int fd, void *buf, size_t len,
+					    int flags)
 {
 	struct ex_cancel_safe_future *f = ready_init(io, K_RECV_READY, fd);
 	io->p3 = buf;

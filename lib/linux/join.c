@@ -48,7 +48,8 @@ static bool join_unset_waker(struct ex_task *t)
 	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	while (!(s & EX_TS_COMPLETE)) {
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s, s & ~EX_TS_JOIN_WAKER,
-							  memory_order_acq_rel, memory_order_acquire))
+							  memory_order_acq_rel,
+							  memory_order_acquire))
 			return true;
 	}
 	return false;
@@ -61,7 +62,8 @@ static bool join_set_waker(struct ex_task *t)
 	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	while (!(s & EX_TS_COMPLETE)) {
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | EX_TS_JOIN_WAKER,
-							  memory_order_acq_rel, memory_order_acquire))
+							  memory_order_acq_rel,
+							  memory_order_acquire))
 			return true;
 	}
 	return false;

@@ -65,8 +65,8 @@ static void inject_push_fifo_chain(struct ex_runtime *rt, struct ex_task *first,
 	struct ex_task *head = atomic_load_explicit(&rt->inject, memory_order_relaxed);
 	do {
 		bottom->next = head;
-	} while (!atomic_compare_exchange_weak_explicit(&rt->inject, &head, top, memory_order_release,
-							memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+		&rt->inject, &head, top, memory_order_release, memory_order_relaxed));
 }
 
 /* The ring is full (head h, tail h + CAP): move its older half and @p t to the injection queue.
@@ -79,10 +79,12 @@ static bool push_overflow(struct ex_runtime *rt, struct ex_local_queue *q, struc
 						     memory_order_relaxed))
 		return false;
 	/* Those n slots are ours now: chain them, oldest first, then t. */
-	struct ex_task *first = atomic_load_explicit(&q->buf[h & EX_LOCAL_MASK], memory_order_relaxed);
+	struct ex_task *first = atomic_load_explicit(&q->buf[h & EX_LOCAL_MASK],
+						     memory_order_relaxed);
 	struct ex_task *prev = first;
 	for (uint64_t i = 1; i < n; i++) {
-		struct ex_task *x = atomic_load_explicit(&q->buf[(h + i) & EX_LOCAL_MASK], memory_order_relaxed);
+		struct ex_task *x = atomic_load_explicit(&q->buf[(h + i) & EX_LOCAL_MASK],
+							 memory_order_relaxed);
 		prev->next = x;
 		prev = x;
 	}
@@ -100,7 +102,8 @@ int ex__local_push(struct ex_runtime *rt, struct ex_local_queue *q, struct ex_ta
 		 * its CAS is only overwritten after that read */
 		uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
 		if (tail - h < EX_LOCAL_CAP) {
-			atomic_store_explicit(&q->buf[tail & EX_LOCAL_MASK], t, memory_order_relaxed);
+			atomic_store_explicit(&q->buf[tail & EX_LOCAL_MASK], t,
+					      memory_order_relaxed);
 			atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
 			return tail == h ? EX_PUSH_WAS_EMPTY : EX_PUSH_OK;
 		}
@@ -116,7 +119,8 @@ struct ex_task *ex__local_pop(struct ex_local_queue *q)
 		uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed); /* ours */
 		if (h == tail)
 			return NULL;
-		struct ex_task *t = atomic_load_explicit(&q->buf[h & EX_LOCAL_MASK], memory_order_relaxed);
+		struct ex_task *t = atomic_load_explicit(&q->buf[h & EX_LOCAL_MASK],
+							 memory_order_relaxed);
 		if (atomic_compare_exchange_weak_explicit(&q->head, &h, h + 1, memory_order_acq_rel,
 							  memory_order_acquire))
 			return t;
@@ -130,7 +134,8 @@ struct ex_task *ex__local_pop(struct ex_local_queue *q)
 struct ex_task *ex__local_steal(struct ex_local_queue *victim, struct ex_local_queue *into)
 {
 	uint64_t my_tail = atomic_load_explicit(&into->tail, memory_order_relaxed);
-	uint64_t room = EX_LOCAL_CAP - (my_tail - atomic_load_explicit(&into->head, memory_order_acquire));
+	uint64_t room = EX_LOCAL_CAP -
+			(my_tail - atomic_load_explicit(&into->head, memory_order_acquire));
 	for (;;) {
 		uint64_t h = atomic_load_explicit(&victim->head, memory_order_acquire);
 		uint64_t tail = atomic_load_explicit(&victim->tail, memory_order_acquire);
@@ -142,18 +147,18 @@ struct ex_task *ex__local_steal(struct ex_local_queue *victim, struct ex_local_q
 			n = EX_LOCAL_CAP / 2; /* a stale head: the CAS below fails anyway */
 		if (n - 1 > room)
 			n = room + 1; /* our ring should be empty; never overwrite what it holds */
-		struct ex_task *first =
-			atomic_load_explicit(&victim->buf[h & EX_LOCAL_MASK], memory_order_relaxed);
+		struct ex_task *first = atomic_load_explicit(&victim->buf[h & EX_LOCAL_MASK],
+							     memory_order_relaxed);
 		/* Copy the rest into our ring beyond its tail (not published yet). If the CAS fails
 		 * these are garbage and are overwritten by the next attempt. */
 		for (uint64_t i = 1; i < n; i++) {
-			struct ex_task *x = atomic_load_explicit(&victim->buf[(h + i) & EX_LOCAL_MASK],
-								 memory_order_relaxed);
+			struct ex_task *x = atomic_load_explicit(
+				&victim->buf[(h + i) & EX_LOCAL_MASK], memory_order_relaxed);
 			atomic_store_explicit(&into->buf[(my_tail + i - 1) & EX_LOCAL_MASK], x,
 					      memory_order_relaxed);
 		}
-		if (!atomic_compare_exchange_strong_explicit(&victim->head, &h, h + n, memory_order_acq_rel,
-							     memory_order_relaxed))
+		if (!atomic_compare_exchange_strong_explicit(
+			    &victim->head, &h, h + n, memory_order_acq_rel, memory_order_relaxed))
 			continue;
 		if (n > 1)
 			atomic_store_explicit(&into->tail, my_tail + n - 1, memory_order_release);
@@ -191,7 +196,9 @@ static struct ex_task *spill_take_locked(struct ex_runtime *rt)
 		if (!rt->spill_head)
 			rt->spill_tail = NULL;
 		t->next = NULL;
-		atomic_store_explicit(&rt->spill_len, atomic_load_explicit(&rt->spill_len, memory_order_relaxed) - 1,
+		atomic_store_explicit(&rt->spill_len,
+				      atomic_load_explicit(&rt->spill_len, memory_order_relaxed) -
+					      1,
 				      memory_order_relaxed);
 	}
 	return t;
@@ -233,9 +240,10 @@ struct ex_task *ex__inject_take(struct ex_runtime *rt, struct ex_local_queue *q,
 			*moved = fill_ring(q, &rt->spill_head);
 			if (!rt->spill_head)
 				rt->spill_tail = NULL;
-			atomic_store_explicit(&rt->spill_len,
-					      atomic_load_explicit(&rt->spill_len, memory_order_relaxed) - *moved,
-					      memory_order_relaxed);
+			atomic_store_explicit(
+				&rt->spill_len,
+				atomic_load_explicit(&rt->spill_len, memory_order_relaxed) - *moved,
+				memory_order_relaxed);
 		}
 		pthread_mutex_unlock(&rt->spill_lock);
 		if (first)
@@ -271,7 +279,8 @@ struct ex_task *ex__inject_take(struct ex_runtime *rt, struct ex_local_queue *q,
 			rt->spill_head = rest;
 		rt->spill_tail = newest;
 		atomic_store_explicit(&rt->spill_len,
-				      atomic_load_explicit(&rt->spill_len, memory_order_relaxed) + (n - 1 - *moved),
+				      atomic_load_explicit(&rt->spill_len, memory_order_relaxed) +
+					      (n - 1 - *moved),
 				      memory_order_relaxed);
 		pthread_mutex_unlock(&rt->spill_lock);
 	}

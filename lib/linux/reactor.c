@@ -39,27 +39,27 @@ struct ex_queue {
 
 struct ex_reactor {
 	struct io_uring ring;
-	unsigned cq_limit;          /* bound on bounded ops in flight (the CQ size) */
-	pthread_mutex_t sub_lock;   /* SQ ring tail, overflow queue, op->state */
-	struct ex_queue pend;       /* overflow queue of bounded ops (FIFO) */
-	struct ex_queue pend_free;  /* overflow queue of unbounded ops: polls, cancels (FIFO) */
-	unsigned inflight;          /* atomic: placed in the SQ ring and not yet reaped */
-	unsigned bounded;           /* atomic: the bounded ones among them (<= cq_limit) */
-	int need_retry;             /* atomic: overflow queue or SQ ring not empty after a flush */
-	int kick_pending;           /* atomic: a kick was written and not yet seen */
-	int wake_fd;                /* eventfd: any thread wakes the completion thread, no SQE */
-	int stopping;               /* atomic */
-	int cancel_all_pending;     /* completion thread only */
-	int rearm_wake;             /* completion thread only */
+	unsigned cq_limit;         /* bound on bounded ops in flight (the CQ size) */
+	pthread_mutex_t sub_lock;  /* SQ ring tail, overflow queue, op->state */
+	struct ex_queue pend;      /* overflow queue of bounded ops (FIFO) */
+	struct ex_queue pend_free; /* overflow queue of unbounded ops: polls, cancels (FIFO) */
+	unsigned inflight;         /* atomic: placed in the SQ ring and not yet reaped */
+	unsigned bounded;          /* atomic: the bounded ones among them (<= cq_limit) */
+	int need_retry;            /* atomic: overflow queue or SQ ring not empty after a flush */
+	int kick_pending;          /* atomic: a kick was written and not yet seen */
+	int wake_fd;               /* eventfd: any thread wakes the completion thread, no SQE */
+	int stopping;              /* atomic */
+	int cancel_all_pending;    /* completion thread only */
+	int rearm_wake;            /* completion thread only */
 	pthread_t thread;
-	sem_t started;              /* posted by the completion thread once its wake poll is armed */
+	sem_t started; /* posted by the completion thread once its wake poll is armed */
 	struct ex_timers timers;
 	struct ex_reactor_hooks hooks; /* the scheduler's, given at construction */
 	struct ex_op kick_op;       /* multishot poll on wake_fd, armed by the completion thread */
 	struct ex_op cancel_all_op; /* ASYNC_CANCEL_ANY issued by ex_reactor_free */
 	/* statistics (atomic) */
 	uint64_t st_enters, st_sqes, st_completions, st_deferred, st_busy, st_max_inflight;
-	unsigned fail_submits;      /* atomic: ex_reactor_fail_submits (tests) */
+	unsigned fail_submits; /* atomic: ex_reactor_fail_submits (tests) */
 	int fail_err;
 };
 
@@ -200,8 +200,8 @@ static void op_unref(struct ex_op *op)
 static int submit_fault(struct ex_reactor *r)
 {
 	unsigned n = LOAD(&r->fail_submits);
-	while (n && !__atomic_compare_exchange_n(&r->fail_submits, &n, n - 1, false, __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE))
+	while (n && !__atomic_compare_exchange_n(&r->fail_submits, &n, n - 1, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		;
 	return n ? __atomic_load_n(&r->fail_err, __ATOMIC_RELAXED) : 0;
 }
@@ -535,7 +535,8 @@ static void *completion_main(void *arg)
 				 * late; an op already running in io-wq completes on its own) */
 				r->cancel_all_pending = 1;
 				last_cancel_all = now;
-				io_uring_prep_cancel64(&r->cancel_all_op.sqe, 0, IORING_ASYNC_CANCEL_ANY);
+				io_uring_prep_cancel64(&r->cancel_all_op.sqe, 0,
+						       IORING_ASYNC_CANCEL_ANY);
 				submit_now(r, &r->cancel_all_op);
 			}
 			if (wait_ns > 10000000)
@@ -565,7 +566,8 @@ static void *completion_main(void *arg)
 		if (ready)
 			STAT(&r->st_completions, ready);
 		wake_batch_begin(r);
-		io_uring_for_each_cqe(&r->ring, head, cqe) {
+		io_uring_for_each_cqe(&r->ring, head, cqe)
+		{
 			if (n == ready)
 				break;
 			struct ex_op *op = io_uring_cqe_get_data(cqe);
@@ -581,7 +583,8 @@ static void *completion_main(void *arg)
 		if (n) {
 			io_uring_cq_advance(&r->ring, n);
 			SUB(&r->inflight, ended);
-			__atomic_sub_fetch(&r->bounded, ended_bounded, __ATOMIC_SEQ_CST); /* see flush_locked */
+			__atomic_sub_fetch(&r->bounded, ended_bounded,
+					   __ATOMIC_SEQ_CST); /* see flush_locked */
 		}
 		if (r->rearm_wake) {
 			r->rearm_wake = 0;

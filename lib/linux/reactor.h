@@ -94,10 +94,11 @@ struct ex_reactor_stats {
 	uint64_t enters;      /**< io_uring_enter calls that submitted (io_uring_submit) */
 	uint64_t sqes;        /**< SQEs the kernel accepted */
 	uint64_t completions; /**< CQEs reaped */
-	uint64_t deferred;    /**< times an op waited in the userspace overflow queue (ring or CQ full) */
-	uint64_t busy;        /**< submits that returned -EBUSY / -EAGAIN */
-	uint64_t max_inflight;/**< highest number of bounded ops in flight at once */
-	unsigned cq_limit;    /**< bound on bounded ops in flight (the CQ size) */
+	uint64_t
+		deferred; /**< times an op waited in the userspace overflow queue (ring or CQ full) */
+	uint64_t busy;    /**< submits that returned -EBUSY / -EAGAIN */
+	uint64_t max_inflight; /**< highest number of bounded ops in flight at once */
+	unsigned cq_limit;     /**< bound on bounded ops in flight (the CQ size) */
 };
 void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st);
 
@@ -116,20 +117,20 @@ enum ex_op_state { EX_OP_NEW = 0, EX_OP_QUEUED, EX_OP_SUBMITTED };
  * after it stored the result), so an owner that abandons the op never races the completion.
  */
 struct ex_op {
-	struct io_uring_sqe sqe;  /* prepared by the owner; copied into the ring at flush */
-	struct ex_op *next;       /* batch / overflow queue link (submission lock or owning thread) */
+	struct io_uring_sqe sqe; /* prepared by the owner; copied into the ring at flush */
+	struct ex_op *next; /* batch / overflow queue link (submission lock or owning thread) */
 	struct ex_reactor *r;
-	struct ex_op *target;     /* for an ASYNC_CANCEL op: the op it cancels (holds a reference) */
-	pthread_mutex_t lock;     /* protects waker, res, cqe_flags, done */
-	struct ex_waker waker;    /* cloned at submission; woken by the completion thread */
+	struct ex_op *target;  /* for an ASYNC_CANCEL op: the op it cancels (holds a reference) */
+	pthread_mutex_t lock;  /* protects waker, res, cqe_flags, done */
+	struct ex_waker waker; /* cloned at submission; woken by the completion thread */
 	int32_t res;
 	uint32_t cqe_flags;
-	int refs;                 /* atomic */
-	int abandoned;            /* atomic: the owner released it */
-	int state;                /* enum ex_op_state, under the submission lock */
+	int refs;      /* atomic */
+	int abandoned; /* atomic: the owner released it */
+	int state;     /* enum ex_op_state, under the submission lock */
 	bool done;
-	bool res_is_fd;           /* a result >= 0 is a new fd: closed if the owner abandoned the op */
-	bool unbounded;           /* a poll or a cancel: not counted against the CQ bound (a poll may
+	bool res_is_fd; /* a result >= 0 is a new fd: closed if the owner abandoned the op */
+	bool unbounded; /* a poll or a cancel: not counted against the CQ bound (a poll may
 	                           * wait for hours; a cancel must not wait behind anything) */
 };
 

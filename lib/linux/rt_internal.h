@@ -54,8 +54,8 @@ struct ex_task {
 	struct ex_task *next;                /* injection queue link: in at most one queue */
 	struct ex_task *reg_prev, *reg_next; /* registry shard list */
 	uint64_t id;
-	struct ex_waker join_waker;      /* the join future waiting for us (EX_TS_JOIN_WAKER) */
-	uint64_t spawn_ns;               /* CLOCK_MONOTONIC_COARSE */
+	struct ex_waker join_waker; /* the join future waiting for us (EX_TS_JOIN_WAKER) */
+	uint64_t spawn_ns;          /* CLOCK_MONOTONIC_COARSE */
 	/* Poll statistics. Written only by the worker polling the task (one at a time, ordered by
 	 * the RUNNING handover), so plain load + store; atomic because introspection reads them
 	 * concurrently. busy_ticks in ex__ticks() units; polls saturates at UINT32_MAX; the longest
@@ -89,11 +89,11 @@ struct ex_worker {
 	unsigned index;
 	pthread_t thread;
 	bool started;
-	bool searching; /* counted in rt->idle */
-	bool in_parked; /* on rt->parked (under park_lock) */
+	bool searching;        /* counted in rt->idle */
+	bool in_parked;        /* on rt->parked (under park_lock) */
 	_Atomic uint32_t wake; /* futex word: 1 = claimed by a waker (parked workers wait on it) */
-	struct ex_task *lifo; /* woken by this worker's last poll: runs next (owner thread only) */
-	unsigned lifo_turns;  /* LIFO polls in a row */
+	struct ex_task *lifo;  /* woken by this worker's last poll: runs next (owner thread only) */
+	unsigned lifo_turns;   /* LIFO polls in a row */
 	uint32_t tick; /* polls so far: every 61st look at the injection queue first (fairness) */
 	uint32_t rng;  /* victim choice for stealing */
 	/* User tasks spawned / completed on this worker: written by it alone (no shared counter
@@ -112,7 +112,7 @@ struct ex_registry_shard {
 /* The spawn_blocking pool. */
 struct ex_blocking_pool {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;  /* work queued, or shutdown */
+	pthread_cond_t cond;   /* work queued, or shutdown */
 	pthread_cond_t exited; /* a thread exited (ex_runtime_free waits on it) */
 	struct ex_blocking *head, *tail;
 	unsigned threads, idle, max;
@@ -128,26 +128,26 @@ struct ex_runtime {
 
 	_Atomic(struct ex_task *) inject __attribute__((aligned(64))); /* lock-free LIFO stack,
 	                                                                  popped whole (FIFO restored) */
-	pthread_mutex_t spill_lock;       /* injected tasks that did not fit into a ring (rare) */
+	pthread_mutex_t spill_lock; /* injected tasks that did not fit into a ring (rare) */
 	struct ex_task *spill_head, *spill_tail;
 	_Atomic size_t spill_len;
 	/* Workers parked or about to park (EX_IDLE_SLEEPER units) and workers awake without work,
 	 * looking at every queue (EX_IDLE_SEARCHER units), in one word: an enqueuer reads both
 	 * with one load after one fence (worker.c). */
 	_Atomic uint32_t idle __attribute__((aligned(64)));
-	pthread_mutex_t park_lock;        /* parked list; taken to park and to wake, never to run */
-	struct ex_worker **parked;        /* parked workers not yet claimed by a waker */
+	pthread_mutex_t park_lock; /* parked list; taken to park and to wake, never to run */
+	struct ex_worker **parked; /* parked workers not yet claimed by a waker */
 	unsigned nparked;
-	uint64_t spin_ticks;              /* how long an idle worker searches before it parks */
-	_Atomic bool stopping;            /* workers exit */
-	_Atomic bool closed;              /* no more spawns */
+	uint64_t spin_ticks;   /* how long an idle worker searches before it parks */
+	_Atomic bool stopping; /* workers exit */
+	_Atomic bool closed;   /* no more spawns */
 
 	/* User tasks spawned / completed by threads that are not workers (workers count their own,
 	 * see ex__live_count()). */
 	_Atomic uint64_t ext_spawned, ext_completed;
-	_Atomic bool live_waiting;        /* block_on waits for the live count to reach 0 */
+	_Atomic bool live_waiting; /* block_on waits for the live count to reach 0 */
 	pthread_mutex_t live_lock;
-	pthread_cond_t live_cond;         /* a task completed while live_waiting */
+	pthread_cond_t live_cond; /* a task completed while live_waiting */
 
 	struct ex_registry_shard shards[EX_REGISTRY_SHARDS];
 	struct ex_blocking_pool pool;
@@ -186,7 +186,8 @@ static inline uint64_t ex__ticks(void)
 #endif
 	return ex__now_ns();
 }
-void ex__log(struct ex_runtime *rt, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ex__log(struct ex_runtime *rt, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* task_alloc.c: zeroed task headers from per-thread caches over slabs */
 struct ex_task *ex__task_alloc(void); /* NULL = -ENOMEM */

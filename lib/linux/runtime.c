@@ -275,7 +275,8 @@ int ex_runtime_block_on(struct ex_runtime *rt, struct ex_future *root, int64_t *
 		if (ex_poll(jf, &cx) == EX_READY)
 			break;
 		while (!atomic_load(&p.woken))
-			syscall(SYS_futex, (uint32_t *)&p.woken, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+			syscall(SYS_futex, (uint32_t *)&p.woken, FUTEX_WAIT_PRIVATE, 0, NULL, NULL,
+				0);
 	}
 	if (out)
 		*out = jf->output;

@@ -40,7 +40,9 @@ static void on_signal(struct sig_task *s, int signo)
 		_exit(130);
 	}
 	ex__log(rt, LOG_NOTICE, "received %s: shutting down (SIGINT again exits at once)",
-		signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "a signal");
+		signo == SIGINT    ? "SIGINT"
+		: signo == SIGTERM ? "SIGTERM"
+				   : "a signal");
 	ex_cancel_token_cancel(rt->shutdown_token, EX_CANCEL_SHUTDOWN);
 }
 
@@ -55,7 +57,8 @@ static ex_poll_t sig_poll(struct ex_future *f, struct ex_context *cx)
 		if (r < 0) {
 			/* -ECANCELED: the runtime is being freed. Anything else is a real failure. */
 			if (r != -ECANCELED)
-				ex__log(s->rt, LOG_ERR, "reading the signalfd failed: %s; signals ignored from now on",
+				ex__log(s->rt, LOG_ERR,
+					"reading the signalfd failed: %s; signals ignored from now on",
 					strerror((int)-r));
 			EX_RETURN(&s->a, f, r);
 		}

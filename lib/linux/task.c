@@ -23,7 +23,8 @@ static EX_TLS uint64_t tl_id_next, tl_id_end;
 static uint64_t new_task_id(void)
 {
 	if (tl_id_next == tl_id_end) {
-		tl_id_next = atomic_fetch_add_explicit(&next_id_block, 1, memory_order_relaxed) * EX_ID_BLOCK;
+		tl_id_next = atomic_fetch_add_explicit(&next_id_block, 1, memory_order_relaxed) *
+			     EX_ID_BLOCK;
 		tl_id_end = tl_id_next + EX_ID_BLOCK;
 	}
 	return tl_id_next++;
@@ -152,7 +153,8 @@ void ex__task_unref(struct ex_task *t)
 			ex__log(rt, LOG_WARNING,
 				"task %llu (%s) can never be woken again (no waker left); its future is leaked",
 				(unsigned long long)t->id, ex__task_name(t));
-			if (!(atomic_load_explicit(&t->state, memory_order_relaxed) & EX_TS_INTERNAL))
+			if (!(atomic_load_explicit(&t->state, memory_order_relaxed) &
+			      EX_TS_INTERNAL))
 				live_dec(rt);
 		}
 	}
@@ -173,7 +175,8 @@ void ex__task_schedule(struct ex_task *t)
 		if (s & (EX_TS_COMPLETE | EX_TS_NOTIFIED))
 			return;
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | EX_TS_NOTIFIED,
-							  memory_order_acq_rel, memory_order_acquire))
+							  memory_order_acq_rel,
+							  memory_order_acquire))
 			break;
 	}
 	if (s & EX_TS_RUNNING)
@@ -230,9 +233,9 @@ void ex__task_complete(struct ex_task *t, int64_t output)
 
 	/* Clears RUNNING and any NOTIFIED, keeps JOIN_WAKER and INTERNAL: later wakes see COMPLETE
 	 * and do nothing; release publishes the output to the join. */
-	while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
-						      EX_TS_COMPLETE | (s & (EX_TS_JOIN_WAKER | EX_TS_INTERNAL)),
-						      memory_order_acq_rel, memory_order_relaxed))
+	while (!atomic_compare_exchange_weak_explicit(
+		&t->state, &s, EX_TS_COMPLETE | (s & (EX_TS_JOIN_WAKER | EX_TS_INTERNAL)),
+		memory_order_acq_rel, memory_order_relaxed))
 		;
 	/* The join future registered a waker before: the slot is ours to read, never to write
 	 * (join.c). Our queue reference keeps the header alive meanwhile. */
@@ -331,7 +334,8 @@ static void snapshot(const struct ex_task *t, struct ex_task_info *info)
 	info->busy_ns = ex__ticks_to_ns(
 		atomic_load_explicit(&((struct ex_task *)t)->busy_ticks, memory_order_relaxed));
 	info->max_poll_ns = ex__ticks_to_ns(
-		(uint64_t)atomic_load_explicit(&((struct ex_task *)t)->max_poll, memory_order_relaxed)
+		(uint64_t)atomic_load_explicit(&((struct ex_task *)t)->max_poll,
+					       memory_order_relaxed)
 		<< EX_MAX_POLL_SHIFT);
 }
 

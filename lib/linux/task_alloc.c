@@ -60,8 +60,8 @@ struct hdr_cache {
 };
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct free_hdr *pool;   /* batches of free headers */
-static char *bump, *bump_end;   /* the rest of the newest slab */
+static struct free_hdr *pool; /* batches of free headers */
+static char *bump, *bump_end; /* the rest of the newest slab */
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 static EX_TLS struct hdr_cache cache;
@@ -110,8 +110,8 @@ static bool refill(struct hdr_cache *c)
 	}
 	size_t need = (size_t)EX_HDR_BATCH * sizeof(struct ex_task);
 	if ((size_t)(bump_end - bump) < need) {
-		void *m = mmap(NULL, EX_SLAB_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
+		void *m = mmap(NULL, EX_SLAB_BYTES, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (m == MAP_FAILED) {
 			pthread_mutex_unlock(&pool_lock);
 			return false;

@@ -305,7 +305,8 @@ static struct ex_task *find_task(struct ex_worker *w)
 	/* Fairness: a worker busy with its own queue still drains injected wakes regularly. */
 	if (++w->tick % 61 == 0 && (t = take_injected(w))) {
 		if (ex__local_len(&w->q))
-			ex__notify(w->rt); /* what waits in the ring waits for this one: others may help */
+			ex__notify(
+				w->rt); /* what waits in the ring waits for this one: others may help */
 		goto found;
 	}
 	if ((t = w->lifo)) {
@@ -374,7 +375,8 @@ static struct ex_task *spin(struct ex_worker *w)
 /* The stats have one writer at a time (the polling worker): no read-modify-write needed. */
 static void stat_add(_Atomic uint64_t *v, uint64_t d)
 {
-	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + d, memory_order_relaxed);
+	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + d,
+			      memory_order_relaxed);
 }
 
 /* 32-bit statistics saturate instead of wrapping (struct ex_task keeps them small). */
@@ -402,7 +404,8 @@ static void run_task(struct ex_worker *w, struct ex_task *t)
 						 memory_order_acq_rel);
 	if ((old & (EX_TS_NOTIFIED | EX_TS_RUNNING | EX_TS_COMPLETE)) != EX_TS_NOTIFIED) {
 		/* Cannot happen: a queued task is NOTIFIED and nobody else clears it. */
-		ex__log(rt, LOG_CRIT, "task %llu dequeued in state %u", (unsigned long long)t->id, old);
+		ex__log(rt, LOG_CRIT, "task %llu dequeued in state %u", (unsigned long long)t->id,
+			old);
 		abort();
 	}
 	struct ex_waker waker = { &ex__task_waker_vtable, t };
@@ -421,7 +424,8 @@ static void run_task(struct ex_worker *w, struct ex_task *t)
 	if (rt->slow_poll_ticks && d > rt->slow_poll_ticks)
 		ex__log(rt, LOG_WARNING,
 			"slow poll: task %llu (%s) ran %llu us in one poll (limit %llu us); a poll must not block",
-			(unsigned long long)t->id, ex__task_name(t), (unsigned long long)(ex__ticks_to_ns(d) / 1000),
+			(unsigned long long)t->id, ex__task_name(t),
+			(unsigned long long)(ex__ticks_to_ns(d) / 1000),
 			(unsigned long long)(rt->cfg.slow_poll_ns / 1000));
 
 	if (r == EX_READY) {
@@ -482,7 +486,8 @@ static void park(struct ex_worker *w)
 		bool mine = unpark_self_locked(w);
 		pthread_mutex_unlock(&rt->park_lock);
 		if (!mine)
-			w->searching = true; /* a waker claimed us meanwhile and counted us as searching */
+			w->searching =
+				true; /* a waker claimed us meanwhile and counted us as searching */
 		if (t) {
 			stop_searching(w);
 			run_task(w, t);

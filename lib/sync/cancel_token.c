@@ -36,13 +36,20 @@ struct ex_cancel_token {
 const char *ex_cancel_reason_name(enum ex_cancel_reason reason)
 {
 	switch (reason) {
-	case EX_CANCEL_NONE: return "none";
-	case EX_CANCEL_SHUTDOWN: return "shutdown";
-	case EX_CANCEL_DELETED: return "deleted";
-	case EX_CANCEL_TIMEOUT: return "timeout";
-	case EX_CANCEL_REQUESTED: return "requested";
-	case EX_CANCEL_FAILED: return "failed";
-	case EX_CANCEL_SCOPE_END: return "scope-end";
+	case EX_CANCEL_NONE:
+		return "none";
+	case EX_CANCEL_SHUTDOWN:
+		return "shutdown";
+	case EX_CANCEL_DELETED:
+		return "deleted";
+	case EX_CANCEL_TIMEOUT:
+		return "timeout";
+	case EX_CANCEL_REQUESTED:
+		return "requested";
+	case EX_CANCEL_FAILED:
+		return "failed";
+	case EX_CANCEL_SCOPE_END:
+		return "scope-end";
 	}
 	return "unknown";
 }

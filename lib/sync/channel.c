@@ -116,7 +116,7 @@ void ex_channel_close(struct ex_channel *ch)
 	ch->closed = true;
 	while (ch->wait_head)
 		finish_sender(ch, ch->wait_head, -EPIPE); /* not sent: message handed back */
-	ex_waker_wake(&ch->recv_waker); /* so that it sees -EPIPE once drained */
+	ex_waker_wake(&ch->recv_waker);                   /* so that it sees -EPIPE once drained */
 	pthread_mutex_unlock(&ch->lock);
 }
 

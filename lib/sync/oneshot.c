@@ -128,7 +128,8 @@ static void recv_release(struct ex_cancel_safe_future *cs)
 	if (!r->registered)
 		return;
 	pthread_mutex_lock(&r->os->lock);
-	ex_waker_drop(&r->os->waker); /* the value, if it arrived meanwhile, stays for a later recv */
+	ex_waker_drop(
+		&r->os->waker); /* the value, if it arrived meanwhile, stays for a later recv */
 	r->registered = false;
 	pthread_mutex_unlock(&r->os->lock);
 }

@@ -46,8 +46,8 @@ static void select_release(struct ex_cancel_safe_future *cs)
 	select_release_others(s, -1);
 }
 
-struct ex_cancel_safe_future *
-(ex_select_array)(struct ex_select *s, struct ex_cancel_safe_array arr, size_t n)
+struct ex_cancel_safe_future *(ex_select_array)(struct ex_select *s,
+						struct ex_cancel_safe_array arr, size_t n)
 {
 	struct ex_cancel_safe_future *const *branches = arr.branches;
 

@@ -208,7 +208,8 @@ static ex_poll_t wait_poll(struct ex_future *f, struct ex_context *cx)
 	if (atomic_load_explicit(&sw->current, memory_order_relaxed) >= w->target || sw->shut) {
 		if (w->state == W_QUEUED)
 			heap_remove(sw, w);
-		f->output = sw->shut && atomic_load_explicit(&sw->current, memory_order_relaxed) < w->target
+		f->output = sw->shut && atomic_load_explicit(&sw->current, memory_order_relaxed) <
+						    w->target
 				    ? -ESHUTDOWN
 				    : 0;
 		w->state = W_DONE;
@@ -235,7 +236,8 @@ static ex_poll_t wait_poll(struct ex_future *f, struct ex_context *cx)
 static void wait_release(struct ex_cancel_safe_future *cs)
 {
 	struct ex_seqwait_wait *w = ex_container_of(cs, struct ex_seqwait_wait, cs);
-	if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == W_NEW) { /* never queued: nothing to undo */
+	if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) ==
+	    W_NEW) { /* never queued: nothing to undo */
 		w->state = W_DONE;
 		return;
 	}
@@ -247,8 +249,8 @@ static void wait_release(struct ex_cancel_safe_future *cs)
 	pthread_mutex_unlock(&w->sw->lock);
 }
 
-struct ex_cancel_safe_future *ex_seqwait_wait_for(struct ex_seqwait_wait *w,
-						  struct ex_seqwait *sw, uint64_t n)
+struct ex_cancel_safe_future *ex_seqwait_wait_for(struct ex_seqwait_wait *w, struct ex_seqwait *sw,
+						  uint64_t n)
 {
 	w->cs.base.poll = wait_poll;
 	w->cs.base.output = 0;

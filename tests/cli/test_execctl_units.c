@@ -29,7 +29,7 @@ START_TEST(timeout_units)
 	ck_assert_int_eq(ms, 3600000);
 	ck_assert_int_eq(args_parse_timeout("0", &ms), 0);
 	ck_assert_int_eq(ms, 0);
-	const char *bad[] = {"", "-1", "+1", " 1", "1x", "soon", "1e400", "nan", "25h", "1 s"};
+	const char *bad[] = { "", "-1", "+1", " 1", "1x", "soon", "1e400", "nan", "25h", "1 s" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(args_parse_timeout(bad[i], &ms) == -EINVAL, "accepted '%s'", bad[i]);
 }
@@ -134,14 +134,14 @@ END_TEST
 
 START_TEST(tables)
 {
-	static const char *const h[] = {"ID", "NAME", "N"};
+	static const char *const h[] = { "ID", "NAME", "N" };
 	struct table *t = table_new(3, h, 1u << 2);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	ck_assert_ptr_nonnull(t);
-	const char *r1[] = {"1", "listener", "5"}, *r2[] = {"12", NULL, "1234"};
+	const char *r1[] = { "1", "listener", "5" }, *r2[] = { "12", NULL, "1234" };
 	ck_assert_int_eq(table_add_row(t, r1), 0);
 	ck_assert_int_eq(table_add_row(t, r2), 0);
 	for (int i = 0; i < 40; i++) /* beyond the initial capacity */

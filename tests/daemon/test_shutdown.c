@@ -85,7 +85,8 @@ static void t_drop(struct ex_future *f)
 	free(ex_container_of(f, struct t, fut));
 }
 
-static void spawn(int slot, enum task_kind kind, const struct execd_id *ten, const struct execd_id *tl)
+static void spawn(int slot, enum task_kind kind, const struct execd_id *ten,
+		  const struct execd_id *tl)
 {
 	struct t *t = calloc(1, sizeof *t);
 	t->fut.poll = t_poll;
@@ -122,10 +123,13 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 		spawn(STUCK, TASK_KIND_WAL_RECEIVER, &A, &T2);
 	spawn(REQUEST, TASK_KIND_CONTROL_REQUEST, NULL, NULL);
 	spawn(LISTENER, TASK_KIND_CONTROL_LISTENER, NULL, NULL);
-	EX_AWAIT(&r->a, cx, daemon_shutdown(&r->sd, ex_now_ns() + (r->with_stuck ? 5000 : 60000) * 1000000ull));
+	EX_AWAIT(
+		&r->a, cx,
+		daemon_shutdown(&r->sd, ex_now_ns() + (r->with_stuck ? 5000 : 60000) * 1000000ull));
 	r->out = EX_AWAITED(&r->a);
 	r->left = task_mgr_count(NULL);
-	r->late_spawn = task_mgr_spawn(TASK_KIND_OTHER, NULL, NULL, "late", false, &never, noop_drop, NULL);
+	r->late_spawn = task_mgr_spawn(TASK_KIND_OTHER, NULL, NULL, "late", false, &never,
+				       noop_drop, NULL);
 	if (r->with_stuck)
 		open_gate(); /* let it end so that the runtime can be freed */
 	EX_END(&r->a, f, 0);

@@ -69,9 +69,9 @@ static struct ex_future *gate_wait(struct gate_wait *w, struct gate *g)
 }
 
 /* ---- task bodies ---- */
-static atomic_int bad;       /* identity / shutdown-flag mismatches seen inside tasks */
-static atomic_int dropped;   /* futures handed back through drop */
-static atomic_int arrived;   /* barrier tasks that saw cancellation */
+static atomic_int bad;     /* identity / shutdown-flag mismatches seen inside tasks */
+static atomic_int dropped; /* futures handed back through drop */
+static atomic_int arrived; /* barrier tasks that saw cancellation */
 static int n_barrier;
 
 enum body { WAITER, STUBBORN, BARRIER, FAIL };
@@ -90,8 +90,8 @@ static ex_poll_t t_poll(struct ex_future *f, struct ex_context *cx)
 	struct t *t = ex_container_of(f, struct t, fut);
 	struct task_identity id;
 	EX_BEGIN(&t->a);
-	if (!task_mgr_current_identity(&id) || id.kind != t->kind || task_mgr_current_id() != id.id ||
-	    !task_mgr_current_token())
+	if (!task_mgr_current_identity(&id) || id.kind != t->kind ||
+	    task_mgr_current_id() != id.id || !task_mgr_current_token())
 		atomic_fetch_add(&bad, 1);
 	if (t->body == FAIL)
 		EX_RETURN(&t->a, f, -EIO);
@@ -118,8 +118,8 @@ static void t_drop(struct ex_future *f)
 	free(ex_container_of(f, struct t, fut));
 }
 
-static int spawn(enum body body, enum task_kind kind, const struct execd_id *ten, const struct execd_id *tl,
-		 const char *name, bool critical)
+static int spawn(enum body body, enum task_kind kind, const struct execd_id *ten,
+		 const struct execd_id *tl, const char *name, bool critical)
 {
 	struct t *t = calloc(1, sizeof *t);
 	t->fut.poll = t_poll;
@@ -152,7 +152,8 @@ static void on_critical(int err, uint64_t id)
 	critical_err = err;
 }
 
-static void run_scenario(struct scenario *s, ex_poll_t (*poll)(struct ex_future *, struct ex_context *))
+static void run_scenario(struct scenario *s,
+			 ex_poll_t (*poll)(struct ex_future *, struct ex_context *))
 {
 	struct ex_runtime *rt;
 	struct ex_runtime_config cfg = ex_runtime_config_default();
@@ -171,20 +172,21 @@ static void run_scenario(struct scenario *s, ex_poll_t (*poll)(struct ex_future 
 	ck_assert_int_eq(atomic_load(&bad), 0);
 }
 
-#define SHUTDOWN(s, i, filter, timeout_ms)                                                          \
-	do {                                                                                        \
-		EX_AWAIT(&(s)->a, cx, task_mgr_shutdown_tasks(&(s)->sd, (filter), EX_CANCEL_SHUTDOWN,  \
-							      ex_now_ns() + (timeout_ms) * 1000000ull)); \
-		(s)->out[i] = EX_AWAITED(&(s)->a);                                                  \
-		(s)->ended[i] = (s)->sd.n_ended;                                                    \
-		(s)->remaining[i] = (s)->sd.n_remaining;                                            \
-		(s)->ended_min_polls[i] = UINT64_MAX;                                               \
-		for (size_t k_ = 0; k_ < (s)->sd.n_ended; k_++)                                     \
-			if ((s)->sd.ended[k_].polls < (s)->ended_min_polls[i])                      \
-				(s)->ended_min_polls[i] = (s)->sd.ended[k_].polls;                  \
-		if ((s)->sd.n_remaining)                                                            \
-			strcpy((s)->stuck_name, (s)->sd.remaining[0].ident.name);                   \
-		task_mgr_shutdown_clear(&(s)->sd);                                                  \
+#define SHUTDOWN(s, i, filter, timeout_ms)                                                \
+	do {                                                                              \
+		EX_AWAIT(&(s)->a, cx,                                                     \
+			 task_mgr_shutdown_tasks(&(s)->sd, (filter), EX_CANCEL_SHUTDOWN,  \
+						 ex_now_ns() + (timeout_ms)*1000000ull)); \
+		(s)->out[i] = EX_AWAITED(&(s)->a);                                        \
+		(s)->ended[i] = (s)->sd.n_ended;                                          \
+		(s)->remaining[i] = (s)->sd.n_remaining;                                  \
+		(s)->ended_min_polls[i] = UINT64_MAX;                                     \
+		for (size_t k_ = 0; k_ < (s)->sd.n_ended; k_++)                           \
+			if ((s)->sd.ended[k_].polls < (s)->ended_min_polls[i])            \
+				(s)->ended_min_polls[i] = (s)->sd.ended[k_].polls;        \
+		if ((s)->sd.n_remaining)                                                  \
+			strcpy((s)->stuck_name, (s)->sd.remaining[0].ident.name);         \
+		task_mgr_shutdown_clear(&(s)->sd);                                        \
 	} while (0)
 
 /* ---- filtering ---- */
@@ -199,19 +201,22 @@ static ex_poll_t filter_poll(struct ex_future *f, struct ex_context *cx)
 	s->spawn_rc[4] = spawn(WAITER, TASK_KIND_RETENTION_GC, &B, &T3, "gc", false);
 	s->counts[0] = task_mgr_count(&(struct task_mgr_filter){ .tenant = &A });
 	s->counts[1] = task_mgr_count(&(struct task_mgr_filter){ .timeline = &T1 });
-	s->counts[2] = task_mgr_count(&(struct task_mgr_filter){ .has_kind = true, .kind = TASK_KIND_WAL_FLUSH });
+	s->counts[2] = task_mgr_count(
+		&(struct task_mgr_filter){ .has_kind = true, .kind = TASK_KIND_WAL_FLUSH });
 	s->counts[3] = task_mgr_count(&(struct task_mgr_filter){ .with_timeline = true });
 	s->counts[4] = task_mgr_count(&(struct task_mgr_filter){ .with_tenant = true });
 	s->counts[5] = task_mgr_count(NULL);
-	s->counts[6] = task_mgr_count(&(struct task_mgr_filter){ .tenant = &A, .has_kind = true,
-								 .kind = TASK_KIND_WAL_RECEIVER });
+	s->counts[6] = task_mgr_count(&(struct task_mgr_filter){
+		.tenant = &A, .has_kind = true, .kind = TASK_KIND_WAL_RECEIVER });
 	{
 		struct task_snapshot *snap;
 		size_t n;
-		s->spawn_rc[5] = task_mgr_list(&(struct task_mgr_filter){ .timeline = &T3 }, &snap, &n);
+		s->spawn_rc[5] = task_mgr_list(&(struct task_mgr_filter){ .timeline = &T3 }, &snap,
+					       &n);
 		s->counts[7] = n;
-		if (n == 1 && (snap[0].ident.kind != TASK_KIND_RETENTION_GC || strcmp(snap[0].ident.name, "gc") ||
-			       !snap[0].ident.has_tenant || !execd_id_eq(&snap[0].ident.tenant, &B)))
+		if (n == 1 && (snap[0].ident.kind != TASK_KIND_RETENTION_GC ||
+			       strcmp(snap[0].ident.name, "gc") || !snap[0].ident.has_tenant ||
+			       !execd_id_eq(&snap[0].ident.tenant, &B)))
 			atomic_fetch_add(&bad, 1);
 		free(snap);
 	}

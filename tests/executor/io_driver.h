@@ -27,18 +27,18 @@ struct drv;
 struct drv_slot {
 	struct drv *d;
 	struct ex_future *f;
-	int woken;           /* atomic */
+	int woken; /* atomic */
 	int ready;
-	uint64_t wake_seq;   /* order of the first wake (1-based; 0 = never woken) */
-	uint64_t wake_ns;    /* ex_now_ns() at that wake */
-	int clones;          /* atomic: clones minus drops/wakes (leak check) */
+	uint64_t wake_seq; /* order of the first wake (1-based; 0 = never woken) */
+	uint64_t wake_ns;  /* ex_now_ns() at that wake */
+	int clones;        /* atomic: clones minus drops/wakes (leak check) */
 };
 
 struct drv {
 	pthread_mutex_t m;
 	pthread_cond_t c;
-	uint64_t wakes;      /* under m */
-	uint64_t seq;        /* atomic */
+	uint64_t wakes; /* under m */
+	uint64_t seq;   /* atomic */
 	struct ex_reactor *r;
 };
 
@@ -85,7 +85,8 @@ static inline void drv_init(struct drv *d, unsigned sq, unsigned cq)
 	pthread_mutex_init(&d->m, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall-clock step cannot fire drv_wait */
+	pthread_condattr_setclock(&ca,
+				  CLOCK_MONOTONIC); /* a wall-clock step cannot fire drv_wait */
 	pthread_cond_init(&d->c, &ca);
 	pthread_condattr_destroy(&ca);
 	d->wakes = 0;

@@ -27,7 +27,8 @@ static inline uint64_t rt_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static inline struct ex_runtime *rt_make(unsigned workers, void (*tweak)(struct ex_runtime_config *))
+static inline struct ex_runtime *rt_make(unsigned workers,
+					 void (*tweak)(struct ex_runtime_config *))
 {
 	struct ex_runtime_config c = ex_runtime_config_default();
 	c.workers = workers;

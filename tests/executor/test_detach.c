@@ -151,13 +151,15 @@ static ex_poll_t writer_poll(struct ex_future *f, struct ex_context *cx)
 	ck_assert_int_eq(EX_AWAITED(&w->a), CHUNK);
 	ck_assert_int_eq(eventfd_write(sw.first_written_efd, 1), 0);
 	/* the rest only once SIGTERM fired the shutdown token ... */
-	EX_AWAIT(&w->a, cx, &ex_cancelled(&w->c, ex_runtime_shutdown_token(ex_runtime_current()))->base);
+	EX_AWAIT(&w->a, cx,
+		 &ex_cancelled(&w->c, ex_runtime_shutdown_token(ex_runtime_current()))->base);
 	/* ... and the root is returning */
 	EX_AWAIT(&w->a, cx, &ex_poll_fd(&w->io, sw.root_returns_efd, POLLIN)->base);
 	ck_assert_int_gt(EX_AWAITED(&w->a), 0);
 	for (w->i = 1; w->i < NCHUNKS; w->i++) {
 		fill_chunk(w->buf, w->i);
-		EX_AWAIT(&w->a, cx, ex_write(&w->io, sw.file_fd, w->buf, CHUNK, (int64_t)w->i * CHUNK));
+		EX_AWAIT(&w->a, cx,
+			 ex_write(&w->io, sw.file_fd, w->buf, CHUNK, (int64_t)w->i * CHUNK));
 		ck_assert_int_eq(EX_AWAITED(&w->a), CHUNK);
 	}
 	atomic_store(&sw.writer_done, true);
@@ -176,11 +178,13 @@ static ex_poll_t sigterm_root_poll(struct ex_future *f, struct ex_context *cx)
 	struct sigterm_root *r = ex_container_of(f, struct sigterm_root, fut);
 	EX_BEGIN(&r->a);
 	writer_state.fut.poll = writer_poll;
-	ck_assert_int_eq(ex_spawn(&writer_state.fut, NULL, "sigterm-writer", NULL), 0); /* detached */
+	ck_assert_int_eq(ex_spawn(&writer_state.fut, NULL, "sigterm-writer", NULL),
+			 0); /* detached */
 	EX_AWAIT(&r->a, cx, &ex_poll_fd(&r->io, sw.first_written_efd, POLLIN)->base);
 	ck_assert_int_gt(EX_AWAITED(&r->a), 0);
 	ck_assert_int_eq(kill(getpid(), SIGTERM), 0);
-	EX_AWAIT(&r->a, cx, &ex_cancelled(&r->c, ex_runtime_shutdown_token(ex_runtime_current()))->base);
+	EX_AWAIT(&r->a, cx,
+		 &ex_cancelled(&r->c, ex_runtime_shutdown_token(ex_runtime_current()))->base);
 	ck_assert(!atomic_load(&sw.writer_done));
 	ck_assert_int_eq(eventfd_write(sw.root_returns_efd, 1), 0);
 	EX_END(&r->a, f, 7);
@@ -199,7 +203,8 @@ START_TEST(sigterm_detached_write_completes)
 
 	struct ex_runtime_config c = ex_runtime_config_default();
 	c.workers = 2;
-	c.handle_signals = true; /* SIGTERM reaches the shutdown token, as with ex_main(NULL, ...) */
+	c.handle_signals =
+		true; /* SIGTERM reaches the shutdown token, as with ex_main(NULL, ...) */
 	c.detach_grace_ns = (uint64_t)RT_TIMEOUT_S * 1000000000ull; /* a hang fails, not a race */
 	static struct sigterm_root root = { .fut.poll = sigterm_root_poll };
 	ck_assert_int_eq(ex_main(&c, &root.fut), 7);
@@ -287,8 +292,8 @@ START_TEST(stuck_detached_task_is_named)
 	ck_assert_int_eq(ex_main(&c, &root.fut), 5);
 	pthread_mutex_lock(&log_lock);
 	ck_assert_msg(strstr(log_text, "shutdown deadline") != NULL, "log: %s", log_text);
-	ck_assert_msg(strstr(log_text, "\"stuck-detached\"") != NULL, "straggler not named; log: %s",
-		      log_text);
+	ck_assert_msg(strstr(log_text, "\"stuck-detached\"") != NULL,
+		      "straggler not named; log: %s", log_text);
 	pthread_mutex_unlock(&log_lock);
 	close(never_efd);
 	close(stuck_started_efd);

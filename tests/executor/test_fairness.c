@@ -99,7 +99,8 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 		/* spawned from a plain thread: through the injection queue */
 		pthread_t th;
 		ck_assert_int_eq(pthread_create(&th, NULL, thread_spawn, s), 0);
-		pthread_join(th, NULL); /* a short, bounded block of this poll: only to order the test */
+		pthread_join(
+			th, NULL); /* a short, bounded block of this poll: only to order the test */
 	} else {
 		ck_assert_int_eq(ex_spawn(&s->st.fut, NULL, "stopper", &s->h[2]), 0);
 	}

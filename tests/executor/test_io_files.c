@@ -35,7 +35,8 @@ static void teardown(void)
 START_TEST(open_write_read_close)
 {
 	struct ex_io io;
-	int fd = (int)drv_block_on(&D, ex_openat(&io, dfd, "a", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+	int fd = (int)drv_block_on(
+		&D, ex_openat(&io, dfd, "a", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(drv_block_on(&D, ex_write(&io, fd, "hello, ", 7, -1)), 7);
 	ck_assert_int_eq(drv_block_on(&D, ex_write(&io, fd, "world", 5, -1)), 5);
@@ -56,7 +57,8 @@ END_TEST
 START_TEST(vectored)
 {
 	struct ex_io io;
-	int fd = (int)drv_block_on(&D, ex_openat(&io, dfd, "v", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+	int fd = (int)drv_block_on(&D,
+				   ex_openat(&io, dfd, "v", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
 	ck_assert_int_ge(fd, 0);
 	struct iovec w[3] = { { "ab", 2 }, { "cde", 3 }, { "f", 1 } };
 	ck_assert_int_eq(drv_block_on(&D, ex_writev(&io, fd, w, 3, 0)), 6);
@@ -74,25 +76,29 @@ START_TEST(metadata)
 	struct ex_io io;
 	ck_assert_int_eq(drv_block_on(&D, ex_mkdirat(&io, dfd, "sub", 0700)), 0);
 	ck_assert_int_eq(drv_block_on(&D, ex_mkdirat(&io, dfd, "sub", 0700)), -EEXIST);
-	int fd = (int)drv_block_on(&D, ex_openat(&io, dfd, "sub/f", O_WRONLY | O_CREAT | O_CLOEXEC, 0640));
+	int fd = (int)drv_block_on(
+		&D, ex_openat(&io, dfd, "sub/f", O_WRONLY | O_CREAT | O_CLOEXEC, 0640));
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(drv_block_on(&D, ex_write(&io, fd, "12345", 5, -1)), 5);
 	ck_assert_int_eq(drv_block_on(&D, ex_close(&io, fd)), 0);
 
 	struct statx st;
 	memset(&st, 0, sizeof st);
-	ck_assert_int_eq(drv_block_on(&D, ex_statx(&io, dfd, "sub/f", 0, STATX_SIZE | STATX_MODE, &st)), 0);
+	ck_assert_int_eq(
+		drv_block_on(&D, ex_statx(&io, dfd, "sub/f", 0, STATX_SIZE | STATX_MODE, &st)), 0);
 	ck_assert_uint_eq(st.stx_size, 5);
 	ck_assert_uint_eq(st.stx_mode & 0777, 0640);
 	ck_assert(S_ISREG(st.stx_mode));
 
 	ck_assert_int_eq(drv_block_on(&D, ex_renameat(&io, dfd, "sub/f", dfd, "g", 0)), 0);
-	ck_assert_int_eq(drv_block_on(&D, ex_statx(&io, dfd, "sub/f", 0, STATX_SIZE, &st)), -ENOENT);
+	ck_assert_int_eq(drv_block_on(&D, ex_statx(&io, dfd, "sub/f", 0, STATX_SIZE, &st)),
+			 -ENOENT);
 	ck_assert_int_eq(drv_block_on(&D, ex_statx(&io, dfd, "g", 0, STATX_SIZE, &st)), 0);
 	ck_assert_uint_eq(st.stx_size, 5);
 	/* RENAME_NOREPLACE onto an existing name */
 	ck_assert_int_eq(drv_block_on(&D, ex_mkdirat(&io, dfd, "h", 0700)), 0);
-	ck_assert_int_eq(drv_block_on(&D, ex_renameat(&io, dfd, "g", dfd, "h", RENAME_NOREPLACE)), -EEXIST);
+	ck_assert_int_eq(drv_block_on(&D, ex_renameat(&io, dfd, "g", dfd, "h", RENAME_NOREPLACE)),
+			 -EEXIST);
 
 	ck_assert_int_eq(drv_block_on(&D, ex_unlinkat(&io, dfd, "sub", 0)), -EISDIR);
 	ck_assert_int_eq(drv_block_on(&D, ex_unlinkat(&io, dfd, "sub", AT_REMOVEDIR)), 0);
@@ -142,7 +148,9 @@ START_TEST(many_at_once)
 	static char names[N][16];
 	for (int i = 0; i < N; i++) {
 		snprintf(names[i], sizeof names[i], "f%d", i);
-		drv_slot_init(&D, &s[i], ex_openat(&io[i], dfd, names[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+		drv_slot_init(
+			&D, &s[i],
+			ex_openat(&io[i], dfd, names[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 	}
 	drv_run(&D, s, N);
 	for (int i = 0; i < N; i++) {

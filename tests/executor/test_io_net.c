@@ -56,7 +56,8 @@ START_TEST(connect_accept_send_recv)
 	struct sockaddr_in peer;
 	socklen_t peerlen = sizeof peer;
 	/* accept first (pending: nobody connected yet), then connect: both complete */
-	drv_slot_init(&D, &s[0], &ex_accept(&ioa, l, (struct sockaddr *)&peer, &peerlen, SOCK_CLOEXEC)->base);
+	drv_slot_init(&D, &s[0],
+		      &ex_accept(&ioa, l, (struct sockaddr *)&peer, &peerlen, SOCK_CLOEXEC)->base);
 	drv_slot_init(&D, &s[1], ex_connect(&ioc, c, (struct sockaddr *)&a, sizeof a));
 	drv_run(&D, s, 2);
 	ck_assert_int_eq(ioc.cs.base.output, 0);
@@ -97,13 +98,15 @@ START_TEST(socket_errors)
 	int l = listener(&a);
 	close(l); /* nobody listens there any more */
 	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_eq(drv_block_on(&D, ex_connect(&io, c, (struct sockaddr *)&a, sizeof a)), -ECONNREFUSED);
+	ck_assert_int_eq(drv_block_on(&D, ex_connect(&io, c, (struct sockaddr *)&a, sizeof a)),
+			 -ECONNREFUSED);
 	close(c);
 	ck_assert_int_eq(drv_block_on(&D, ex_recv(&io, 999, buf, sizeof buf, 0)), -EBADF);
 	ck_assert_int_eq(drv_block_on(&D, ex_send(&io, 999, buf, sizeof buf, 0)), -EBADF);
 	ck_assert_int_eq(drv_block_on(&D, &ex_poll_fd(&io, 999, POLLIN)->base), -EBADF);
 	ck_assert_int_eq(drv_block_on(&D, &ex_accept(&io, 999, NULL, NULL, 0)->base), -EBADF);
-	ck_assert_int_eq(drv_block_on(&D, &ex_recv_ready(&io, 999, buf, sizeof buf, 0)->base), -EBADF);
+	ck_assert_int_eq(drv_block_on(&D, &ex_recv_ready(&io, 999, buf, sizeof buf, 0)->base),
+			 -EBADF);
 	int p[2];
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(drv_block_on(&D, &ex_accept(&io, p[0], NULL, NULL, 0)->base), -ENOTSOCK);
@@ -169,7 +172,9 @@ START_TEST(recv_released_loses_nothing)
 			drv_wait_woken(&D, &s); /* release after readiness was reported */
 		io.cs.release(&io.cs);
 		ck_assert_str_eq(buf, ""); /* nothing consumed by the released future */
-		ck_assert_int_eq(drv_block_on(&D, &ex_recv_ready(&io, sv[0], buf, sizeof buf, 0)->base), len);
+		ck_assert_int_eq(
+			drv_block_on(&D, &ex_recv_ready(&io, sv[0], buf, sizeof buf, 0)->base),
+			len);
 		ck_assert_int_eq(memcmp(buf, msg, (size_t)len), 0);
 	}
 	ck_assert_int_eq(drv_count_fds(), fds);
@@ -220,7 +225,8 @@ START_TEST(signalfd_read)
 	int p[2];
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	close(p[1]);
-	ck_assert_int_eq(drv_block_on(&D, ex_read_signalfd(&io, p[0], &info)), -EIO); /* EOF: short */
+	ck_assert_int_eq(drv_block_on(&D, ex_read_signalfd(&io, p[0], &info)),
+			 -EIO); /* EOF: short */
 	ck_assert_int_eq(drv_block_on(&D, ex_read_signalfd(&io, 999, &info)), -EBADF);
 	close(p[0]);
 }

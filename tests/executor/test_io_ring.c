@@ -77,9 +77,10 @@ START_TEST(reads_beyond_ring_size)
 	ex_reactor_get_stats(d.r, &st);
 	ck_assert_uint_le(st.max_inflight, st.cq_limit);
 	ck_assert_uint_ge(st.completions, N);
-	fprintf(stderr, "reads_beyond_ring_size: %llu SQEs in %llu io_uring_enter calls, %llu deferrals, max in flight %llu of %u\n",
-		(unsigned long long)st.sqes, (unsigned long long)st.enters, (unsigned long long)st.deferred,
-		(unsigned long long)st.max_inflight, st.cq_limit);
+	fprintf(stderr,
+		"reads_beyond_ring_size: %llu SQEs in %llu io_uring_enter calls, %llu deferrals, max in flight %llu of %u\n",
+		(unsigned long long)st.sqes, (unsigned long long)st.enters,
+		(unsigned long long)st.deferred, (unsigned long long)st.max_inflight, st.cq_limit);
 	close(fd);
 	drv_fini(&d);
 }
@@ -280,7 +281,8 @@ START_TEST(poll_completions_overflow_cq)
 	ck_assert_int_eq(drv_block_on(&d, ex_read(&r, p[0], &c, 1, -1)), 1);
 	ck_assert_int_eq(c, 'x');
 	ex_reactor_get_stats(d.r, &st);
-	fprintf(stderr, "poll_completions_overflow_cq: %d polls on a CQ of %u, %llu submissions the kernel refused (-EBUSY/-EAGAIN)\n",
+	fprintf(stderr,
+		"poll_completions_overflow_cq: %d polls on a CQ of %u, %llu submissions the kernel refused (-EBUSY/-EAGAIN)\n",
 		M, st.cq_limit, (unsigned long long)st.busy);
 	close(p[0]);
 	close(p[1]);

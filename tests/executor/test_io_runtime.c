@@ -78,7 +78,8 @@ static ex_poll_t filer_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&t->a);
 	snprintf(t->path, sizeof t->path, "%s/f%d", dir, t->i);
 	t->len = snprintf(t->wbuf, sizeof t->wbuf, "task %d wrote this", t->i);
-	EX_AWAIT(&t->a, cx, ex_openat(&t->io, AT_FDCWD, t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+	EX_AWAIT(&t->a, cx,
+		 ex_openat(&t->io, AT_FDCWD, t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
 	if ((t->fd = (int)EX_AWAITED(&t->a)) < 0)
 		EX_RETURN(&t->a, f, t->fd);
 	EX_AWAIT(&t->a, cx, ex_write(&t->io, t->fd, t->wbuf, (size_t)t->len, 0));
@@ -157,10 +158,10 @@ struct acceptor_root {
 	char buf[16];
 };
 
-#define FAIL_IF(cond, code)                                  \
-	do {                                                 \
-		if (cond)                                    \
-			EX_RETURN(&r->a, f, (code));         \
+#define FAIL_IF(cond, code)                          \
+	do {                                         \
+		if (cond)                            \
+			EX_RETURN(&r->a, f, (code)); \
 	} while (0)
 
 static ex_poll_t acceptor_root_poll(struct ex_future *f, struct ex_context *cx)
@@ -169,25 +170,34 @@ static ex_poll_t acceptor_root_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&r->a);
 	for (r->round = 0; r->round < ROUNDS; r->round++) {
 		EX_AWAIT(&r->a, cx,
-			 &ex_timeout(&r->t, 2 * 1000000, ex_accept(&r->io, r->l, NULL, NULL, SOCK_CLOEXEC))->base);
+			 &ex_timeout(&r->t, 2 * 1000000,
+				     ex_accept(&r->io, r->l, NULL, NULL, SOCK_CLOEXEC))
+				  ->base);
 		FAIL_IF(EX_AWAITED(&r->a) != -ETIMEDOUT, -100 - r->round);
 		r->c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		EX_AWAIT(&r->a, cx, ex_connect(&r->io, r->c, (struct sockaddr *)&r->addr, sizeof r->addr));
+		EX_AWAIT(&r->a, cx,
+			 ex_connect(&r->io, r->c, (struct sockaddr *)&r->addr, sizeof r->addr));
 		FAIL_IF(EX_AWAITED(&r->a) != 0, -200 - r->round);
 		/* the released accept left the connection queued */
 		EX_AWAIT(&r->a, cx,
-			 &ex_timeout(&r->t, 60ull * 1000000000, ex_accept(&r->io, r->l, NULL, NULL, SOCK_CLOEXEC))->base);
+			 &ex_timeout(&r->t, 60ull * 1000000000,
+				     ex_accept(&r->io, r->l, NULL, NULL, SOCK_CLOEXEC))
+				  ->base);
 		FAIL_IF(EX_AWAITED(&r->a) < 0, -300 - r->round);
 		r->srv = (int)EX_AWAITED(&r->a);
 
 		EX_AWAIT(&r->a, cx,
-			 &ex_timeout(&r->t, 2 * 1000000, ex_recv_ready(&r->io, r->srv, r->buf, sizeof r->buf, 0))->base);
+			 &ex_timeout(&r->t, 2 * 1000000,
+				     ex_recv_ready(&r->io, r->srv, r->buf, sizeof r->buf, 0))
+				  ->base);
 		FAIL_IF(EX_AWAITED(&r->a) != -ETIMEDOUT, -400 - r->round);
 		EX_AWAIT(&r->a, cx, ex_send(&r->io, r->c, "hello", 5, MSG_NOSIGNAL));
 		FAIL_IF(EX_AWAITED(&r->a) != 5, -500 - r->round);
 		/* the released recv consumed nothing */
 		EX_AWAIT(&r->a, cx,
-			 &ex_timeout(&r->t, 60ull * 1000000000, ex_recv_ready(&r->io, r->srv, r->buf, sizeof r->buf, 0))->base);
+			 &ex_timeout(&r->t, 60ull * 1000000000,
+				     ex_recv_ready(&r->io, r->srv, r->buf, sizeof r->buf, 0))
+				  ->base);
 		FAIL_IF(EX_AWAITED(&r->a) != 5 || memcmp(r->buf, "hello", 5), -600 - r->round);
 		EX_AWAIT(&r->a, cx, ex_close(&r->io, r->srv));
 		EX_AWAIT(&r->a, cx, ex_close(&r->io, r->c));

@@ -7,7 +7,7 @@
 #include "rt_test.h"
 
 struct counting_waker {
-	_Atomic int refs;  /* clones not yet dropped or consumed */
+	_Atomic int refs; /* clones not yet dropped or consumed */
 	_Atomic int wakes;
 };
 
@@ -93,7 +93,7 @@ START_TEST(abandoned_join_then_join_again)
 	ck_assert_int_eq(atomic_load(&cw.refs), 1); /* the join registered a clone */
 	jf->release(jf);
 	ck_assert_int_eq(atomic_load(&cw.refs), 0); /* release unregistered it */
-	ck_assert_ptr_nonnull(h.task);             /* the handle stays valid */
+	ck_assert_ptr_nonnull(h.task);              /* the handle stays valid */
 	ck_assert_uint_eq(ex_join_handle_id(&h), id);
 
 	gate_open(&g);

@@ -68,9 +68,9 @@ START_TEST(free_with_pending_tasks)
 	ex_runtime_free(rt);
 
 	ck_assert(!ex_join_handle_is_finished(&h));
-	ex_join_handle_detach(&h);        /* the task's header outlived the runtime */
+	ex_join_handle_detach(&h); /* the task's header outlived the runtime */
 	for (int i = 0; i < 3; i++) {
-		ex_waker_drop(&g[i].w);       /* the last references: headers freed now */
+		ex_waker_drop(&g[i].w); /* the last references: headers freed now */
 		pthread_mutex_destroy(&g[i].lock);
 	}
 	ck_assert_int_eq(atomic_load(&dropped), 0);

@@ -125,7 +125,8 @@ static ex_poll_t iroot_poll(struct ex_future *f, struct ex_context *cx)
 	struct iroot *s = ex_container_of(f, struct iroot, fut);
 	struct ex_runtime *rt = ex_runtime_current();
 	EX_BEGIN(&s->a);
-	ck_assert_int_eq(ex_spawn(&s->g.fut, NULL, "a-rather-long-task-name-that-is-truncated", &s->h), 0);
+	ck_assert_int_eq(
+		ex_spawn(&s->g.fut, NULL, "a-rather-long-task-name-that-is-truncated", &s->h), 0);
 	/* wait (yielding) until the gate task parked */
 	for (;;) {
 		ck_assert_int_eq(ex_task_info_by_id(rt, ex_join_handle_id(&s->h), &s->info), 0);

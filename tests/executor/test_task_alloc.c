@@ -62,7 +62,8 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct root *r = ex_container_of(f, struct root, fut);
 	EX_BEGIN(&r->a);
-	int failed = 0, dup = 0; /* plain checks in the loop: a Check assertion writes to its pipe */
+	int failed = 0,
+	    dup = 0; /* plain checks in the loop: a Check assertion writes to its pipe */
 	for (r->i = 0; r->i < PER_THREAD; r->i++) {
 		r->v[r->i] = (struct val){ .fut.poll = val_poll, .v = 7 * r->i };
 		failed += ex_spawn(&r->v[r->i].fut, NULL, "worker", &r->h[r->i]) != 0;
@@ -87,7 +88,8 @@ START_TEST(headers_recycled_across_threads)
 		pthread_t th[THREADS];
 		for (int i = 0; i < THREADS; i++)
 			ck_assert_int_eq(pthread_create(&th[i], NULL, spawner,
-							(void *)(intptr_t)(i * PER_THREAD)), 0);
+							(void *)(intptr_t)(i * PER_THREAD)),
+					 0);
 		for (int i = 0; i < THREADS; i++)
 			pthread_join(th[i], NULL);
 		memset(&root, 0, sizeof(root));

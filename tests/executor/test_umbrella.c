@@ -148,7 +148,7 @@ void umbrella_io(struct ex_io *io, int fd, struct statx *stx, struct signalfd_si
 	(void)ex_writev(io, fd, &iov, 1, 0);
 	(void)ex_fsync(io, fd);
 	(void)ex_fdatasync(io, fd);
-	
+
 	(void)ex_now_ns();
 	(void)ex_sleep(&s, 1);
 	(void)ex_sleep_until(&s, 1);

@@ -14,9 +14,9 @@
 struct racer {
 	struct ex_future fut;
 	pthread_mutex_t lock;
-	struct ex_waker slot;      /* under lock */
-	_Atomic uint64_t posted;   /* rounds posted by the waker side */
-	_Atomic uint64_t acked;    /* rounds the task saw (published after storing the waker) */
+	struct ex_waker slot;    /* under lock */
+	_Atomic uint64_t posted; /* rounds posted by the waker side */
+	_Atomic uint64_t acked;  /* rounds the task saw (published after storing the waker) */
 	uint64_t seen;
 	uint64_t polls;
 };
@@ -79,7 +79,8 @@ static void post_round(struct racer *r, uint64_t i)
 {
 	uint64_t deadline = rt_now_ns() + RT_TIMEOUT_S * 1000000000ull;
 	while (!try_post_round(r, i)) {
-		ck_assert_msg(rt_now_ns() < deadline, "round %llu: a wake was lost", (unsigned long long)i);
+		ck_assert_msg(rt_now_ns() < deadline, "round %llu: a wake was lost",
+			      (unsigned long long)i);
 		sched_yield();
 	}
 }
@@ -182,7 +183,8 @@ static ex_poll_t root2_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&s->a);
 	for (s->i = 0; s->i < RACERS; s->i++) {
 		ck_assert_int_eq(ex_spawn(&s->racers[s->i].fut, NULL, "racer", &s->h[s->i]), 0);
-		ck_assert_int_eq(ex_spawn(&s->wt[s->i].fut, NULL, "waker", &s->h[RACERS + s->i]), 0);
+		ck_assert_int_eq(ex_spawn(&s->wt[s->i].fut, NULL, "waker", &s->h[RACERS + s->i]),
+				 0);
 	}
 	for (s->i = 0; s->i < 2 * RACERS; s->i++) {
 		EX_AWAIT(&s->a, cx, &ex_join(&s->j, &s->h[s->i])->base);

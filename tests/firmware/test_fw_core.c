@@ -59,7 +59,8 @@ static void sim_take_pending(void)
 {
 	while (sim_pending && !sim_primask) {
 		unsigned best = 64;
-		for (unsigned n = 64; n-- > 0;) /* most urgent; SysTick, then the lowest line, on ties */
+		for (unsigned n = 64;
+		     n-- > 0;) /* most urgent; SysTick, then the lowest line, on ties */
 			if ((sim_pending >> n) & 1 && (best == 64 || sim_prio[n] <= sim_prio[best]))
 				best = n;
 		if (sim_prio[best] >= sim_level)
@@ -98,7 +99,8 @@ void exfw_port_irq_restore(exfw_irqstate_t s)
 
 void exfw_port_idle(void)
 {
-	ck_assert_msg(sim_primask, "idle entered with interrupts unmasked (a wake-up could be lost)");
+	ck_assert_msg(sim_primask,
+		      "idle entered with interrupts unmasked (a wake-up could be lost)");
 	ck_assert_msg(++sim_idles < SIM_MAX_IDLE, "executor idles for ever: a wake-up was lost");
 	if (!sim_pending)
 		sim_time_passes(sim_timer_due); /* WFI: sleep until the timer fires */
@@ -140,14 +142,14 @@ uint32_t fwt_cycles(void)
 	return sim_time; /* ticks: latencies on the host are only compared, not reported */
 }
 
-#define SCENARIO(name)                                                                              \
-	START_TEST(test_##name)                                                                     \
-	{                                                                                           \
-		int line = fwt_##name();                                                            \
-		ck_assert_msg(line == 0, "scenario " #name " failed at scenarios.c:%d: %s", line,  \
-			      fwt_fail_expr ? fwt_fail_expr : "?");                                 \
-		ck_assert_uint_eq(sim_primask, 0);                                                  \
-	}                                                                                           \
+#define SCENARIO(name)                                                                            \
+	START_TEST(test_##name)                                                                   \
+	{                                                                                         \
+		int line = fwt_##name();                                                          \
+		ck_assert_msg(line == 0, "scenario " #name " failed at scenarios.c:%d: %s", line, \
+			      fwt_fail_expr ? fwt_fail_expr : "?");                               \
+		ck_assert_uint_eq(sim_primask, 0);                                                \
+	}                                                                                         \
 	END_TEST
 
 SCENARIO(sleep_wakes)
@@ -177,7 +179,8 @@ static ex_poll_t inpoll_poll(struct ex_future *f, struct ex_context *cx)
 	struct inpoll *m = ex_container_of(f, struct inpoll, fut);
 	m->masked_in_poll |= sim_primask != 0;
 	if (m->polls++ == 0) {
-		ck_assert_int_eq(ex_poll(&exfw_irq_wait(&m->w, 7)->base, cx), EX_PENDING); /* links */
+		ck_assert_int_eq(ex_poll(&exfw_irq_wait(&m->w, 7)->base, cx),
+				 EX_PENDING); /* links */
 		m->runs_before = sim_handler_runs;
 		fwt_trigger(7);
 		m->runs_during = sim_handler_runs; /* unmasked: the handler already ran */
@@ -197,9 +200,9 @@ START_TEST(test_handler_during_poll)
 	*m = (struct inpoll){ .fut = { .poll = inpoll_poll } };
 	unsigned idles = sim_idles;
 	ck_assert_int_eq(exfw_block_on(EXFW_TASK(inpoll_task), &m->fut), 2);
-	ck_assert(!m->masked_in_poll);                     /* polls run with interrupts enabled */
+	ck_assert(!m->masked_in_poll); /* polls run with interrupts enabled */
 	ck_assert_uint_eq(m->runs_during, m->runs_before + 1); /* taken inside the poll */
-	ck_assert_uint_eq(sim_idles, idles);               /* re-queued by the wake: no sleep */
+	ck_assert_uint_eq(sim_idles, idles);                   /* re-queued by the wake: no sleep */
 	ck_assert(exfw_wait_list_empty(&exfw_irq_waiters[7]));
 }
 END_TEST

@@ -18,7 +18,7 @@ struct worker {
 	struct ex_async a;
 	struct ex_cancel_token *tok; /* own reference */
 	struct ex_cancelled c;
-	int64_t fail_with;  /* < 0: fail with this after one yield */
+	int64_t fail_with;    /* < 0: fail with this after one yield */
 	int64_t succeed_with; /* >= 0 and not waiting: succeed at once */
 	bool wait_token;
 	atomic_bool *cleaned;
@@ -113,7 +113,8 @@ START_TEST(one_failure_cancels_and_waits_for_all)
 			ck_assert_int_eq(r.result, -EIO);
 		} else {
 			ck_assert_int_eq(r.result, i);
-			ck_assert(atomic_load(&s.cleaned[i])); /* stopped cooperatively, not dropped */
+			ck_assert(atomic_load(
+				&s.cleaned[i])); /* stopped cooperatively, not dropped */
 		}
 	}
 	struct ex_bundle_result r;
@@ -165,7 +166,8 @@ static ex_poll_t root2_poll(struct ex_future *f, struct ex_context *cx)
 	ex_cancel_token_cancel(s->other, EX_CANCEL_TIMEOUT);
 	/* the other branch is ready at once: the bundle wait loses and is released */
 	EX_AWAIT(&s->a, cx,
-		 &ex_select(&s->sel, ex_bundle_wait(&s->w, s->b), ex_cancelled(&s->c, s->other))->base);
+		 &ex_select(&s->sel, ex_bundle_wait(&s->w, s->b), ex_cancelled(&s->c, s->other))
+			  ->base);
 	ck_assert_int_eq(EX_AWAITED(&s->a), 1);
 	ex_cancel_token_unref(s->other);
 	ex_bundle_cancel(s->b, EX_CANCEL_REQUESTED);
@@ -239,7 +241,8 @@ static ex_poll_t root3_poll(struct ex_future *f, struct ex_context *cx)
 			w->raise_signal = (i == s->round % 3);
 			ck_assert_int_eq(ex_bundle_spawn(s->b, &w->fut, worker_drop, "w"), 0);
 		}
-		s->st = (struct sigtask){ .fut.poll = sigtask_poll, .sfd = s->sfd,
+		s->st = (struct sigtask){ .fut.poll = sigtask_poll,
+					  .sfd = s->sfd,
 					  .tok = ex_cancel_token_ref(ex_bundle_token(s->b)) };
 		ck_assert_int_eq(ex_spawn(&s->st.fut, NULL, "sig", &s->sh), 0);
 		EX_AWAIT(&s->a, cx, &ex_bundle_wait(&s->w, s->b)->base);

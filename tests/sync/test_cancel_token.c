@@ -217,7 +217,8 @@ START_TEST(race_cancel_against_new_children)
 		ck_assert(c1.won != c2.won);
 		for (int i = 0; i < RACE_THREADS; i++)
 			for (int k = 0; k < RACE_CHILDREN; k++) {
-				ck_assert_int_eq(ex_cancel_token_reason(races[i].kids[k]), EX_CANCEL_SHUTDOWN);
+				ck_assert_int_eq(ex_cancel_token_reason(races[i].kids[k]),
+						 EX_CANCEL_SHUTDOWN);
 				ex_cancel_token_unref(races[i].kids[k]);
 			}
 		pthread_barrier_destroy(&start);

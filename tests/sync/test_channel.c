@@ -142,8 +142,8 @@ START_TEST(select_loser_recv_loses_no_fd)
 	for (int round = 0; round < 20; round++) {
 		struct ex_channel_recv ra, rb;
 		struct ex_select s;
-		struct ex_cancel_safe_future *sel =
-			ex_select(&s, ex_channel_recv(&ra, a), ex_channel_recv(&rb, b));
+		struct ex_cancel_safe_future *sel = ex_select(&s, ex_channel_recv(&ra, a),
+							      ex_channel_recv(&rb, b));
 		if (round % 2)
 			ck_assert_int_eq(ex_poll(&sel->base, &tw.cx), EX_PENDING);
 		/* both become ready before the next poll: one wins, the other's fd stays queued */
@@ -153,7 +153,8 @@ START_TEST(select_loser_recv_loses_no_fd)
 		struct ex_channel_recv *won = sel->base.output == 0 ? &ra : &rb;
 		ck_assert_int_eq(won->cs.base.output, 0);
 		close(ID(won->msg));
-		ck_assert_uint_eq(ex_channel_len(a) + ex_channel_len(b), 1); /* loser took nothing */
+		ck_assert_uint_eq(ex_channel_len(a) + ex_channel_len(b),
+				  1); /* loser took nothing */
 		void *m;
 		struct ex_channel *other = sel->base.output == 0 ? b : a;
 		ck_assert_int_eq(ex_channel_try_recv(other, &m), 0);
@@ -193,7 +194,8 @@ static ex_poll_t forward_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&w->a);
 	for (;;) {
 		EX_AWAIT(&w->a, cx,
-			 &ex_select(&w->sel, ex_channel_recv(&w->recv, w->in), ex_cancelled(&w->c, w->tok))
+			 &ex_select(&w->sel, ex_channel_recv(&w->recv, w->in),
+				    ex_cancelled(&w->c, w->tok))
 				  ->base);
 		if (EX_AWAITED(&w->a) != 0 || w->recv.cs.base.output < 0)
 			break; /* cancelled (the recv took nothing) or inbox closed */
@@ -248,8 +250,8 @@ START_TEST(seed000_loop_cancelled_anywhere_loses_nothing)
 			cancelled_holding++;
 		}
 		for (int i = 1; i <= N; i++)
-			ck_assert_msg(seen[i] == 1, "cancel_at %d: message %d seen %d times", cancel_at, i,
-				      seen[i]);
+			ck_assert_msg(seen[i] == 1, "cancel_at %d: message %d seen %d times",
+				      cancel_at, i, seen[i]);
 		ck_assert_int_eq(test_waker_refs(&tw), 0);
 		ex_cancel_token_unref(tok);
 		ex_channel_unref(in);
@@ -306,7 +308,7 @@ START_TEST(mutex_fifo_and_cancel_safe_lock)
 		ck_assert_int_eq(ex_poll(&ex_mutex_lock(&l[i], &m)->base, &tw.cx), EX_PENDING);
 	ck_assert(!ex_mutex_try_lock(&m));
 	l[1].cs.release(&l[1].cs); /* leaves the queue at once */
-	ex_mutex_unlock(&m);        /* -> l[0] */
+	ex_mutex_unlock(&m);       /* -> l[0] */
 	ck_assert_int_eq(ex_poll(&l[2].cs.base, &tw.cx), EX_PENDING);
 	ck_assert_int_eq(ex_poll(&l[0].cs.base, &tw.cx), EX_READY);
 	ex_mutex_unlock(&m); /* -> l[2], which is released before it notices: passed on to l[3] */

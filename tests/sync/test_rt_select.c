@@ -42,17 +42,22 @@ static ex_poll_t acc_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&s->a);
 	for (s->round = 0; s->round < ROUNDS; s->round++) {
 		/* no connection yet: the accept waits with a poll in flight, the timer wins */
-		EX_AWAIT(&s->a, cx, &ex_timeout(&s->t, 1000000, ex_accept(&s->io, s->lfd, NULL, NULL,
-									    SOCK_CLOEXEC))->base);
+		EX_AWAIT(&s->a, cx,
+			 &ex_timeout(&s->t, 1000000,
+				     ex_accept(&s->io, s->lfd, NULL, NULL, SOCK_CLOEXEC))
+				  ->base);
 		ck_assert_int_eq(EX_AWAITED(&s->a), -ETIMEDOUT);
 		s->timeouts++;
 		/* a connection arrives; a ready branch listed first wins, the accept is released */
 		s->clients[s->round] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		ck_assert_int_ge(s->clients[s->round], 0);
-		ck_assert_int_eq(connect(s->clients[s->round], (struct sockaddr *)&s->addr, sizeof s->addr), 0);
+		ck_assert_int_eq(
+			connect(s->clients[s->round], (struct sockaddr *)&s->addr, sizeof s->addr),
+			0);
 		EX_AWAIT(&s->a, cx,
 			 &ex_select(&s->sel, ex_cancelled(&s->c, s->fired),
-				    ex_accept(&s->io, s->lfd, NULL, NULL, SOCK_CLOEXEC))->base);
+				    ex_accept(&s->io, s->lfd, NULL, NULL, SOCK_CLOEXEC))
+				  ->base);
 		ck_assert_int_eq(EX_AWAITED(&s->a), 0);
 		/* the connection was not taken by the loser: the next accept gets it */
 		EX_AWAIT(&s->a, cx, &ex_accept(&s->io, s->lfd, NULL, NULL, SOCK_CLOEXEC)->base);
@@ -104,16 +109,20 @@ static ex_poll_t rcv_poll(struct ex_future *f, struct ex_context *cx)
 	struct rcv *s = ex_container_of(f, struct rcv, fut);
 	EX_BEGIN(&s->a);
 	for (s->round = 0; s->round < ROUNDS; s->round++) {
-		EX_AWAIT(&s->a, cx, &ex_timeout(&s->t, 1000000, ex_recv_ready(&s->io, s->fd[0], s->buf,
-									       sizeof s->buf, 0))->base);
+		EX_AWAIT(&s->a, cx,
+			 &ex_timeout(&s->t, 1000000,
+				     ex_recv_ready(&s->io, s->fd[0], s->buf, sizeof s->buf, 0))
+				  ->base);
 		ck_assert_int_eq(EX_AWAITED(&s->a), -ETIMEDOUT);
 		ck_assert_int_eq(send(s->fd[1], "message", 7, 0), 7);
 		EX_AWAIT(&s->a, cx,
 			 &ex_select(&s->sel, ex_cancelled(&s->c, s->fired),
-				    ex_recv_ready(&s->io, s->fd[0], s->buf, sizeof s->buf, 0))->base);
+				    ex_recv_ready(&s->io, s->fd[0], s->buf, sizeof s->buf, 0))
+				  ->base);
 		ck_assert_int_eq(EX_AWAITED(&s->a), 0);
 		memset(s->buf, 0, sizeof s->buf);
-		EX_AWAIT(&s->a, cx, &ex_recv_ready(&s->io, s->fd[0], s->buf, sizeof s->buf, 0)->base);
+		EX_AWAIT(&s->a, cx,
+			 &ex_recv_ready(&s->io, s->fd[0], s->buf, sizeof s->buf, 0)->base);
 		ck_assert_int_eq(EX_AWAITED(&s->a), 7); /* the whole message, nothing consumed */
 		ck_assert_str_eq(s->buf, "message");
 	}
@@ -165,7 +174,8 @@ static ex_poll_t sq_poll(struct ex_future *f, struct ex_context *cx)
 	struct sq *s = ex_container_of(f, struct sq, fut);
 	EX_BEGIN(&s->a);
 	for (s->round = 1; s->round <= 20; s->round++) {
-		EX_AWAIT(&s->a, cx, &ex_seqwait_wait_timeout(&s->wt, s->sw, 10ull * s->round, 1000000)->base);
+		EX_AWAIT(&s->a, cx,
+			 &ex_seqwait_wait_timeout(&s->wt, s->sw, 10ull * s->round, 1000000)->base);
 		ck_assert_int_eq(EX_AWAITED(&s->a), -ETIMEDOUT);
 		ck_assert_uint_eq(ex_seqwait_waiters(s->sw), 0);
 		s->adv = (struct adv){ .fut.poll = adv_poll, .sw = s->sw };
@@ -173,7 +183,9 @@ static ex_poll_t sq_poll(struct ex_future *f, struct ex_context *cx)
 		ex_join_handle_detach(&s->h);
 		/* a long timeout that does not fire: the advance wakes us */
 		EX_AWAIT(&s->a, cx,
-			 &ex_seqwait_wait_timeout(&s->wt, s->sw, 10ull * s->round, 120ull * 1000000000ull)->base);
+			 &ex_seqwait_wait_timeout(&s->wt, s->sw, 10ull * s->round,
+						  120ull * 1000000000ull)
+				  ->base);
 		ck_assert_int_eq(EX_AWAITED(&s->a), 0);
 	}
 	EX_END(&s->a, f, 0);

@@ -93,7 +93,8 @@ static ex_poll_t update_poll(struct ex_future *f, struct ex_context *cx)
 		*u->counter = u->next; /* rule 4: only after the write completed */
 	ex_mutex_unlock(u->m);
 	if (u->os) {
-		ex_oneshot_send(u->os, EX_AWAITED(&u->a) == 0 ? (int64_t)u->next : EX_AWAITED(&u->a));
+		ex_oneshot_send(u->os,
+				EX_AWAITED(&u->a) == 0 ? (int64_t)u->next : EX_AWAITED(&u->a));
 		ex_oneshot_sender_drop(u->os); /* sending does not release the sender side */
 	}
 	EX_END(&u->a, f, (int64_t)u->next);
@@ -116,7 +117,8 @@ static ex_poll_t caller_poll(struct ex_future *f, struct ex_context *cx)
 	struct caller *c = ex_container_of(f, struct caller, fut);
 	EX_BEGIN(&c->a);
 	EX_AWAIT(&c->a, cx,
-		 &ex_timeout_with(&c->t, ex_cancelled(&c->c, c->timer), ex_oneshot_recv(&c->r, c->os))
+		 &ex_timeout_with(&c->t, ex_cancelled(&c->c, c->timer),
+				  ex_oneshot_recv(&c->r, c->os))
 			  ->base);
 	ex_oneshot_receiver_drop(c->os);
 	EX_END(&c->a, f, EX_AWAITED(&c->a) == 0 ? c->r.value : EX_AWAITED(&c->a));
@@ -139,7 +141,9 @@ static void run_with_fire_points(const int fire_at[R])
 	for (int i = 0; i < R; i++) {
 		struct ex_oneshot *os;
 		ck_assert_int_eq(ex_oneshot_new(&os), 0);
-		up[i] = (struct update){ .fut.poll = update_poll, .m = &m, .counter = &counter, .os = os };
+		up[i] = (struct update){
+			.fut.poll = update_poll, .m = &m, .counter = &counter, .os = os
+		};
 		cl[i] = (struct caller){ .fut.poll = caller_poll, .task = &up[i], .os = os };
 		ck_assert_int_eq(ex_cancel_token_new(&cl[i].timer), 0);
 		tasks[2 * i] = &cl[i].fut;

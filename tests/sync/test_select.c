@@ -22,8 +22,8 @@ START_TEST(select_winner_and_losers_released)
 	struct ex_cancel_token *a = tok(), *b = tok(), *c = tok();
 	struct ex_cancelled fa, fb, fc;
 	struct ex_select s;
-	struct ex_cancel_safe_future *sel =
-		ex_select(&s, ex_cancelled(&fa, a), ex_cancelled(&fb, b), ex_cancelled(&fc, c));
+	struct ex_cancel_safe_future *sel = ex_select(&s, ex_cancelled(&fa, a),
+						      ex_cancelled(&fb, b), ex_cancelled(&fc, c));
 	ck_assert_int_eq(ex_poll(&sel->base, &w.cx), EX_PENDING);
 	ck_assert_int_eq(test_waker_refs(&w), 3);
 	ex_cancel_token_cancel(b, EX_CANCEL_DELETED);
@@ -31,8 +31,8 @@ START_TEST(select_winner_and_losers_released)
 	ck_assert_int_eq(ex_poll(&sel->base, &w.cx), EX_READY);
 	ck_assert_int_eq(sel->base.output, 1);
 	ck_assert_int_eq(fb.cs.base.output, EX_CANCEL_DELETED); /* the winner keeps its output */
-	ck_assert_int_eq(test_waker_refs(&w), 0);            /* losers unregistered */
-	ck_assert_ptr_null(fa.token);                         /* and dropped their token refs */
+	ck_assert_int_eq(test_waker_refs(&w), 0);               /* losers unregistered */
+	ck_assert_ptr_null(fa.token);                           /* and dropped their token refs */
 	ck_assert_ptr_null(fc.token);
 	/* a loser that was released is gone from the token: cancelling it wakes nothing */
 	ex_cancel_token_cancel(a, EX_CANCEL_REQUESTED);
@@ -51,7 +51,8 @@ START_TEST(select_release_releases_all)
 	struct ex_cancel_token *a = tok(), *b = tok();
 	struct ex_cancelled fa, fb;
 	struct ex_select s;
-	struct ex_cancel_safe_future *sel = ex_select(&s, ex_cancelled(&fa, a), ex_cancelled(&fb, b));
+	struct ex_cancel_safe_future *sel = ex_select(&s, ex_cancelled(&fa, a),
+						      ex_cancelled(&fb, b));
 	ck_assert_int_eq(ex_poll(&sel->base, &w.cx), EX_PENDING);
 	sel->release(sel);
 	ck_assert_int_eq(test_waker_refs(&w), 0);
@@ -75,7 +76,8 @@ START_TEST(select_rotates_for_fairness)
 	struct ex_cancel_token *a = tok(), *b = tok();
 	struct ex_cancelled fa, fb;
 	struct ex_select s;
-	struct ex_cancel_safe_future *sel = ex_select(&s, ex_cancelled(&fa, a), ex_cancelled(&fb, b));
+	struct ex_cancel_safe_future *sel = ex_select(&s, ex_cancelled(&fa, a),
+						      ex_cancelled(&fb, b));
 	ck_assert_int_eq(ex_poll(&sel->base, &w.cx), EX_PENDING);
 	ex_cancel_token_cancel(a, EX_CANCEL_REQUESTED);
 	ex_cancel_token_cancel(b, EX_CANCEL_REQUESTED);
@@ -95,7 +97,8 @@ END_TEST
 START_TEST(select_bad_arguments)
 {
 	struct ex_select s;
-	struct ex_cancel_safe_future *sel = ex_select_array(&s, (struct ex_cancel_safe_future **)NULL, 0);
+	struct ex_cancel_safe_future *sel = ex_select_array(
+		&s, (struct ex_cancel_safe_future **)NULL, 0);
 	ck_assert_int_eq(ex_poll(&sel->base, &(struct ex_context){ ex_noop_waker() }), EX_READY);
 	ck_assert_int_eq(sel->base.output, -EINVAL);
 	struct ex_ready r;
@@ -115,8 +118,8 @@ START_TEST(timeout_fires_and_releases_inner)
 	struct ex_cancel_token *inner = tok(), *timer = tok();
 	struct ex_cancelled fi, ft;
 	struct ex_timeout t;
-	struct ex_cancel_safe_future *to =
-		ex_timeout_with(&t, ex_cancelled(&ft, timer), ex_cancelled(&fi, inner));
+	struct ex_cancel_safe_future *to = ex_timeout_with(&t, ex_cancelled(&ft, timer),
+							   ex_cancelled(&fi, inner));
 	ck_assert_int_eq(ex_poll(&to->base, &w.cx), EX_PENDING);
 	ex_cancel_token_cancel(timer, EX_CANCEL_TIMEOUT);
 	ck_assert_int_eq(ex_poll(&to->base, &w.cx), EX_READY);
@@ -135,8 +138,8 @@ START_TEST(timeout_inner_wins_ties)
 	struct ex_cancel_token *inner = tok(), *timer = tok();
 	struct ex_cancelled fi, ft;
 	struct ex_timeout t;
-	struct ex_cancel_safe_future *to =
-		ex_timeout_with(&t, ex_cancelled(&ft, timer), ex_cancelled(&fi, inner));
+	struct ex_cancel_safe_future *to = ex_timeout_with(&t, ex_cancelled(&ft, timer),
+							   ex_cancelled(&fi, inner));
 	ck_assert_int_eq(ex_poll(&to->base, &w.cx), EX_PENDING);
 	/* both become ready before the next poll: the result that exists is not thrown away */
 	ex_cancel_token_cancel(timer, EX_CANCEL_TIMEOUT);
@@ -159,7 +162,8 @@ START_TEST(nested_select_in_timeout)
 	struct ex_select s;
 	struct ex_timeout t;
 	struct ex_cancel_safe_future *to = ex_timeout_with(
-		&t, ex_cancelled(&ft, timer), ex_select(&s, ex_cancelled(&fa, a), ex_cancelled(&fb, b)));
+		&t, ex_cancelled(&ft, timer),
+		ex_select(&s, ex_cancelled(&fa, a), ex_cancelled(&fb, b)));
 	ck_assert_int_eq(ex_poll(&to->base, &w.cx), EX_PENDING);
 	ck_assert_int_eq(test_waker_refs(&w), 3);
 	ex_cancel_token_cancel(timer, EX_CANCEL_TIMEOUT);

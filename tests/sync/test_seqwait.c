@@ -64,8 +64,9 @@ START_TEST(wakes_exactly_reached_in_order)
 	struct order_log log = { ids, 0 };
 	for (int i = 0; i < N; i++) {
 		ow_init(&ow[i], (uint32_t)i, &log);
-		ck_assert_int_eq(ex_poll(&ex_seqwait_wait_for(&w[i], sw, targets[i])->base, &ow[i].cx),
-				 EX_PENDING);
+		ck_assert_int_eq(
+			ex_poll(&ex_seqwait_wait_for(&w[i], sw, targets[i])->base, &ow[i].cx),
+			EX_PENDING);
 	}
 	ck_assert_uint_eq(ex_seqwait_waiters(sw), N);
 	/* already reached: ready at once, never queued */
@@ -153,8 +154,8 @@ START_TEST(wait_with_timeout)
 	struct ex_seqwait_wait w;
 	struct ex_cancelled c;
 	struct ex_timeout t;
-	struct ex_cancel_safe_future *f =
-		ex_timeout_with(&t, ex_cancelled(&c, timer), ex_seqwait_wait_for(&w, sw, 5));
+	struct ex_cancel_safe_future *f = ex_timeout_with(&t, ex_cancelled(&c, timer),
+							  ex_seqwait_wait_for(&w, sw, 5));
 	ck_assert_int_eq(ex_poll(&f->base, &tw.cx), EX_PENDING);
 	ck_assert_uint_eq(ex_seqwait_waiters(sw), 1);
 	ex_cancel_token_cancel(timer, EX_CANCEL_TIMEOUT);

@@ -42,7 +42,8 @@ START_TEST(crc32c_values)
 		uint32_t whole = crc32c(0, buf, len);
 		ck_assert_uint_eq(whole, crc32c_sw(0, buf, len));
 		/* chained over an odd split, starting at an unaligned address */
-		ck_assert_uint_eq(crc32c(crc32c(0, buf, len / 3), buf + len / 3, len - len / 3), whole);
+		ck_assert_uint_eq(crc32c(crc32c(0, buf, len / 3), buf + len / 3, len - len / 3),
+				  whole);
 	}
 }
 END_TEST
@@ -64,7 +65,8 @@ static void put_slot(int i, const char *text)
 	memcpy(slot, text, strlen(text));
 	int fd = openat(td.fd, WALSTATE_FILE, O_WRONLY);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pwrite(fd, slot, sizeof slot, (off_t)i * WALSTATE_SLOT), (ssize_t)sizeof slot);
+	ck_assert_int_eq(pwrite(fd, slot, sizeof slot, (off_t)i * WALSTATE_SLOT),
+			 (ssize_t)sizeof slot);
 	close(fd);
 }
 
@@ -154,10 +156,12 @@ START_TEST(state_upgrade_from_v1)
 	/* what execd wrote before the checksum: version 1 slots */
 	char two[2 * WALSTATE_SLOT] = { 0 };
 	write_file(WALSTATE_FILE, two, sizeof two);
-	put_slot(0, "{\"version\":1,\"seq\":4,\"system_id\":\"7301234567890123456\",\"pg_timeline\":1,"
-		    "\"flush_lsn\":\"0/3000100\"}\n");
-	put_slot(1, "{\"version\":1,\"seq\":5,\"system_id\":\"7301234567890123456\",\"pg_timeline\":1,"
-		    "\"flush_lsn\":\"0/3000200\"}\n");
+	put_slot(0,
+		 "{\"version\":1,\"seq\":4,\"system_id\":\"7301234567890123456\",\"pg_timeline\":1,"
+		 "\"flush_lsn\":\"0/3000100\"}\n");
+	put_slot(1,
+		 "{\"version\":1,\"seq\":5,\"system_id\":\"7301234567890123456\",\"pg_timeline\":1,"
+		 "\"flush_lsn\":\"0/3000200\"}\n");
 	ck_assert_int_eq(walstate_load_info(td.fd, &st, &info), 0);
 	ck_assert_int_eq(info.version, 1);
 	ck_assert_uint_eq(st.seq, 5);
@@ -171,8 +175,10 @@ START_TEST(state_upgrade_from_v1)
 	ck_assert_uint_eq(back.seq, 6);
 	ck_assert_uint_eq(back.flush_lsn, 0x3000300);
 	/* once upgraded, a version 1 slot never wins, whatever its seq (a hand edit, say) */
-	put_slot(1, "{\"version\":1,\"seq\":99,\"system_id\":\"7301234567890123456\",\"pg_timeline\":1,"
-		    "\"flush_lsn\":\"FF/0\"}\n");
+	put_slot(
+		1,
+		"{\"version\":1,\"seq\":99,\"system_id\":\"7301234567890123456\",\"pg_timeline\":1,"
+		"\"flush_lsn\":\"FF/0\"}\n");
 	ck_assert_int_eq(walstate_load_info(td.fd, &back, &info), 0);
 	ck_assert_uint_eq(back.flush_lsn, 0x3000300);
 	/* an old single-document file (before the two slots) still loads */
@@ -190,7 +196,8 @@ END_TEST
 /* --- synthetic segments --------------------------------------------------------------------- */
 
 /* Write a PostgreSQL page header (native byte order, PG 15's magic) at @p off of @p fd. */
-static void put_header(int fd, uint64_t off, uint64_t pageaddr, uint32_t hdr_tli, bool is_long, uint64_t sysid)
+static void put_header(int fd, uint64_t off, uint64_t pageaddr, uint32_t hdr_tli, bool is_long,
+		       uint64_t sysid)
 {
 	unsigned char b[40] = { 0 };
 	uint16_t magic = 0xD110, info = is_long ? 0x0002 : 0;
@@ -259,8 +266,8 @@ START_TEST(consistent)
 	ck_assert_uint_eq(r.tli, 1);
 	ck_assert_uint_eq(r.segments, 7);
 	ck_assert_uint_eq(r.disk_start, 1 * S);
-	ck_assert_uint_eq(r.resume_lsn, 7 * S);           /* the .partial is streamed again */
-	ck_assert_uint_eq(r.disk_end, 7 * S + 0x14000);   /* the end of the last page begun */
+	ck_assert_uint_eq(r.resume_lsn, 7 * S);         /* the .partial is streamed again */
+	ck_assert_uint_eq(r.disk_end, 7 * S + 0x14000); /* the end of the last page begun */
 	ck_assert_uint_eq(r.system_id, SYSID);
 	/* a flush LSN on a page or segment boundary, or behind the files, is consistent too */
 	check_at(7 * S, &r);

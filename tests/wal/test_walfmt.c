@@ -31,7 +31,8 @@ START_TEST(lsn_roundtrip)
 	ck_assert_str_eq(buf, "1/A0");
 	lsn_format(0, buf);
 	ck_assert_str_eq(buf, "0/0");
-	const char *bad[] = { "", "/", "0/", "/0", "0", "0/0/0", "g/0", "123456789/0", "0/0 ", "-1/0" };
+	const char *bad[] = { "",      "/",   "0/",          "/0",   "0",
+			      "0/0/0", "g/0", "123456789/0", "0/0 ", "-1/0" };
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		ck_assert_int_eq(lsn_parse(bad[i], &v), -EINVAL);
 }
@@ -47,23 +48,29 @@ START_TEST(segment_names)
 	uint32_t tli;
 	uint64_t segno;
 	int partial;
-	ck_assert_int_eq(wal_seg_parse("0000000200000001000000FF.partial", &tli, &segno, &partial), 0);
+	ck_assert_int_eq(wal_seg_parse("0000000200000001000000FF.partial", &tli, &segno, &partial),
+			 0);
 	ck_assert_uint_eq(tli, 2);
 	ck_assert_uint_eq(segno, 0x1FF);
 	ck_assert_int_eq(partial, 1);
 	ck_assert_int_eq(wal_seg_parse("000000010000000000000001", &tli, &segno, &partial), 0);
 	ck_assert_int_eq(partial, 0);
-	ck_assert_int_eq(wal_seg_parse("00000001000000000000000a", &tli, &segno, &partial), -EINVAL);
-	ck_assert_int_eq(wal_seg_parse("000000010000000000000100", &tli, &segno, &partial), -EINVAL);
-	ck_assert_int_eq(wal_seg_parse("00000001000000000000000.", &tli, &segno, &partial), -EINVAL);
-	ck_assert_int_eq(wal_seg_parse("000000010000000000000001.tmp", &tli, &segno, &partial), -EINVAL);
+	ck_assert_int_eq(wal_seg_parse("00000001000000000000000a", &tli, &segno, &partial),
+			 -EINVAL);
+	ck_assert_int_eq(wal_seg_parse("000000010000000000000100", &tli, &segno, &partial),
+			 -EINVAL);
+	ck_assert_int_eq(wal_seg_parse("00000001000000000000000.", &tli, &segno, &partial),
+			 -EINVAL);
+	ck_assert_int_eq(wal_seg_parse("000000010000000000000001.tmp", &tli, &segno, &partial),
+			 -EINVAL);
 	ck_assert_int_eq(wal_seg_parse("wal.state", &tli, &segno, &partial), -EINVAL);
 }
 END_TEST
 
 START_TEST(messages)
 {
-	char w[25 + 3] = { 'w', 0, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 1, 0, 'a', 'b', 'c' };
+	char w[25 + 3] = { 'w', 0, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0,   0,   0,
+			   0,   0, 9, 0, 0, 0, 0, 0, 0, 1, 0, 'a', 'b', 'c' };
 	struct wal_msg m;
 	ck_assert_int_eq(wal_msg_parse(w, sizeof w, &m), 0);
 	ck_assert_int_eq(m.type, 'w');
@@ -185,7 +192,8 @@ START_TEST(writer_resume_point)
 	ck_assert_int_eq(walseg_resume_lsn(td.fd, 1, 7 * (uint64_t)WAL_SEG_SIZE + 99, &at), 0);
 	ck_assert_uint_eq(at, 7 * (uint64_t)WAL_SEG_SIZE + 99);
 	ck_assert_int_eq(walseg_resume_lsn(td.fd, 1, 4 * (uint64_t)WAL_SEG_SIZE + 5, &at), 0);
-	ck_assert_uint_eq(at, 4 * (uint64_t)WAL_SEG_SIZE + 5); /* 4 missing: no skipping over a gap */
+	ck_assert_uint_eq(at,
+			  4 * (uint64_t)WAL_SEG_SIZE + 5); /* 4 missing: no skipping over a gap */
 	ck_assert_int_eq(walseg_resume_lsn(td.fd, 2, 7 * (uint64_t)WAL_SEG_SIZE, &at), 0);
 	ck_assert_uint_eq(at, 8 * (uint64_t)WAL_SEG_SIZE); /* (its own timeline's segments only) */
 	int fd = openat(td.fd, "000000010000000000000007", O_WRONLY | O_CREAT, 0600);

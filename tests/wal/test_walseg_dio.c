@@ -64,7 +64,8 @@ static void check_segment(int dirfd, const char *name, uint64_t segno, uint64_t 
 	for (uint64_t i = 0; i < WAL_SEG_SIZE; i++) {
 		char want = base + i >= from && base + i < to ? byte_at(base + i, seed) : 0;
 		if (buf[i] != want)
-			ck_abort_msg("%s: byte %llu is %d, expected %d", name, (unsigned long long)i, buf[i], want);
+			ck_abort_msg("%s: byte %llu is %d, expected %d", name,
+				     (unsigned long long)i, buf[i], want);
 	}
 	free(buf);
 }
@@ -115,7 +116,9 @@ START_TEST(direct_matches_buffered)
 					m = (size_t)(lsn - start);
 				int fd = openat(d[k].fd, name, O_RDONLY);
 				ck_assert_int_ge(fd, 0);
-				ck_assert_int_eq(pread(fd, tail, m, wal_seg_offset(lsn - 1) + 1 - m), (ssize_t)m);
+				ck_assert_int_eq(
+					pread(fd, tail, m, wal_seg_offset(lsn - 1) + 1 - m),
+					(ssize_t)m);
 				close(fd);
 				for (size_t i = 0; i < m; i++)
 					ck_assert_int_eq(tail[i], byte_at(lsn - m + i, seed));

@@ -37,7 +37,8 @@ static ino_t ino(uint32_t tli, uint64_t segno, const char *suffix, off_t *size)
 }
 
 /* Read @p len bytes at @p off of "<segment name><suffix>". */
-static void read_at(uint32_t tli, uint64_t segno, const char *suffix, void *buf, size_t len, off_t off)
+static void read_at(uint32_t tli, uint64_t segno, const char *suffix, void *buf, size_t len,
+		    off_t off)
 {
 	char name[64];
 	wal_seg_name(tli, segno, name);

@@ -65,7 +65,8 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 		for (d.i = 0; d.i < d.n; d.i++) {
 			EX_AWAIT(&d.a, cx,
 				 &ex_timeout_with(&d.to, ex_sleep_until(&d.sl, d.deadline),
-						  wal_timeline_wait_lsn(&d.w, &d.tl[d.i], d.until))->base);
+						  wal_timeline_wait_lsn(&d.w, &d.tl[d.i], d.until))
+					  ->base);
 			if (EX_AWAITED(&d.a) < 0) {
 				fprintf(stderr, "walrecv-driver: timeline %d: wait_lsn: %s\n", d.i,
 					strerror((int)-EX_AWAITED(&d.a)));
@@ -90,7 +91,9 @@ shutdown:
 	}
 	fflush(stdout);
 	d.f = (struct task_mgr_filter){ .all = true };
-	EX_AWAIT(&d.a, cx, task_mgr_shutdown_tasks(&d.sd, &d.f, EX_CANCEL_SHUTDOWN, ex_now_ns() + 30000000000ull));
+	EX_AWAIT(&d.a, cx,
+		 task_mgr_shutdown_tasks(&d.sd, &d.f, EX_CANCEL_SHUTDOWN,
+					 ex_now_ns() + 30000000000ull));
 	if (EX_AWAITED(&d.a) != 0) {
 		fprintf(stderr, "walrecv-driver: tasks still running after shutdown\n");
 		d.rc = 1;
@@ -104,7 +107,8 @@ shutdown:
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: walrecv-driver SOURCE DIR [--n N] [--slot PREFIX --create-slot] [--until LSN] [--timeout-ms MS]\n");
+		fprintf(stderr,
+			"usage: walrecv-driver SOURCE DIR [--n N] [--slot PREFIX --create-slot] [--until LSN] [--timeout-ms MS]\n");
 		return 2;
 	}
 	const char *source = argv[1], *dir = argv[2], *slot = NULL;
@@ -131,7 +135,10 @@ int main(int argc, char **argv)
 		}
 	}
 	execd_log_init(LOG_INFO, 1);
-	execd_config.wal_retention_bytes = getenv("WAL_RETENTION_BYTES") ? strtoull(getenv("WAL_RETENTION_BYTES"), NULL, 10) : 1ull << 30;
+	execd_config.wal_retention_bytes = getenv("WAL_RETENTION_BYTES")
+						   ? strtoull(getenv("WAL_RETENTION_BYTES"), NULL,
+							      10)
+						   : 1ull << 30;
 	execd_config.wal_retention_age_s = 0;
 	d.tl = calloc((size_t)d.n, sizeof *d.tl);
 	for (int i = 0; i < d.n; i++) {

@@ -66,7 +66,8 @@ int main(int argc, char **argv)
 	}
 	if (lsn_parse(argv[4], &stop) < 0)
 		die("bad LSN", EINVAL);
-	start = wal_segno_lsn(wal_segno(start)) + (strcmp(argv[3], "resume") == 0 ? wal_seg_offset(start) : 0);
+	start = wal_segno_lsn(wal_segno(start)) +
+		(strcmp(argv[3], "resume") == 0 ? wal_seg_offset(start) : 0);
 	char cmd[128], l[20];
 	lsn_format(start, l);
 	snprintf(cmd, sizeof cmd, "START_REPLICATION PHYSICAL %s TIMELINE %u", l, st.pg_timeline);

@@ -35,7 +35,8 @@ static uint32_t val(void)
 static uint32_t counts(void)
 {
 	uint32_t v = val();
-	if (SCB->ICSR & SCB_ICSR_PENDSTSET_Msk) /* wrapped, not yet handled: re-read after the wrap */
+	if (SCB->ICSR &
+	    SCB_ICSR_PENDSTSET_Msk) /* wrapped, not yet handled: re-read after the wrap */
 		return base + load + 1u + (load - val());
 	return base + (load - v);
 }
@@ -62,7 +63,8 @@ int exfw_systick_start(uint32_t cpu_hz, uint32_t tick_hz)
 	SysTick->CTRL = 0;
 	restart(max_ticks * cpm, 0);
 	acc = 0;
-	SysTick->CTRL = SysTick_CTRL_CLKSOURCE_Msk | SysTick_CTRL_TICKINT_Msk | SysTick_CTRL_ENABLE_Msk;
+	SysTick->CTRL = SysTick_CTRL_CLKSOURCE_Msk | SysTick_CTRL_TICKINT_Msk |
+			SysTick_CTRL_ENABLE_Msk;
 	return 0;
 }
 

@@ -11,8 +11,8 @@
 
 void board_init(void)
 {
-	RCC_AHB1ENR |= 1u << 0;                                       /* GPIOAEN */
-	GPIOA_MODER = (GPIOA_MODER & ~(3u << 20)) | (1u << 20);       /* PA10: output */
+	RCC_AHB1ENR |= 1u << 0;                                 /* GPIOAEN */
+	GPIOA_MODER = (GPIOA_MODER & ~(3u << 20)) | (1u << 20); /* PA10: output */
 	(void)exfw_systick_start(BOARD_CPU_HZ, EXFW_TICK_HZ);
 }
 

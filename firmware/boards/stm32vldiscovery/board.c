@@ -11,8 +11,8 @@
 
 void board_init(void)
 {
-	RCC_APB2ENR |= 1u << 4;                                   /* IOPCEN */
-	GPIOC_CRH = (GPIOC_CRH & ~(0xFu << 4)) | (0x2u << 4);    /* PC9: push-pull output, 2 MHz */
+	RCC_APB2ENR |= 1u << 4;                               /* IOPCEN */
+	GPIOC_CRH = (GPIOC_CRH & ~(0xFu << 4)) | (0x2u << 4); /* PC9: push-pull output, 2 MHz */
 	(void)exfw_systick_start(BOARD_CPU_HZ, EXFW_TICK_HZ);
 }
 

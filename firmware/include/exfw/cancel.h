@@ -23,7 +23,10 @@ struct exfw_cancel_token {
 	struct exfw_wait_list waiters;
 	volatile uint8_t reason; /**< enum ex_cancel_reason; EX_CANCEL_NONE while not cancelled. */
 };
-#define EXFW_CANCEL_TOKEN_INIT { 0, 0, 0, { 0 }, 0 }
+#define EXFW_CANCEL_TOKEN_INIT    \
+	{                         \
+		0, 0, 0, { 0 }, 0 \
+	}
 
 /** (Re)initialise @p t as a root token that is not cancelled. @p t must not be linked. */
 void exfw_cancel_token_init(struct exfw_cancel_token *t);

@@ -25,7 +25,7 @@ struct exfw_channel {
 /** Declare a channel @p name with room for @p capacity values (1..32768). */
 #define EXFW_CHANNEL_DEFINE(name, capacity)                                                  \
 	_Static_assert((capacity) >= 1 && (capacity) <= 32768, "channel capacity 1..32768"); \
-	static uint32_t name##_buf[(capacity)];                                               \
+	static uint32_t name##_buf[(capacity)];                                              \
 	static struct exfw_channel name = { .buf = name##_buf, .cap = (capacity) }
 
 /**
@@ -58,6 +58,7 @@ struct exfw_channel_recv {
  * channel is closed and drained. Cancel-safe: a value is taken only in the poll that returns
  * EX_READY, so abandoning a pending receive loses nothing. Poll from one task at a time.
  */
-struct ex_cancel_safe_future *exfw_channel_recv(struct exfw_channel_recv *f, struct exfw_channel *c);
+struct ex_cancel_safe_future *exfw_channel_recv(struct exfw_channel_recv *f,
+						struct exfw_channel *c);
 
 #endif /* EXFW_CHANNEL_H */

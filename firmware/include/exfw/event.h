@@ -16,7 +16,10 @@ struct exfw_event {
 	struct exfw_wait_list waiters;
 	volatile uint8_t set;
 };
-#define EXFW_EVENT_INIT { { 0 }, 0 }
+#define EXFW_EVENT_INIT  \
+	{                \
+		{ 0 }, 0 \
+	}
 
 /** Set @p e and wake every waiter. Idempotent; any context (ISR included). */
 void exfw_event_set(struct exfw_event *e);

@@ -79,10 +79,10 @@ bool exfw_executor_run_irq(unsigned irq);
  * Declare a task @p name and, next to it, the state of its root future (type @p state_type):
  * EXFW_TASK(name) is the task, EXFW_TASK_STATE(name) a pointer to the state.
  */
-#define EXFW_TASK_DEFINE(name, state_type)     \
-	static struct {                        \
-		struct exfw_task task;         \
-		state_type state;              \
+#define EXFW_TASK_DEFINE(name, state_type) \
+	static struct {                    \
+		struct exfw_task task;     \
+		state_type state;          \
 	} name
 #define EXFW_TASK(name) (&(name).task)
 #define EXFW_TASK_STATE(name) (&(name).state)

@@ -71,19 +71,21 @@ struct exfw_deadline {
  * the function behind it takes a `struct ex_cancel_safe_arg` (executor/future.h), to which no
  * pointer converts, so a direct call `(exfw_deadline)(...)` cannot smuggle a plain future either.
  */
-struct ex_cancel_safe_future *
-exfw_deadline(struct exfw_deadline *d,
-	      struct ex_cancel_safe_arg inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
-	      uint32_t deadline);
+struct ex_cancel_safe_future *exfw_deadline(
+	struct exfw_deadline *d,
+	struct ex_cancel_safe_arg
+		inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
+	uint32_t deadline);
 
 #define exfw_deadline(d, inner, deadline) \
 	(exfw_deadline)((d), EX_CANCEL_SAFE_ARG(inner, "exfw_deadline"), (deadline))
 
 /** exfw_deadline() with a deadline @p ms milliseconds from now (a macro, type-checked the same). */
-struct ex_cancel_safe_future *
-exfw_timeout_ms(struct exfw_deadline *d,
-		struct ex_cancel_safe_arg inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
-		uint32_t ms);
+struct ex_cancel_safe_future *exfw_timeout_ms(
+	struct exfw_deadline *d,
+	struct ex_cancel_safe_arg
+		inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
+	uint32_t ms);
 
 #define exfw_timeout_ms(d, inner, ms) \
 	(exfw_timeout_ms)((d), EX_CANCEL_SAFE_ARG(inner, "exfw_timeout_ms"), (ms))

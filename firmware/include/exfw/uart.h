@@ -26,10 +26,11 @@ struct exfw_uart {
 };
 
 /** Declare UART @p name with an RX ring of @p rx_size and a TX ring of @p tx_size bytes. */
-#define EXFW_UART_DEFINE(name, rx_size, tx_size)                                     \
-	static uint8_t name##_rx[(rx_size)], name##_tx[(tx_size)];                    \
-	static struct exfw_uart name = { .rx = name##_rx, .tx = name##_tx, .rx_cap = (rx_size), \
-					 .tx_cap = (tx_size) }
+#define EXFW_UART_DEFINE(name, rx_size, tx_size)                                           \
+	static uint8_t name##_rx[(rx_size)], name##_tx[(tx_size)];                         \
+	static struct exfw_uart name = {                                                   \
+		.rx = name##_rx, .tx = name##_tx, .rx_cap = (rx_size), .tx_cap = (tx_size) \
+	}
 
 /** Set up the board's UART (8N1, enable its interrupts). Thread mode, once. */
 void exfw_uart_init(struct exfw_uart *u);
@@ -55,8 +56,8 @@ struct exfw_uart_read {
  * bytes copied into @p buf (1..@p len). Cancel-safe: bytes are taken from the ring only in the
  * poll that returns EX_READY, so abandoning a pending read loses nothing. One reader at a time.
  */
-struct ex_cancel_safe_future *exfw_uart_read(struct exfw_uart_read *f, struct exfw_uart *u, void *buf,
-					     uint16_t len);
+struct ex_cancel_safe_future *exfw_uart_read(struct exfw_uart_read *f, struct exfw_uart *u,
+					     void *buf, uint16_t len);
 
 /** State of a write. Treat as opaque. */
 struct exfw_uart_write {
@@ -72,6 +73,7 @@ struct exfw_uart_write {
  * full) and completes with output @p len once all are queued. NOT cancel-safe (a part may have
  * been queued), so it is a plain future: it cannot be bounded by exfw_deadline().
  */
-struct ex_future *exfw_uart_write(struct exfw_uart_write *f, struct exfw_uart *u, const void *buf, uint16_t len);
+struct ex_future *exfw_uart_write(struct exfw_uart_write *f, struct exfw_uart *u, const void *buf,
+				  uint16_t len);
 
 #endif /* EXFW_UART_H */

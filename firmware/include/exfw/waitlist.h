@@ -51,7 +51,8 @@ static inline bool exfw_wait_list_empty(const struct exfw_wait_list *l)
  * Link @p w at the end of @p l to wake @p waker, clearing `fired`; if @p w is already linked it
  * only refreshes the waker (a future polled again by another task). Any context.
  */
-void exfw_waiter_link(struct exfw_wait_list *l, struct exfw_waiter *w, const struct ex_waker *waker);
+void exfw_waiter_link(struct exfw_wait_list *l, struct exfw_waiter *w,
+		      const struct ex_waker *waker);
 
 /**
  * Unlink @p w from @p l and drop its waker; no-op if not linked. Idempotent; any context.

@@ -62,7 +62,7 @@
 
 /** Resume bookkeeping of one async function; zero-initialise it (0 = not started). */
 struct ex_async {
-	uint32_t resume;            /**< 0 before the first poll, then the await point to resume at. */
+	uint32_t resume; /**< 0 before the first poll, then the await point to resume at. */
 	struct ex_future *awaiting; /**< The child future being awaited. */
 };
 
@@ -77,10 +77,10 @@ static inline void ex_async_init(struct ex_async *a)
 }
 
 /** Begin the body of an async function whose bookkeeping is @p a. */
-#define EX_BEGIN(a)                 \
-	switch ((a)->resume) {      \
-	case EX_ASYNC_DONE:         \
-		return EX_READY;    \
+#define EX_BEGIN(a)              \
+	switch ((a)->resume) {   \
+	case EX_ASYNC_DONE:      \
+		return EX_READY; \
 	case 0:
 
 /**
@@ -88,14 +88,14 @@ static inline void ex_async_init(struct ex_async *a)
  * EX_AWAITED(a). Returns EX_PENDING from the enclosing poll function while it is pending.
  */
 #define EX_AWAIT(a, cx, expr) EX__AWAIT(a, cx, expr, __COUNTER__ + 1)
-#define EX__AWAIT(a, cx, expr, n)                                               \
-	do {                                                                    \
-		(a)->awaiting = (expr);                                         \
-		(a)->resume = (n);                                              \
-		__attribute__((fallthrough));                                   \
-	case (n):                                                               \
-		if (ex_poll((a)->awaiting, (cx)) == EX_PENDING)                 \
-			return EX_PENDING;                                      \
+#define EX__AWAIT(a, cx, expr, n)                               \
+	do {                                                    \
+		(a)->awaiting = (expr);                         \
+		(a)->resume = (n);                              \
+		__attribute__((fallthrough));                   \
+	case (n):                                               \
+		if (ex_poll((a)->awaiting, (cx)) == EX_PENDING) \
+			return EX_PENDING;                      \
 	} while (0)
 
 /** The result (`output`) of the future that the last EX_AWAIT awaited. */
@@ -106,20 +106,20 @@ static inline void ex_async_init(struct ex_async *a)
  * behind the tasks that are ready now (cooperative fairness for long computations).
  */
 #define EX_YIELD(a, cx) EX__YIELD(a, cx, __COUNTER__ + 1)
-#define EX__YIELD(a, cx, n)                                                     \
-	do {                                                                    \
-		(a)->resume = (n);                                              \
-		ex_waker_wake_by_ref((cx)->waker);                              \
-		return EX_PENDING;                                              \
-	case (n):;                                                              \
+#define EX__YIELD(a, cx, n)                        \
+	do {                                       \
+		(a)->resume = (n);                 \
+		ex_waker_wake_by_ref((cx)->waker); \
+		return EX_PENDING;                 \
+	case (n):;                                 \
 	} while (0)
 
 /** Finish the async function now with result @p value (stored in future @p fut's output). */
-#define EX_RETURN(a, fut, value)                                                \
-	do {                                                                    \
-		(fut)->output = (value);                                        \
-		(a)->resume = EX_ASYNC_DONE;                                    \
-		return EX_READY;                                                \
+#define EX_RETURN(a, fut, value)             \
+	do {                                 \
+		(fut)->output = (value);     \
+		(a)->resume = EX_ASYNC_DONE; \
+		return EX_READY;             \
 	} while (0)
 
 /** End the body of an async function: falling off the end finishes it with result @p value. */
@@ -127,9 +127,9 @@ static inline void ex_async_init(struct ex_async *a)
 	EX_RETURN(a, fut, value);                                               \
 	default:                                                                \
 		break;                                                          \
-	}                                                                       \
-	(fut)->output = -22 /* -EINVAL: resumed at an unknown point */;         \
-	(a)->resume = EX_ASYNC_DONE;                                            \
-	return EX_READY
+		}                                                               \
+		(fut)->output = -22 /* -EINVAL: resumed at an unknown point */; \
+		(a)->resume = EX_ASYNC_DONE;                                    \
+		return EX_READY
 
 #endif /* EXECUTOR_ASYNC_H */

@@ -132,7 +132,8 @@ struct ex_bundle_wait {
  * Design: seed 003's TaskResultBundle; libdill's bundles, without issue 215's use-after-free (a
  * bundle cancelled while it is awaited only cancels a token; the waiter still owns everything).
  */
-EX_PUBLIC struct ex_cancel_safe_future *ex_bundle_wait(struct ex_bundle_wait *w, struct ex_bundle *b);
+EX_PUBLIC struct ex_cancel_safe_future *ex_bundle_wait(struct ex_bundle_wait *w,
+						       struct ex_bundle *b);
 
 #ifdef __cplusplus
 }

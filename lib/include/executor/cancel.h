@@ -29,12 +29,13 @@ extern "C" {
 
 /** Why a token was cancelled; readable by every task that holds the token or a descendant. */
 enum ex_cancel_reason {
-	EX_CANCEL_NONE = 0,      /**< Not cancelled. */
-	EX_CANCEL_SHUTDOWN = 1,  /**< Process shutdown (SIGINT/SIGTERM, or the daemon stopping). */
-	EX_CANCEL_DELETED = 2,   /**< The object the task works on (tenant, timeline) is deleted. */
-	EX_CANCEL_TIMEOUT = 3,   /**< A deadline passed. */
-	EX_CANCEL_REQUESTED = 4, /**< Requested explicitly (e.g. by a client of the control socket). */
-	EX_CANCEL_FAILED = 5,    /**< A sibling failed (result bundle). */
+	EX_CANCEL_NONE = 0,     /**< Not cancelled. */
+	EX_CANCEL_SHUTDOWN = 1, /**< Process shutdown (SIGINT/SIGTERM, or the daemon stopping). */
+	EX_CANCEL_DELETED = 2,  /**< The object the task works on (tenant, timeline) is deleted. */
+	EX_CANCEL_TIMEOUT = 3,  /**< A deadline passed. */
+	EX_CANCEL_REQUESTED =
+		4,            /**< Requested explicitly (e.g. by a client of the control socket). */
+	EX_CANCEL_FAILED = 5, /**< A sibling failed (result bundle). */
 	EX_CANCEL_SCOPE_END = 6, /**< The scope that owned the token ended. */
 };
 
@@ -100,7 +101,8 @@ struct ex_cancelled {
  * Cancel-safe: abandoning it only unregisters its waker. The future holds a reference to @p t
  * until it completes or is released. @return the future. Thread-safety: poll from one task.
  */
-EX_PUBLIC struct ex_cancel_safe_future *ex_cancelled(struct ex_cancelled *f, struct ex_cancel_token *t);
+EX_PUBLIC struct ex_cancel_safe_future *ex_cancelled(struct ex_cancelled *f,
+						     struct ex_cancel_token *t);
 
 /**
  * A cancellation scope: a child token that is cancelled (reason EX_CANCEL_SCOPE_END) and released
@@ -144,8 +146,8 @@ EX_PUBLIC void ex_cancel_scope_exit(struct ex_cancel_scope *s);
  * @endcode
  */
 #define EX_CANCEL_SCOPE(name, parent) \
-	__attribute__((cleanup(ex_cancel_scope_exit))) struct ex_cancel_scope name = \
-		ex_cancel_scope_make(parent)
+	__attribute__((cleanup(       \
+		ex_cancel_scope_exit))) struct ex_cancel_scope name = ex_cancel_scope_make(parent)
 
 #ifdef __cplusplus
 }

@@ -68,8 +68,8 @@ EX_PUBLIC int ex_channel_try_recv(struct ex_channel *ch, void **msg);
 /** State of one send. `msg` and `sent` are public: read them after completion or release. */
 struct ex_channel_send {
 	struct ex_cancel_safe_future cs;
-	void *msg;  /**< The message; still the caller's while `sent` is false. */
-	bool sent;  /**< True once the message is in the channel (then it is the receiver's). */
+	void *msg; /**< The message; still the caller's while `sent` is false. */
+	bool sent; /**< True once the message is in the channel (then it is the receiver's). */
 	struct ex_channel *ch;
 	struct ex_waker waker;
 	struct ex_channel_send *prev, *next; /* FIFO of waiting senders (internal) */

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /** Recover the struct that embeds @p ptr as its member @p member. */
-#define ex_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define ex_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /** The result of one poll. */
 typedef enum ex_poll {
@@ -137,10 +137,10 @@ struct ex_cancel_safe_future {
  * takes a compound literal inside a struct member list for one at file scope, and a nested
  * ex_select() is such a literal. @p f is not evaluated.
  */
-#define EX__ASSERT_CANCEL_SAFE(f, what)                                                          \
-	__extension__({                                                                          \
-		_Static_assert(_Generic((f), struct ex_cancel_safe_future *: 1, default: 0),    \
-			       EX_NOT_CANCEL_SAFE_MSG(what));                                   \
+#define EX__ASSERT_CANCEL_SAFE(f, what)                                                        \
+	__extension__({                                                                        \
+		_Static_assert(_Generic((f), struct ex_cancel_safe_future * : 1, default : 0), \
+			       EX_NOT_CANCEL_SAFE_MSG(what));                                  \
 	})
 
 /**
@@ -148,10 +148,10 @@ struct ex_cancel_safe_future {
  * compile error that names rule 1, whatever the warning flags. Use it in your own combinators;
  * @p what (a string literal) names your entry point in the message.
  */
-#define EX_CANCEL_SAFE_AS(f, what)                                                               \
-	(EX__ASSERT_CANCEL_SAFE(f, what),                                                        \
-	 _Generic((f), struct ex_cancel_safe_future *: (f),                                      \
-		  default: (struct ex_cancel_safe_future *)0))
+#define EX_CANCEL_SAFE_AS(f, what)                                                     \
+	(EX__ASSERT_CANCEL_SAFE(f, what), _Generic((f), struct ex_cancel_safe_future * \
+						   : (f), default                      \
+						   : (struct ex_cancel_safe_future *)0))
 
 /** EX_CANCEL_SAFE_AS() with the message naming "EX_CANCEL_SAFE". */
 #define EX_CANCEL_SAFE(f) EX_CANCEL_SAFE_AS(f, "EX_CANCEL_SAFE")
@@ -173,8 +173,7 @@ struct ex_cancel_safe_arg {
 };
 
 /** Check @p f as EX_CANCEL_SAFE_AS() does and wrap it as a `struct ex_cancel_safe_arg`. */
-#define EX_CANCEL_SAFE_ARG(f, what) \
-	((struct ex_cancel_safe_arg){ EX_CANCEL_SAFE_AS(f, what) })
+#define EX_CANCEL_SAFE_ARG(f, what) ((struct ex_cancel_safe_arg){ EX_CANCEL_SAFE_AS(f, what) })
 
 /**
  * Poll @p f once with context @p cx.

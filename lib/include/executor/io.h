@@ -72,17 +72,18 @@ EX_PUBLIC struct ex_future *ex_read(struct ex_io *io, int fd, void *buf, size_t 
 
 /** Write up to @p len bytes of @p buf to @p fd at @p off (-1 = current position). IORING_OP_WRITE.
  * @return output: bytes written or -errno. Not cancel-safe. Design: io_uring_prep_write. */
-EX_PUBLIC struct ex_future *ex_write(struct ex_io *io, int fd, const void *buf, size_t len, int64_t off);
+EX_PUBLIC struct ex_future *ex_write(struct ex_io *io, int fd, const void *buf, size_t len,
+				     int64_t off);
 
 /** Scatter read into @p iovcnt buffers (readv(2)/preadv(2); @p off -1 = current position).
  * @return output: bytes read or -errno. Not cancel-safe. Design: IORING_OP_READV. */
-EX_PUBLIC struct ex_future *ex_readv(struct ex_io *io, int fd, const struct iovec *iov, unsigned iovcnt,
-				     int64_t off);
+EX_PUBLIC struct ex_future *ex_readv(struct ex_io *io, int fd, const struct iovec *iov,
+				     unsigned iovcnt, int64_t off);
 
 /** Gather write (writev(2)/pwritev(2); @p off -1 = current position).
  * @return output: bytes written or -errno. Not cancel-safe. Design: IORING_OP_WRITEV. */
-EX_PUBLIC struct ex_future *ex_writev(struct ex_io *io, int fd, const struct iovec *iov, unsigned iovcnt,
-				      int64_t off);
+EX_PUBLIC struct ex_future *ex_writev(struct ex_io *io, int fd, const struct iovec *iov,
+				      unsigned iovcnt, int64_t off);
 
 /** fsync(2) @p fd. @return output: 0 or -errno. Not cancel-safe. Design: IORING_OP_FSYNC. */
 EX_PUBLIC struct ex_future *ex_fsync(struct ex_io *io, int fd);
@@ -97,7 +98,8 @@ EX_PUBLIC struct ex_future *ex_fdatasync(struct ex_io *io, int fd);
  * wanted. Not cancel-safe (if the runtime is torn down under it, a produced fd is closed).
  * Design: IORING_OP_OPENAT.
  */
-EX_PUBLIC struct ex_future *ex_openat(struct ex_io *io, int dirfd, const char *path, int flags, mode_t mode);
+EX_PUBLIC struct ex_future *ex_openat(struct ex_io *io, int dirfd, const char *path, int flags,
+				      mode_t mode);
 
 /** close(2) @p fd. @return output: 0 or -errno (-EBADF). Not cancel-safe. Design: IORING_OP_CLOSE. */
 EX_PUBLIC struct ex_future *ex_close(struct ex_io *io, int fd);
@@ -106,13 +108,13 @@ EX_PUBLIC struct ex_future *ex_close(struct ex_io *io, int fd);
  * statx(2) of @p path relative to @p dirfd with @p flags (AT_*) and @p mask (STATX_*), into
  * @p out. @return output: 0 or -errno. Not cancel-safe. Design: IORING_OP_STATX.
  */
-EX_PUBLIC struct ex_future *ex_statx(struct ex_io *io, int dirfd, const char *path, int flags, unsigned mask,
-				     struct statx *out);
+EX_PUBLIC struct ex_future *ex_statx(struct ex_io *io, int dirfd, const char *path, int flags,
+				     unsigned mask, struct statx *out);
 
 /** renameat2(2) with @p flags (RENAME_*). @return output: 0 or -errno. Not cancel-safe.
  * Design: IORING_OP_RENAMEAT. */
-EX_PUBLIC struct ex_future *ex_renameat(struct ex_io *io, int olddirfd, const char *oldpath, int newdirfd,
-					const char *newpath, unsigned flags);
+EX_PUBLIC struct ex_future *ex_renameat(struct ex_io *io, int olddirfd, const char *oldpath,
+					int newdirfd, const char *newpath, unsigned flags);
 
 /** unlinkat(2) with @p flags (0 or AT_REMOVEDIR). @return output: 0 or -errno. Not cancel-safe.
  * Design: IORING_OP_UNLINKAT. */
@@ -137,7 +139,8 @@ EX_PUBLIC struct ex_future *ex_recv(struct ex_io *io, int fd, void *buf, size_t 
 
 /** send(2) up to @p len bytes with @p flags (MSG_*; add MSG_NOSIGNAL to get -EPIPE instead of
  * SIGPIPE). @return output: bytes sent or -errno. Not cancel-safe. Design: IORING_OP_SEND. */
-EX_PUBLIC struct ex_future *ex_send(struct ex_io *io, int fd, const void *buf, size_t len, int flags);
+EX_PUBLIC struct ex_future *ex_send(struct ex_io *io, int fd, const void *buf, size_t len,
+				    int flags);
 
 /**
  * Read one struct signalfd_siginfo from the signalfd @p sfd into @p info.
@@ -145,7 +148,8 @@ EX_PUBLIC struct ex_future *ex_send(struct ex_io *io, int fd, const void *buf, s
  * signalfd, -EIO on a short read). Not cancel-safe (a released read could consume a signal).
  * Design: IORING_OP_READ on the signalfd; the runtime's signal handling (signal.h) uses it.
  */
-EX_PUBLIC struct ex_future *ex_read_signalfd(struct ex_io *io, int sfd, struct signalfd_siginfo *info);
+EX_PUBLIC struct ex_future *ex_read_signalfd(struct ex_io *io, int sfd,
+					     struct signalfd_siginfo *info);
 
 /**
  * Wait until @p fd is ready for @p events (POLLIN, POLLOUT, POLLPRI, ... from <poll.h>); one-shot
@@ -167,8 +171,9 @@ EX_PUBLIC struct ex_cancel_safe_future *ex_poll_fd(struct ex_io *io, int fd, uns
  * accept; no fd is ever produced by a future that is not ready. (Design: libdill's fdin +
  * accept, tokio's readiness-based TcpListener::accept.)
  */
-EX_PUBLIC struct ex_cancel_safe_future *ex_accept(struct ex_io *io, int listen_fd, struct sockaddr *addr,
-						  socklen_t *addrlen, int flags);
+EX_PUBLIC struct ex_cancel_safe_future *ex_accept(struct ex_io *io, int listen_fd,
+						  struct sockaddr *addr, socklen_t *addrlen,
+						  int flags);
 
 /**
  * Receive up to @p len bytes from socket @p fd: recv(2) with MSG_DONTWAIT (plus @p flags) in the
@@ -177,8 +182,8 @@ EX_PUBLIC struct ex_cancel_safe_future *ex_accept(struct ex_io *io, int listen_f
  * Cancel-safe: a released receive consumed nothing; the data stays in the socket.
  * Design: tokio's readiness-based TcpStream::readable + try_read.
  */
-EX_PUBLIC struct ex_cancel_safe_future *ex_recv_ready(struct ex_io *io, int fd, void *buf, size_t len,
-						      int flags);
+EX_PUBLIC struct ex_cancel_safe_future *ex_recv_ready(struct ex_io *io, int fd, void *buf,
+						      size_t len, int flags);
 
 #ifdef __cplusplus
 }

@@ -37,9 +37,9 @@ struct ex_runtime_config {
 	uint64_t detach_grace_ns;  /**< Shutdown deadline: how long block_on/ex_main wait for
 	                                detached tasks after the root finished (ns); the tasks still
 	                                running then are named in the log (docs/executor.md). */
-	bool handle_signals;       /**< Read SIGINT/SIGTERM on a signalfd; fire the shutdown token. */
-	ex_log_fn log;             /**< Log sink; NULL = stderr. Called from any runtime thread. */
-	void *log_arg;             /**< Passed to @p log. */
+	bool handle_signals; /**< Read SIGINT/SIGTERM on a signalfd; fire the shutdown token. */
+	ex_log_fn log;       /**< Log sink; NULL = stderr. Called from any runtime thread. */
+	void *log_arg;       /**< Passed to @p log. */
 };
 
 /** Default slow-poll threshold: 10 ms. */
@@ -134,11 +134,10 @@ EX_PUBLIC int ex_main(const struct ex_runtime_config *cfg, struct ex_future *roo
  * EX_MAIN(app)
  * @endcode
  */
-#define EX_MAIN(make_root)                                             \
-	int main(int argc, char **argv)                                \
-	{                                                              \
-		return ex_main((const struct ex_runtime_config *)0,     \
-			       (make_root)(argc, argv));               \
+#define EX_MAIN(make_root)                                                                    \
+	int main(int argc, char **argv)                                                       \
+	{                                                                                     \
+		return ex_main((const struct ex_runtime_config *)0, (make_root)(argc, argv)); \
 	}
 
 #ifdef __cplusplus

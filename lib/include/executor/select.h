@@ -35,8 +35,8 @@ struct ex_select {
 	struct ex_cancel_safe_future cs;
 	struct ex_cancel_safe_future *branch[EX_SELECT_MAX];
 	unsigned n;
-	unsigned next;  /* branch polled first at the next poll (rotates, for fairness) */
-	int winner;     /* index of the winner, -1 while pending */
+	unsigned next; /* branch polled first at the next poll (rotates, for fairness) */
+	int winner;    /* index of the winner, -1 while pending */
 };
 
 /**
@@ -62,12 +62,13 @@ struct ex_cancel_safe_array {
  * the marker trait of seed 002 enforced by the C type system.
  * @return the select as a cancel-safe future.
  */
-EX_PUBLIC struct ex_cancel_safe_future *
-ex_select_array(struct ex_select *s,
-		struct ex_cancel_safe_array branches /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
-		size_t n);
+EX_PUBLIC struct ex_cancel_safe_future *ex_select_array(
+	struct ex_select *s,
+	struct ex_cancel_safe_array
+		branches /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
+	size_t n);
 
-#define ex_select_array(s, branches, n)                                                          \
+#define ex_select_array(s, branches, n) \
 	(ex_select_array)((s),                                                                  \
 			  (__extension__({                                                      \
 				  _Static_assert(_Generic((branches),                            \
@@ -104,9 +105,9 @@ ex_select_array(struct ex_select *s,
  * is the winner's index. Each argument must have type `struct ex_cancel_safe_future *`, or the
  * program does not compile. See ex_select_array().
  */
-#define ex_select(s, ...)                                                                       \
-	ex_select_array((s),                                                                    \
-			(struct ex_cancel_safe_future *const[]){                                \
+#define ex_select(s, ...)                                                                          \
+	ex_select_array((s),                                                                       \
+			(struct ex_cancel_safe_future *const[]){                                   \
 				EX__MAP_(EX__NARG(__VA_ARGS__), EX__SELECT_BRANCH, __VA_ARGS__) }, \
 			EX__NARG(__VA_ARGS__))
 
@@ -115,7 +116,7 @@ struct ex_timeout {
 	struct ex_cancel_safe_future cs;
 	struct ex_cancel_safe_future *inner;
 	struct ex_cancel_safe_future *timer;
-	int state; /* 0 pending, 1 done */
+	int state;             /* 0 pending, 1 done */
 	struct ex_sleep sleep; /* the timer of ex_timeout() / ex_timeout_until() */
 };
 
@@ -135,18 +136,20 @@ struct ex_timeout {
  * restricted to cancel-safe futures (seed 002).
  * @return the timeout as a cancel-safe future.
  */
-EX_PUBLIC struct ex_cancel_safe_future *
-ex_timeout_with_timer(struct ex_timeout *t,
-		      struct ex_cancel_safe_arg timer /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
-		      struct ex_cancel_safe_arg inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */);
+EX_PUBLIC struct ex_cancel_safe_future *ex_timeout_with_timer(
+	struct ex_timeout *t,
+	struct ex_cancel_safe_arg
+		timer /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */,
+	struct ex_cancel_safe_arg
+		inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */);
 
-#define ex_timeout_with_timer(t, timer, inner)                                                   \
-	(ex_timeout_with_timer)((t), EX_CANCEL_SAFE_ARG(timer, "ex_timeout_with_timer"),       \
+#define ex_timeout_with_timer(t, timer, inner)                                           \
+	(ex_timeout_with_timer)((t), EX_CANCEL_SAFE_ARG(timer, "ex_timeout_with_timer"), \
 				EX_CANCEL_SAFE_ARG(inner, "ex_timeout_with_timer"))
 
 /** `ex_timeout_with(&t, timer, inner)`: ex_timeout_with_timer() (the older name). */
-#define ex_timeout_with(t, timer, inner)                                                         \
-	(ex_timeout_with_timer)((t), EX_CANCEL_SAFE_ARG(timer, "ex_timeout_with"),             \
+#define ex_timeout_with(t, timer, inner)                                           \
+	(ex_timeout_with_timer)((t), EX_CANCEL_SAFE_ARG(timer, "ex_timeout_with"), \
 				EX_CANCEL_SAFE_ARG(inner, "ex_timeout_with"))
 
 /**
@@ -157,9 +160,10 @@ ex_timeout_with_timer(struct ex_timeout *t,
  * Same rules as ex_timeout_with_timer(); needs the Linux runtime (executor/time.h).
  * @return the timeout as a cancel-safe future. Thread-safety: poll from one task.
  */
-EX_PUBLIC struct ex_cancel_safe_future *
-ex_timeout_ns(struct ex_timeout *t, uint64_t ns,
-	      struct ex_cancel_safe_arg inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */);
+EX_PUBLIC struct ex_cancel_safe_future *ex_timeout_ns(
+	struct ex_timeout *t, uint64_t ns,
+	struct ex_cancel_safe_arg
+		inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */);
 
 #define ex_timeout_ns(t, ns, inner) \
 	(ex_timeout_ns)((t), (ns), EX_CANCEL_SAFE_ARG(inner, "ex_timeout_ns"))
@@ -168,9 +172,10 @@ ex_timeout_ns(struct ex_timeout *t, uint64_t ns,
  * As ex_timeout_ns() with an absolute CLOCK_MONOTONIC deadline @p deadline_ns (ns):
  * `ex_timeout_at(&t, deadline_ns, inner)` (a macro, type-checked the same way).
  */
-EX_PUBLIC struct ex_cancel_safe_future *
-ex_timeout_at(struct ex_timeout *t, uint64_t deadline_ns,
-	      struct ex_cancel_safe_arg inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */);
+EX_PUBLIC struct ex_cancel_safe_future *ex_timeout_at(
+	struct ex_timeout *t, uint64_t deadline_ns,
+	struct ex_cancel_safe_arg
+		inner /* a plain future is not cancel-safe (rule 1, docs/cancellation.md) */);
 
 #define ex_timeout_at(t, deadline_ns, inner) \
 	(ex_timeout_at)((t), (deadline_ns), EX_CANCEL_SAFE_ARG(inner, "ex_timeout_at"))

@@ -70,10 +70,10 @@ struct ex_seqwait_wait {
 	struct ex_cancel_safe_future cs;
 	struct ex_seqwait *sw;
 	uint64_t target;
-	uint64_t arrival;   /* tie-break: FIFO among equal numbers */
-	size_t heap_index;  /* position in sw's heap while queued */
+	uint64_t arrival;  /* tie-break: FIFO among equal numbers */
+	size_t heap_index; /* position in sw's heap while queued */
 	struct ex_waker waker;
-	int state;          /* 0 new, 1 queued, 2 done */
+	int state; /* 0 new, 1 queued, 2 done */
 };
 
 /**

@@ -117,8 +117,8 @@ struct ex_task_info {
 	                               kernel tick (CLOCK_MONOTONIC_COARSE: never later than the
 	                               spawn, at most one tick, 1-10 ms, earlier). */
 	uint64_t polls;           /**< Number of polls so far. */
-	uint64_t busy_ns;         /**< Total time spent in poll (ns; timed with the TSC on x86-64). */
-	uint64_t max_poll_ns;     /**< Longest single poll (ns). */
+	uint64_t busy_ns;     /**< Total time spent in poll (ns; timed with the TSC on x86-64). */
+	uint64_t max_poll_ns; /**< Longest single poll (ns). */
 };
 
 /**
@@ -139,7 +139,8 @@ EX_PUBLIC int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_t
  * Cancel-safety: n/a. Design: as ex_task_info_by_id().
  */
 EX_PUBLIC int ex_runtime_foreach_task(struct ex_runtime *rt,
-				      int (*cb)(const struct ex_task_info *info, void *arg), void *arg);
+				      int (*cb)(const struct ex_task_info *info, void *arg),
+				      void *arg);
 
 /** Id of the task being polled on the calling thread, 0 outside a task (also in a spawn_blocking
  * function). Thread-safe (thread-local). Design: tokio's task::id(). */

@@ -34,13 +34,13 @@ struct ex_sleep {
 	struct ex_cancel_safe_future cs;
 	struct ex_reactor *reactor; /* set at the first poll */
 	uint64_t deadline_ns;
-	uint64_t now_ns;            /* the time ex_sleep() read, 0 if none */
-	size_t heap_index;          /* position in the timer heap; SIZE_MAX - 1: in the sorted list */
+	uint64_t now_ns;   /* the time ex_sleep() read, 0 if none */
+	size_t heap_index; /* position in the timer heap; SIZE_MAX - 1: in the sorted list */
 	struct ex_sleep *prev, *next; /* sorted-list links */
-	struct ex_waker waker;      /* under the timer lock */
-	int64_t result;             /* 0, or -ECANCELED if the runtime went away */
-	int state;                  /* 0 new, 1 armed, 2 done */
-	int fired;                  /* atomic: the completion thread fired it */
+	struct ex_waker waker;        /* under the timer lock */
+	int64_t result;               /* 0, or -ECANCELED if the runtime went away */
+	int state;                    /* 0 new, 1 armed, 2 done */
+	int fired;                    /* atomic: the completion thread fired it */
 };
 
 /**
