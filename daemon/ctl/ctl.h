@@ -14,11 +14,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "proto.h"
 
 struct cJSON;
 
 /** Protocol version. */
-#define CTL_PROTOCOL_VERSION 1
+#define CTL_PROTOCOL_VERSION PROTO_VERSION
 /** Largest request, newline included (bytes). */
 #define CTL_MAX_REQUEST 65536
 /** Idle and per-request read limit (ns). */

@@ -16,7 +16,7 @@ import select
 import statistics
 import time
 
-from execd_test import Daemon, check, fail, read_line, skip
+from execd_harness import Daemon, check, fail, read_line, skip
 
 BOUND_S = 1.0        # status latency bound during the delete, s (typical: under 1 ms; ASan on a
                      # loaded machine: up to a few hundred ms)
