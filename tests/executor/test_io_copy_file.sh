@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # examples/copy_file copies a file byte for byte, never overwrites, and reports a missing source.
 set -eu
 bin=../../examples/copy_file

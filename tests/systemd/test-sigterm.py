@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """SIGTERM while timelines are busy (requests in flight, a long wait on an LSN that never
 comes) makes execd exit 0; everything it acknowledged is persisted: a new execd on the same
 state directory has the same tenants and timelines."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """execd started by systemd-socket-activate (the socket passed as fd 3 with LISTEN_FDS, as
 execd.socket does under systemd) serves execctl over the activated socket, creates no socket of
 its own, and exits 0 on SIGTERM."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The systemd integration files, checked offline (no systemd as PID 1 needed):
 systemd-analyze verify passes on the generated units; the syscall filter leaves io_uring (and
 what the daemon needs) allowed; the exposure score stays low; the sysusers.d and tmpfiles.d
