@@ -214,6 +214,16 @@ static void put_header(int fd, uint64_t off, uint64_t pageaddr, uint32_t hdr_tli
 	ck_assert_int_eq(pwrite(fd, b, is_long ? 40 : 24, (off_t)off), is_long ? 40 : 24);
 }
 
+/* Rewrite one page header of the existing file @p name (see put_header). */
+static void rewrite_header(const char *name, uint64_t off, uint64_t pageaddr, uint32_t hdr_tli,
+			   bool is_long, uint64_t sysid)
+{
+	int fd = openat(td.fd, name, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	put_header(fd, off, pageaddr, hdr_tli, is_long, sysid);
+	close(fd);
+}
+
 /* Make segment @p segno of timeline @p tli (".partial" if @p partial), @p size bytes, with valid
  * page headers on every page that starts before byte @p upto of the segment. */
 static void make_seg(uint32_t tli, uint64_t segno, bool partial, uint64_t size, uint64_t upto)
@@ -420,25 +430,19 @@ START_TEST(bad_headers)
 	make_timeline();
 	struct walcheck_report r;
 	/* a segment's copy under another number: its pageaddr is not its own */
-	int fd = openat(td.fd, "000000010000000000000004", O_WRONLY);
-	put_header(fd, 0, 2 * S, 1, true, SYSID);
-	close(fd);
+	rewrite_header("000000010000000000000004", 0, 2 * S, 1, true, SYSID);
 	check_at(7 * S + 0x12345, &r);
 	ck_assert_int_eq(r.kind, WALCHECK_BAD_HEADER);
 	ck_assert_str_eq(r.segment, "000000010000000000000004");
 	ck_assert_ptr_nonnull(strstr(r.detail, "xlp_pageaddr 0/2000000"));
 	/* another cluster's segment */
-	fd = openat(td.fd, "000000010000000000000004", O_WRONLY);
-	put_header(fd, 0, 4 * S, 1, true, SYSID + 1);
-	close(fd);
+	rewrite_header("000000010000000000000004", 0, 4 * S, 1, true, SYSID + 1);
 	check_at(7 * S + 0x12345, &r);
 	ck_assert_int_eq(r.kind, WALCHECK_BAD_HEADER);
 	ck_assert_ptr_nonnull(strstr(r.detail, "xlp_sysid"));
 	/* a page of a later timeline in timeline 1's file */
 	make_seg(1, 4, false, S, S);
-	fd = openat(td.fd, "000000010000000000000007.partial", O_WRONLY);
-	put_header(fd, 0x4000, 7 * S + 0x4000, 2, false, 0);
-	close(fd);
+	rewrite_header("000000010000000000000007.partial", 0x4000, 7 * S + 0x4000, 2, false, 0);
 	check_at(7 * S + 0x12345, &r);
 	ck_assert_int_eq(r.kind, WALCHECK_BAD_HEADER);
 	ck_assert_uint_eq(r.lsn, 7 * S + 0x4000);
@@ -453,10 +457,8 @@ START_TEST(timeline_switch)
 	testdir_make(&td, "test_walcheck");
 	make_timeline();
 	make_seg(2, 7, true, S, 0x20000);
-	int fd = openat(td.fd, "000000020000000000000007.partial", O_WRONLY);
-	put_header(fd, 0, 7 * S, 1, true, SYSID);
-	put_header(fd, BLCKSZ, 7 * S + BLCKSZ, 1, false, 0);
-	close(fd);
+	rewrite_header("000000020000000000000007.partial", 0, 7 * S, 1, true, SYSID);
+	rewrite_header("000000020000000000000007.partial", BLCKSZ, 7 * S + BLCKSZ, 1, false, 0);
 	struct walstate st = { SYSID, 2, 7 * S + 0x1F000, 9 };
 	struct walcheck_report r;
 	ck_assert_int_eq(walcheck_timeline(td.fd, &st, 0, WAL_SEG_SIZE, &r), 0);
@@ -467,9 +469,8 @@ START_TEST(timeline_switch)
 	ck_assert_int_eq(walcheck_timeline(td.fd, NULL, 0, WAL_SEG_SIZE, &r), 0);
 	ck_assert_uint_eq(r.tli, 2);
 	/* the timeline's pages going back to timeline 1 */
-	fd = openat(td.fd, "000000020000000000000007.partial", O_WRONLY);
-	put_header(fd, 3 * BLCKSZ, 7 * S + 3 * BLCKSZ, 1, false, 0);
-	close(fd);
+	rewrite_header("000000020000000000000007.partial", 3 * BLCKSZ, 7 * S + 3 * BLCKSZ, 1, false,
+		       0);
 	ck_assert_int_eq(walcheck_timeline(td.fd, &st, 0, WAL_SEG_SIZE, &r), 0);
 	ck_assert_int_eq(r.kind, WALCHECK_BAD_HEADER);
 	ck_assert_uint_eq(r.lsn, 7 * S + 3 * BLCKSZ);
