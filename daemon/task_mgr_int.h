@@ -63,8 +63,8 @@ int tm_block_locked(const struct execd_id *tenant, const struct execd_id *timeli
 /** Must hold tm.lock: does task @p t match filter @p f (task_mgr_list.c). */
 bool tm_match(const struct task_mgr_filter *f, const struct tm_task *t);
 /** Must hold tm.lock: the tasks that match @p f, snapshotted (task_mgr_list.c). */
-int tm_collect_locked(const struct task_mgr_filter *f, struct task_snapshot **out, uint64_t **ex_ids,
-		      struct ex_runtime ***rts, size_t *n);
+int tm_collect_locked(const struct task_mgr_filter *f, struct task_snapshot **out,
+		      uint64_t **ex_ids, struct ex_runtime ***rts, size_t *n);
 /** Fill a snapshot's statistics from the executor, outside tm.lock (task_mgr_list.c). */
 void tm_snap_stats(struct task_snapshot *s, uint64_t ex_id, struct ex_runtime *rt);
 /** Must hold tm.lock: shutdowns waiting for task @p id keep its final statistics. */

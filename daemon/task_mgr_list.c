@@ -65,7 +65,7 @@ void tm_snap_stats(struct task_snapshot *s, uint64_t ex_id, struct ex_runtime *r
 
 /* Snapshot the tasks matching @p f, with the executor ids and runtimes in parallel arrays. Must hold tm.lock. */
 int tm_collect_locked(const struct task_mgr_filter *f, struct task_snapshot **out,
-			  uint64_t **ex_ids, struct ex_runtime ***rts, size_t *n)
+		      uint64_t **ex_ids, struct ex_runtime ***rts, size_t *n)
 {
 	size_t cap = tm.count ? tm.count : 1, i = 0;
 	*out = calloc(cap, sizeof **out);
@@ -144,4 +144,3 @@ int task_mgr_cancel(uint64_t id, enum ex_cancel_reason reason, struct task_snaps
 	}
 	return r;
 }
-

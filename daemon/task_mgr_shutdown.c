@@ -247,4 +247,3 @@ void task_mgr_shutdown_clear(struct task_mgr_shutdown *s)
 	s->ended = s->remaining = NULL;
 	s->n_ended = s->n_remaining = 0;
 }
-
