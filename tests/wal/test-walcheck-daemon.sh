@@ -125,6 +125,14 @@ repaired() {
 	echo "repaired: resumed at $resume, $1 identical to the server's"
 }
 
+# the undamaged copy passes its check and streams (no false alarm)
+restore; start_execd
+[ "$(jget check status)" = ok ] || die "an undamaged timeline: check $(jget check status): $(jget check message)"
+wait_state streaming
+if C timeline repair "$TL" >/dev/null 2>"$T/err"; then die "the repair of a healthy timeline was accepted"; fi
+grep -q "nothing to repair" "$T/err" || die "repair of a healthy timeline: $(cat "$T/err")"
+stop_execd
+
 # both slots of wal.state garbage
 restore; head -c 8192 /dev/urandom >"$WAL/wal.state"
 damaged "garbage state" state_damaged; stop_execd
