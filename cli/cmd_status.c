@@ -13,11 +13,26 @@ static const char status_usage[] =
 	"Usage: execctl status [OPTIONS]\n"
 	"\n"
 	"Show execd's version, state (running or stopping), pid, uptime and how many tenants,\n"
-	"timelines and tasks it has.\n"
+	"timelines and tasks it has, and the directories it moved into quarantine at start.\n"
 	"\n"
 	"  --json          print the daemon's result as JSON\n"
 	"  --socket PATH   talk to execd at PATH\n"
 	"  -h, --help      show this help\n";
+
+/* The directories execd moved aside at start (never removed): one line each. */
+static void print_quarantined(const cJSON *list)
+{
+	const cJSON *e;
+	if (!cJSON_GetArraySize(list))
+		return;
+	printf("Quarantine: %d entries (moved aside at start; inspect, then restore or remove)\n",
+	       cJSON_GetArraySize(list));
+	cJSON_ArrayForEach (e, list) {
+		printf("            %s\n", json_str(e, "path") ? json_str(e, "path") : "?");
+		printf("              reason: %s\n",
+		       json_str(e, "reason") ? json_str(e, "reason") : "?");
+	}
+}
 
 /* cmd_print_fn: the daemon's state, one "Label: value" line each, labels right-aligned. */
 static int print_status(const struct execctl *ctx, const cJSON *s, const void *data)
@@ -34,6 +49,7 @@ static int print_status(const struct execctl *ctx, const cJSON *s, const void *d
 	printf(" Timelines: %" PRId64 "\n", json_int(s, "timelines", 0));
 	printf("     Tasks: %" PRId64 "\n", json_int(s, "tasks", 0));
 	printf("    Socket: %s\n", ctx->socket_path);
+	print_quarantined(cJSON_GetObjectItemCaseSensitive(s, "quarantined"));
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* execctl timeline create | list | show | delete | wait-lsn (protocol commands timeline.*). */
+/* execctl timeline create | list | show | delete | wait-lsn | repair (protocol commands
+ * timeline.*). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -279,6 +280,9 @@ static int print_timeline(const struct execctl *ctx, const cJSON *result, const 
 	printf("       State: %s\n", json_str(tl, "state") ?: "-");
 	if (json_str(tl, "error"))
 		print_indented("       Error: ", json_str(tl, "error"));
+	if (json_str(cJSON_GetObjectItemCaseSensitive(tl, "check"), "status"))
+		printf("   WAL check: %s\n",
+		       json_str(cJSON_GetObjectItemCaseSensitive(tl, "check"), "status"));
 	printf("      Source: %s\n", json_str(tl, "source") ?: "-");
 	printf("        Slot: %s\n", json_str(tl, "slot") ?: "-");
 	printf("   System id: %s\n", json_str(tl, "system_id") ?: "-");
@@ -391,6 +395,31 @@ static int timeline_wait_lsn(struct execctl *ctx, int argc, char **argv)
 			      NULL);
 }
 
+static const char repair_usage[] =
+	"Usage: execctl timeline repair TIMELINE [--tenant T] [OPTIONS]\n"
+	"\n"
+	"Resume a timeline whose WAL state failed its start-up check (state 'error', check\n"
+	"'damaged') from the WAL that really is on disk: damaged or incomplete segment files are\n"
+	"renamed to *.damaged, the flush LSN becomes the end of the complete valid segments, and\n"
+	"streaming restarts there. The server must still have WAL from that LSN (its slot).\n"
+	"\n"
+	"  --tenant T      look for the timeline in tenant T only\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+static int timeline_repair(struct execctl *ctx, int argc, char **argv)
+{
+	struct timeline_opts o = { .cmd = "timeline repair" };
+	int r;
+
+	r = parse_one_timeline(ctx, &o, repair_usage, tl_options, argc, argv);
+	if (r != 0)
+		return r;
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_REPAIR, timeline_args(&o), 0, print_timeline,
+			      NULL);
+}
+
 static const struct execctl_command timeline_commands[] = {
 	{ "create", timeline_create,
 	  "create a timeline (optionally streaming WAL) and print its id" },
@@ -398,6 +427,7 @@ static const struct execctl_command timeline_commands[] = {
 	{ "show", timeline_show, "show a timeline's source, state, LSNs, lag and disk use" },
 	{ "delete", timeline_delete, "shut down a timeline's tasks and remove its files" },
 	{ "wait-lsn", timeline_wait_lsn, "wait until a timeline has flushed an LSN" },
+	{ "repair", timeline_repair, "resume a damaged timeline from the WAL on disk" },
 	{ NULL, NULL, NULL },
 };
 

@@ -60,6 +60,7 @@ enum proto_command {
 	PROTO_CMD_TIMELINE_SHOW,
 	PROTO_CMD_TIMELINE_DELETE,
 	PROTO_CMD_TIMELINE_WAIT_LSN,
+	PROTO_CMD_TIMELINE_REPAIR,
 	PROTO_CMD__COUNT
 };
 
@@ -77,6 +78,7 @@ enum proto_error {
 	PROTO_ERR_TIMEOUT,             /**< ETIMEDOUT */
 	PROTO_ERR_UNAVAILABLE,         /**< EAGAIN */
 	PROTO_ERR_INTERNAL,            /**< any other errno */
+	PROTO_ERR_DAMAGED,             /**< EUCLEAN: the timeline's WAL state failed its check */
 	PROTO_ERR__COUNT
 };
 

@@ -141,5 +141,7 @@ int prep_timeline_delete(struct req *r, const cJSON *args);
 ex_poll_t run_timeline_delete(struct req *r, struct ex_context *cx);
 int prep_wait_lsn(struct req *r, const cJSON *args);
 ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx);
+int prep_timeline_repair(struct req *r, const cJSON *args);
+ex_poll_t run_timeline_repair(struct req *r, struct ex_context *cx);
 
 #endif /* EXECD_CTL_CMD_H */

@@ -26,6 +26,29 @@ int prep_none(struct req *r, const cJSON *args)
 	return 0;
 }
 
+/* status's "quarantined": [{"path", "reason"}] (registry_quarantined: read at start). */
+static bool add_quarantined(cJSON *o)
+{
+	struct quarantine_entry *q;
+	size_t n;
+	cJSON *a = cJSON_AddArrayToObject(o, "quarantined");
+	if (!a || registry_quarantined(&q, &n) < 0)
+		return false;
+	bool ok = true;
+	for (size_t i = 0; ok && i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+		if (!e || !cJSON_AddItemToArray(a, e)) {
+			cJSON_Delete(e);
+			ok = false;
+		} else {
+			ok = cJSON_AddStringToObject(e, "path", q[i].path) &&
+			     cJSON_AddStringToObject(e, "reason", q[i].reason);
+		}
+	}
+	registry_quarantined_free(q, n);
+	return ok;
+}
+
 ex_poll_t run_status(struct req *r, struct ex_context *cx)
 {
 	(void)cx;
@@ -40,7 +63,8 @@ ex_poll_t run_status(struct req *r, struct ex_context *cx)
 		    __atomic_load_n(&daemon_stopping, __ATOMIC_ACQUIRE) ? "stopping" : "running") ||
 	    !cJSON_AddNumberToObject(o, "tenants", (double)registry_tenant_count()) ||
 	    !cJSON_AddNumberToObject(o, "timelines", (double)registry_timeline_count()) ||
-	    !cJSON_AddNumberToObject(o, "tasks", (double)task_mgr_count(NULL))) {
+	    !cJSON_AddNumberToObject(o, "tasks", (double)task_mgr_count(NULL)) ||
+	    !add_quarantined(o)) {
 		cJSON_Delete(o);
 		req_oom(r);
 		return EX_READY;

@@ -161,10 +161,15 @@ ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx)
 		req_fail(r, (int)r->rc, "wait failed: %s", strerror((int)-r->rc));
 	} else if (r->ww.cs.base.output < 0) {
 		int e = (int)r->ww.cs.base.output;
-		req_fail(r, e,
-			 e == -ESHUTDOWN ? "the timeline's WAL is shutting down"
-			 : e == -ENOENT  ? "the timeline has no WAL"
-					 : "wait failed");
+		req_fail(
+			r, e,
+			e == -ESHUTDOWN ? "the timeline's WAL is shutting down"
+			: e == -ENOENT  ? "the timeline has no WAL"
+			: e == -EUCLEAN
+				? "the timeline's WAL state is damaged (see timeline show): WAL past its "
+				  "flush LSN is not on disk and is not being received; repair it with "
+				  "`execctl timeline repair`"
+				: "wait failed");
 	} else {
 		cJSON *t = view_timeline(&r->ref);
 		const cJSON *flush;

@@ -90,14 +90,25 @@ static void tenant_unlist(struct tenant *t)
 		}
 }
 
+/* The mark of a create in progress in the new directory @p dir (CREATING_MARK): written (and
+ * durable) before anything else goes into it, so that start-up removes only what a create left. */
+static int mark_creating(const char *dir)
+{
+	static const char text[] =
+		"execd: create in progress; removed once the metadata is written\n";
+	return persist_write_file(dir, CREATING_MARK, text, sizeof text - 1);
+}
+
 /* Without the lock: the tenant's directory, from nothing (a leftover of an unfinished create
- * has no metadata), and its metadata last. */
+ * has no metadata), marked as being created until its metadata is written. */
 static int tenant_write(struct tenant *t)
 {
 	char *tls = path_join(t->dir, "timelines");
 	int r = tls ? 0 : -ENOMEM;
-	if (r == 0 && ((r = persist_remove_tree(t->dir)) < 0 || (r = persist_mkdir(t->dir)) < 0 ||
-		       (r = persist_mkdir(tls)) < 0 || (r = meta_write_tenant(t)) < 0))
+	if (r == 0 &&
+	    ((r = persist_remove_tree(t->dir)) < 0 || (r = persist_mkdir(t->dir)) < 0 ||
+	     (r = mark_creating(t->dir)) < 0 || (r = persist_mkdir(tls)) < 0 ||
+	     (r = meta_write_tenant(t)) < 0 || (r = persist_unlink(t->dir, CREATING_MARK)) < 0))
 		persist_remove_tree(t->dir);
 	free(tls);
 	return r;
@@ -240,12 +251,14 @@ static int timeline_reserve(const struct timeline_spec *spec, const struct execd
 	return r;
 }
 
-/* Without the lock: the timeline's directory from nothing, its metadata, its WAL state. */
+/* Without the lock: the timeline's directory from nothing (marked as being created until its
+ * metadata is written), its metadata, its WAL state. */
 static int timeline_write(struct timeline *tl)
 {
 	int r;
 	if ((r = persist_remove_tree(tl->dir)) < 0 || (r = persist_mkdir(tl->dir)) < 0 ||
-	    (r = meta_write_timeline(tl)) < 0) {
+	    (r = mark_creating(tl->dir)) < 0 || (r = meta_write_timeline(tl)) < 0 ||
+	    (r = persist_unlink(tl->dir, CREATING_MARK)) < 0) {
 		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot create the timeline: %s",
 			      strerror(-r));
 		persist_remove_tree(tl->dir);

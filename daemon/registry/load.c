@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * daemon/registry/load.c — loading the state directory at start: every tenant and timeline with
- * its metadata; the directory of an unfinished create (no metadata file) and the trash of an
- * unfinished delete (`<id>.deleted`, renamed aside before its removal) are removed. Anything
- * else that is not named by an id is left alone. Blocking; runs before any task.
+ * its metadata; the directory of an unfinished create (no metadata file, but the CREATING_MARK)
+ * and the trash of an unfinished delete (`<id>.deleted`, renamed aside before its removal) are
+ * removed; a directory without metadata nor mark is quarantined (quarantine.c), never removed.
+ * Anything else that is not named by an id is left alone. A state directory that others may
+ * write to is refused. Blocking; runs before any task.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "persist.h"
@@ -59,11 +65,55 @@ static int scan_dir(const char *dir, int (*fn)(void *arg, const char *name), voi
 	return r;
 }
 
-/* The directory of an entry whose metadata is missing: an unfinished create. */
-static int remove_unfinished(const char *what, const char *dir)
+/* The directory of an entry whose metadata is missing: removed if it is an unfinished create
+ * (its mark is there) or empty; else moved into the quarantine, never removed. */
+static int missing_meta(const char *what, const char *dir, const char *meta)
 {
-	log_warning("removing unfinished %s directory %s", what, dir);
-	return persist_remove_tree(dir);
+	char *mark = path_join(dir, CREATING_MARK);
+	if (!mark)
+		return -ENOMEM;
+	bool creating = access(mark, F_OK) == 0;
+	free(mark);
+	if (creating) {
+		log_warning("removing unfinished %s directory %s (created, but no %s yet)", what,
+			    dir, meta);
+		return persist_remove_tree(dir);
+	}
+	if (rmdir(dir) == 0) /* empty: nothing to lose (a crash right after its mkdir) */
+		return persist_remove_tree(dir);
+	char reason[96];
+	snprintf(reason, sizeof reason, "%s is missing and no create was in progress", meta);
+	return quarantine_move(what, dir, reason);
+}
+
+/* A metadata file is there: a mark beside it is the rest of a finished create. */
+static void drop_mark(const char *dir)
+{
+	char *mark = path_join(dir, CREATING_MARK);
+	bool there = mark && access(mark, F_OK) == 0;
+	free(mark);
+	int r = there ? persist_unlink(dir, CREATING_MARK) : 0;
+	if (r < 0)
+		log_warning("cannot remove %s/%s: %s", dir, CREATING_MARK, strerror(-r));
+}
+
+/* Refuse a directory that group or others may write to: whoever can write there can plant or
+ * swap metadata and WAL. @return 0, -EPERM (logged with the path and mode), -errno of stat. */
+static int check_mode(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		int r = -errno;
+		log_error("cannot stat %s: %s", dir, strerror(-r));
+		return r;
+	}
+	if (!(st.st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	log_error("refusing to start: %s has mode %04o, writable by %s; it must be writable by its "
+		  "owner only (chmod go-w %s)",
+		  dir, (unsigned)(st.st_mode & 07777),
+		  st.st_mode & S_IWOTH ? "others" : "its group", dir);
+	return -EPERM;
 }
 
 static int load_timeline(void *arg, const char *name)
@@ -79,8 +129,9 @@ static int load_timeline(void *arg, const char *name)
 		return -ENOMEM;
 	r = meta_read_timeline(tl);
 	if (r == -ENOENT)
-		r = remove_unfinished("timeline", tl->dir);
+		r = missing_meta("timeline", tl->dir, TIMELINE_META);
 	else if (r == 0) {
+		drop_mark(tl->dir);
 		tl->state = REG_ACTIVE;
 		tl->next = t->timelines;
 		t->timelines = tl;
@@ -104,10 +155,12 @@ static int load_tenant(void *arg, const char *name)
 		return -ENOMEM;
 	r = meta_read_tenant(t);
 	if (r == -ENOENT) {
-		r = remove_unfinished("tenant", t->dir);
+		r = missing_meta("tenant", t->dir, TENANT_META);
 		tenant_free(t);
 		return r;
 	}
+	if (r == 0)
+		drop_mark(t->dir);
 	tls = r < 0 ? NULL : path_join(t->dir, "timelines");
 	if (r == 0 && !tls)
 		r = -ENOMEM;
@@ -146,5 +199,10 @@ int registry_init(const char *state_dir)
 		log_error("cannot create state directory %s: %s", reg.tenants_dir, strerror(-r));
 		return r;
 	}
-	return scan_dir(reg.tenants_dir, load_tenant, NULL);
+	if ((r = check_mode(state_dir)) < 0 || (r = check_mode(reg.tenants_dir)) < 0 ||
+	    (r = scan_dir(reg.tenants_dir, load_tenant, NULL)) < 0)
+		return r;
+	if ((r = quarantine_load()) < 0)
+		log_error("cannot list %s/quarantine: %s", state_dir, strerror(-r));
+	return r;
 }

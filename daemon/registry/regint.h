@@ -17,6 +17,10 @@
 #define TIMELINE_META "timeline.json"
 /** Suffix of a directory renamed aside by a delete (removed without the lock, or at start). */
 #define TRASH_SUFFIX ".deleted"
+/** The mark of a create in progress: written in the new directory before its metadata file and
+ * removed after it, so that start-up tells an unfinished create (removed) from a directory whose
+ * metadata was lost (quarantined, never removed). */
+#define CREATING_MARK ".creating"
 
 /** A tenant entry. Its timelines' list is under the registry lock like everything else here. */
 struct tenant {
@@ -78,6 +82,15 @@ int meta_read_timeline(struct timeline *tl);
  * also after a crash. A leftover trash of the same name is removed first. Blocking.
  */
 int trash_dir(const char *dir, char **trash);
+
+/* quarantine (quarantine.c); blocking, at start */
+/** Move @p dir (a @p what directory: "tenant", "timeline") into STATE/quarantine with @p reason,
+ * durably, and log it. @return 0 or -errno (logged; the directory stays where it is). */
+int quarantine_move(const char *what, const char *dir, const char *reason);
+/** (Re)build the list of quarantined entries from STATE/quarantine. @return 0 or -errno. */
+int quarantine_load(void);
+/** Free that list. */
+void quarantine_fini(void);
 
 /* the tenant manager task (tenant_mgr.c) */
 int tenant_mgr_spawn(const struct execd_id *id);

@@ -187,6 +187,7 @@ void registry_fini(void)
 	free(reg.state_dir);
 	free(reg.tenants_dir);
 	reg.state_dir = reg.tenants_dir = NULL;
+	quarantine_fini();
 	pthread_mutex_unlock(&reg.lock);
 	while (list) {
 		struct tenant *t = list;

@@ -4,7 +4,9 @@
  *
  * Layout under the state directory (crash-safe: metadata is written to a temporary file, fsynced,
  * renamed into place, and the directory fsynced; a directory without its metadata file is an
- * unfinished create, a `<id>.deleted` directory an unfinished delete; start-up removes both):
+ * unfinished create if it holds the mark `.creating` (written before the metadata, removed after),
+ * a `<id>.deleted` directory an unfinished delete; start-up removes both, and moves a directory
+ * without metadata nor mark into STATE/quarantine/ instead):
  *   STATE/tenants/<tenant>/tenant.json
  *   STATE/tenants/<tenant>/timelines/<timeline>/timeline.json   (+ daemon/wal's files)
  *
@@ -50,9 +52,12 @@ struct id_list {
 
 /**
  * Load every tenant and timeline under @p state_dir (created if missing), removing directories
- * of unfinished creates (no metadata file) and deletes (`<id>.deleted`). Blocking.
+ * of unfinished creates (no metadata file, CREATING_MARK present) and deletes (`<id>.deleted`),
+ * and moving a directory without its metadata nor that mark into STATE/quarantine (never
+ * removed: registry_quarantined lists it). Blocking.
  * @return 0 or -errno (the state directory cannot be created or read; a metadata file is corrupt:
- * -EBADMSG, logged with its path).
+ * -EBADMSG, logged with its path; -EPERM: the state or tenants directory is writable by group or
+ * others, logged with its path and mode).
  */
 int registry_init(const char *state_dir);
 
@@ -149,5 +154,21 @@ int timeline_mark_stopping(const struct execd_id *id);
  * @return 0, -ENOENT, -EBUSY, -errno (the timeline then stays, stopping).
  */
 int timeline_remove(const struct execd_id *id, uint64_t exclude_task);
+
+/** A directory start-up moved aside instead of removing it (registry/quarantine.c). */
+struct quarantine_entry {
+	char *path;   /**< absolute: STATE/quarantine/<name>.<unix seconds> */
+	char *reason; /**< one line: what it was and why it was moved */
+};
+
+/**
+ * Copies of the quarantined entries found at start (this start's and earlier ones'), for status:
+ * *out (free with registry_quarantined_free) of *n. Never waits for I/O (read at start).
+ * @return 0 or -ENOMEM. Thread-safe.
+ */
+int registry_quarantined(struct quarantine_entry **out, size_t *n);
+
+/** Free what registry_quarantined() returned (NULL is fine). */
+void registry_quarantined_free(struct quarantine_entry *list, size_t n);
 
 #endif /* EXECD_REGISTRY_H */

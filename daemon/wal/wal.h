@@ -47,7 +47,8 @@ void wal_timeline_free(struct timeline *tl);
  * Add the WAL fields of @p tl to the JSON object @p obj (docs/protocol.md, timeline.show):
  * state, error, source (password removed), slot, system_id, pg_timeline, received_lsn,
  * flush_lsn, server_lsn, lag_bytes (server_lsn - flush_lsn, bytes), segments, bytes_on_disk
- * (bytes). Counts files of the wal/ directory (a short readdir).
+ * (bytes), and "check", the start-up check of wal.state against the files (walstart.h).
+ * Counts files of the wal/ directory (a short readdir).
  * @return 0, or -ENOMEM. Thread-safety: any thread; reads a consistent snapshot.
  */
 int wal_timeline_show(struct timeline *tl, struct cJSON *obj);
@@ -63,12 +64,32 @@ struct wal_wait {
 /**
  * A future that completes once the flush LSN of @p tl reaches @p lsn (a seqwait wait).
  * Output: 0 when reached; -ESHUTDOWN if the timeline's WAL state is being shut down first;
- * -ENOENT if the timeline has no WAL state; -ENOMEM.
+ * -ENOENT if the timeline has no WAL state; -EUCLEAN at once if the timeline is damaged (its
+ * start-up check failed, walstart.h) and @p lsn is above its flush LSN: that WAL is not on disk
+ * and no receiver runs to bring it; -ENOMEM.
  * Cancel-safe: it may be raced by ex_select()/bounded by ex_timeout() (release unregisters).
  * Thread-safety: poll from one task; flush LSN advances come from the timeline's receiver.
  */
 struct ex_cancel_safe_future *wal_timeline_wait_lsn(struct wal_wait *w, struct timeline *tl,
 						    uint64_t lsn);
+
+/**
+ * Repair @p tl after its start-up check found its wal.state and files disagree (walstart.h):
+ * check again (files restored meanwhile are used as they are), else move every damaged or
+ * incomplete segment file from the resume point on aside to "<name>.damaged" and persist the
+ * resume point, the end of the complete valid segments on disk (walcheck_repair); then the
+ * timeline follows in memory (flush LSN, seqwait), its error is cleared and, with a source, its
+ * WalReceiver and RetentionGC tasks are spawned: streaming resumes from that LSN, which the
+ * server must still have (docs/daemon.md, "Damaged WAL state"). Sets *flush_lsn to the flush LSN.
+ * @return 0; -ENOENT (no WAL state); -EINVAL (not damaged: nothing to repair); -EALREADY (a
+ *         repair runs); -EUCLEAN (no complete segment on disk to resume from: the timeline stays
+ *         damaged); -ESHUTDOWN (the receiver could not be spawned: the timeline is being deleted
+ *         or the daemon stops); -ENOMEM; -errno of the file system (the timeline stays damaged).
+ * Blocking (readdir, page-header reads, renames, fsync): call from the blocking pool, from a
+ * task bound to the timeline (so that a delete waits for it). Thread-safe against show and
+ * wait_lsn; one repair at a time per timeline.
+ */
+int wal_timeline_repair(struct timeline *tl, uint64_t *flush_lsn);
 
 /**
  * Parse an LSN written as PostgreSQL writes it, "X/X" (each half 1..8 hex digits).

@@ -31,6 +31,7 @@
 #include "walphase.h"
 #include "walrecv.h"
 #include "walseg.h"
+#include "walstart.h"
 #include "waltl.h"
 
 /* The conninfo without its password, as key='value' pairs (libpq's own parser). */
@@ -97,27 +98,14 @@ static void wt_free(struct wal_timeline *wt)
 }
 
 /* Open (creating it) the timeline's wal/ directory and load wal.state, if there is one. */
-static int wt_open_dir(struct timeline *tl, struct wal_timeline *wt)
+static int wt_open_dir(struct wal_timeline *wt)
 {
 	if (mkdir(wt->dirpath, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	wt->dirfd = open(wt->dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (wt->dirfd < 0)
 		return -errno;
-	int r = walstate_load(wt->dirfd, &wt->persisted);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0) {
-		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot load %s/%s: %s",
-			      wt->dirpath, WALSTATE_FILE, strerror(-r));
-		return r;
-	}
-	wt->has_persisted = true;
-	wt->system_id = wt->persisted.system_id;
-	wt->pg_timeline = wt->persisted.pg_timeline;
-	atomic_store(&wt->flush_lsn, wt->persisted.flush_lsn);
-	atomic_store(&wt->received_lsn, wt->persisted.flush_lsn);
-	return 0;
+	return walstart_load(wt); /* wal.state checked against the files (walstart.h) */
 }
 
 /* The WAL state of @p tl: its configuration, its directory and what wal.state holds.
@@ -143,8 +131,8 @@ static int wt_load(struct timeline *tl, struct wal_timeline **out)
 		   (tl->slot && !(wt->slot = strdup(tl->slot)))) {
 		r = -ENOMEM;
 	} else if (!wt->source || (r = redact(wt->source, &wt->source_shown)) == 0) {
-		if ((r = wt_open_dir(tl, wt)) == 0)
-			r = ex_seqwait_new(wt->persisted.flush_lsn, &wt->flush_wait);
+		if ((r = wt_open_dir(wt)) == 0)
+			r = ex_seqwait_new(atomic_load(&wt->flush_lsn), &wt->flush_wait);
 	}
 	if (r < 0) {
 		wt_free(wt);
@@ -154,9 +142,7 @@ static int wt_load(struct timeline *tl, struct wal_timeline **out)
 	return 0;
 }
 
-/* Spawn the timeline's WalReceiver and RetentionGC tasks. @return 0, or -errno if the receiver
- * could not be spawned (nothing runs then). */
-static int spawn_tasks(struct timeline *tl, struct wal_timeline *wt)
+int waltl_spawn_tasks(struct timeline *tl, struct wal_timeline *wt)
 {
 	struct ex_future *f = walrecv_new(wt);
 	if (!f)
@@ -183,9 +169,9 @@ int wal_timeline_start(struct timeline *tl)
 	int r = wt_load(tl, &wt);
 	if (r < 0)
 		return r;
-	wt->phase = wt->source ? WALRECV_CONNECTING : WALRECV_IDLE;
+	walstart_phase(wt); /* a damaged timeline stands still in "error" */
 	tl->wal = wt;
-	if (wt->source && (r = spawn_tasks(tl, wt)) < 0) {
+	if (wt->source && !atomic_load(&wt->damaged) && (r = waltl_spawn_tasks(tl, wt)) < 0) {
 		tl->wal = NULL;
 		wt_free(wt);
 	}
@@ -273,7 +259,8 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		  cJSON_AddNumberToObject(obj, "lag_bytes",
 					  (double)(server > flush ? server - flush : 0)) &&
 		  cJSON_AddNumberToObject(obj, "segments", (double)segments) &&
-		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)bytes);
+		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)bytes) &&
+		  walstart_show(wt, obj) == 0;
 	free(error);
 	return ok ? 0 : -ENOMEM;
 }
@@ -285,6 +272,10 @@ static ex_poll_t wait_poll(struct ex_future *f, struct ex_context *cx)
 	struct wal_wait *w = ex_container_of(f, struct wal_wait, cs.base);
 	if (!w->wal) {
 		f->output = -ENOENT;
+		return EX_READY;
+	}
+	if (!w->impl && walstart_refuses(w->wal, w->lsn)) {
+		f->output = -EUCLEAN; /* not on disk, and nothing will bring it: walstart.h */
 		return EX_READY;
 	}
 	if (!w->impl) {

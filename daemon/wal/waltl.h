@@ -14,10 +14,12 @@
 #include <stdint.h>
 
 #include "id.h"
+#include "walcheck.h"
 #include "walphase.h"
 #include "walstate.h"
 
 struct ex_seqwait;
+struct timeline;
 
 struct wal_timeline {
 	struct execd_id tenant_id, timeline_id;
@@ -46,6 +48,16 @@ struct wal_timeline {
 
 	atomic_bool prep_busy; /* a WalPrealloc task runs (walprep.c) */
 	atomic_bool prep_off;  /* no O_TMPFILE here: segments are padded when opened */
+
+	/* the start-up check and its repair (walstart.c) */
+	struct walcheck_report check; /* the last check's report (under lock for show) */
+	atomic_bool damaged;   /* a check found a problem not yet repaired: no receiver runs */
+	atomic_bool repairing; /* a wal_timeline_repair() runs */
+	bool repaired;         /* repaired since the start (under lock) */
 };
+
+/** Spawn the WalReceiver and RetentionGC tasks of @p tl (waltl.c). @return 0, or -errno if the
+ * receiver could not be spawned (nothing runs then). */
+int waltl_spawn_tasks(struct timeline *tl, struct wal_timeline *wt);
 
 #endif /* EXECD_WAL_WALTL_H */

@@ -27,9 +27,11 @@ try:
               "timeline.json missing")
     check(not os.path.exists(d.sock), "socket file left behind", d)
 
-    # an unfinished create: a tenant directory without its metadata file
+    # an unfinished create: a tenant directory without its metadata file, with the create's mark
+    # (without the mark it is quarantined instead: test_quarantine.py)
     junk = os.path.join(d.state, "tenants", "ffffffffffffffffffffffffffffffff")
     os.makedirs(os.path.join(junk, "timelines"))
+    open(os.path.join(junk, ".creating"), "w").close()
 
     d.start()
     tenants = sorted(x["id"] for x in d.ok("tenant.list")["tenants"])
@@ -41,6 +43,7 @@ try:
     tasks = d.ok("task.list", {"kind": "tenant_manager"})["tasks"]
     check(sorted(x["tenant"] for x in tasks) == sorted([t, t2]), "tasks not restarted: %r" % tasks, d)
     check(not os.path.exists(junk), "unfinished tenant directory not removed", d)
+    check(not os.path.exists(os.path.join(d.state, "quarantine")), "an unfinished create was quarantined", d)
     st = d.ok("status")
     check(st["tenants"] == 2 and st["timelines"] == 2 and st["state"] == "running", "status %r" % st, d)
     rc = d.stop(2)  # SIGINT behaves as SIGTERM
