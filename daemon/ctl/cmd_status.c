@@ -40,7 +40,8 @@ ex_poll_t run_status(struct req *r, struct ex_context *cx)
 		    __atomic_load_n(&daemon_stopping, __ATOMIC_ACQUIRE) ? "stopping" : "running") ||
 	    !cJSON_AddNumberToObject(o, "tenants", (double)registry_tenant_count()) ||
 	    !cJSON_AddNumberToObject(o, "timelines", (double)registry_timeline_count()) ||
-	    !cJSON_AddNumberToObject(o, "tasks", (double)task_mgr_count(NULL))) {
+	    !cJSON_AddNumberToObject(o, "tasks", (double)task_mgr_count(NULL)) ||
+	    !cJSON_AddNumberToObject(o, "connections", (double)ctl_slots_used())) {
 		cJSON_Delete(o);
 		req_oom(r);
 		return EX_READY;
