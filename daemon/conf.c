@@ -19,6 +19,9 @@
 #endif
 
 struct execd_config execd_config;
+/* --reserved-connections was set (flag or file): a value that leaves no slot is an error then,
+ * while the default only shrinks to fit a small --max-connections */
+static bool reserved_given;
 
 #define DEFAULT_CONFIG_FILE "/etc/execd/execd.conf"
 
@@ -79,7 +82,7 @@ static void usage(FILE *out)
 		"  --max-connections-per-uid N  control connections of one uid other than root and\n"
 		"                           the daemon's own (default 16)\n"
 		"  --reserved-connections N of --max-connections, kept for root and the daemon's\n"
-		"                           uid (default 3)\n"
+		"                           uid (default 3, or --max-connections - 1 if less)\n"
 		"  --max-request-timeout SEC  longest wait a request may ask for; a larger\n"
 		"                           timeout_ms is lowered to it (default 3600)\n"
 		"  --socket-group GROUP     group (name or gid) of the control socket, whose members\n"
@@ -189,8 +192,10 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 			execd_config.max_connections_per_uid = (unsigned)u;
 		break;
 	case OPT_RESERVED_CONNECTIONS:
-		if ((r = parse_u64(v, 65535, &u)) == 0)
+		if ((r = parse_u64(v, 65535, &u)) == 0) {
 			execd_config.reserved_connections = (unsigned)u;
+			reserved_given = true;
+		}
 		break;
 	case OPT_MAX_REQUEST_TIMEOUT:
 		/* at most the protocol's own limit of timeout_ms, 24 h */
@@ -327,6 +332,8 @@ static int fill_defaults(FILE *err)
 /* The settings that depend on each other, once all are known. */
 static int check_limits(FILE *err)
 {
+	if (!reserved_given && execd_config.reserved_connections >= execd_config.max_connections)
+		execd_config.reserved_connections = execd_config.max_connections - 1;
 	if (execd_config.reserved_connections >= execd_config.max_connections) {
 		fprintf(err,
 			"execd: --reserved-connections (%u) must be less than --max-connections (%u)\n",
@@ -373,6 +380,7 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 	execd_config.wal_retention_age_s = 0;
 	execd_config.max_connections_per_uid = 16;
 	execd_config.reserved_connections = 3;
+	reserved_given = false;
 	execd_config.max_request_timeout_ms = 3600 * 1000;
 
 	given = calloc((size_t)argc + 1, sizeof *given);

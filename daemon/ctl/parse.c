@@ -44,8 +44,7 @@ static const char *duplicate_key(const cJSON *v, int *err)
 	size_t n = 0, i = 0;
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, v)
-	{
+	cJSON_ArrayForEach (c, v) {
 		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && (dup = duplicate_key(c, err)))
 			return dup;
 		if (*err)
@@ -58,7 +57,8 @@ static const char *duplicate_key(const cJSON *v, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	cJSON_ArrayForEach(c, v) keys[i++] = c->string;
+	cJSON_ArrayForEach (c, v)
+		keys[i++] = c->string;
 	qsort(keys, n, sizeof *keys, cmp_keys);
 	for (i = 1; i < n && !dup; i++)
 		if (!strcmp(keys[i - 1], keys[i]))
