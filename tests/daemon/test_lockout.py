@@ -93,31 +93,39 @@ def timeline(d):
     return d.ok("timeline.create", {"tenant": ten})["timeline"]["id"]
 
 
+def settled(d):
+    """Wait until only the asking connection is open: the server notices the end of the
+    harness's earlier connections on its own time, and the readers' counts must not depend on
+    it."""
+    wait_until(lambda: d.ok("status")["connections"] == 1, "earlier connections to close", d)
+
+
 def refused_codes(reader):
     return [(e or {}).get("code") for e in reader.got["refused"]]
 
 
 # ---- per-uid limits and reserved slots: root is never refused ----
-d = Daemon(extra=["--socket-group", str(GID), "--max-connections", "8",
-                  "--reserved-connections", "2", "--max-connections-per-uid", "3"])
+d = Daemon(extra=["--socket-group", str(GID), "--max-connections", "10",
+                  "--reserved-connections", "4", "--max-connections-per-uid", "3"])
 try:
     d.start()
     os.chmod(d.sock, 0o666)  # the daemon's own checks, not the file's mode, are under test
     tl = timeline(d)
+    settled(d)
     a = Reader(d, 65534, tl, 5)
     check(a.got["held"] == 3 and refused_codes(a) == ["unavailable"] * 2,
           "reader A: %r" % a.got, d)
     check("--max-connections-per-uid" in a.got["refused"][0]["message"], "A: %r" % a.got, d)
     b = Reader(d, 65533, tl, 5)
     check(b.got["held"] == 3, "reader B: %r" % b.got, d)
-    # 6 of 8 slots are taken: the last 2 are root's and the daemon user's
+    # 6 of 10 slots are taken: the last 4 are root's and the daemon user's
     c = Reader(d, 65532, tl, 2)
     check(c.got["held"] == 0 and refused_codes(c) == ["unavailable"] * 2, "C: %r" % c.got, d)
     check("--reserved-connections" in c.got["refused"][0]["message"], "C: %r" % c.got, d)
     c.hang_up()
     wait_until(lambda: len(waiting(d)) == 6, "the readers' 6 wait_lsn requests", d)
     st = d.request("status")
-    check(st["ok"] is True and st["result"]["connections"] == 7,
+    check(st["ok"] is True and st["result"]["connections"] >= 7,
           "root's status while the readers hold their slots: %r" % st, d)
     a.hang_up()
     b.hang_up()
@@ -143,6 +151,7 @@ try:
     d.start()
     os.chmod(d.sock, 0o666)
     tl = timeline(d)
+    settled(d)
     a = Reader(d, 65534, tl, 5)
     check(a.got["held"] == 4 and refused_codes(a) == ["unavailable"], "reader: %r" % a.got, d)
     r = d.request("status")
