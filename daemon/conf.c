@@ -19,6 +19,9 @@
 #endif
 
 struct execd_config execd_config;
+/* --reserved-connections was set (flag or file): a value that leaves no slot is an error then,
+ * while the default only shrinks to fit a small --max-connections */
+static bool reserved_given;
 
 #define DEFAULT_CONFIG_FILE "/etc/execd/execd.conf"
 
@@ -32,6 +35,10 @@ enum {
 	OPT_MAX_CONNECTIONS,
 	OPT_WAL_RETENTION_BYTES,
 	OPT_WAL_RETENTION_AGE,
+	OPT_MAX_CONNECTIONS_PER_UID,
+	OPT_RESERVED_CONNECTIONS,
+	OPT_MAX_REQUEST_TIMEOUT,
+	OPT_SOCKET_GROUP,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -46,6 +53,10 @@ static const struct option options[] = {
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "wal-retention-bytes", required_argument, NULL, OPT_WAL_RETENTION_BYTES },
 	{ "wal-retention-age", required_argument, NULL, OPT_WAL_RETENTION_AGE },
+	{ "max-connections-per-uid", required_argument, NULL, OPT_MAX_CONNECTIONS_PER_UID },
+	{ "reserved-connections", required_argument, NULL, OPT_RESERVED_CONNECTIONS },
+	{ "max-request-timeout", required_argument, NULL, OPT_MAX_REQUEST_TIMEOUT },
+	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -68,6 +79,14 @@ static void usage(FILE *out)
 		"  --max-connections N      concurrent control connections (default 64)\n"
 		"  --wal-retention-bytes N  WAL kept per timeline, bytes (default 1073741824)\n"
 		"  --wal-retention-age SEC  remove WAL segments older than this (default 0 = off)\n"
+		"  --max-connections-per-uid N  control connections of one uid other than root and\n"
+		"                           the daemon's own (default 16)\n"
+		"  --reserved-connections N of --max-connections, kept for root and the daemon's\n"
+		"                           uid (default 3, or --max-connections - 1 if less)\n"
+		"  --max-request-timeout SEC  longest wait a request may ask for; a larger\n"
+		"                           timeout_ms is lowered to it (default 3600)\n"
+		"  --socket-group GROUP     group (name or gid) of the control socket, whose members\n"
+		"                           may run read-only commands (default execd)\n"
 		"  --help                   show this help and exit\n"
 		"  --version                show the version and exit\n\n"
 		"Signals: SIGTERM/SIGINT shut down gracefully, SIGQUIT exits at once.\n"
@@ -165,6 +184,28 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 		break;
 	case OPT_WAL_RETENTION_AGE:
 		r = parse_u64(v, UINT64_MAX / 1000, &execd_config.wal_retention_age_s);
+		break;
+	case OPT_MAX_CONNECTIONS_PER_UID:
+		if ((r = parse_u64(v, 65536, &u)) == 0 && u == 0)
+			r = -EINVAL;
+		if (!r)
+			execd_config.max_connections_per_uid = (unsigned)u;
+		break;
+	case OPT_RESERVED_CONNECTIONS:
+		if ((r = parse_u64(v, 65535, &u)) == 0) {
+			execd_config.reserved_connections = (unsigned)u;
+			reserved_given = true;
+		}
+		break;
+	case OPT_MAX_REQUEST_TIMEOUT:
+		/* at most the protocol's own limit of timeout_ms, 24 h */
+		if ((r = parse_seconds_ms(v, &u)) == 0 && (u == 0 || u > 24ull * 3600 * 1000))
+			r = -EINVAL;
+		if (!r)
+			execd_config.max_request_timeout_ms = u;
+		break;
+	case OPT_SOCKET_GROUP:
+		r = *v ? set_str(&execd_config.socket_group, v) : -EINVAL;
 		break;
 	default:
 		r = -EINVAL;
@@ -288,6 +329,22 @@ static int fill_defaults(FILE *err)
 	return 0;
 }
 
+/* The settings that depend on each other, once all are known. */
+static int check_limits(FILE *err)
+{
+	if (!reserved_given && execd_config.reserved_connections >= execd_config.max_connections)
+		execd_config.reserved_connections = execd_config.max_connections - 1;
+	if (execd_config.reserved_connections >= execd_config.max_connections) {
+		fprintf(err,
+			"execd: --reserved-connections (%u) must be less than --max-connections (%u)\n",
+			execd_config.reserved_connections, execd_config.max_connections);
+		return -EINVAL;
+	}
+	if (!execd_config.socket_group && !(execd_config.socket_group = strdup("execd")))
+		return -ENOMEM;
+	return 0;
+}
+
 /* Relative paths are made absolute now: the daemon hands directories to other modules and
  * removes its socket at exit, whatever the working directory is by then. */
 static int make_absolute(char **path)
@@ -321,6 +378,10 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 	execd_config.max_connections = 64;
 	execd_config.wal_retention_bytes = 1ULL << 30;
 	execd_config.wal_retention_age_s = 0;
+	execd_config.max_connections_per_uid = 16;
+	execd_config.reserved_connections = 3;
+	reserved_given = false;
+	execd_config.max_request_timeout_ms = 3600 * 1000;
 
 	given = calloc((size_t)argc + 1, sizeof *given);
 	if (!given) {
@@ -375,7 +436,7 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 	for (size_t i = 0; i < n_given; i++)
 		if (apply(given[i].opt, given[i].name, given[i].val, "command line", err) < 0)
 			goto usage;
-	if (fill_defaults(err) < 0)
+	if (fill_defaults(err) < 0 || check_limits(err) < 0)
 		goto usage;
 	if (make_absolute(&execd_config.state_dir) < 0 ||
 	    make_absolute(&execd_config.socket_path) < 0) {
@@ -395,5 +456,6 @@ void config_free(void)
 	free(execd_config.state_dir);
 	free(execd_config.socket_path);
 	free(execd_config.config_file);
+	free(execd_config.socket_group);
 	memset(&execd_config, 0, sizeof execd_config);
 }

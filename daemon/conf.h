@@ -21,6 +21,16 @@ struct execd_config {
 	uint64_t wal_retention_bytes; /**< --wal-retention-bytes (default 1 GiB), bytes */
 	uint64_t wal_retention_age_s; /**< --wal-retention-age SEC (default 0 = off), s */
 	bool socket_from_flag;        /**< --socket given explicitly */
+
+	/* the control socket's guards (daemon/ctl/slots.c, access.c, args.c) */
+	/** --max-connections-per-uid: slots of a uid other than root and the daemon's (default 16) */
+	unsigned max_connections_per_uid;
+	/** --reserved-connections: slots kept for root and the daemon's uid (default 3) */
+	unsigned reserved_connections;
+	/** --max-request-timeout SEC: a larger timeout_ms is lowered to it (default 3600 s), ms */
+	uint64_t max_request_timeout_ms;
+	/** --socket-group NAME|GID: the socket's group, which may read (default "execd") */
+	char *socket_group;
 };
 
 /** The daemon's configuration; filled once by config_parse() before the runtime starts, then

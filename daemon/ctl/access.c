@@ -2,7 +2,8 @@
 /*
  * daemon/ctl/access.c — who may do what on the control socket (docs/protocol.md "Access"):
  * the kernel's view of the peer (SO_PEERCRED, SO_PEERGROUPS: taken at connect time, so a client
- * cannot lie about itself), never anything the client says.
+ * cannot lie about itself), never anything the client says. The reading group is the socket's
+ * group (--socket-group, default execd).
  */
 #include <errno.h>
 #include <grp.h>
@@ -10,19 +11,30 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "ctl.h"
 
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
 #endif
 
-static bool execd_gid(gid_t *out)
+bool ctl_socket_gid(gid_t *out)
 {
+	const char *name = execd_config.socket_group ? execd_config.socket_group : "execd";
 	struct group gr, *res = NULL;
-	char buf[4096];
-	if (getgrnam_r("execd", &gr, buf, sizeof buf, &res) != 0 || !res)
+	char buf[4096], *end;
+	unsigned long v;
+
+	if (getgrnam_r(name, &gr, buf, sizeof buf, &res) == 0 && res) {
+		*out = res->gr_gid;
+		return true;
+	}
+	/* a number that names no group is a gid (as chown(1) takes it) */
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (!*name || *end || errno || v >= (gid_t)-1)
 		return false;
-	*out = res->gr_gid;
+	*out = (gid_t)v;
 	return true;
 }
 
@@ -39,7 +51,7 @@ int ctl_peer_from_fd(int fd, struct ctl_peer *out)
 	out->gid = cred.gid;
 	out->can_write = cred.uid == 0 || cred.uid == geteuid();
 	out->can_read = out->can_write;
-	if (!out->can_read && execd_gid(&group)) {
+	if (!out->can_read && ctl_socket_gid(&group)) {
 		if (cred.gid == group) {
 			out->can_read = true;
 		} else {

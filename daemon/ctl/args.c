@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "conf.h"
 #include "view.h"
 
 int arg_string(struct req *r, const cJSON *args, const char *key, bool required, const char **out)
@@ -48,10 +49,17 @@ int arg_bool(struct req *r, const cJSON *args, const char *key, bool *out)
 	return 1;
 }
 
+/* timeout_ms: the protocol's range is checked (bad_request above 24 h), then the value is lowered
+ * to --max-request-timeout, so that no request can hold its connection longer than the operator
+ * allows, while a client that asks for more still gets its answer (a timeout, later). */
 int arg_timeout(struct req *r, const cJSON *args)
 {
+	uint64_t max = execd_config.max_request_timeout_ms ? execd_config.max_request_timeout_ms
+							   : MAX_TIMEOUT_MS;
 	r->timeout_ms = DEFAULT_TIMEOUT_MS;
 	int x = arg_uint(r, args, "timeout_ms", false, MAX_TIMEOUT_MS, &r->timeout_ms);
+	if (r->timeout_ms > max)
+		r->timeout_ms = max;
 	return x < 0 ? x : 0;
 }
 

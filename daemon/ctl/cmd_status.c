@@ -64,6 +64,7 @@ ex_poll_t run_status(struct req *r, struct ex_context *cx)
 	    !cJSON_AddNumberToObject(o, "tenants", (double)registry_tenant_count()) ||
 	    !cJSON_AddNumberToObject(o, "timelines", (double)registry_timeline_count()) ||
 	    !cJSON_AddNumberToObject(o, "tasks", (double)task_mgr_count(NULL)) ||
+	    !cJSON_AddNumberToObject(o, "connections", (double)ctl_slots_used()) ||
 	    !add_quarantined(o)) {
 		cJSON_Delete(o);
 		req_oom(r);

@@ -156,7 +156,10 @@ ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx)
 		req_fail(r, -ETIMEDOUT, "the flush LSN did not reach the target within %llu ms",
 			 (unsigned long long)r->timeout_ms);
 	} else if (r->rc == 1) {
-		req_fail(r, -ESHUTDOWN, "the timeline is being deleted or the daemon is stopping");
+		req_fail(r, -ESHUTDOWN, "%s",
+			 ex_cancel_token_reason(task_mgr_current_token()) == EX_CANCEL_REQUESTED
+				 ? "cancelled: the client hung up, or task.cancel"
+				 : "the timeline is being deleted or the daemon is stopping");
 	} else if (r->rc < 0) {
 		req_fail(r, (int)r->rc, "wait failed: %s", strerror((int)-r->rc));
 	} else if (r->ww.cs.base.output < 0) {

@@ -12,6 +12,7 @@
 #define EXECD_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "proto.h"
@@ -48,11 +49,69 @@ struct ctl_peer {
 };
 
 /**
+ * The gid of the socket's group (--socket-group: a group name, else a number), whose members may
+ * run read-only commands. @return false if there is no such group. Thread-safe.
+ */
+bool ctl_socket_gid(gid_t *out);
+
+/**
  * Read the peer's credentials of connection @p fd (SO_PEERCRED, SO_PEERGROUPS) and decide:
- * write (mutating commands) for root and the daemon's uid; read for those and members of group
- * `execd`. @return 0 or -errno. Thread-safe.
+ * write (mutating commands) for root and the daemon's uid; read for those and members of the
+ * socket's group (ctl_socket_gid()). @return 0 or -errno. Thread-safe.
  */
 int ctl_peer_from_fd(int fd, struct ctl_peer *out);
+
+/* ---- connection slots (slots.c) ---- */
+
+/** Whether a connection may have a slot, and if not, why. */
+enum ctl_slot_result {
+	CTL_SLOT_OK = 0,
+	CTL_SLOT_FULL,      /**< --max-connections are open */
+	CTL_SLOT_RESERVED,  /**< only the reserved slots are left, and the peer is not privileged */
+	CTL_SLOT_UID_LIMIT, /**< the peer's uid holds --max-connections-per-uid already */
+	CTL_SLOT_NOMEM,
+};
+
+/**
+ * Take a slot for a connection of peer @p p: root and the daemon's uid (p->can_write) up to
+ * --max-connections in all; any other uid up to --max-connections-per-uid of its own, and only
+ * while more than --reserved-connections are free. @return CTL_SLOT_OK (give it back with
+ * ctl_slot_release()) or why not. Thread-safe.
+ */
+enum ctl_slot_result ctl_slot_acquire(const struct ctl_peer *p);
+/** Give back a slot of @p uid. Thread-safe. */
+void ctl_slot_release(uid_t uid);
+/** Slots taken (open connections). Thread-safe. */
+unsigned ctl_slots_used(void);
+/** The refusal message for @p res (static). */
+const char *ctl_slot_refusal(enum ctl_slot_result res);
+
+/* ---- UTF-8 (utf8.c) ---- */
+
+/** The length (bytes) of the longest prefix of @p s (@p n bytes) that is well-formed UTF-8
+ * (RFC 3629: no overlong forms, surrogates or code points above U+10FFFF). Thread-safe. */
+size_t ctl_utf8_valid_prefix(const char *s, size_t n);
+
+/** The length (bytes) of the longest prefix of the string @p s of at most @p max bytes that does
+ * not end inside a multi-byte character: for messages that quote a client's string. */
+size_t ctl_utf8_cut(const char *s, size_t max);
+
+/** A malloc'd, NUL-terminated copy of @p s (@p n bytes) in which every byte that does not begin
+ * a well-formed sequence is replaced by U+FFFD; one spare byte is allocated after the NUL (room
+ * for a newline). @return the copy, or NULL (-ENOMEM). */
+char *ctl_utf8_repair(const char *s, size_t n);
+
+/* ---- a request line into JSON, strictly (parse.c) ---- */
+
+/**
+ * Parse request line @p buf (@p n bytes, newline stripped; need not be NUL-terminated) into a
+ * JSON object. Refused (bad_request): bytes that are not UTF-8, a NUL byte, malformed JSON, a
+ * value that is not an object, anything but whitespace after the object, a string or key
+ * containing "\u0000", a key repeated in one object at any depth.
+ * @return 0 with *out (free with cJSON_Delete); -EINVAL with the reason in @p why (at most
+ * @p why_size bytes, valid UTF-8); -ENOMEM. Thread-safe.
+ */
+int ctl_parse_request(const char *buf, size_t n, struct cJSON **out, char *why, size_t why_size);
 
 /* ---- framing: response lines and error codes (proto.c) ---- */
 
@@ -75,7 +134,7 @@ char *ctl_error(const struct cJSON *id, int err, const char *message, struct cJS
  */
 int ctl_server_start(int listen_fd);
 
-/** Number of open control connections. */
+/** Number of open control connections (ctl_slots_used()). */
 unsigned ctl_server_connections(void);
 
 /* ---- commands (dispatch.c, cmd_*.c) ---- */
@@ -110,6 +169,12 @@ struct ctl_reply *ctl_reply_new(void);
 void ctl_reply_complete(struct ctl_reply *r, char *line);
 /** Take the line (after the wait completed) and drop the connection's reference. */
 char *ctl_reply_take(struct ctl_reply *r);
+/** Record the request task @p task_id behind @p r, and whether it is cancelled when its client
+ * hangs up (@p cancel_on_hangup: read-only requests; a mutating one always completes, rule 5). */
+void ctl_reply_set_task(struct ctl_reply *r, uint64_t task_id, bool cancel_on_hangup);
+/** The client hung up before the reply: cancel the request task if it may be (reason
+ * `requested`), and drop the connection's reference; the reply is freed when the task ends. */
+void ctl_reply_abandon(struct ctl_reply *r);
 
 /** State of the wait future. */
 struct ctl_reply_wait {

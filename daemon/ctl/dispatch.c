@@ -68,6 +68,14 @@ static char *req_line(struct req *r)
 	return line;
 }
 
+/* True if the running request was cancelled on purpose (its client hung up, or task.cancel):
+ * an expected end, not worth a warning each time. */
+static bool cancel_requested(void)
+{
+	struct ex_cancel_token *t = task_mgr_current_token();
+	return t && ex_cancel_token_reason(t) == EX_CANCEL_REQUESTED;
+}
+
 static ex_poll_t req_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct req *r = ex_container_of(f, struct req, fut);
@@ -76,7 +84,7 @@ static ex_poll_t req_poll(struct ex_future *f, struct ex_context *cx)
 	if (r->cmd->run(r, cx) == EX_PENDING)
 		return EX_PENDING;
 	if (r->err && r->err != -ENOENT && r->err != -EEXIST && r->err != -EINVAL &&
-	    r->err != -ENOTUNIQ)
+	    r->err != -ENOTUNIQ && !cancel_requested())
 		log_warning("%s: %s", cmd_name(r->cmd), r->msg);
 	ctl_reply_complete(r->reply, req_line(r));
 	r->completed = true;
@@ -119,7 +127,8 @@ static char *check_envelope(const cJSON *req, const struct ctl_peer *peer, const
 		cmd = &commands[cmd_id];
 	if (!cmd) {
 		char msg[128];
-		snprintf(msg, sizeof msg, "unknown command '%.64s'", command->valuestring);
+		snprintf(msg, sizeof msg, "unknown command '%.*s'",
+			 (int)ctl_utf8_cut(command->valuestring, 64), command->valuestring);
 		return ctl_error(id, -EOPNOTSUPP, msg, NULL);
 	}
 	if (args && !cJSON_IsNull(args) && !cJSON_IsObject(args))
@@ -144,6 +153,7 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(req, "args");
 	const struct cmd *cmd;
 	struct req *r;
+	uint64_t task_id = 0;
 
 	*reply = NULL;
 	*line = check_envelope(req, peer, &cmd);
@@ -169,9 +179,11 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 	}
 	*reply = r->reply;
 	/* on failure req_drop answers the reply with shutting_down: it comes later all the same */
-	(void)task_mgr_spawn(TASK_KIND_CONTROL_REQUEST,
-			     cmd->tag != TAG_NONE && r->has_tenant ? &r->tenant : NULL,
-			     cmd->tag == TAG_TIMELINE && r->has_timeline ? &r->timeline : NULL,
-			     cmd_name(cmd), false, &r->fut, req_drop, NULL);
+	if (task_mgr_spawn(TASK_KIND_CONTROL_REQUEST,
+			   cmd->tag != TAG_NONE && r->has_tenant ? &r->tenant : NULL,
+			   cmd->tag == TAG_TIMELINE && r->has_timeline ? &r->timeline : NULL,
+			   cmd_name(cmd), false, &r->fut, req_drop, &task_id) == 0)
+		ctl_reply_set_task(*reply, task_id,
+				   !proto_command_mutating((enum proto_command)(cmd - commands)));
 	return CTL_REPLY_LATER;
 }

@@ -14,6 +14,10 @@ const char *ctl_error_code(int err)
 	return proto_error_name(proto_error_from_errno(err));
 }
 
+/* The response line: @p o printed, a newline, as valid UTF-8. cJSON copies bytes above 0x7f as
+ * they are, so a string from a file or a library that is not UTF-8 would make the whole line
+ * invalid; only bytes inside strings can be affected (the rest is ASCII), and U+FFFD in their
+ * place keeps each string a valid string. Takes @p o. */
 static char *finish(cJSON *o)
 {
 	char *s, *line;
@@ -25,13 +29,19 @@ static char *finish(cJSON *o)
 	if (!s)
 		return NULL;
 	n = strlen(s);
-	line = malloc(n + 2);
+	if (ctl_utf8_valid_prefix(s, n) == n) {
+		line = malloc(n + 2);
+		if (line)
+			memcpy(line, s, n + 1);
+	} else {
+		line = ctl_utf8_repair(s, n); /* room for the newline: 3 bytes per input byte */
+		n = line ? strlen(line) : 0;
+	}
+	cJSON_free(s);
 	if (line) {
-		memcpy(line, s, n);
 		line[n] = '\n';
 		line[n + 1] = '\0';
 	}
-	cJSON_free(s);
 	return line;
 }
 

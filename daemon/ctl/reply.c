@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/ctl/reply.c — hands a request task's response line to its connection task. */
+/* daemon/ctl/reply.c — hands a request task's response line to its connection task, or, when the
+ * client has hung up, cancels a request that may be cancelled and lets the line go. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
 #include "ctl.h"
+#include "task_mgr.h"
 
 struct ctl_reply {
 	pthread_mutex_t lock;
@@ -12,6 +14,8 @@ struct ctl_reply {
 	bool done;
 	char *line;
 	struct ex_waker waker;
+	uint64_t task; /* the request task, 0 until known */
+	bool cancel_on_hangup;
 };
 
 struct ctl_reply *ctl_reply_new(void)
@@ -55,6 +59,24 @@ char *ctl_reply_take(struct ctl_reply *r)
 	pthread_mutex_unlock(&r->lock);
 	unref(r);
 	return line;
+}
+
+void ctl_reply_set_task(struct ctl_reply *r, uint64_t task_id, bool cancel_on_hangup)
+{
+	pthread_mutex_lock(&r->lock);
+	r->task = task_id;
+	r->cancel_on_hangup = cancel_on_hangup;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void ctl_reply_abandon(struct ctl_reply *r)
+{
+	pthread_mutex_lock(&r->lock);
+	uint64_t task = !r->done && r->cancel_on_hangup ? r->task : 0;
+	pthread_mutex_unlock(&r->lock);
+	if (task) /* -ENOENT: it has just ended */
+		(void)task_mgr_cancel(task, EX_CANCEL_REQUESTED, NULL);
+	free(ctl_reply_take(r));
 }
 
 static ex_poll_t wait_poll(struct ex_future *f, struct ex_context *cx)

@@ -17,6 +17,8 @@ int req_fail(struct req *r, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->msg, sizeof r->msg, fmt, ap);
 	va_end(ap);
+	/* a message that quotes the client may have been cut inside a character */
+	r->msg[ctl_utf8_cut(r->msg, sizeof r->msg)] = '\0';
 	return err;
 }
 

@@ -4,12 +4,12 @@
  *
  * Every wait of a connection is bounded: reading races a readiness-based receive (cancel-safe:
  * a released receive consumed nothing) against the idle/request deadline and the task's shutdown
- * watcher; writing polls for POLLOUT under a deadline. Nothing a client does can block a worker
- * or keep the daemon from stopping.
+ * watcher; writing polls for POLLOUT under a deadline; waiting for a request's reply races the
+ * client's hang-up. Nothing a client does can block a worker or keep the daemon from stopping,
+ * and a connection holds its slot (slots.c) only while its client is there.
  */
 #include <errno.h>
 #include <poll.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,11 +26,9 @@
 #include "log.h"
 #include "task_mgr.h"
 
-static atomic_uint n_connections;
-
 unsigned ctl_server_connections(void)
 {
-	return atomic_load(&n_connections);
+	return ctl_slots_used();
 }
 
 /* Best effort, never blocks: a refusal line to a connection we are about to close. */
@@ -83,23 +81,32 @@ static void handle_line(struct conn *c)
 {
 	size_t n = c->line_len - 1;
 	cJSON *req;
+	char why[128];
+	int e;
 
 	c->buf[n] = '\0';
 	if (n > 0 && c->buf[n - 1] == '\r')
 		c->buf[--n] = '\0';
 	if (n == 0)
 		return;
-	req = cJSON_ParseWithLength(c->buf, n);
-	if (!req || !cJSON_IsObject(req)) {
-		c->out = ctl_error(NULL, -EINVAL,
-				   req ? "a request must be a JSON object" : "malformed JSON",
-				   NULL);
-		cJSON_Delete(req);
+	if ((e = ctl_parse_request(c->buf, n, &req, why, sizeof why)) < 0) {
+		c->out = ctl_error(NULL, e, e == -ENOMEM ? "out of memory" : why, NULL);
 		return;
 	}
 	if (ctl_dispatch(req, &c->peer, &c->out, &c->reply) == -ENOMEM)
 		c->out = ctl_error(NULL, -ENOMEM, "out of memory", NULL);
 	cJSON_Delete(req);
+}
+
+/* The client closed its end while its request runs: a read-only request is cancelled (its waits
+ * are cancel-safe), a mutating one completes all the same (rule 5); either way only the reply is
+ * lost, and the connection ends now rather than when the request does. */
+static void hung_up(struct conn *c)
+{
+	log_debug("control connection from pid %d (uid %u): the client hung up before the reply",
+		  (int)c->peer.pid, (unsigned)c->peer.uid);
+	ctl_reply_abandon(c->reply);
+	c->reply = NULL;
 }
 
 static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)
@@ -143,8 +150,18 @@ static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)
 		}
 		handle_line(c);
 		if (c->reply) {
-			/* the request runs in its own task; it completes even if we go away */
-			EX_AWAIT(&c->a, cx, &ctl_reply_wait(&c->rw, c->reply)->base);
+			/* the request runs in its own task; it completes even if we go away. Wait for
+			 * its reply or for the client's hang-up: a poll for no event still reports
+			 * POLLHUP (the peer closed: a half-close, SHUT_WR, is not a hang-up, its
+			 * client may still read) and POLLERR; pipelined requests do not wake it. */
+			EX_AWAIT(&c->a, cx,
+				 &ex_select(&c->sel, ctl_reply_wait(&c->rw, c->reply),
+					    ex_poll_fd(&c->io, c->fd, 0))
+					  ->base);
+			if (EX_AWAITED(&c->a) == 1) {
+				hung_up(c);
+				goto out; /* the slot is free as soon as the task ends, now */
+			}
 			c->out = ctl_reply_take(c->reply);
 			c->reply = NULL;
 			if (!c->out)
@@ -195,12 +212,33 @@ static void conn_drop(struct ex_future *f)
 	free(c->out);
 	free(c->buf);
 	close(c->fd);
+	ctl_slot_release(c->peer.uid);
 	free(c);
-	atomic_fetch_sub(&n_connections, 1);
 }
 
-static int conn_spawn(int fd)
+/* A slot for @p peer, or the refusal sent (logged at most once a second: a flood must not
+ * flood the log). */
+static bool admit(int fd, const struct ctl_peer *peer, uint64_t *refused_logged_ns)
 {
+	enum ctl_slot_result res = ctl_slot_acquire(peer);
+	uint64_t now;
+
+	if (res == CTL_SLOT_OK)
+		return true;
+	now = ex_now_ns();
+	if (now - *refused_logged_ns > 1000ull * 1000 * 1000) {
+		log_warning("refusing a control connection from uid %u (pid %d): %s; %u open",
+			    (unsigned)peer->uid, (int)peer->pid, ctl_slot_refusal(res),
+			    ctl_slots_used());
+		*refused_logged_ns = now;
+	}
+	send_now_and_close(fd, res == CTL_SLOT_NOMEM ? -ENOMEM : -EAGAIN, ctl_slot_refusal(res));
+	return false;
+}
+
+static int conn_spawn(int fd, uint64_t *refused_logged_ns)
+{
+	struct ctl_peer peer;
 	struct conn *c;
 	int r;
 
@@ -208,24 +246,25 @@ static int conn_spawn(int fd)
 		send_now_and_close(fd, -ESHUTDOWN, "the daemon is shutting down");
 		return -ESHUTDOWN;
 	}
+	if ((r = ctl_peer_from_fd(fd, &peer)) < 0) {
+		log_warning("cannot read the credentials of a control connection: %s",
+			    strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (!admit(fd, &peer, refused_logged_ns))
+		return -EAGAIN;
 	c = calloc(1, sizeof *c);
 	if (!c || !(c->buf = malloc(CTL_MAX_REQUEST))) {
 		free(c);
+		ctl_slot_release(peer.uid);
 		send_now_and_close(fd, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
 	c->fd = fd;
+	c->peer = peer;
 	c->fut.poll = conn_poll;
-	if ((r = ctl_peer_from_fd(fd, &c->peer)) < 0) {
-		log_warning("cannot read the credentials of a control connection: %s",
-			    strerror(-r));
-		free(c->buf);
-		free(c);
-		close(fd);
-		return r;
-	}
-	atomic_fetch_add(&n_connections, 1);
-	/* on failure task_mgr_spawn calls conn_drop: fd closed, counter restored */
+	/* on failure task_mgr_spawn calls conn_drop: fd closed, slot given back */
 	return task_mgr_spawn(TASK_KIND_CONTROL_REQUEST, NULL, NULL, "connection", false, &c->fut,
 			      conn_drop, NULL);
 }
@@ -277,18 +316,7 @@ static ex_poll_t listener_poll(struct ex_future *f, struct ex_context *cx)
 				break;
 			continue;
 		}
-		if (atomic_load(&n_connections) >= execd_config.max_connections) {
-			uint64_t now = ex_now_ns();
-			if (now - l->refused_logged_ns > 1000ull * 1000 * 1000) {
-				log_warning(
-					"refusing a control connection: %u connections open (--max-connections)",
-					atomic_load(&n_connections));
-				l->refused_logged_ns = now;
-			}
-			send_now_and_close(l->cfd, -EAGAIN, "too many connections");
-			continue;
-		}
-		conn_spawn(l->cfd);
+		conn_spawn(l->cfd, &l->refused_logged_ns);
 	}
 	log_info("control socket closed");
 	EX_END(&l->a, f, 0);

@@ -2,7 +2,6 @@
 /* daemon/ctl/socket.c — the control socket: socket activation or bind, mode 0660, group execd. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,6 +11,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "conf.h"
 #include "ctl.h"
 #include "log.h"
 
@@ -49,9 +49,8 @@ static int make_parent(const char *path)
 int ctl_socket_open(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct group gr, *res = NULL;
-	char grbuf[4096];
 	struct stat st;
+	gid_t gid;
 	int n, fd, r;
 
 	n = sd_listen_fds(1);
@@ -120,9 +119,15 @@ int ctl_socket_open(const char *path)
 		close(fd);
 		return r;
 	}
-	if (getgrnam_r("execd", &gr, grbuf, sizeof grbuf, &res) == 0 && res &&
-	    chown(path, (uid_t)-1, res->gr_gid) < 0)
-		log_warning("cannot give %s to group execd: %s", path, strerror(errno));
+	if (!ctl_socket_gid(&gid)) {
+		if (strcmp(execd_config.socket_group, "execd") != 0)
+			log_warning("--socket-group %s: no such group; only root and the daemon's "
+				    "user can use %s",
+				    execd_config.socket_group, path);
+	} else if (chown(path, (uid_t)-1, gid) < 0) {
+		log_warning("cannot give %s to group %s: %s", path, execd_config.socket_group,
+			    strerror(errno));
+	}
 	if (listen(fd, 128) < 0) {
 		r = -errno;
 		unlink(path);

@@ -18,12 +18,19 @@ def run(*args):
 p = run("--version")
 check(p.returncode == 0 and p.stdout.startswith("execd "), "--version: %r" % (p,))
 p = run("--help")
-check(p.returncode == 0 and "--shutdown-timeout" in p.stdout and "--wal-retention-bytes" in p.stdout,
+check(p.returncode == 0 and "--shutdown-timeout" in p.stdout and "--wal-retention-bytes" in p.stdout
+      and "--reserved-connections" in p.stdout and "--max-request-timeout" in p.stdout,
       "--help: %r" % (p,))
 for bad, what in ((["--bogus"], "unknown option"), (["--workers"], "needs a value"),
                   (["--workers", "0"], "invalid value"), (["--log-level", "loud"], "invalid value"),
                   (["--shutdown-timeout", "x"], "invalid value"), (["extra"], "unexpected argument"),
-                  (["--config", "/nonexistent/execd.conf"], "cannot open config file")):
+                  (["--config", "/nonexistent/execd.conf"], "cannot open config file"),
+                  (["--max-connections-per-uid", "0"], "invalid value"),
+                  (["--max-request-timeout", "0"], "invalid value"),
+                  (["--max-request-timeout", "86401"], "invalid value"),
+                  (["--socket-group", ""], "invalid value"),
+                  (["--max-connections", "4", "--reserved-connections", "4"],
+                   "must be less than --max-connections")):
     p = run(*bad)
     check(p.returncode == 2 and what in p.stderr, "%r: %r" % (bad, p))
 
