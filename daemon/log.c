@@ -70,6 +70,24 @@ static const char *prio_name(int prio)
 	}
 }
 
+void execd_log_one_line(char *msg)
+{
+	char *out = msg;
+	for (const char *in = msg; *in;) {
+		if (*in != '\n' && *in != '\r') {
+			*out++ = *in++;
+			continue;
+		}
+		while (*in == '\n' || *in == '\r' || *in == ' ' || *in == '\t')
+			in++;
+		if (*in && out != msg)
+			*out++ = ' ';
+	}
+	while (out != msg && (out[-1] == ' ' || out[-1] == '\t'))
+		out--;
+	*out = '\0';
+}
+
 void execd_logv_ids(int prio, const struct execd_id *tenant, const struct execd_id *timeline,
 		    const char *fmt, va_list ap)
 {
@@ -81,6 +99,7 @@ void execd_logv_ids(int prio, const struct execd_id *tenant, const struct execd_
 	if (!execd_log_enabled(prio))
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	execd_log_one_line(msg);
 	in_task = current_task(&ident);
 	if (!tenant && in_task && ident.has_tenant)
 		tenant = &ident.tenant;

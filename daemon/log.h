@@ -62,6 +62,14 @@ void execd_log_ids(int prio, const struct execd_id *tenant, const struct execd_i
 void execd_logv_ids(int prio, const struct execd_id *tenant, const struct execd_id *timeline,
 		    const char *fmt, va_list ap);
 
+/**
+ * Fold @p msg (NUL-terminated, changed in place) onto one line: each line break, with the
+ * indentation after it, becomes one space; trailing line breaks and blanks go. What every log
+ * line gets (libpq's messages have several lines: "...failed: ...\n\tIs the server running...").
+ * Thread-safe (touches @p msg only).
+ */
+void execd_log_one_line(char *msg);
+
 #define log_error(...) execd_log(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) execd_log(LOG_WARNING, __VA_ARGS__)
 #define log_info(...) execd_log(LOG_INFO, __VA_ARGS__)

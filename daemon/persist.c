@@ -37,6 +37,12 @@ static int fsync_parent(const char *path)
 
 int persist_write_file(const char *dir, const char *name, const void *data, size_t len)
 {
+	return persist_write_file_mode(dir, name, data, len, 0640);
+}
+
+int persist_write_file_mode(const char *dir, const char *name, const void *data, size_t len,
+			    mode_t mode)
+{
 	char tmp[512];
 	const char *p = data;
 	int dfd, fd, r = 0;
@@ -46,12 +52,16 @@ int persist_write_file(const char *dir, const char *name, const void *data, size
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0) {
 		r = -errno;
 		goto out;
 	}
-	while (len > 0) {
+	/* exactly @p mode, before any byte is written: a stale tmp keeps its mode through O_CREAT,
+	 * and the umask could differ */
+	if (fchmod(fd, mode) < 0)
+		r = -errno;
+	while (!r && len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0) {
 			if (errno == EINTR)

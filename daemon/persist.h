@@ -7,6 +7,7 @@
 #define EXECD_PERSIST_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /**
  * Replace the file "dir/name" by @p len bytes of @p data crash-safely: write `.<name>.tmp`, fsync it,
@@ -14,6 +15,13 @@
  * content, never a mix. @return 0 or -errno. Thread-safe for different names.
  */
 int persist_write_file(const char *dir, const char *name, const void *data, size_t len);
+
+/**
+ * As persist_write_file(), the file with mode @p mode exactly (whatever the umask, also if a
+ * stale `.<name>.tmp` exists): 0600 for a file that may hold a secret (docs/daemon.md).
+ */
+int persist_write_file_mode(const char *dir, const char *name, const void *data, size_t len,
+			    mode_t mode);
 
 /**
  * Read the whole file "dir/name" (at most @p max bytes) into a malloc'd NUL-terminated buffer.

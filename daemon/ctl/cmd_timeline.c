@@ -9,6 +9,28 @@
 
 #include "cmd.h"
 #include "view.h"
+#include "wal/conninfo.h"
+
+/* The source and slot as libpq and PostgreSQL take them, checked before anything is created.
+ * Neither is repeated in the error: a conninfo may hold a password, and a bad name may be any
+ * bytes. */
+static int check_source(struct req *r, const char *source, const char *slot)
+{
+	int e = source ? conninfo_check(source) : 0;
+	if (e == -ENOMEM)
+		return req_oom(r);
+	if (e < 0)
+		return req_fail(r, -EINVAL,
+				"argument 'source' is not a libpq connection string "
+				"(key=value pairs or a postgresql:// URI)");
+	if (slot && !slot_name_valid(slot))
+		return req_fail(
+			r, -EINVAL,
+			"argument 'slot' is not a replication slot name: 1 to %d lower-case "
+			"letters, digits or underscores",
+			SLOT_NAME_MAX);
+	return 0;
+}
 
 int prep_timeline_create(struct req *r, const cJSON *args)
 {
@@ -22,6 +44,8 @@ int prep_timeline_create(struct req *r, const cJSON *args)
 		return x;
 	if (lsn && lsn_parse(lsn, &r->lsn) < 0)
 		return req_fail(r, -EINVAL, "bad start_lsn '%s': expected X/X (hex)", lsn);
+	if ((x = check_source(r, source, slot)) < 0)
+		return x;
 	if ((source && !(r->source = strdup(source))) || (slot && !(r->slot = strdup(slot))))
 		return req_oom(r);
 	return 0;

@@ -3,29 +3,41 @@
  * daemon/registry/meta.c — the on-disk metadata of tenants (tenant.json) and timelines
  * (timeline.json): one small JSON object each, written crash-safely by persist_write_file().
  * The only file of daemon/registry/ that knows their format. Blocking: file I/O.
+ *
+ * timeline.json holds the source conninfo, which may hold a password: it is 0600 (the daemon's
+ * user alone), tenant.json 0640 (group execd may read the state directory). One file, not the
+ * secret split off into a second one: a timeline's metadata stays one atomic rename, and group
+ * execd learns what it holds from timeline.show, which redacts the secrets (docs/daemon.md).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "log.h"
 #include "persist.h"
 #include "regint.h"
+#include "wal/conninfo.h"
 #include "wal/wal.h"
 
 #define META_MAX (64 * 1024)
+#define TENANT_META_MODE 0640
+#define TIMELINE_META_MODE 0600 /* the conninfo: the daemon's user alone */
 
-/* Serialises @p o (taken) into "dir/name". */
-static int write_json(const char *dir, const char *name, cJSON *o)
+/* Serialises @p o (taken) into "dir/name", mode @p mode. */
+static int write_json(const char *dir, const char *name, cJSON *o, mode_t mode)
 {
 	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
 	int r;
 	cJSON_Delete(o);
 	if (!s)
 		return -ENOMEM;
-	r = persist_write_file(dir, name, s, strlen(s));
+	r = persist_write_file_mode(dir, name, s, strlen(s), mode);
 	cJSON_free(s);
 	return r;
 }
@@ -49,7 +61,7 @@ int meta_write_tenant(const struct tenant *t)
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
-	return write_json(t->dir, TENANT_META, o);
+	return write_json(t->dir, TENANT_META, o, TENANT_META_MODE);
 }
 
 int meta_write_timeline(const struct timeline *tl)
@@ -65,7 +77,7 @@ int meta_write_timeline(const struct timeline *tl)
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
-	return write_json(tl->dir, TIMELINE_META, o);
+	return write_json(tl->dir, TIMELINE_META, o, TIMELINE_META_MODE);
 }
 
 static const char *json_str(const cJSON *o, const char *k)
@@ -122,11 +134,57 @@ static int dup_opt(const char *s, char **out)
 	return s && !(*out = strdup(s)) ? -ENOMEM : 0;
 }
 
+/* "dir/name" as an execd before 0600 metadata left it (0640): made TIMELINE_META_MODE now,
+ * loudly, for its secret may have been read. A file that cannot be made private is refused.
+ * @return 0 (also if there is no such file) or -errno. */
+static int make_private(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	int fd, r = 0;
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077)) {
+		if (fchmod(fd, TIMELINE_META_MODE) < 0 || fsync(fd) < 0) {
+			r = -errno;
+			log_error(
+				"%s is readable by others (mode %04o) and cannot be made %04o: %s",
+				path, (unsigned)(st.st_mode & 07777), TIMELINE_META_MODE,
+				strerror(-r));
+		} else {
+			log_warning(
+				"%s was readable by others (mode %04o), now %04o: a password in its "
+				"source may have been read, change it (docs/daemon.md, Secrets)",
+				path, (unsigned)(st.st_mode & 07777), TIMELINE_META_MODE);
+		}
+	}
+	close(fd);
+	return r;
+}
+
+/* The slot name of @p tl, checked again as timeline.create checks it: the file may have been
+ * edited, and the name goes to the server. */
+static int check_slot(const struct timeline *tl, const char *slot)
+{
+	if (!slot || slot_name_valid(slot))
+		return 0;
+	log_error("corrupt metadata %s/%s: the slot is not a valid replication slot name (1 to %d "
+		  "lower-case letters, digits or underscores)",
+		  tl->dir, TIMELINE_META, SLOT_NAME_MAX);
+	return -EBADMSG;
+}
+
 int meta_read_timeline(struct timeline *tl)
 {
 	cJSON *o = NULL;
 	const char *lsn;
-	int r = read_json(tl->dir, TIMELINE_META, &tl->id, &o);
+	int r = make_private(tl->dir, TIMELINE_META);
+	if (r == 0)
+		r = make_private(tl->dir, "." TIMELINE_META ".tmp");
+	if (r == 0)
+		r = read_json(tl->dir, TIMELINE_META, &tl->id, &o);
 	if (r < 0)
 		return r;
 	lsn = json_str(o, "start_lsn");
@@ -137,7 +195,8 @@ int meta_read_timeline(struct timeline *tl)
 	}
 	tl->created_at_ms = json_ms(o, "created_at_ms");
 	tl->create_slot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "create_slot"));
-	if ((r = dup_opt(json_str(o, "source"), &tl->source)) == 0)
+	if ((r = check_slot(tl, json_str(o, "slot"))) == 0 &&
+	    (r = dup_opt(json_str(o, "source"), &tl->source)) == 0)
 		r = dup_opt(json_str(o, "slot"), &tl->slot);
 	cJSON_Delete(o);
 	return r;

@@ -45,10 +45,10 @@ void wal_timeline_free(struct timeline *tl);
 
 /**
  * Add the WAL fields of @p tl to the JSON object @p obj (docs/protocol.md, timeline.show):
- * state, error, source (password removed), slot, system_id, pg_timeline, received_lsn,
- * flush_lsn, server_lsn, lag_bytes (server_lsn - flush_lsn, bytes), segments, bytes_on_disk
- * (bytes), and "check", the start-up check of wal.state against the files (walstart.h).
- * Counts files of the wal/ directory (a short readdir).
+ * state, error, source (its secret options left out: conninfo_redact), slot, system_id,
+ * pg_timeline, received_lsn, flush_lsn, server_lsn, lag_bytes (server_lsn - flush_lsn, bytes),
+ * segments, bytes_on_disk (bytes), and "check", the start-up check of wal.state against the
+ * files (walstart.h). Counts files of the wal/ directory (a short readdir).
  * @return 0, or -ENOMEM. Thread-safety: any thread; reads a consistent snapshot.
  */
 int wal_timeline_show(struct timeline *tl, struct cJSON *obj);

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conninfo.h"
+#include "log.h"
 #include "walrecv_conn.h"
 #include "waltl.h"
 
@@ -46,10 +48,9 @@ int walrecv_fail(struct walrecv_conn *c, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
 	va_end(ap);
-	/* libpq messages end with a newline */
-	size_t n = strlen(c->errmsg);
-	while (n && (c->errmsg[n - 1] == '\n' || c->errmsg[n - 1] == ' '))
-		c->errmsg[--n] = '\0';
+	/* shown by timeline.show and logged: no secret, one line (libpq's messages have several) */
+	conninfo_scrub(c->wt->source, c->errmsg, sizeof c->errmsg);
+	execd_log_one_line(c->errmsg);
 	c->err = err ? err : -EIO;
 	return c->err;
 }

@@ -60,27 +60,35 @@ static int connect_started(struct walrecv_handshake *h, int e)
 	return 0;
 }
 
-/* The command of step h->step into h->cmd. */
-static void step_command(struct walrecv_handshake *h)
+/* The command of step h->step into h->cmd. The slot name is valid already (slot_name_valid at
+ * timeline.create and when the metadata is loaded) and quoted by libpq besides
+ * (PQescapeIdentifier): no identifier reaches the server pasted in by hand, so a check that is
+ * bypassed (an edited timeline.json) cannot turn a name into syntax. @return 0 or -ENOMEM. */
+static int step_command(struct walrecv_handshake *h)
 {
 	struct wal_timeline *wt = h->c->wt;
-	char l[20];
+	char *slot = NULL, l[20];
+	if (wt->slot && !(slot = PQescapeIdentifier(h->c->conn, wt->slot, strlen(wt->slot))))
+		return walrecv_fail(h->c, -ENOMEM, "quoting the slot name: %s",
+				    PQerrorMessage(h->c->conn));
+	lsn_format(h->start_lsn, l);
 	if (h->step == WALRECV_IDENTIFY)
 		snprintf(h->cmd, sizeof h->cmd, "IDENTIFY_SYSTEM");
 	else if (h->step == WALRECV_CREATE_SLOT)
-		snprintf(h->cmd, sizeof h->cmd,
-			 "CREATE_REPLICATION_SLOT \"%s\" PHYSICAL RESERVE_WAL", wt->slot);
+		snprintf(h->cmd, sizeof h->cmd, "CREATE_REPLICATION_SLOT %s PHYSICAL RESERVE_WAL",
+			 slot);
 	else if (h->step == WALRECV_READ_SLOT)
-		snprintf(h->cmd, sizeof h->cmd, "READ_REPLICATION_SLOT \"%s\"", wt->slot);
+		snprintf(h->cmd, sizeof h->cmd, "READ_REPLICATION_SLOT %s", slot);
 	else if (h->step == WALRECV_TIMELINE_HISTORY)
 		snprintf(h->cmd, sizeof h->cmd, "TIMELINE_HISTORY %u", h->tli);
-	else if (lsn_format(h->start_lsn, l), wt->slot)
-		snprintf(h->cmd, sizeof h->cmd,
-			 "START_REPLICATION SLOT \"%s\" PHYSICAL %s TIMELINE %u", wt->slot, l,
-			 h->tli);
+	else if (slot)
+		snprintf(h->cmd, sizeof h->cmd, "START_REPLICATION SLOT %s PHYSICAL %s TIMELINE %u",
+			 slot, l, h->tli);
 	else
 		snprintf(h->cmd, sizeof h->cmd, "START_REPLICATION PHYSICAL %s TIMELINE %u", l,
 			 h->tli);
+	PQfreemem(slot);
+	return 0;
 }
 
 /* IDENTIFY_SYSTEM answered systemid, timeline, xlogpos, dbname. @return the next step or -errno. */
@@ -299,7 +307,8 @@ static ex_poll_t handshake_poll(struct ex_future *f, struct ex_context *cx)
 				EX_RETURN(&h->a, f, e);
 			continue;
 		}
-		step_command(h);
+		if ((e = step_command(h)) < 0)
+			EX_RETURN(&h->a, f, e);
 		if (!PQsendQuery(c->conn, h->cmd))
 			EX_RETURN(&h->a, f,
 				  walrecv_fail(c, -EIO, "%s: %s", h->cmd, PQerrorMessage(c->conn)));

@@ -22,6 +22,7 @@
 #include <executor/seqwait.h>
 
 #include "conf.h"
+#include "conninfo.h"
 #include "log.h"
 #include "task_mgr.h"
 #include "registry/timeline.h"
@@ -33,49 +34,6 @@
 #include "walseg.h"
 #include "walstart.h"
 #include "waltl.h"
-
-/* The conninfo without its password, as key='value' pairs (libpq's own parser). */
-static int redact(const char *conninfo, char **out)
-{
-	char *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
-	if (!opts) {
-		PQfreemem(err);
-		return -EINVAL;
-	}
-	size_t cap = strlen(conninfo) * 2 + 64, len = 0;
-	char *s = malloc(cap);
-	if (!s) {
-		PQconninfoFree(opts);
-		return -ENOMEM;
-	}
-	s[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		if (!o->val || strcmp(o->keyword, "password") == 0)
-			continue;
-		size_t need = len + strlen(o->keyword) + 2 * strlen(o->val) + 6;
-		if (need > cap) {
-			char *ns = realloc(s, cap = need * 2);
-			if (!ns) {
-				free(s);
-				PQconninfoFree(opts);
-				return -ENOMEM;
-			}
-			s = ns;
-		}
-		len += (size_t)sprintf(s + len, "%s%s='", len ? " " : "", o->keyword);
-		for (const char *c = o->val; *c; c++) {
-			if (*c == '\'' || *c == '\\')
-				s[len++] = '\\';
-			s[len++] = *c;
-		}
-		s[len++] = '\'';
-		s[len] = '\0';
-	}
-	PQconninfoFree(opts);
-	*out = s;
-	return 0;
-}
 
 static void wt_free(struct wal_timeline *wt)
 {
@@ -130,7 +88,7 @@ static int wt_load(struct timeline *tl, struct wal_timeline **out)
 	} else if ((tl->source && !(wt->source = strdup(tl->source))) ||
 		   (tl->slot && !(wt->slot = strdup(tl->slot)))) {
 		r = -ENOMEM;
-	} else if (!wt->source || (r = redact(wt->source, &wt->source_shown)) == 0) {
+	} else if (!wt->source || (r = conninfo_redact(wt->source, &wt->source_shown)) == 0) {
 		if ((r = wt_open_dir(wt)) == 0)
 			r = ex_seqwait_new(atomic_load(&wt->flush_lsn), &wt->flush_wait);
 	}

@@ -26,7 +26,7 @@ struct wal_timeline {
 	char *dirpath;      /* <timeline dir>/wal */
 	int dirfd;          /* open on dirpath for the timeline's life */
 	char *source;       /* conninfo as given (may hold a password; never shown) */
-	char *source_shown; /* conninfo with the password removed */
+	char *source_shown; /* conninfo without its secrets (conninfo_redact) */
 	char *slot;         /* or NULL */
 	bool create_slot;
 	uint64_t start_lsn; /* 0 = the server's position */

@@ -81,6 +81,32 @@ START_TEST(mkdir_unlink_remove_tree)
 }
 END_TEST
 
+/* The mode asked for, exactly: not widened by a stale tmp file of another mode, not narrowed or
+ * widened by the umask (timeline.json holds a conninfo: 0600). */
+START_TEST(write_mode_exact)
+{
+	char tmp[300];
+	struct stat st;
+	mode_t old = umask(0);
+	snprintf(tmp, sizeof tmp, "%s/.m.tmp", dir);
+	FILE *f = fopen(tmp, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(chmod(tmp, 0666), 0);
+	ck_assert_int_eq(persist_write_file_mode(dir, "m", "secret", 6, 0600), 0);
+	umask(old);
+	snprintf(tmp, sizeof tmp, "%s/m", dir);
+	ck_assert_int_eq(stat(tmp, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	old = umask(077);
+	ck_assert_int_eq(persist_write_file(dir, "n", "x", 1), 0);
+	umask(old);
+	snprintf(tmp, sizeof tmp, "%s/n", dir);
+	ck_assert_int_eq(stat(tmp, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("persist");
@@ -89,6 +115,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, write_read_replace);
 	tcase_add_test(tc, mkdir_unlink_remove_tree);
+	tcase_add_test(tc, write_mode_exact);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
