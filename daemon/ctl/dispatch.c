@@ -137,14 +137,14 @@ static char *check_envelope(const cJSON *req, const struct ctl_peer *peer, const
 	return NULL;
 }
 
-int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ctl_reply **reply)
+int ctl_request_prepare(cJSON *req, const struct ctl_peer *peer, char **line, struct req **out)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(req, "args");
 	const struct cmd *cmd;
 	struct req *r;
 
-	*reply = NULL;
+	*out = NULL;
 	*line = check_envelope(req, peer, &cmd);
 	if (!cmd)
 		return *line ? CTL_REPLY_NOW : -ENOMEM;
@@ -162,6 +162,24 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 		req_free(r);
 		return *line ? CTL_REPLY_NOW : -ENOMEM;
 	}
+	*out = r;
+	return CTL_REPLY_LATER;
+}
+
+enum proto_command ctl_request_command(const struct req *r)
+{
+	return (enum proto_command)(r->cmd - commands);
+}
+
+void ctl_request_free(struct req *r)
+{
+	req_free(r);
+}
+
+int ctl_request_spawn(struct req *r, struct ctl_reply **reply)
+{
+	const struct cmd *cmd = r->cmd;
+
 	if (!(r->reply = ctl_reply_new())) {
 		req_free(r);
 		return -ENOMEM;
@@ -173,4 +191,15 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 			     cmd->tag == TAG_TIMELINE && r->has_timeline ? &r->timeline : NULL,
 			     cmd_name(cmd), false, &r->fut, req_drop, NULL);
 	return CTL_REPLY_LATER;
+}
+
+int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ctl_reply **reply)
+{
+	struct req *r;
+	int x;
+
+	*reply = NULL;
+	if ((x = ctl_request_prepare(req, peer, line, &r)) != CTL_REPLY_LATER)
+		return x;
+	return ctl_request_spawn(r, reply);
 }
