@@ -35,6 +35,8 @@ reason=exited
 while kill -0 "$pid" 2>/dev/null; do
 	now=$(cpu_s) || now=
 	[ -n "$now" ] && used=$now
+	# keep the main thread at nice 10 should something renice it (its threads inherited 10)
+	renice -n 10 -p "$pid" >/dev/null 2>&1 || :
 	if [ "$used" -ge "$limit" ]; then
 		reason=cpu-limit
 		kill -INT "$pid" 2>/dev/null || :
