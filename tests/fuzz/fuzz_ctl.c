@@ -53,6 +53,9 @@ static const char *const timeline_ids[] = { "fedcba9876543210fedcba98765432a1",
 
 static struct ex_runtime *rt;
 static bool verbose; /* FUZZ_VERBOSE set: print every response (to see what an input does) */
+/* FUZZ_CTL_UTF8 set: also require valid UTF-8 in every response (issue 15 item 5; off until the
+ * daemon stops echoing the bytes of a bad request) */
+static bool utf8;
 static char state_dir[4096];
 static bool have_state_dir;
 
@@ -109,6 +112,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		make_tenant(tenant_ids[i], timeline_ids[i]);
 	execd_config.state_dir = state_dir;
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
+	utf8 = getenv("FUZZ_CTL_UTF8") != NULL;
 	ctl_set_start_time(ex_now_ns());
 	execd_log_init(LOG_ERR, 1);
 
@@ -149,12 +153,41 @@ static bool runs_handler(enum proto_command cmd)
 	return !proto_command_mutating(cmd) && cmd != PROTO_CMD_TIMELINE_WAIT_LSN;
 }
 
+/* Whether @p s is valid UTF-8 (RFC 3629: shortest form, no surrogates, at most U+10FFFF). */
+static bool valid_utf8(const unsigned char *s)
+{
+	while (*s) {
+		unsigned c = *s++, n, cp;
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (unsigned i = 0; i < n; i++, s++) {
+			if ((*s & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (*s & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+	}
+	return true;
+}
+
 static void check_response(const char *out, const cJSON *req_id)
 {
 	size_t n = strlen(out);
 	if (verbose)
 		fputs(out, stderr);
 	FUZZ_CHECK(n > 1 && out[n - 1] == '\n' && !memchr(out, '\n', n - 1));
+	if (utf8)
+		FUZZ_CHECK(valid_utf8((const unsigned char *)out));
 	cJSON *o = cJSON_ParseWithLength(out, n - 1);
 	FUZZ_CHECK(o && cJSON_IsObject(o));
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "version");
