@@ -30,8 +30,10 @@ int arg_uint(struct req *r, const cJSON *args, const char *key, bool required, u
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, key);
 	if (!v || cJSON_IsNull(v))
 		return required ? req_fail(r, -EINVAL, "missing argument '%s'", key) : 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-	    v->valuedouble != (double)(uint64_t)v->valuedouble || v->valuedouble > (double)max)
+	/* the range first: converting a double that uint64_t cannot hold (1e30, NaN) is undefined */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > (double)max ||
+	    v->valuedouble >= 18446744073709551616.0 /* 2^64 */ ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble)
 		return req_fail(r, -EINVAL, "argument '%s' must be an integer between 0 and %llu",
 				key, (unsigned long long)max);
 	*out = (uint64_t)v->valuedouble;

@@ -75,6 +75,21 @@ struct req {
 	int64_t rc;
 };
 
+/* ---- the two halves of ctl_dispatch() (dispatch.c), apart for tests/fuzz ---- */
+
+/**
+ * Check request @p req from @p peer (envelope, rights, the command's arguments) in the calling
+ * (connection) task. @return CTL_REPLY_NOW with *line (malloc'd); CTL_REPLY_LATER with *out, a
+ * request task not yet spawned (ctl_request_spawn() or ctl_request_free() it); -ENOMEM.
+ */
+int ctl_request_prepare(cJSON *req, const struct ctl_peer *peer, char **line, struct req **out);
+/** The command of prepared request @p r. */
+enum proto_command ctl_request_command(const struct req *r);
+/** Free prepared request @p r without running it. */
+void ctl_request_free(struct req *r);
+/** Spawn prepared request @p r (taken): CTL_REPLY_LATER with *reply, or -ENOMEM (r freed). */
+int ctl_request_spawn(struct req *r, struct ctl_reply **reply);
+
 /* ---- the outcome (request.c) ---- */
 
 /** Fail @p r with @p err and a message. @return err. */

@@ -113,6 +113,22 @@ char *ctl_utf8_repair(const char *s, size_t n);
  */
 int ctl_parse_request(const char *buf, size_t n, struct cJSON **out, char *why, size_t why_size);
 
+/* ---- framing: request lines (server.c) ---- */
+
+/**
+ * The length of the first complete request line in @p buf (@p len bytes), its newline included
+ * (bytes); 0 if @p buf holds no newline yet. Pure; thread-safe.
+ */
+size_t ctl_frame_line(const char *buf, size_t len);
+
+/**
+ * Parse request line @p line of @p len bytes (newline included; @p line is modified: the
+ * newline, and a carriage return before it, become NULs). Pure but for allocation; thread-safe.
+ * @return 1 with *req, a JSON object (cJSON_Delete it); 0 with *out, the error line to answer
+ * (malloc'd), or with neither for an empty line (ignored); -ENOMEM with neither.
+ */
+int ctl_parse_line(char *line, size_t len, struct cJSON **req, char **out);
+
 /* ---- framing: response lines and error codes (proto.c) ---- */
 
 /** The protocol's error code for a negative errno ("not_found", ...). */

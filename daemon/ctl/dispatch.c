@@ -147,7 +147,7 @@ static char *check_envelope(const cJSON *req, const struct ctl_peer *peer, const
 	return NULL;
 }
 
-int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ctl_reply **reply)
+int ctl_request_prepare(cJSON *req, const struct ctl_peer *peer, char **line, struct req **out)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(req, "args");
@@ -155,7 +155,7 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 	struct req *r;
 	uint64_t task_id = 0;
 
-	*reply = NULL;
+	*out = NULL;
 	*line = check_envelope(req, peer, &cmd);
 	if (!cmd)
 		return *line ? CTL_REPLY_NOW : -ENOMEM;
@@ -173,6 +173,24 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 		req_free(r);
 		return *line ? CTL_REPLY_NOW : -ENOMEM;
 	}
+	*out = r;
+	return CTL_REPLY_LATER;
+}
+
+enum proto_command ctl_request_command(const struct req *r)
+{
+	return (enum proto_command)(r->cmd - commands);
+}
+
+void ctl_request_free(struct req *r)
+{
+	req_free(r);
+}
+
+int ctl_request_spawn(struct req *r, struct ctl_reply **reply)
+{
+	const struct cmd *cmd = r->cmd;
+
 	if (!(r->reply = ctl_reply_new())) {
 		req_free(r);
 		return -ENOMEM;
@@ -186,4 +204,15 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 		ctl_reply_set_task(*reply, task_id,
 				   !proto_command_mutating((enum proto_command)(cmd - commands)));
 	return CTL_REPLY_LATER;
+}
+
+int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ctl_reply **reply)
+{
+	struct req *r;
+	int x;
+
+	*reply = NULL;
+	if ((x = ctl_request_prepare(req, peer, line, &r)) != CTL_REPLY_LATER)
+		return x;
+	return ctl_request_spawn(r, reply);
 }

@@ -66,34 +66,50 @@ struct conn {
 	int64_t n;
 };
 
+size_t ctl_frame_line(const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+	return nl ? (size_t)(nl - buf) + 1 : 0;
+}
+
 static bool find_line(struct conn *c)
 {
-	char *nl = memchr(c->buf, '\n', c->len);
-	if (!nl)
-		return false;
-	c->line_len = (size_t)(nl - c->buf) + 1;
-	return true;
+	c->line_len = ctl_frame_line(c->buf, c->len);
+	return c->line_len > 0;
+}
+
+int ctl_parse_line(char *line, size_t len, cJSON **req, char **out)
+{
+	size_t n = len - 1;
+
+	*req = NULL;
+	*out = NULL;
+	line[n] = '\0';
+	if (n > 0 && line[n - 1] == '\r')
+		line[--n] = '\0';
+	if (n == 0)
+		return 0;
+	char why[128];
+	int e = ctl_parse_request(line, n, req, why, sizeof why);
+	if (e == -ENOMEM)
+		return -ENOMEM;
+	if (e < 0) {
+		*out = ctl_error(NULL, e, why, NULL);
+		return *out ? 0 : -ENOMEM;
+	}
+	return 1;
 }
 
 /* Handle the request line at the start of the buffer: an immediate response in c->out, or a
  * pending reply in c->reply; neither for an empty line (ignored). */
 static void handle_line(struct conn *c)
 {
-	size_t n = c->line_len - 1;
 	cJSON *req;
-	char why[128];
-	int e;
+	int r = ctl_parse_line(c->buf, c->line_len, &req, &c->out);
 
-	c->buf[n] = '\0';
-	if (n > 0 && c->buf[n - 1] == '\r')
-		c->buf[--n] = '\0';
-	if (n == 0)
-		return;
-	if ((e = ctl_parse_request(c->buf, n, &req, why, sizeof why)) < 0) {
-		c->out = ctl_error(NULL, e, e == -ENOMEM ? "out of memory" : why, NULL);
-		return;
-	}
-	if (ctl_dispatch(req, &c->peer, &c->out, &c->reply) == -ENOMEM)
+	if (r > 0 && ctl_dispatch(req, &c->peer, &c->out, &c->reply) == -ENOMEM)
+		r = -ENOMEM;
+	if (r == -ENOMEM)
 		c->out = ctl_error(NULL, -ENOMEM, "out of memory", NULL);
 	cJSON_Delete(req);
 }

@@ -140,6 +140,15 @@ int wal_msg_parse(const char *buf, size_t len, struct wal_msg *m)
 	}
 }
 
+int wal_msg_check(const struct wal_msg *m, uint64_t expected)
+{
+	if (m->type != 'w' || m->len == 0)
+		return 0;
+	if (m->start_lsn != expected || m->len > UINT64_MAX - m->start_lsn)
+		return -EPROTO;
+	return 0;
+}
+
 size_t wal_status_build(char buf[static WAL_STATUS_LEN], uint64_t write_lsn, uint64_t flush_lsn,
 			uint64_t apply_lsn, int64_t now_us, int reply_requested)
 {

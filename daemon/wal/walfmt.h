@@ -67,6 +67,15 @@ struct wal_msg {
  */
 int wal_msg_parse(const char *buf, size_t len, struct wal_msg *m);
 
+/**
+ * Whether the stream may take message @p m (parsed by wal_msg_parse) when the WAL it received
+ * so far ends at LSN @p expected: XLogData that carries WAL must continue exactly there (as
+ * pg_receivewal's ProcessXLogDataMsg demands: the server sends from START_REPLICATION's LSN
+ * on, without gaps or overlaps) and must not end past the last LSN. Keepalives always may.
+ * Pure; thread-safe. @return 0; -EPROTO if not.
+ */
+int wal_msg_check(const struct wal_msg *m, uint64_t expected);
+
 /** Size of a standby status update ('r') message, bytes. */
 #define WAL_STATUS_LEN 34
 

@@ -14,6 +14,7 @@
 
 #include <executor/time.h>
 
+#include "wal.h"
 #include "walfmt.h"
 #include "walrecv_conn.h"
 #include "walrecv_copy.h"
@@ -72,6 +73,18 @@ static int take_msg(struct walrecv_stream *s, char *buf, int n)
 	if (wal_msg_parse(buf, (size_t)n, &m) < 0) {
 		walrecv_fail(s->c, -EPROTO,
 			     "unexpected replication message of type '%c' (%d bytes)", buf[0], n);
+		PQfreemem(buf);
+		return -EIO;
+	}
+	if (wal_msg_check(&m, s->pending_end) < 0) {
+		char got[20], want[20];
+		lsn_format(m.start_lsn, got);
+		lsn_format(s->pending_end, want);
+		walrecv_fail(
+			s->c, -EPROTO,
+			"XLogData of %zu bytes at %s, expected WAL from %s on (a gap, an overlap "
+			"or past the last LSN)",
+			m.len, got, want);
 		PQfreemem(buf);
 		return -EIO;
 	}

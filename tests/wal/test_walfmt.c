@@ -79,6 +79,13 @@ START_TEST(messages)
 	ck_assert_int_eq(m.send_time_us, 256);
 	ck_assert_uint_eq(m.len, 3);
 	ck_assert_int_eq(memcmp(m.data, "abc", 3), 0);
+	ck_assert_int_eq(wal_msg_check(&m, 0x01020304), 0);
+	ck_assert_int_eq(wal_msg_check(&m, 0x01020303), -EPROTO); /* an overlap */
+	ck_assert_int_eq(wal_msg_check(&m, 0x01020305), -EPROTO); /* a gap */
+	m.start_lsn = UINT64_MAX - 1; /* its 3 bytes would end past the last LSN */
+	ck_assert_int_eq(wal_msg_check(&m, UINT64_MAX - 1), -EPROTO);
+	ck_assert_int_eq(wal_msg_parse(w, 25, &m), 0); /* no WAL: taken anywhere */
+	ck_assert_int_eq(wal_msg_check(&m, 7), 0);
 	ck_assert_int_eq(wal_msg_parse(w, 24, &m), -EPROTO);
 
 	char k[18] = { 'k', 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 1, 1 };
@@ -86,6 +93,7 @@ START_TEST(messages)
 	ck_assert_int_eq(m.type, 'k');
 	ck_assert_uint_eq(m.wal_end, 7);
 	ck_assert_int_eq(m.reply_requested, 1);
+	ck_assert_int_eq(wal_msg_check(&m, 12345), 0);
 	ck_assert_int_eq(wal_msg_parse(k, 17, &m), -EPROTO);
 	ck_assert_int_eq(wal_msg_parse("x", 1, &m), -EPROTO);
 
