@@ -119,7 +119,7 @@ struct task_mgr_filter {
 	uint64_t exclude_id; /**< never match this task (the caller itself); 0 = none */
 	uint64_t
 		exclude_id2; /**< nor this one (e.g. the connection waiting for the caller); 0 = none */
-	bool exclude_listener; /**< never match TASK_KIND_CONTROL_LISTENER */
+	bool exclude_listener; /**< never match a protected task (task_mgr_kind_protected) */
 };
 
 /**
@@ -133,7 +133,8 @@ size_t task_mgr_count(const struct task_mgr_filter *f);
 
 /**
  * Cancel the token of task @p id with @p reason, and snapshot it into @p out (may be NULL).
- * @return 0 or -ENOENT. Thread-safe; returns at once.
+ * @return 0; -ENOENT; -EPERM if the task is protected (task_mgr_kind_protected(): nothing is
+ * cancelled, *out is still filled). Thread-safe; returns at once.
  */
 int task_mgr_cancel(uint64_t id, enum ex_cancel_reason reason, struct task_snapshot *out);
 
@@ -177,5 +178,13 @@ void task_mgr_unblock(const struct execd_id *tenant, const struct execd_id *time
 
 /** True if a task for (@p tenant, @p timeline) would be refused. Thread-safe. */
 bool task_mgr_is_blocked(const struct execd_id *tenant, const struct execd_id *timeline);
+
+/**
+ * True if tasks of @p kind are the daemon's own critical tasks (control_listener, status,
+ * signal_handler): task.cancel and task.shutdown refuse them (protected), only the daemon's own
+ * shutdown stops them. A daemon whose listener could be cancelled on request could never be
+ * asked anything again (docs/protocol.md, "Protected tasks"). Thread-safe.
+ */
+bool task_mgr_kind_protected(enum task_kind kind);
 
 #endif /* EXECD_TASK_MGR_H */
