@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <executor/blocking.h>
 #include <executor/cancel.h>
 #include <executor/future.h>
 
@@ -186,5 +187,25 @@ bool task_mgr_is_blocked(const struct execd_id *tenant, const struct execd_id *t
  * asked anything again (docs/protocol.md, "Protected tasks"). Thread-safe.
  */
 bool task_mgr_kind_protected(enum task_kind kind);
+
+/** State of a task_mgr_spawn_blocking() future. Treat as opaque. */
+struct task_mgr_blocking {
+	struct ex_blocking blk;
+	int64_t (*fn)(void *arg);
+	void *arg;
+	bool has_ident;
+	struct task_identity ident; /* the spawning task's, for the log */
+};
+
+/**
+ * ex_spawn_blocking() of `fn(arg)` for a registered task: while @p fn runs on the blocking pool,
+ * messages it logs carry the identity of the task that created the future (TASK_KIND, TASK_ID,
+ * TASK_NAME, TENANT_ID, TIMELINE_ID), as if the task had logged them. Call it from the task's
+ * poll (outside a task it is plain ex_spawn_blocking). In daemon/, use it for every blocking job.
+ * Output, errors, thread-safety and cancel-safety: those of ex_spawn_blocking() (NOT cancel-safe:
+ * drive it to completion). Design: tokio's spawn_blocking inside a tracing span.
+ */
+struct ex_future *task_mgr_spawn_blocking(struct task_mgr_blocking *b, int64_t (*fn)(void *arg),
+					  void *arg);
 
 #endif /* EXECD_TASK_MGR_H */

@@ -63,7 +63,7 @@ struct req {
 	char msg[300];
 	cJSON *candidates;
 	/* awaited futures */
-	struct ex_blocking blk;
+	struct task_mgr_blocking blk;
 	struct task_mgr_shutdown sd;
 	struct task_mgr_filter filt;
 	struct wal_wait ww;
@@ -141,5 +141,6 @@ int prep_timeline_delete(struct req *r, const cJSON *args);
 ex_poll_t run_timeline_delete(struct req *r, struct ex_context *cx);
 int prep_wait_lsn(struct req *r, const cJSON *args);
 ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx);
+
 
 #endif /* EXECD_CTL_CMD_H */
