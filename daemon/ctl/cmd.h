@@ -142,5 +142,8 @@ ex_poll_t run_timeline_delete(struct req *r, struct ex_context *cx);
 int prep_wait_lsn(struct req *r, const cJSON *args);
 ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx);
 
+/* timeline.pause and timeline.resume (cmd_pause.c; arguments: prep_timeline_delete's) */
+ex_poll_t run_timeline_pause(struct req *r, struct ex_context *cx);
+ex_poll_t run_timeline_resume(struct req *r, struct ex_context *cx);
 
 #endif /* EXECD_CTL_CMD_H */

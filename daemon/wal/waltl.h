@@ -16,6 +16,7 @@
 #include "id.h"
 #include "walphase.h"
 #include "walstate.h"
+#include "walsuper.h"
 
 struct ex_seqwait;
 
@@ -46,6 +47,8 @@ struct wal_timeline {
 
 	atomic_bool prep_busy; /* a WalPrealloc task runs (walprep.c) */
 	atomic_bool prep_off;  /* no O_TMPFILE here: segments are padded when opened */
+
+	struct walsuper super; /* restarts, pause, why not streaming (walsuper.c) */
 };
 
 #endif /* EXECD_WAL_WALTL_H */
