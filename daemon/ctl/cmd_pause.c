@@ -113,9 +113,10 @@ ex_poll_t run_timeline_resume(struct req *r, struct ex_context *cx)
 	if ((r->rc = EX_AWAITED(&r->a)) < 0) {
 		req_fail(r, (int)r->rc, "cannot persist the resume: %s", strerror((int)-r->rc));
 	} else if ((r->rc = timeline_resume_tasks(r->ref.tl)) == -ESHUTDOWN) {
-		req_fail(r, -ESHUTDOWN,
-			 "the timeline is not paused any more, but its tasks cannot start: its "
-			 "tenant's tasks were shut down (task.shutdown), or the daemon is stopping");
+		req_fail(
+			r, -ESHUTDOWN,
+			"the timeline is not paused any more, but its tasks cannot start: its "
+			"tenant's tasks were shut down (task.shutdown), or the daemon is stopping");
 	} else if (r->rc < 0) {
 		req_fail(r, (int)r->rc, "cannot start the timeline's tasks: %s",
 			 strerror((int)-r->rc));

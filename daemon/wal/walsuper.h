@@ -27,8 +27,8 @@ struct wal_timeline;
 struct walsuper {
 	const struct timeline *tl; /* for its paused flag (registry/timeline.h) */
 	/* under wt->lock: */
-	uint64_t restart_backoff_ns; /* the wait before the next restart of the receiver task */
-	uint64_t restarts;           /* receiver tasks restarted so far */
+	uint64_t restart_backoff_ns;  /* the wait before the next restart of the receiver task */
+	uint64_t restarts;            /* receiver tasks restarted so far */
 	int64_t unreachable_since_ms; /* Unix ms: first failure since it last streamed; 0 = none */
 	int64_t retry_at_ms;          /* Unix ms of the next connection attempt; 0 = none */
 };
