@@ -3,10 +3,24 @@
 (issue 17, item 5): "tenant created" and "timeline created" are logged on the blocking pool by the
 request's create job, "timeline paused" by the pause's. On stderr the fields are inline
 (`task=ID/KIND/NAME tenant=... timeline=...`); the journal gets the same as TASK_ID, TASK_KIND,
-TASK_NAME, TENANT_ID, TIMELINE_ID (checked under systemd by tests/systemd/test-nspawn.sh)."""
+TASK_NAME, TENANT_ID, TIMELINE_ID (checked under systemd by tests/systemd/test-nspawn.sh). And no
+file of daemon/ but task_mgr_blocking.c and main.c (no task there) calls ex_spawn_blocking()."""
+import os
 import re
 
-from execd_harness import Daemon, check
+import execd_harness
+from execd_harness import Daemon, check, fail
+
+# Every blocking job of a task goes through task_mgr_spawn_blocking(), which carries the task's
+# identity; ex_spawn_blocking() directly is for what runs outside tasks (main.c's root future).
+DAEMON_SRC = os.path.join(os.path.dirname(os.path.abspath(execd_harness.__file__)), "..", "..",
+                          "daemon")
+for root, _, files in os.walk(DAEMON_SRC):
+    for name in files:
+        if name.endswith(".c") and name not in ("task_mgr_blocking.c", "main.c"):
+            with open(os.path.join(root, name)) as f:
+                if "ex_spawn_blocking(" in f.read():
+                    fail("%s calls ex_spawn_blocking(): use task_mgr_spawn_blocking()" % name)
 
 
 def line_of(d, msg):
