@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* execctl timeline create | list | show | delete | wait-lsn | repair (protocol commands
+/* execctl timeline create | list | show | delete | wait-lsn | repair | pause | resume (protocol
  * timeline.*). */
 #include "config.h"
 
@@ -266,6 +266,27 @@ static const struct option tl_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Why the timeline does not stream, from the supervision fields of timeline.show: paused, the
+ * source unreachable since when, the next attempt, restarts of the receiver task. */
+static void print_why(const cJSON *tl)
+{
+	int64_t now = cmd_wall_ms(), since = json_int(tl, "unreachable_since_ms", 0),
+		retry = json_int(tl, "retry_at_ms", 0), restarts = json_int(tl, "restarts", 0);
+	char age[32], in[32];
+
+	if (json_bool(tl, "paused"))
+		printf("      Paused: yes ('execctl timeline resume %s' starts it again)\n",
+		       json_str(tl, "id") ?: "TIMELINE");
+	if (since > 0)
+		printf(" Unreachable: for %s (since Unix ms %" PRId64 ")\n",
+		       format_age(age, sizeof(age), since, now), since);
+	if (retry > 0)
+		printf("  Next retry: in %s\n",
+		       format_ms(in, sizeof(in), retry > now ? retry - now : 0));
+	if (restarts > 0)
+		printf("    Restarts: %" PRId64 " (of the WAL receiver task)\n", restarts);
+}
+
 /* cmd_print_fn of timeline show: one "Label: value" line per field, labels right-aligned. */
 static int print_timeline(const struct execctl *ctx, const cJSON *result, const void *data)
 {
@@ -283,6 +304,7 @@ static int print_timeline(const struct execctl *ctx, const cJSON *result, const 
 	if (json_str(cJSON_GetObjectItemCaseSensitive(tl, "check"), "status"))
 		printf("   WAL check: %s\n",
 		       json_str(cJSON_GetObjectItemCaseSensitive(tl, "check"), "status"));
+	print_why(tl);
 	printf("      Source: %s\n", json_str(tl, "source") ?: "-");
 	printf("        Slot: %s\n", json_str(tl, "slot") ?: "-");
 	printf("   System id: %s\n", json_str(tl, "system_id") ?: "-");
@@ -408,6 +430,29 @@ static const char repair_usage[] =
 	"  --socket PATH   talk to execd at PATH\n"
 	"  -h, --help      show this help\n";
 
+static const char pause_usage[] =
+	"Usage: execctl timeline pause TIMELINE [--tenant T] [--timeout SEC] [OPTIONS]\n"
+	"\n"
+	"Stop the timeline's WAL receiver and retention GC on purpose and keep them stopped, also\n"
+	"across restarts of execd (persisted in timeline.json), until 'timeline resume'.\n"
+	"\n"
+	"  --tenant T      look for the timeline in tenant T only\n"
+	"  --timeout SEC   wait at most this long for its tasks to end (default 30s)\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+static const char resume_usage[] =
+	"Usage: execctl timeline resume TIMELINE [--tenant T] [OPTIONS]\n"
+	"\n"
+	"Start the timeline's WAL tasks again: after 'timeline pause', or after 'execctl shutdown\n"
+	"--timeline' left the timeline refusing new tasks.\n"
+	"\n"
+	"  --tenant T      look for the timeline in tenant T only\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
 static int timeline_repair(struct execctl *ctx, int argc, char **argv)
 {
 	struct timeline_opts o = { .cmd = "timeline repair" };
@@ -420,6 +465,41 @@ static int timeline_repair(struct execctl *ctx, int argc, char **argv)
 			      NULL);
 }
 
+static const struct option resume_options[] = {
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* timeline pause (@p pause) or timeline resume: the timeline as show prints it afterwards. */
+static int timeline_pause_resume(struct execctl *ctx, int argc, char **argv, bool pause)
+{
+	struct timeline_opts o = { .cmd = pause ? "timeline pause" : "timeline resume",
+				   .timeout_ms = 30000 };
+	cJSON *args;
+	int r;
+
+	r = parse_one_timeline(ctx, &o, pause ? pause_usage : resume_usage,
+			       pause ? delete_options : resume_options, argc, argv);
+	if (r != 0)
+		return r;
+	args = timeline_args(&o);
+	if (pause)
+		cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
+	return cmd_call_print(ctx, pause ? PROTO_CMD_TIMELINE_PAUSE : PROTO_CMD_TIMELINE_RESUME,
+			      args, o.timeout_ms, print_timeline, NULL);
+}
+
+static int timeline_pause(struct execctl *ctx, int argc, char **argv)
+{
+	return timeline_pause_resume(ctx, argc, argv, true);
+}
+
+static int timeline_resume(struct execctl *ctx, int argc, char **argv)
+{
+	return timeline_pause_resume(ctx, argc, argv, false);
+}
+
 static const struct execctl_command timeline_commands[] = {
 	{ "create", timeline_create,
 	  "create a timeline (optionally streaming WAL) and print its id" },
@@ -428,6 +508,8 @@ static const struct execctl_command timeline_commands[] = {
 	{ "delete", timeline_delete, "shut down a timeline's tasks and remove its files" },
 	{ "wait-lsn", timeline_wait_lsn, "wait until a timeline has flushed an LSN" },
 	{ "repair", timeline_repair, "resume a damaged timeline from the WAL on disk" },
+	{ "pause", timeline_pause, "stop a timeline's WAL tasks and keep them stopped" },
+	{ "resume", timeline_resume, "start a paused or shut-down timeline's WAL tasks again" },
 	{ NULL, NULL, NULL },
 };
 

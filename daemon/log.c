@@ -143,8 +143,8 @@ void execd_logv_ids(int prio, const struct execd_id *tenant, const struct execd_
 	char ctx[200] = "";
 	size_t off = 0;
 	if (in_task)
-		off += (size_t)snprintf(ctx + off, sizeof ctx - off, " task=%llu/%s",
-					(unsigned long long)ident.id, ident.kind);
+		off += (size_t)snprintf(ctx + off, sizeof ctx - off, " task=%llu/%s/%s",
+					(unsigned long long)ident.id, ident.kind, ident.name);
 	if (tenant && off < sizeof ctx)
 		off += (size_t)snprintf(ctx + off, sizeof ctx - off, " tenant=%s", tid);
 	if (timeline && off < sizeof ctx)

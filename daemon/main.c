@@ -125,6 +125,7 @@ struct root {
 	int listen_fd;
 	int exit_code;
 	size_t stuck;
+	uint64_t deadline_ns; /* of the shutdown (ex_now_ns clock) */
 	struct daemon_shutdown sd;
 	int64_t rc;
 };
@@ -187,10 +188,14 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	ctl_set_stopping();
 	log_info("shutting down (timeout %llu ms)",
 		 (unsigned long long)execd_config.shutdown_timeout_ms);
-	EX_AWAIT(&r->a, cx,
-		 daemon_shutdown(&r->sd,
-				 ex_now_ns() + execd_config.shutdown_timeout_ms * 1000000ull));
+	r->deadline_ns = ex_now_ns() + execd_config.shutdown_timeout_ms * 1000000ull;
+	EX_AWAIT(&r->a, cx, daemon_shutdown(&r->sd, r->deadline_ns));
 	r->stuck = (size_t)EX_AWAITED(&r->a);
+	/* rule 3: a detached task outside task_mgr gets what is left of the same deadline */
+	{
+		uint64_t now = ex_now_ns();
+		ex_runtime_set_detach_grace(rt, now < r->deadline_ns ? r->deadline_ns - now : 0);
+	}
 	r->exit_code = 0;
 	if (r->stuck) {
 		log_error("shutdown: %zu task%s did not stop within %llu ms", r->stuck,
@@ -239,7 +244,9 @@ int main(int argc, char **argv)
 	cfg.workers = execd_config.workers;
 	cfg.handle_signals = true;
 	cfg.log = runtime_log;
-	cfg.detach_grace_ns = 0; /* the root future already waited, in order, under the deadline */
+	/* the root future waits for every task, in order, under --shutdown-timeout; what is left of
+	 * that deadline it hands to the runtime for any other detached task (root_poll) */
+	cfg.detach_grace_ns = 0;
 	if ((r = ex_runtime_new(&cfg, &rt)) < 0) {
 		log_error("cannot start the runtime: %s", strerror(-r));
 		return 1;

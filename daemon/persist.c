@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
+
 int persist_fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -72,6 +74,8 @@ int persist_write_file_mode(const char *dir, const char *name, const void *data,
 		p += n;
 		len -= (size_t)n;
 	}
+	if (!r)
+		fault_hold_write(dir, name); /* tests only: a write held half done (fault.h) */
 	if (!r && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && !r)

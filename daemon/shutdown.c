@@ -79,7 +79,8 @@ static ex_poll_t daemon_shutdown_poll(struct ex_future *f, struct ex_context *cx
 		} else if (EX_AWAITED(&s->a) > 0 && s->filt.all) {
 			/* the last step matches every task left: its stragglers are the distinct set */
 			for (size_t i = 0; i < s->sd.n_remaining; i++)
-				log_error("shutdown: task %llu (%s, '%s') ignored cancellation",
+				log_error("shutdown: task %llu (%s, '%s') still running at the "
+					  "shutdown deadline (it stops with the process)",
 					  (unsigned long long)s->sd.remaining[i].ident.id,
 					  task_kind_name(s->sd.remaining[i].ident.kind),
 					  s->sd.remaining[i].ident.name);

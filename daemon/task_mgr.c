@@ -44,16 +44,19 @@ static int64_t unix_ms(void)
 /* execd_log_task_fn: the log's view of the running task (log.h; log never calls task_mgr). */
 static bool log_task_identity(struct execd_log_task *out)
 {
-	const struct tm_task *t = tm_current;
-	if (!t)
+	struct task_identity job;
+	const struct task_identity *id = tm_current ? &tm_current->ident : NULL;
+	if (!id && tm_blocking_identity(&job)) /* a blocking job logs as its task */
+		id = &job;
+	if (!id)
 		return false;
-	out->id = t->ident.id;
-	out->kind = task_kind_name(t->ident.kind);
-	snprintf(out->name, sizeof out->name, "%s", t->ident.name);
-	out->has_tenant = t->ident.has_tenant;
-	out->has_timeline = t->ident.has_timeline;
-	out->tenant = t->ident.tenant;
-	out->timeline = t->ident.timeline;
+	out->id = id->id;
+	out->kind = task_kind_name(id->kind);
+	snprintf(out->name, sizeof out->name, "%s", id->name);
+	out->has_tenant = id->has_tenant;
+	out->has_timeline = id->has_timeline;
+	out->tenant = id->tenant;
+	out->timeline = id->timeline;
 	return true;
 }
 

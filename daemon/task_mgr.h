@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <executor/blocking.h>
 #include <executor/cancel.h>
 #include <executor/future.h>
 
@@ -119,7 +120,7 @@ struct task_mgr_filter {
 	uint64_t exclude_id; /**< never match this task (the caller itself); 0 = none */
 	uint64_t
 		exclude_id2; /**< nor this one (e.g. the connection waiting for the caller); 0 = none */
-	bool exclude_listener; /**< never match TASK_KIND_CONTROL_LISTENER */
+	bool exclude_listener; /**< never match a protected task (task_mgr_kind_protected) */
 };
 
 /**
@@ -133,7 +134,8 @@ size_t task_mgr_count(const struct task_mgr_filter *f);
 
 /**
  * Cancel the token of task @p id with @p reason, and snapshot it into @p out (may be NULL).
- * @return 0 or -ENOENT. Thread-safe; returns at once.
+ * @return 0; -ENOENT; -EPERM if the task is protected (task_mgr_kind_protected(): nothing is
+ * cancelled, *out is still filled). Thread-safe; returns at once.
  */
 int task_mgr_cancel(uint64_t id, enum ex_cancel_reason reason, struct task_snapshot *out);
 
@@ -177,5 +179,33 @@ void task_mgr_unblock(const struct execd_id *tenant, const struct execd_id *time
 
 /** True if a task for (@p tenant, @p timeline) would be refused. Thread-safe. */
 bool task_mgr_is_blocked(const struct execd_id *tenant, const struct execd_id *timeline);
+
+/**
+ * True if tasks of @p kind are the daemon's own critical tasks (control_listener, status,
+ * signal_handler): task.cancel and task.shutdown refuse them (protected), only the daemon's own
+ * shutdown stops them. A daemon whose listener could be cancelled on request could never be
+ * asked anything again (docs/protocol.md, "Protected tasks"). Thread-safe.
+ */
+bool task_mgr_kind_protected(enum task_kind kind);
+
+/** State of a task_mgr_spawn_blocking() future. Treat as opaque. */
+struct task_mgr_blocking {
+	struct ex_blocking blk;
+	int64_t (*fn)(void *arg);
+	void *arg;
+	bool has_ident;
+	struct task_identity ident; /* the spawning task's, for the log */
+};
+
+/**
+ * ex_spawn_blocking() of `fn(arg)` for a registered task: while @p fn runs on the blocking pool,
+ * messages it logs carry the identity of the task that created the future (TASK_KIND, TASK_ID,
+ * TASK_NAME, TENANT_ID, TIMELINE_ID), as if the task had logged them. Call it from the task's
+ * poll (outside a task it is plain ex_spawn_blocking). In daemon/, use it for every blocking job.
+ * Output, errors, thread-safety and cancel-safety: those of ex_spawn_blocking() (NOT cancel-safe:
+ * drive it to completion). Design: tokio's spawn_blocking inside a tracing span.
+ */
+struct ex_future *task_mgr_spawn_blocking(struct task_mgr_blocking *b, int64_t (*fn)(void *arg),
+					  void *arg);
 
 #endif /* EXECD_TASK_MGR_H */

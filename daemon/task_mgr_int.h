@@ -70,4 +70,8 @@ void tm_snap_stats(struct task_snapshot *s, uint64_t ex_id, struct ex_runtime *r
 /** Must hold tm.lock: shutdowns waiting for task @p id keep its final statistics. */
 void tm_shutdowns_note_end_locked(uint64_t id, const struct ex_task_info *info);
 
+/** The identity a blocking job of task_mgr_spawn_blocking() runs with on this thread, if any
+ * (task_mgr_blocking.c). Lock-free. */
+bool tm_blocking_identity(struct task_identity *out);
+
 #endif

@@ -21,7 +21,7 @@ bool tm_match(const struct task_mgr_filter *f, const struct tm_task *t)
 		return false;
 	if (f->exclude_id2 && t->ident.id == f->exclude_id2)
 		return false;
-	if (f->exclude_listener && t->ident.kind == TASK_KIND_CONTROL_LISTENER)
+	if (f->exclude_listener && task_mgr_kind_protected(t->ident.kind))
 		return false;
 	if (f->has_kind && t->ident.kind != f->kind)
 		return false;
@@ -131,16 +131,23 @@ int task_mgr_cancel(uint64_t id, enum ex_cancel_reason reason, struct task_snaps
 	pthread_mutex_lock(&tm.lock);
 	for (struct tm_task *t = tm.head; t; t = t->next)
 		if (t->ident.id == id) {
-			ex_cancel_token_cancel(t->token, reason);
+			r = task_mgr_kind_protected(t->ident.kind) ? -EPERM : 0;
+			if (r == 0)
+				ex_cancel_token_cancel(t->token, reason);
 			snap_locked(t, &s, &ex_id, &rt);
-			r = 0;
 			break;
 		}
 	pthread_mutex_unlock(&tm.lock);
-	if (r == 0) {
+	if (r != -ENOENT) {
 		tm_snap_stats(&s, ex_id, rt);
 		if (out)
 			*out = s;
 	}
 	return r;
+}
+
+bool task_mgr_kind_protected(enum task_kind kind)
+{
+	return kind == TASK_KIND_CONTROL_LISTENER || kind == TASK_KIND_STATUS ||
+	       kind == TASK_KIND_SIGNAL_HANDLER;
 }

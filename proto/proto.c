@@ -43,6 +43,8 @@ static const struct {
 	[PROTO_CMD_TIMELINE_DELETE] = { "timeline.delete", true },
 	[PROTO_CMD_TIMELINE_WAIT_LSN] = { "timeline.wait_lsn", false },
 	[PROTO_CMD_TIMELINE_REPAIR] = { "timeline.repair", true },
+	[PROTO_CMD_TIMELINE_PAUSE] = { "timeline.pause", true },
+	[PROTO_CMD_TIMELINE_RESUME] = { "timeline.resume", true },
 };
 
 static const struct {
@@ -62,6 +64,7 @@ static const struct {
 	[PROTO_ERR_UNAVAILABLE] = { "unavailable", EAGAIN },
 	[PROTO_ERR_INTERNAL] = { "internal", EIO },
 	[PROTO_ERR_DAMAGED] = { "damaged", EUCLEAN },
+	[PROTO_ERR_PROTECTED] = { "protected", EPERM },
 };
 
 /* The index of @p name among the @p n strings at @p base, @p stride bytes apart; -EINVAL if
@@ -139,8 +142,11 @@ enum proto_error proto_error_from_errno(int err)
 {
 	if (err < 0)
 		err = -err;
+<<<<<<< HEAD
 	if (err == EPERM)
 		return PROTO_ERR_PERMISSION_DENIED;
+=======
+>>>>>>> supervise
 	for (unsigned i = 0; i < PROTO_ERR__COUNT; i++)
 		if (i != PROTO_ERR_INTERNAL && errors[i].errnum == err)
 			return (enum proto_error)i;

@@ -61,6 +61,8 @@ enum proto_command {
 	PROTO_CMD_TIMELINE_DELETE,
 	PROTO_CMD_TIMELINE_WAIT_LSN,
 	PROTO_CMD_TIMELINE_REPAIR,
+	PROTO_CMD_TIMELINE_PAUSE,
+	PROTO_CMD_TIMELINE_RESUME,
 	PROTO_CMD__COUNT
 };
 
@@ -74,11 +76,12 @@ enum proto_error {
 	PROTO_ERR_AMBIGUOUS,           /**< ENOTUNIQ */
 	PROTO_ERR_EXISTS,              /**< EEXIST */
 	PROTO_ERR_SHUTTING_DOWN,       /**< ESHUTDOWN */
-	PROTO_ERR_PERMISSION_DENIED,   /**< EACCES (and EPERM) */
+	PROTO_ERR_PERMISSION_DENIED,   /**< EACCES */
 	PROTO_ERR_TIMEOUT,             /**< ETIMEDOUT */
 	PROTO_ERR_UNAVAILABLE,         /**< EAGAIN */
 	PROTO_ERR_INTERNAL,            /**< any other errno */
 	PROTO_ERR_DAMAGED,             /**< EUCLEAN: the timeline's WAL state failed its check */
+	PROTO_ERR_PROTECTED,           /**< EPERM: one of the daemon's own critical tasks */
 	PROTO_ERR__COUNT
 };
 
@@ -114,8 +117,8 @@ const char *proto_error_name(enum proto_error err);
 int proto_error_from_name(const char *name, enum proto_error *out);
 
 /**
- * The error code that reports @p err, a negative (or positive) errno value: EPERM and EACCES are
- * permission_denied; an errno without a code of its own is internal.
+ * The error code that reports @p err, a negative (or positive) errno value: EACCES is
+ * permission_denied, EPERM protected; an errno without a code of its own is internal.
  */
 enum proto_error proto_error_from_errno(int err);
 

@@ -63,7 +63,7 @@ struct req {
 	char msg[300];
 	cJSON *candidates;
 	/* awaited futures */
-	struct ex_blocking blk;
+	struct task_mgr_blocking blk;
 	struct task_mgr_shutdown sd;
 	struct task_mgr_filter filt;
 	struct wal_wait ww;
@@ -158,5 +158,9 @@ int prep_wait_lsn(struct req *r, const cJSON *args);
 ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx);
 int prep_timeline_repair(struct req *r, const cJSON *args);
 ex_poll_t run_timeline_repair(struct req *r, struct ex_context *cx);
+
+/* timeline.pause and timeline.resume (cmd_pause.c; arguments: prep_timeline_delete's) */
+ex_poll_t run_timeline_pause(struct req *r, struct ex_context *cx);
+ex_poll_t run_timeline_resume(struct req *r, struct ex_context *cx);
 
 #endif /* EXECD_CTL_CMD_H */

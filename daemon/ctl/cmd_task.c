@@ -77,10 +77,11 @@ int prep_task_shutdown(struct req *r, const cJSON *args)
 	if (!r->all && !r->has_tenant && !r->has_timeline && !r->has_kind)
 		return req_fail(r, -EINVAL,
 				"give a filter (tenant, timeline, kind) or \"all\": true");
-	if (r->has_kind && r->kind == TASK_KIND_CONTROL_LISTENER)
-		return req_fail(
-			r, -EINVAL,
-			"the control listener stops with the daemon (SIGTERM), not on request");
+	if (r->has_kind && task_mgr_kind_protected(r->kind))
+		return req_fail(r, -EPERM,
+				"%s tasks are protected: they stop only with the daemon (SIGTERM, "
+				"systemctl stop)",
+				task_kind_name(r->kind));
 	return 0;
 }
 
@@ -129,7 +130,15 @@ ex_poll_t run_task_cancel(struct req *r, struct ex_context *cx)
 {
 	struct task_snapshot s;
 	(void)cx;
-	if (task_mgr_cancel(r->task_id, EX_CANCEL_REQUESTED, &s) < 0) {
+	int e = task_mgr_cancel(r->task_id, EX_CANCEL_REQUESTED, &s);
+	if (e == -EPERM) {
+		req_fail(r, e,
+			 "task %llu (%s) is protected: the daemon's critical tasks stop only with "
+			 "the daemon (SIGTERM, systemctl stop)",
+			 (unsigned long long)s.ident.id, task_kind_name(s.ident.kind));
+		return EX_READY;
+	}
+	if (e < 0) {
 		req_fail(r, -ENOENT, "no task %llu", (unsigned long long)r->task_id);
 		return EX_READY;
 	}

@@ -36,6 +36,9 @@ static const struct cmd commands[PROTO_CMD__COUNT] = {
 	[PROTO_CMD_TIMELINE_DELETE] = { TAG_NONE, prep_timeline_delete, run_timeline_delete },
 	[PROTO_CMD_TIMELINE_WAIT_LSN] = { TAG_TIMELINE, prep_wait_lsn, run_wait_lsn },
 	[PROTO_CMD_TIMELINE_REPAIR] = { TAG_TIMELINE, prep_timeline_repair, run_timeline_repair },
+	/* not bound either: resume must run while a task.shutdown left the timeline refusing */
+	[PROTO_CMD_TIMELINE_PAUSE] = { TAG_NONE, prep_timeline_delete, run_timeline_pause },
+	[PROTO_CMD_TIMELINE_RESUME] = { TAG_NONE, prep_timeline_delete, run_timeline_resume },
 };
 
 static const char *cmd_name(const struct cmd *c)

@@ -64,7 +64,7 @@ ex_poll_t run_create(struct req *r, struct ex_context *cx, int64_t (*create)(voi
 		     const char *what)
 {
 	EX_BEGIN(&r->a);
-	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, create, r));
+	EX_AWAIT(&r->a, cx, task_mgr_spawn_blocking(&r->blk, create, r));
 	if (EX_AWAITED(&r->a) < 0 && !r->err)
 		req_fail(r, (int)EX_AWAITED(&r->a), "cannot create the %s: %s", what,
 			 strerror((int)-EX_AWAITED(&r->a)));
@@ -126,7 +126,7 @@ ex_poll_t run_delete(struct req *r, struct ex_context *cx, const struct deletion
 	} else if (r->rc > 0) {
 		stragglers_error(r, d->what);
 	} else {
-		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, d->remove, r));
+		EX_AWAIT(&r->a, cx, task_mgr_spawn_blocking(&r->blk, d->remove, r));
 		r->rc = EX_AWAITED(&r->a);
 		if (r->rc < 0) {
 			req_fail(r, (int)r->rc, "cannot remove the %s: %s", d->what,

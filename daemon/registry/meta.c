@@ -66,6 +66,11 @@ int meta_write_tenant(const struct tenant *t)
 
 int meta_write_timeline(const struct timeline *tl)
 {
+	return meta_write_timeline_paused(tl, __atomic_load_n(&tl->paused, __ATOMIC_ACQUIRE));
+}
+
+int meta_write_timeline_paused(const struct timeline *tl, bool paused)
+{
 	char lsn[20];
 	cJSON *o = cJSON_CreateObject();
 	lsn_format(tl->start_lsn, lsn);
@@ -73,7 +78,8 @@ int meta_write_timeline(const struct timeline *tl)
 	    !add_str_or_null(o, "source", tl->source) || !add_str_or_null(o, "slot", tl->slot) ||
 	    !cJSON_AddBoolToObject(o, "create_slot", tl->create_slot) ||
 	    !cJSON_AddStringToObject(o, "start_lsn", lsn) ||
-	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)tl->created_at_ms)) {
+	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)tl->created_at_ms) ||
+	    !cJSON_AddBoolToObject(o, "paused", paused)) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
@@ -195,6 +201,8 @@ int meta_read_timeline(struct timeline *tl)
 	}
 	tl->created_at_ms = json_ms(o, "created_at_ms");
 	tl->create_slot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "create_slot"));
+	/* absent in files written before timeline.pause existed: not paused */
+	tl->paused = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "paused"));
 	if ((r = check_slot(tl, json_str(o, "slot"))) == 0 &&
 	    (r = dup_opt(json_str(o, "source"), &tl->source)) == 0)
 		r = dup_opt(json_str(o, "slot"), &tl->slot);

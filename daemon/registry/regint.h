@@ -75,6 +75,8 @@ char *path_join(const char *a, const char *b);
 int meta_write_tenant(const struct tenant *t);
 int meta_read_tenant(struct tenant *t);
 int meta_write_timeline(const struct timeline *tl);
+/** meta_write_timeline() with "paused" = @p paused instead of tl->paused (registry/pause.c). */
+int meta_write_timeline_paused(const struct timeline *tl, bool paused);
 int meta_read_timeline(struct timeline *tl);
 
 /**

@@ -171,4 +171,27 @@ int registry_quarantined(struct quarantine_entry **out, size_t *n);
 /** Free what registry_quarantined() returned (NULL is fine). */
 void registry_quarantined_free(struct quarantine_entry *list, size_t n);
 
+/**
+ * Reserve timeline @p tl (a reference) for one timeline.pause or timeline.resume; release with
+ * timeline_pause_end(). @return 0; -EBUSY if another one runs; -ESHUTDOWN if it is being deleted.
+ */
+int timeline_pause_begin(struct timeline *tl);
+void timeline_pause_end(struct timeline *tl);
+
+/**
+ * Persist "paused" = @p paused in @p tl's timeline.json, then, once written, set tl->paused
+ * (seed 002). Hold the reservation of timeline_pause_begin(). Blocking.
+ * @return 1 if it changed; 0 if it was already so (nothing written); -errno of the write (the
+ * flag is unchanged then).
+ */
+int timeline_persist_paused(struct timeline *tl, bool paused);
+
+/**
+ * Start @p tl's WAL tasks that do not run (wal_timeline_resume()), after lifting the sticky mark
+ * a task.shutdown of the timeline left; under the registry lock, so that a delete either sees
+ * them or refuses this. @return 0; -ESHUTDOWN (being deleted, or the tenant or daemon refuses new
+ * tasks); -ENOENT (no WAL state); -ENOMEM. Not blocking.
+ */
+int timeline_resume_tasks(struct timeline *tl);
+
 #endif /* EXECD_REGISTRY_H */

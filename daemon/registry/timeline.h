@@ -37,9 +37,14 @@ struct timeline {
 	uint64_t start_lsn;       /**< 0 = the server's current position */
 	int64_t created_at_ms;    /**< Unix time, ms */
 	struct wal_timeline *wal; /**< owned by daemon/wal; NULL if none */
+	/** Paused (timeline.pause): its WAL tasks do not run. Mirrors timeline.json's "paused" and
+	 * changes only after that file was written (seed 002); read with __atomic_load_n (daemon/wal
+	 * reads it without a lock), written by registry/pause.c only. */
+	bool paused;
 	/* registry-internal: under the registry lock */
 	enum reg_state state;
 	unsigned refs; /**< the registry's own (while listed) + every timeline_acquire() */
+	bool pausing;  /**< a timeline.pause or timeline.resume is running (registry/pause.c) */
 	struct timeline *next;
 };
 

@@ -37,6 +37,16 @@ struct cJSON;
 int wal_timeline_start(struct timeline *tl);
 
 /**
+ * Resume @p tl's WAL tasks: spawn those that do not run (WalReceiver, RetentionGC), with the
+ * receiver's restart backoff reset. For timeline.resume, after the timeline was paused (its
+ * paused flag cleared first) or its tasks were shut down (task.shutdown; the caller lifts that
+ * sticky mark first). A timeline without a source has nothing to resume (0).
+ * @return 0; -ENOENT (no WAL state); -ESHUTDOWN (the tenant or the daemon refuses new tasks);
+ * -ENOMEM. Thread-safety: any thread; not an await point. Design: neon's timeline activation.
+ */
+int wal_timeline_resume(struct timeline *tl);
+
+/**
  * Free the WAL state of @p tl (`tl->wal`, may be NULL). Called by the daemon after every task of
  * the timeline has ended (shutdown_tasks). Does not remove files.
  * Thread-safety: no task may use the timeline any more.

@@ -163,7 +163,7 @@ struct walgc {
 	struct ex_sleep sleep;
 	struct task_mgr_watcher watch;
 	struct ex_select sel;
-	struct ex_blocking blk;
+	struct task_mgr_blocking blk;
 };
 
 static int64_t job_gc(void *arg)
@@ -181,7 +181,7 @@ static ex_poll_t walgc_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&g->a);
 	/* One pass at least, also when asked to stop at once (a restart applies new limits). */
 	do {
-		EX_AWAIT(&g->a, cx, ex_spawn_blocking(&g->blk, job_gc, g));
+		EX_AWAIT(&g->a, cx, task_mgr_spawn_blocking(&g->blk, job_gc, g));
 		e = EX_AWAITED(&g->a);
 		if (e > 0)
 			execd_log_ids(LOG_INFO, &g->wt->tenant_id, &g->wt->timeline_id,

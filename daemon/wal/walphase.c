@@ -14,8 +14,8 @@
 
 const char *walrecv_phase_name(enum walrecv_phase p)
 {
-	static const char *const names[] = { "idle",    "connecting", "streaming",
-					     "backoff", "error",      "stopped" };
+	static const char *const names[] = { "idle",  "connecting", "streaming", "backoff",
+					     "error", "stopped",    "paused" };
 	return (unsigned)p < sizeof names / sizeof *names ? names[p] : "unknown";
 }
 

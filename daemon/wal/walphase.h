@@ -20,6 +20,7 @@ enum walrecv_phase {
 	WALRECV_BACKOFF,    /* waiting to reconnect after an error (shown with the error) */
 	WALRECV_ERROR,
 	WALRECV_STOPPED, /* the receiver task ended */
+	WALRECV_PAUSED,  /* timeline.pause: no receiver runs until timeline.resume (walsuper.c) */
 };
 
 /** The name timeline.show gives @p p ("idle", "connecting", ...). Thread-safe. */

@@ -28,7 +28,7 @@ struct walprep {
 	struct wal_timeline *wt;
 	uint32_t tli;
 	uint64_t segno;
-	struct ex_blocking blk;
+	struct task_mgr_blocking blk;
 };
 
 static int64_t job_prepare(void *arg)
@@ -46,7 +46,7 @@ static ex_poll_t walprep_poll(struct ex_future *f, struct ex_context *cx)
 	/* Nothing to finish cleanly before it starts: a stopping timeline skips the work. Once
 	 * started it is one blocking call (tens of ms); the timeline's deletion waits for it. */
 	if (!task_mgr_is_shutdown_requested()) {
-		EX_AWAIT(&p->a, cx, ex_spawn_blocking(&p->blk, job_prepare, p));
+		EX_AWAIT(&p->a, cx, task_mgr_spawn_blocking(&p->blk, job_prepare, p));
 		e = EX_AWAITED(&p->a);
 		if (e == -EOPNOTSUPP) {
 			atomic_store(&wt->prep_off, true);

@@ -8,6 +8,8 @@
  * (walrecv_end.c), disconnect; then follow a timeline switch at once, or wait with an
  * exponential backoff after an error. Each phase is a child future that owns its own state;
  * they share the connection (walrecv_conn.h). The phase shown by timeline.show is set here.
+ * When the task itself ends (cancelled, or the timeline paused), walsuper.c decides what
+ * follows: a restarted task, a paused or a stopped timeline.
  */
 #include "config.h"
 
@@ -27,6 +29,7 @@
 #include "walrecv_end.h"
 #include "walrecv_handshake.h"
 #include "walrecv_stream.h"
+#include "walsuper.h"
 #include "waltl.h"
 
 #define BACKOFF_MIN_NS (100ull * 1000000)
@@ -41,6 +44,9 @@ struct walrecv {
 	struct walrecv_end end;
 	int result;          /* the connection's outcome: 0 = a timeline switch to follow at once */
 	uint64_t backoff_ns; /* the next wait before reconnecting */
+	uint64_t start_delay_ns;      /* a restarted receiver waits this long first (walsuper.c) */
+	bool ran;                     /* the poll ran to its end: the drop reports it */
+	enum ex_cancel_reason reason; /* why it ended (EX_CANCEL_NONE: the timeline is paused) */
 };
 
 static uint64_t rnd_state;
@@ -62,6 +68,9 @@ static void streaming(struct walrecv *r)
 	struct wal_timeline *wt = r->conn.wt;
 	char l[20];
 	walrecv_phase_set(wt, WALRECV_STREAMING, NULL);
+	walsuper_streaming(wt);
+	r->backoff_ns =
+		BACKOFF_MIN_NS; /* reset after a successful start of streaming (docs/wal.md) */
 	lsn_format(r->handshake.start_lsn, l);
 	execd_log_ids(LOG_INFO, &wt->tenant_id, &wt->timeline_id, "streaming from %s timeline %u",
 		      l, r->handshake.tli);
@@ -72,23 +81,13 @@ static void streaming(struct walrecv *r)
 static uint64_t backoff(struct walrecv *r)
 {
 	struct wal_timeline *wt = r->conn.wt;
-	uint64_t deadline = ex_now_ns() + jitter(r->backoff_ns);
+	uint64_t wait = jitter(r->backoff_ns), deadline = ex_now_ns() + wait;
 	execd_log_ids(LOG_WARNING, &wt->tenant_id, &wt->timeline_id, "%s; retrying in %llu ms",
 		      r->conn.errmsg, (unsigned long long)(r->backoff_ns / 1000000));
 	walrecv_phase_set(wt, WALRECV_BACKOFF, "%s", r->conn.errmsg);
+	walsuper_failed(wt, wait);
 	r->backoff_ns = r->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : r->backoff_ns * 2;
 	return deadline;
-}
-
-/* The task ends: waiters for an LSN that will not come now learn it (-ESHUTDOWN). */
-static void stopped(struct walrecv *r)
-{
-	struct wal_timeline *wt = r->conn.wt;
-	char l[20];
-	walrecv_phase_set(wt, WALRECV_STOPPED, NULL);
-	ex_seqwait_shutdown(wt->flush_wait);
-	lsn_format(atomic_load(&wt->flush_lsn), l);
-	execd_log_ids(LOG_INFO, &wt->tenant_id, &wt->timeline_id, "WAL receiver stopped at %s", l);
 }
 
 static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
@@ -99,7 +98,10 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&r->a);
 	c->token = task_mgr_current_token();
 	r->backoff_ns = BACKOFF_MIN_NS;
-	while (!walrecv_cancelled()) {
+	if (r->start_delay_ns && !walrecv_cancelled() && !walsuper_paused(c->wt)) {
+		EX_AWAIT(&r->a, cx, walrecv_wait(c, 0, ex_now_ns() + r->start_delay_ns));
+	}
+	while (!walrecv_cancelled() && !walsuper_paused(c->wt)) {
 		c->err = 0;
 		walrecv_phase_set(c->wt, WALRECV_CONNECTING, NULL);
 		EX_AWAIT(&r->a, cx, walrecv_handshake(&r->handshake, c));
@@ -121,7 +123,8 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 		}
 		EX_AWAIT(&r->a, cx, walrecv_wait(c, 0, backoff(r)));
 	}
-	stopped(r);
+	r->reason = c->token ? ex_cancel_token_reason(c->token) : EX_CANCEL_NONE;
+	r->ran = true; /* the drop hands over to walsuper_ended(), once the connection is gone */
 	EX_END(&r->a, f, 0);
 }
 
@@ -145,5 +148,12 @@ void walrecv_drop(struct ex_future *f)
 		PQclear(r->handshake.res);
 	if (r->conn.conn)
 		PQfinish(r->conn.conn);
+	if (r->ran)
+		walsuper_ended(r->conn.wt, r->reason);
 	free(r);
+}
+
+void walrecv_set_start_delay(struct ex_future *f, uint64_t delay_ns)
+{
+	ex_container_of(f, struct walrecv, fut)->start_delay_ns = delay_ns;
 }

@@ -6,6 +6,8 @@
 #ifndef EXECD_WAL_WALRECV_H
 #define EXECD_WAL_WALRECV_H
 
+#include <stdint.h>
+
 struct ex_future;
 struct wal_timeline;
 
@@ -16,5 +18,9 @@ struct wal_timeline;
  */
 struct ex_future *walrecv_new(struct wal_timeline *wt);
 void walrecv_drop(struct ex_future *f);
+
+/** Make the receiver @p f (not yet spawned) wait @p delay_ns (ns) before it first connects,
+ * showing the backoff phase: a restart after a backoff (walsuper.c). */
+void walrecv_set_start_delay(struct ex_future *f, uint64_t delay_ns);
 
 #endif /* EXECD_WAL_WALRECV_H */

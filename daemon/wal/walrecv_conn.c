@@ -80,7 +80,7 @@ static int64_t job_save(void *arg)
 struct ex_future *walrecv_save_state(struct walrecv_conn *c, struct walstate st)
 {
 	c->saving = st;
-	return ex_spawn_blocking(&c->blk, job_save, c);
+	return task_mgr_spawn_blocking(&c->blk, job_save, c);
 }
 
 static int64_t job_disconnect(void *arg)
@@ -93,5 +93,5 @@ static int64_t job_disconnect(void *arg)
 
 struct ex_future *walrecv_disconnect(struct walrecv_conn *c)
 {
-	return ex_spawn_blocking(&c->blk, job_disconnect, c);
+	return task_mgr_spawn_blocking(&c->blk, job_disconnect, c);
 }

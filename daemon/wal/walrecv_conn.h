@@ -38,10 +38,10 @@ struct walrecv_conn {
 	struct ex_sleep sleep;
 	struct task_mgr_watcher watch;
 	struct ex_select sel;
-	struct ex_blocking blk; /* the blocking job a phase awaits (one at a time) */
-	struct walstate saving; /* what walrecv_save_state()'s job writes */
-	int err;                /* the first error of this connection (-errno), or 0 */
-	char errmsg[256];       /* ... and its message */
+	struct task_mgr_blocking blk; /* the blocking job a phase awaits (one at a time) */
+	struct walstate saving;       /* what walrecv_save_state()'s job writes */
+	int err;                      /* the first error of this connection (-errno), or 0 */
+	char errmsg[256];             /* ... and its message */
 };
 
 /** What ended a walrecv_wait(). */

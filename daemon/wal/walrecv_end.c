@@ -95,7 +95,7 @@ static ex_poll_t end_poll(struct ex_future *f, struct ex_context *cx)
 		}
 		e->res = PQisBusy(c->conn) ? NULL : PQgetResult(c->conn);
 		if (switch_parse(e)) {
-			EX_AWAIT(&e->a, cx, ex_spawn_blocking(&c->blk, job_close, s));
+			EX_AWAIT(&e->a, cx, task_mgr_spawn_blocking(&c->blk, job_close, s));
 			s->writer_open = false;
 			EX_AWAIT(&e->a, cx, walrecv_save_state(c, switch_state(e)));
 			switch_persisted(e, (int)EX_AWAITED(&e->a));
@@ -118,7 +118,7 @@ static ex_poll_t end_poll(struct ex_future *f, struct ex_context *cx)
 	}
 	walrecv_pending_free(s);
 	if (s->writer_open) {
-		EX_AWAIT(&e->a, cx, ex_spawn_blocking(&c->blk, job_close, s));
+		EX_AWAIT(&e->a, cx, task_mgr_spawn_blocking(&c->blk, job_close, s));
 		s->writer_open = false;
 	}
 	EX_END(&e->a, f, s->copy_ended && !c->err ? 0 : c->err ? c->err : -ECANCELED);

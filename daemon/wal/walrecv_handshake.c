@@ -273,7 +273,7 @@ static ex_poll_t handshake_poll(struct ex_future *f, struct ex_context *cx)
 	int e;
 
 	EX_BEGIN(&h->a);
-	EX_AWAIT(&h->a, cx, ex_spawn_blocking(&c->blk, job_connect, h));
+	EX_AWAIT(&h->a, cx, task_mgr_spawn_blocking(&c->blk, job_connect, h));
 	if ((e = connect_started(h, (int)EX_AWAITED(&h->a))) < 0)
 		EX_RETURN(&h->a, f, e);
 	for (h->ps = PGRES_POLLING_WRITING; h->ps != PGRES_POLLING_OK;
@@ -329,7 +329,7 @@ static ex_poll_t handshake_poll(struct ex_future *f, struct ex_context *cx)
 		if (h->step == WALRECV_TIMELINE_HISTORY) {
 			if ((e = step_history_check(h)) < 0)
 				EX_RETURN(&h->a, f, step_failed(h, e));
-			EX_AWAIT(&h->a, cx, ex_spawn_blocking(&c->blk, job_history, h));
+			EX_AWAIT(&h->a, cx, task_mgr_spawn_blocking(&c->blk, job_history, h));
 			e = step_history_stored(h, (int)EX_AWAITED(&h->a));
 		} else {
 			e = step_result(h);

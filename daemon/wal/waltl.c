@@ -100,36 +100,12 @@ static int wt_load(struct timeline *tl, struct wal_timeline **out)
 	return 0;
 }
 
+/* The repair (walstart.c) restarts the receiver through the supervisor, as resume does. */
 int waltl_spawn_tasks(struct timeline *tl, struct wal_timeline *wt)
 {
-	struct ex_future *f = walrecv_new(wt);
-	if (!f)
-		return -ENOMEM;
-	int r = task_mgr_spawn(TASK_KIND_WAL_RECEIVER, &tl->tenant_id, &tl->id, "walreceiver",
-			       false, f, walrecv_drop, NULL);
-	if (r < 0)
-		return r;
-	/* From here the receiver runs and uses wt, so the start succeeds (the caller would free
-	 * the timeline on an error): a GC that cannot be spawned is logged, not returned. */
-	f = walgc_new(wt);
-	r = f ? task_mgr_spawn(TASK_KIND_RETENTION_GC, &tl->tenant_id, &tl->id, "retention_gc",
-			       false, f, walgc_drop, NULL)
-	      : -ENOMEM;
-	if (r < 0)
-		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id,
-			      "cannot start WAL retention (segments are kept): %s", strerror(-r));
-	return 0;
+	return walsuper_spawn(tl, wt);
 }
 
-int wal_timeline_start(struct timeline *tl)
-{
-	struct wal_timeline *wt;
-	int r = wt_load(tl, &wt);
-	if (r < 0)
-		return r;
-	walstart_phase(wt); /* a damaged timeline stands still in "error" */
-	tl->wal = wt;
-	if (wt->source && !atomic_load(&wt->damaged) && (r = waltl_spawn_tasks(tl, wt)) < 0) {
 		tl->wal = NULL;
 		wt_free(wt);
 	}
@@ -218,7 +194,12 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 					  (double)(server > flush ? server - flush : 0)) &&
 		  cJSON_AddNumberToObject(obj, "segments", (double)segments) &&
 		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)bytes) &&
-		  walstart_show(wt, obj) == 0;
+	walsuper_init(wt, tl);
+	walstart_phase(wt); /* a damaged timeline stands still in "error" */
+	if (!atomic_load(&wt->damaged) && wt->source && walsuper_paused(wt))
+		walrecv_phase_set(wt, WALRECV_PAUSED, NULL);
+	tl->wal = wt;
+	if (wt->phase == WALRECV_CONNECTING && (r = walsuper_spawn(tl, wt)) < 0) {
 	free(error);
 	return ok ? 0 : -ENOMEM;
 }

@@ -17,6 +17,7 @@
 #include "walcheck.h"
 #include "walphase.h"
 #include "walstate.h"
+#include "walsuper.h"
 
 struct ex_seqwait;
 struct timeline;
@@ -54,6 +55,8 @@ struct wal_timeline {
 	atomic_bool damaged;   /* a check found a problem not yet repaired: no receiver runs */
 	atomic_bool repairing; /* a wal_timeline_repair() runs */
 	bool repaired;         /* repaired since the start (under lock) */
+
+	struct walsuper super; /* restarts, pause, why not streaming (walsuper.c) */
 };
 
 /** Spawn the WalReceiver and RetentionGC tasks of @p tl (waltl.c). @return 0, or -errno if the

@@ -225,7 +225,8 @@ static void wait_detached(struct ex_runtime *rt)
 	uint64_t left = ex__live_count(rt);
 	if (left == 0)
 		return;
-	uint64_t deadline = ex__now_ns() + rt->cfg.detach_grace_ns;
+	uint64_t grace = __atomic_load_n(&rt->cfg.detach_grace_ns, __ATOMIC_ACQUIRE);
+	uint64_t deadline = ex__now_ns() + grace;
 	atomic_store(&rt->live_waiting, true);
 	pthread_mutex_lock(&rt->live_lock);
 	for (;;) {
@@ -245,7 +246,7 @@ static void wait_detached(struct ex_runtime *rt)
 		return;
 	ex__log(rt, LOG_WARNING,
 		"shutdown deadline: %llu task(s) still running after %llu ms; they stop with the process",
-		(unsigned long long)left, (unsigned long long)(rt->cfg.detach_grace_ns / 1000000));
+		(unsigned long long)left, (unsigned long long)(grace / 1000000));
 	ex_runtime_foreach_task(rt, name_straggler, rt);
 }
 
@@ -285,4 +286,10 @@ out:
 	ex__tl_runtime = prev;
 	atomic_store(&rt->in_block_on, false);
 	return r;
+}
+
+void ex_runtime_set_detach_grace(struct ex_runtime *rt, uint64_t grace_ns)
+{
+	if (rt)
+		__atomic_store_n(&rt->cfg.detach_grace_ns, grace_ns, __ATOMIC_RELEASE);
 }

@@ -344,3 +344,57 @@ class DaemonTestCase(unittest.TestCase):
 
 def main():
     unittest.main(verbosity=2)
+
+
+class Postgres:
+    """A throwaway PostgreSQL 15 cluster for the Python tests: tests/common/pg.sh's, the one the
+    shell tests use (as the `postgres` user in a temporary directory, Unix socket only,
+    wal_level=replica, trust). start() skips the test (exit 77) where pg.sh's pg_require does;
+    `conninfo` is a libpq conninfo for it; psql() runs SQL; stop() removes it."""
+
+    PG_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pg.sh")
+
+    def __init__(self, *conf_lines):
+        self.conf_lines = list(conf_lines)
+        self.env = None
+        self.conninfo = None
+
+    def _sh(self, script, *args):
+        """Runs @script after sourcing pg.sh, with this cluster's variables set again (pg.sh
+        clears them when sourced)."""
+        env = dict(os.environ)
+        if self.env is not None:
+            env.update(("T_" + k, v) for k, v in self.env.items())
+            script = ('PG_DIR=$T_PG_DIR PG_DATA=$T_PG_DATA PG_SOCK=$T_PG_SOCK PG_PORT=$T_PG_PORT; '
+                      + script)
+        return subprocess.run(["sh", "-c", '. "$0"; ' + script, self.PG_SH] + list(args),
+                              capture_output=True, text=True, env=env, timeout=CMD_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)
+
+    def start(self):
+        p = self._sh('pg_require; pg_start "$@" >&2 || exit 1; printf "PG_DIR=%s\\nPG_DATA=%s\\n'
+                     'PG_SOCK=%s\\nPG_PORT=%s\\nPG_CONNINFO=%s\\nPG_BINDIR=%s\\n" "$PG_DIR" '
+                     '"$PG_DATA" "$PG_SOCK" "$PG_PORT" "$PG_CONNINFO" "$PG_BINDIR"',
+                     *self.conf_lines)
+        if p.returncode == 77:
+            skip(p.stderr.strip().replace("SKIP: ", ""))
+        if p.returncode != 0:
+            fail("cannot start PostgreSQL: " + p.stderr)
+        self.env = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
+        self.conninfo = self.env["PG_CONNINFO"]
+        return self
+
+    def psql(self, sql):
+        """Runs @sql as postgres; returns its output (unaligned, tuples only), stripped."""
+        p = self._sh('pg_psql -c "$1"', sql)
+        if p.returncode != 0:
+            fail("psql %r: %s" % (sql, p.stderr))
+        return p.stdout.strip()
+
+    def current_lsn(self):
+        return self.psql("select pg_current_wal_lsn()")
+
+    def stop(self):
+        if self.env is not None:
+            self._sh("pg_stop")
+            self.env = None

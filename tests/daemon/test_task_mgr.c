@@ -384,6 +384,54 @@ START_TEST(critical)
 }
 END_TEST
 
+/* ---- protected tasks: refused by cancel, skipped by shutdown --all ---- */
+static ex_poll_t protected_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct scenario *s = ex_container_of(f, struct scenario, fut);
+	struct task_mgr_filter kf = { .has_kind = true, .kind = TASK_KIND_STATUS };
+	struct task_snapshot *snap, one;
+	size_t n;
+	EX_BEGIN(&s->a);
+	s->spawn_rc[0] = spawn(WAITER, TASK_KIND_STATUS, NULL, NULL, "status", false);
+	s->spawn_rc[1] = spawn(WAITER, TASK_KIND_OTHER, NULL, NULL, "plain", false);
+	ck_assert_int_eq(task_mgr_list(&kf, &snap, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	s->spawn_rc[2] = task_mgr_cancel(snap[0].ident.id, EX_CANCEL_REQUESTED, &one);
+	s->counts[0] = one.cancel_requested;
+	free(snap);
+	ck_assert_int_eq(task_mgr_list(&kf, &snap, &n), 0);
+	s->counts[1] = n == 1 && !snap[0].cancel_requested;
+	free(snap);
+	/* what task.shutdown --all asks for: every task but the protected ones */
+	s->f = (struct task_mgr_filter){ .all = true, .exclude_listener = true };
+	SHUTDOWN(s, 0, &s->f, 30000);
+	s->counts[2] = task_mgr_count(&kf);
+	/* the daemon's own shutdown stops them */
+	s->f = (struct task_mgr_filter){ .all = true };
+	SHUTDOWN(s, 1, &s->f, 30000);
+	EX_END(&s->a, f, 0);
+}
+
+START_TEST(protected_kinds)
+{
+	struct scenario s = { 0 };
+	ck_assert(task_mgr_kind_protected(TASK_KIND_CONTROL_LISTENER));
+	ck_assert(task_mgr_kind_protected(TASK_KIND_STATUS));
+	ck_assert(task_mgr_kind_protected(TASK_KIND_SIGNAL_HANDLER));
+	ck_assert(!task_mgr_kind_protected(TASK_KIND_WAL_RECEIVER));
+	ck_assert(!task_mgr_kind_protected(TASK_KIND_CONTROL_REQUEST));
+	run_scenario(&s, protected_poll);
+	ck_assert_int_eq(s.spawn_rc[0], 0);
+	ck_assert_int_eq(s.spawn_rc[1], 0);
+	ck_assert_int_eq(s.spawn_rc[2], -EPERM);
+	ck_assert_uint_eq(s.counts[0], 0); /* the refusal's snapshot: not cancelled */
+	ck_assert_uint_eq(s.counts[1], 1);
+	ck_assert_uint_eq(s.ended[0], 1); /* only "plain" */
+	ck_assert_uint_eq(s.counts[2], 1);
+	ck_assert_uint_eq(s.ended[1], 1); /* then the status task */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("task_mgr");
@@ -394,6 +442,7 @@ int main(void)
 	tcase_add_test(tc, parallel_wait);
 	tcase_add_test(tc, deadline);
 	tcase_add_test(tc, critical);
+	tcase_add_test(tc, protected_kinds);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -102,6 +102,7 @@ void umbrella_runtime(struct ex_runtime *rt, struct ex_future *f)
 	(void)ex_runtime_current();
 	(void)ex_runtime_workers(rt);
 	ex_runtime_log(rt, 6, "%d", 1);
+	ex_runtime_set_detach_grace(rt, 0);
 	(void)ex_main(&cfg, f);
 	(void)ex_spawn(f, drop_fn, "t", &h);
 	(void)ex_spawn_on(rt, f, drop_fn, "t", &h);

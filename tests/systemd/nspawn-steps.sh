@@ -84,6 +84,14 @@ poll 300 journal_has TENANT_ID="$TEN" || fail "no journal entry with TENANT_ID=$
 poll 300 journal_has TENANT_ID="$TEN" TIMELINE_ID="$TL" TASK_KIND=wal_receiver ||
 	fail "no journal entry with TIMELINE_ID=$TL TASK_KIND=wal_receiver"
 
+step "a blocking job's message carries its task's fields; the listener is protected"
+poll 300 journal_has MESSAGE="tenant created" TENANT_ID="$TEN" TASK_KIND=control_request \
+	TASK_NAME=tenant.create || fail "'tenant created' (logged by a blocking job) lacks its task's fields"
+LID=$("$EXECCTL" --no-legend list --kind control_listener | awk '{print $1}')
+rc=0; "$EXECCTL" cancel "$LID" >/dev/null 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "execctl cancel of the control listener exited $rc, want 1 (protected)"
+"$EXECCTL" status >/dev/null || fail "execctl status after a cancel of the listener"
+
 step "systemctl restart execd keeps the tenant and timeline"
 systemctl restart execd || fail "systemctl restart execd"
 systemctl is-active -q execd.service || fail "execd.service not active after restart"

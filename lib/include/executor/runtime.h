@@ -115,6 +115,16 @@ EX_PUBLIC void ex_runtime_log(struct ex_runtime *rt, int prio, const char *fmt, 
 	__attribute__((format(printf, 3, 4)));
 
 /**
+ * Change @p rt's shutdown deadline for detached tasks (config.detach_grace_ns) to @p grace_ns
+ * (ns after the root finished). For a program whose root future runs its own ordered shutdown
+ * under a deadline: before returning, the root sets what is left of that deadline, so that the
+ * detached tasks get the rest of the same budget (execd's --shutdown-timeout), not a second one.
+ * NULL is ignored. Thread-safety: any thread (an atomic store; block_on reads it once the root
+ * finished). Cancel-safety: n/a. Design: seed 003 "Shutdown Behaviors".
+ */
+EX_PUBLIC void ex_runtime_set_detach_grace(struct ex_runtime *rt, uint64_t grace_ns);
+
+/**
  * The whole program (seed 003's `#[executor_main]`): build a runtime from @p cfg (NULL = defaults
  * with handle_signals = true), block on @p root, wait for detached tasks until the shutdown
  * deadline detach_grace_ns (default 5 s; pass a config to change it), name those still running
