@@ -142,11 +142,6 @@ enum proto_error proto_error_from_errno(int err)
 {
 	if (err < 0)
 		err = -err;
-<<<<<<< HEAD
-	if (err == EPERM)
-		return PROTO_ERR_PERMISSION_DENIED;
-=======
->>>>>>> supervise
 	for (unsigned i = 0; i < PROTO_ERR__COUNT; i++)
 		if (i != PROTO_ERR_INTERNAL && errors[i].errnum == err)
 			return (enum proto_error)i;
