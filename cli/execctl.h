@@ -46,6 +46,7 @@ int cmd_cancel(struct execctl *ctx, int argc, char **argv);
 int cmd_status(struct execctl *ctx, int argc, char **argv);
 int cmd_tenant(struct execctl *ctx, int argc, char **argv);
 int cmd_timeline(struct execctl *ctx, int argc, char **argv);
+int cmd_wal(struct execctl *ctx, int argc, char **argv);
 
 /* Runs the sub-command of a group (`tenant create`): `group` names it in messages. */
 int execctl_dispatch(struct execctl *ctx, const char *group, const struct execctl_command *cmds,

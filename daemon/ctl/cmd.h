@@ -73,6 +73,10 @@ struct req {
 	struct timeline_ref
 		ref; /* held by timeline.wait_lsn while it waits; released by req_free */
 	int64_t rc;
+	/* wal.get: the file asked for, and the descriptor passed with the reply (-1: none) */
+	char *name;
+	int fd;
+	struct wal_file wf;
 };
 
 /* ---- the outcome (request.c) ---- */
@@ -141,5 +145,11 @@ int prep_timeline_delete(struct req *r, const cJSON *args);
 ex_poll_t run_timeline_delete(struct req *r, struct ex_context *cx);
 int prep_wait_lsn(struct req *r, const cJSON *args);
 ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx);
+
+/* ---- WAL of a timeline for restores (cmd_wal.c) ---- */
+
+int prep_wal_get(struct req *r, const cJSON *args);
+ex_poll_t run_wal_get(struct req *r, struct ex_context *cx);
+ex_poll_t run_wal_list(struct req *r, struct ex_context *cx);
 
 #endif /* EXECD_CTL_CMD_H */

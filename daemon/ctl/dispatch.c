@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -35,6 +36,9 @@ static const struct cmd commands[PROTO_CMD__COUNT] = {
 	[PROTO_CMD_TIMELINE_SHOW] = { TAG_NONE, prep_timeline_one, run_timeline_show },
 	[PROTO_CMD_TIMELINE_DELETE] = { TAG_NONE, prep_timeline_delete, run_timeline_delete },
 	[PROTO_CMD_TIMELINE_WAIT_LSN] = { TAG_TIMELINE, prep_wait_lsn, run_wait_lsn },
+	/* bound to the timeline: a delete waits for a restore's read to finish */
+	[PROTO_CMD_WAL_GET] = { TAG_TIMELINE, prep_wal_get, run_wal_get },
+	[PROTO_CMD_WAL_LIST] = { TAG_TIMELINE, prep_timeline_one, run_wal_list },
 };
 
 static const char *cmd_name(const struct cmd *c)
@@ -49,8 +53,11 @@ static void req_free(struct req *r)
 	cJSON_Delete(r->candidates);
 	if (r->ref.tl)
 		timeline_release(r->ref.tl);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r->source);
 	free(r->slot);
+	free(r->name);
 	free(r);
 }
 
@@ -61,7 +68,7 @@ static char *req_line(struct req *r)
 		line = ctl_error(r->id, r->err, r->msg, r->candidates);
 		r->candidates = NULL;
 	} else {
-		line = ctl_ok(r->id, r->result);
+		line = r->fd >= 0 ? ctl_ok_fd(r->id, r->result) : ctl_ok(r->id, r->result);
 		r->result = NULL;
 	}
 	return line;
@@ -77,7 +84,11 @@ static ex_poll_t req_poll(struct ex_future *f, struct ex_context *cx)
 	if (r->err && r->err != -ENOENT && r->err != -EEXIST && r->err != -EINVAL &&
 	    r->err != -ENOTUNIQ)
 		log_warning("%s: %s", cmd_name(r->cmd), r->msg);
-	ctl_reply_complete(r->reply, req_line(r));
+	char *line = req_line(r);
+	/* a descriptor goes with a successful line only (an error's fd is closed by req_free) */
+	ctl_reply_complete_fd(r->reply, line, !r->err ? r->fd : -1);
+	if (!r->err)
+		r->fd = -1;
 	r->completed = true;
 	f->output = 0; /* a refused request is answered, not a failed task */
 	return EX_READY;
@@ -154,6 +165,7 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 		return -ENOMEM;
 	}
 	r->cmd = cmd;
+	r->fd = -1;
 	r->conn = task_mgr_current_id();
 	r->fut.poll = req_poll;
 	if (cmd->prepare(r, cJSON_IsObject(args) ? args : NULL) < 0) {
