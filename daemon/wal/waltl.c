@@ -26,12 +26,14 @@
 #include "task_mgr.h"
 #include "registry/timeline.h"
 #include "wal.h"
+#include "walcompress.h"
 #include "walfmt.h"
 #include "walgc.h"
 #include "walphase.h"
 #include "walrecv.h"
 #include "walseg.h"
 #include "waltl.h"
+#include "walzst.h"
 
 /* The conninfo without its password, as key='value' pairs (libpq's own parser). */
 static int redact(const char *conninfo, char **out)
@@ -174,6 +176,14 @@ static int spawn_tasks(struct timeline *tl, struct wal_timeline *wt)
 	if (r < 0)
 		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id,
 			      "cannot start WAL retention (segments are kept): %s", strerror(-r));
+	f = walcompress_new(wt);
+	r = f ? task_mgr_spawn(TASK_KIND_WAL_COMPRESS, &tl->tenant_id, &tl->id, "wal_compress",
+			       false, f, walcompress_drop, NULL)
+	      : -ENOMEM;
+	if (r < 0)
+		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id,
+			      "cannot start WAL compression (segments stay plain): %s",
+			      strerror(-r));
 	return 0;
 }
 
@@ -198,11 +208,19 @@ void wal_timeline_free(struct timeline *tl)
 	tl->wal = NULL;
 }
 
+/* What the wal/ directory holds, for show. */
+struct wal_counts {
+	uint64_t segments;   /* segment files: plain, .partial or compressed */
+	uint64_t compressed; /* of which ".zst" (walzst.h) */
+	uint64_t bytes;      /* blocks of the segments and of a segment prepared ahead (bytes) */
+	uint64_t seg_bytes;  /* blocks of the segments alone (bytes) */
+};
+
 /* Count segment files and their bytes (a short readdir; the same blocking-free stat calls as
  * pg_receivewal's directory scan, on a directory of at most a few hundred names). */
-static void count_files(struct wal_timeline *wt, uint64_t *segments, uint64_t *bytes)
+static void count_files(struct wal_timeline *wt, struct wal_counts *n)
 {
-	*segments = *bytes = 0;
+	memset(n, 0, sizeof *n);
 	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
@@ -216,15 +234,27 @@ static void count_files(struct wal_timeline *wt, uint64_t *segments, uint64_t *b
 		uint64_t segno;
 		int partial;
 		struct stat st;
-		bool seg = wal_seg_parse(de->d_name, &tli, &segno, &partial) == 0;
+		bool zst = walzst_parse(de->d_name, &tli, &segno) == 0;
+		bool seg = zst || wal_seg_parse(de->d_name, &tli, &segno, &partial) == 0;
 		/* a segment prepared ahead is on disk too, though not a segment yet */
 		if ((seg || walseg_parse_prep(de->d_name, &tli, &segno) == 0) &&
 		    fstatat(dirfd(d), de->d_name, &st, 0) == 0) {
-			*segments += seg;
-			*bytes += (uint64_t)st.st_blocks * 512;
+			n->segments += seg;
+			n->compressed += zst;
+			n->bytes += (uint64_t)st.st_blocks * 512;
+			n->seg_bytes += seg ? (uint64_t)st.st_blocks * 512 : 0;
 		}
 	}
 	closedir(d);
+}
+
+/* "compression_ratio": the segments' WAL bytes per byte on disk (2 decimals), null if none. */
+static bool add_ratio(cJSON *obj, const struct wal_counts *n)
+{
+	if (!n->segments || !n->seg_bytes)
+		return cJSON_AddNullToObject(obj, "compression_ratio") != NULL;
+	double r = (double)(n->segments * WAL_SEG_SIZE) / (double)n->seg_bytes;
+	return cJSON_AddNumberToObject(obj, "compression_ratio", (double)(int64_t)(r * 100) / 100);
 }
 
 static int add_lsn(cJSON *obj, const char *key, uint64_t lsn)
@@ -252,8 +282,8 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		return -ENOMEM;
 	uint64_t flush = atomic_load(&wt->flush_lsn), recv = atomic_load(&wt->received_lsn);
 	uint64_t server = atomic_load(&wt->server_lsn);
-	uint64_t segments, bytes;
-	count_files(wt, &segments, &bytes);
+	struct wal_counts n;
+	count_files(wt, &n);
 	snprintf(sys, sizeof sys, "%llu", (unsigned long long)system_id);
 	bool ok = cJSON_AddStringToObject(obj, "state", state) &&
 		  (error ? cJSON_AddStringToObject(obj, "error", error) != NULL
@@ -272,8 +302,13 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		  add_lsn(obj, "server_lsn", server) == 0 &&
 		  cJSON_AddNumberToObject(obj, "lag_bytes",
 					  (double)(server > flush ? server - flush : 0)) &&
-		  cJSON_AddNumberToObject(obj, "segments", (double)segments) &&
-		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)bytes);
+		  cJSON_AddNumberToObject(obj, "segments", (double)n.segments) &&
+		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)n.bytes) &&
+		  cJSON_AddNumberToObject(obj, "segments_compressed", (double)n.compressed) &&
+		  cJSON_AddNumberToObject(obj, "wal_bytes", (double)(n.segments * WAL_SEG_SIZE)) &&
+		  add_ratio(obj, &n) &&
+		  cJSON_AddBoolToObject(obj, "retention_paused",
+					atomic_load(&wt->retention_paused));
 	free(error);
 	return ok ? 0 : -ENOMEM;
 }

@@ -46,6 +46,8 @@ struct wal_timeline {
 
 	atomic_bool prep_busy; /* a WalPrealloc task runs (walprep.c) */
 	atomic_bool prep_off;  /* no O_TMPFILE here: segments are padded when opened */
+
+	atomic_bool retention_paused; /* the last GC pass removed nothing: source unreachable */
 };
 
 #endif /* EXECD_WAL_WALTL_H */
