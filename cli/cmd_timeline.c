@@ -398,6 +398,7 @@ static const struct execctl_command timeline_commands[] = {
 	{ "show", timeline_show, "show a timeline's source, state, LSNs, lag and disk use" },
 	{ "delete", timeline_delete, "shut down a timeline's tasks and remove its files" },
 	{ "wait-lsn", timeline_wait_lsn, "wait until a timeline has flushed an LSN" },
+	{ "verify", cmd_timeline_verify, "check a timeline's WAL: continuity, headers, CRCs" },
 	{ NULL, NULL, NULL },
 };
 

@@ -151,5 +151,6 @@ ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx);
 int prep_wal_get(struct req *r, const cJSON *args);
 ex_poll_t run_wal_get(struct req *r, struct ex_context *cx);
 ex_poll_t run_wal_list(struct req *r, struct ex_context *cx);
+ex_poll_t run_timeline_verify(struct req *r, struct ex_context *cx);
 
 #endif /* EXECD_CTL_CMD_H */

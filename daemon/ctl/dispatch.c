@@ -39,6 +39,7 @@ static const struct cmd commands[PROTO_CMD__COUNT] = {
 	/* bound to the timeline: a delete waits for a restore's read to finish */
 	[PROTO_CMD_WAL_GET] = { TAG_TIMELINE, prep_wal_get, run_wal_get },
 	[PROTO_CMD_WAL_LIST] = { TAG_TIMELINE, prep_timeline_one, run_wal_list },
+	[PROTO_CMD_TIMELINE_VERIFY] = { TAG_TIMELINE, prep_timeline_one, run_timeline_verify },
 };
 
 static const char *cmd_name(const struct cmd *c)

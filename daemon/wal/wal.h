@@ -107,6 +107,33 @@ int wal_timeline_open_file(struct timeline *tl, const char *name, struct wal_fil
 int wal_timeline_list(struct timeline *tl, struct cJSON **out);
 
 /**
+ * What timeline.verify asks of the base backups (daemon/backup registers it; until then none is
+ * set and the check runs from the oldest segment). Each member may be NULL.
+ */
+struct wal_verify_hooks {
+	/** The start LSN of @p tl's oldest kept backup into *lsn. @return 1 if there is one, 0 if
+	 * none, -errno. Blocking allowed (runs on the blocking pool). */
+	int (*oldest_backup_lsn)(struct timeline *tl, uint64_t *lsn);
+	/** Check each backup of @p tl against its manifest; add the findings to @p verify (the
+	 * result's object) and clear its "ok" on a problem. @return 0 or -errno. Blocking. */
+	int (*check_backups)(struct timeline *tl, struct cJSON *verify);
+};
+
+/** Register the hooks (@p h must outlive the daemon's use; NULL removes them). Call at start,
+ * before the control socket serves. */
+void wal_verify_set_hooks(const struct wal_verify_hooks *h);
+
+/**
+ * timeline.verify (docs/protocol.md): the WAL of @p tl's current PostgreSQL timeline from the
+ * oldest kept backup's start LSN (hook), else from @p tl's oldest segment, to its flush LSN:
+ * continuous, valid page headers, every record's CRC-32C (walverify.h); then the backups hook.
+ * @return 0 and *out ({"ok", "pg_timeline", "start_lsn", "end_lsn", "flush_lsn", "records",
+ *         "segments", "bad_lsn", "segment", "problem", "from"}); -ENOENT (no WAL state);
+ *         -ENOMEM; -errno of a read. Blocking (reads all of it): the blocking pool. Thread-safe.
+ */
+int wal_timeline_verify(struct timeline *tl, struct cJSON **out);
+
+/**
  * Parse an LSN written as PostgreSQL writes it, "X/X" (each half 1..8 hex digits).
  * @return 0 and *out set; -EINVAL if @p s is not of that form. Thread-safe.
  */

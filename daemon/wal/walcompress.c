@@ -111,13 +111,15 @@ static ex_poll_t walcompress_poll(struct ex_future *f, struct ex_context *cx)
 		if (c->e > 0)
 			continue; /* more may be waiting */
 		if (c->e < 0)
-			log_failure(c); /* skipped from now on; the others are tried at the next wake */
+			log_failure(
+				c); /* skipped from now on; the others are tried at the next wake */
 		/* none left: wait for the flush LSN to complete the segment it is in */
 		EX_AWAIT(&c->a, cx,
 			 &ex_select(&c->sel,
 				    ex_seqwait_wait_for(
 					    &c->sw, c->wt->flush_wait,
-					    wal_segno_lsn(wal_segno(atomic_load(&c->wt->flush_lsn)) + 1)),
+					    wal_segno_lsn(
+						    wal_segno(atomic_load(&c->wt->flush_lsn)) + 1)),
 				    task_mgr_shutdown_watcher(&c->watch))
 				  ->base);
 		if (EX_AWAITED(&c->a) != 0 || c->sw.cs.base.output < 0)

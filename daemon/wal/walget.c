@@ -22,8 +22,9 @@
 #include "registry/timeline.h"
 #include "wal.h"
 #include "walfmt.h"
-#include "walzst.h"
 #include "waltl.h"
+#include "walverify.h"
+#include "walzst.h"
 
 int wal_file_name_check(const char *name, bool *history)
 {
@@ -259,6 +260,92 @@ int wal_timeline_list(struct timeline *tl, cJSON **out)
 out:
 	free(v);
 	if (r < 0) {
+		cJSON_Delete(o);
+		return r;
+	}
+	*out = o;
+	return 0;
+}
+
+/* ---- timeline.verify --------------------------------------------------------------------- */
+
+static const struct wal_verify_hooks *_Atomic verify_hooks;
+
+void wal_verify_set_hooks(const struct wal_verify_hooks *h)
+{
+	atomic_store(&verify_hooks, h);
+}
+
+/* Where verify starts: the oldest kept backup's start (hook), else the oldest segment.
+ * *from_what says which. @return 0, 1 (nothing on disk: nothing to check), or -errno. */
+static int verify_start(struct timeline *tl, uint32_t tli, uint64_t *from, const char **from_what)
+{
+	const struct wal_verify_hooks *h = atomic_load(&verify_hooks);
+	int r;
+	if (h && h->oldest_backup_lsn && (r = h->oldest_backup_lsn(tl, from)) != 0) {
+		*from_what = "oldest_backup";
+		return r < 0 ? r : 0;
+	}
+	*from_what = "oldest_segment";
+	r = walverify_oldest(tl->wal->dirfd, tli, from);
+	return r == -ENOENT ? 1 : r;
+}
+
+static cJSON *verify_json(const struct walverify_report *v, uint32_t tli, uint64_t flush,
+			  const char *from_what)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && cJSON_AddBoolToObject(o, "ok", v->ok) &&
+		  cJSON_AddNumberToObject(o, "pg_timeline", tli) &&
+		  cJSON_AddStringToObject(o, "from", from_what) &&
+		  cJSON_AddItemToObject(o, "start_lsn", lsn_str(v->start_lsn)) &&
+		  cJSON_AddItemToObject(o, "end_lsn", lsn_str(v->end_lsn)) &&
+		  cJSON_AddItemToObject(o, "flush_lsn", lsn_str(flush)) &&
+		  cJSON_AddNumberToObject(o, "records", (double)v->records) &&
+		  cJSON_AddNumberToObject(o, "segments", (double)v->segments) &&
+		  (v->ok ? cJSON_AddNullToObject(o, "bad_lsn") != NULL
+			 : cJSON_AddItemToObject(o, "bad_lsn", lsn_str(v->bad_lsn))) &&
+		  (v->ok ? cJSON_AddNullToObject(o, "segment") != NULL
+			 : cJSON_AddStringToObject(o, "segment", v->segment) != NULL) &&
+		  (v->ok ? cJSON_AddNullToObject(o, "problem") != NULL
+			 : cJSON_AddStringToObject(o, "problem", v->problem) != NULL);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+int wal_timeline_verify(struct timeline *tl, cJSON **out)
+{
+	struct wal_timeline *wt = tl->wal;
+	struct walverify_report rep;
+	const struct wal_verify_hooks *h = atomic_load(&verify_hooks);
+	const char *from_what;
+	uint64_t from = 0;
+	*out = NULL;
+	if (!wt)
+		return -ENOENT;
+	pthread_mutex_lock(&wt->lock);
+	uint32_t tli = wt->pg_timeline;
+	pthread_mutex_unlock(&wt->lock);
+	uint64_t flush = atomic_load(&wt->flush_lsn);
+	int r = tli ? verify_start(tl, tli, &from, &from_what) : 1;
+	if (r < 0)
+		return r;
+	if (r == 1) { /* nothing streamed yet: nothing to check */
+		memset(&rep, 0, sizeof rep);
+		rep.ok = true;
+		rep.start_lsn = rep.end_lsn = flush;
+		from_what = "nothing";
+	} else if ((r = walverify_run(wt->dirfd, tli, from < flush ? from : flush, flush, &rep)) <
+		   0) {
+		return r;
+	}
+	cJSON *o = verify_json(&rep, tli, flush, from_what);
+	if (!o)
+		return -ENOMEM;
+	if (h && h->check_backups && (r = h->check_backups(tl, o)) < 0) {
 		cJSON_Delete(o);
 		return r;
 	}
