@@ -21,9 +21,9 @@
 #include "walverify.h"
 #include "walzst.h"
 
-#define SHORT_PHD 24 /* SizeOfXLogShortPHD */
-#define LONG_PHD 40  /* SizeOfXLogLongPHD */
-#define REC_HDR 24   /* SizeOfXLogRecord */
+#define SHORT_PHD 24       /* SizeOfXLogShortPHD */
+#define LONG_PHD 40        /* SizeOfXLogLongPHD */
+#define REC_HDR 24         /* SizeOfXLogRecord */
 #define REC_MAX (1u << 30) /* XLogRecordMaxSize */
 #define XLP_FIRST_IS_CONTRECORD 0x0001
 #define XLP_LONG_HEADER 0x0002
@@ -231,8 +231,9 @@ static int skip_continuation(struct vr *v, uint64_t *pos)
 		if ((r = page(v, *pos, &hl, &info, &rem)) != OK)
 			return r;
 		if (!(info & XLP_FIRST_IS_CONTRECORD) || rem != left)
-			return bad(v, *pos, "page header: xlp_rem_len %" PRIu32 ", expected %" PRIu32,
-				   rem, left);
+			return bad(v, *pos,
+				   "page header: xlp_rem_len %" PRIu32 ", expected %" PRIu32, rem,
+				   left);
 	}
 }
 
@@ -244,7 +245,8 @@ static int check_record(struct vr *v, uint64_t pos, const unsigned char *rec, ui
 		return bad(v, pos, "record: xl_prev is not the previous record's start");
 	uint32_t crc = crc32c(crc32c(0, rec + REC_HDR, len - REC_HDR), rec, 20);
 	if (crc != get32(rec + 20))
-		return bad(v, pos, "record: CRC-32C 0x%08" PRIX32 " does not match xl_crc 0x%08" PRIX32,
+		return bad(v, pos,
+			   "record: CRC-32C 0x%08" PRIX32 " does not match xl_crc 0x%08" PRIX32,
 			   crc, get32(rec + 20));
 	return OK;
 }
@@ -273,7 +275,8 @@ static int one_record(struct vr *v, uint64_t *pos, uint64_t *prev, unsigned char
 	v->o->end_lsn = end;
 	*prev = *pos;
 	if ((*buf)[17] == RM_XLOG_ID && ((*buf)[16] & ~XLR_INFO_MASK) == XLOG_SWITCH)
-		*pos = wal_segno_lsn(wal_segno(end - 1) + 1); /* the rest of the segment is padding */
+		*pos = wal_segno_lsn(wal_segno(end - 1) +
+				     1); /* the rest of the segment is padding */
 	else
 		*pos = MAXALIGN(end);
 	return OK;
@@ -292,7 +295,8 @@ static int walk(struct vr *v, uint64_t pos)
 			if ((r = page(v, pos, &hl, &info, &rem)) != OK)
 				break;
 			if (info & XLP_FIRST_IS_CONTRECORD) {
-				r = bad(v, pos, "page header: a continuation where a record starts");
+				r = bad(v, pos,
+					"page header: a continuation where a record starts");
 				break;
 			}
 			pos += hl;
@@ -307,8 +311,7 @@ static int walk(struct vr *v, uint64_t pos)
 	return r;
 }
 
-int walverify_run(int dirfd, uint32_t tli, uint64_t from, uint64_t to,
-		  struct walverify_report *out)
+int walverify_run(int dirfd, uint32_t tli, uint64_t from, uint64_t to, struct walverify_report *out)
 {
 	struct vr v = { .dirfd = dirfd, .tli = tli, .to = to, .segno = UINT64_MAX, .o = out };
 	memset(out, 0, sizeof *out);

@@ -33,14 +33,14 @@
 #include <stdint.h>
 
 struct walverify_report {
-	bool ok;              /* no problem between start_lsn and end_lsn */
-	uint64_t start_lsn;   /* where the check started (a segment's start) */
-	uint64_t end_lsn;     /* the end of the last record checked (or where it stopped) */
-	uint64_t bad_lsn;     /* !ok: the first bad position (a page's or a record's start) */
-	uint64_t records;     /* records whose CRC matched */
-	uint64_t segments;    /* segment files read */
-	char segment[40];     /* !ok: the file where the problem is ("" if none) */
-	char problem[160];    /* !ok: what is wrong */
+	bool ok;            /* no problem between start_lsn and end_lsn */
+	uint64_t start_lsn; /* where the check started (a segment's start) */
+	uint64_t end_lsn;   /* the end of the last record checked (or where it stopped) */
+	uint64_t bad_lsn;   /* !ok: the first bad position (a page's or a record's start) */
+	uint64_t records;   /* records whose CRC matched */
+	uint64_t segments;  /* segment files read */
+	char segment[40];   /* !ok: the file where the problem is ("" if none) */
+	char problem[160];  /* !ok: what is wrong */
 };
 
 /**
