@@ -235,3 +235,75 @@ int cmd_timeline_verify(struct execctl *ctx, int argc, char **argv)
 	cJSON_Delete(resp);
 	return r;
 }
+
+static const char detach_usage[] =
+	"Usage: execctl timeline detach TIMELINE [--tenant T] [--timeout SEC] [OPTIONS]\n"
+	"\n"
+	"Stop following the timeline's source and keep its WAL: its tasks end (within the\n"
+	"timeout), it starts none again (also after a restart), and `execctl wal get` keeps\n"
+	"serving its segments. `execctl timeline delete --keep-data` does the same.\n"
+	"\n"
+	"  --tenant T      look for the timeline in tenant T only\n"
+	"  --timeout SEC   wait at most this long for its tasks (default 30s)\n"
+	"  --json          print the daemon's result as JSON\n"
+	"  --socket PATH   talk to execd at PATH\n"
+	"  -h, --help      show this help\n";
+
+enum { OPT_TIMEOUT = OPT_TENANT + 1 };
+
+static const struct option detach_options[] = {
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct detach_opts {
+	struct wal_opts o;
+	int64_t timeout_ms;
+};
+
+static int detach_option(void *userdata, int opt, const char *arg)
+{
+	struct detach_opts *d = userdata;
+
+	if (opt == OPT_TIMEOUT)
+		return args_timeout_arg(d->o.cmd, arg, &d->timeout_ms);
+	return wal_option(&d->o, opt, arg);
+}
+
+/* cmd_print_fn of timeline detach. */
+static int print_detached(const struct execctl *ctx, const cJSON *result, const void *data)
+{
+	(void)ctx;
+	printf("Detached timeline %s (%" PRId64 " tasks ended); its WAL is kept.\n",
+	       json_str(result, "timeline") ?: (const char *)data,
+	       json_int(result, "tasks_ended", 0));
+	return 0;
+}
+
+int cmd_timeline_detach_call(struct execctl *ctx, const char *timeline, const char *tenant,
+			     int64_t timeout_ms)
+{
+	cJSON *args = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(args, "timeline", timeline);
+	if (tenant)
+		cJSON_AddStringToObject(args, "tenant", tenant);
+	cJSON_AddNumberToObject(args, "timeout_ms", (double)timeout_ms);
+	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_DETACH, args, timeout_ms, print_detached,
+			      timeline);
+}
+
+int cmd_timeline_detach(struct execctl *ctx, int argc, char **argv)
+{
+	struct detach_opts d = { .o.cmd = "timeline detach", .timeout_ms = 30000 };
+	int first = 0, r;
+
+	r = args_parse_command(ctx, d.o.cmd, detach_usage, argc, argv, detach_options,
+			       detach_option, &d, 1, &first);
+	if (r != 0)
+		return r;
+	if ((r = args_id_prefix_arg(d.o.cmd, "timeline", argv[first], &d.o.timeline)) != 0)
+		return r;
+	return cmd_timeline_detach_call(ctx, d.o.timeline, d.o.tenant, d.timeout_ms);
+}

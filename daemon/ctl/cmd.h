@@ -152,5 +152,7 @@ int prep_wal_get(struct req *r, const cJSON *args);
 ex_poll_t run_wal_get(struct req *r, struct ex_context *cx);
 ex_poll_t run_wal_list(struct req *r, struct ex_context *cx);
 ex_poll_t run_timeline_verify(struct req *r, struct ex_context *cx);
+int prep_timeline_detach(struct req *r, const cJSON *args);
+ex_poll_t run_timeline_detach(struct req *r, struct ex_context *cx);
 
 #endif /* EXECD_CTL_CMD_H */

@@ -125,3 +125,72 @@ ex_poll_t run_timeline_verify(struct req *r, struct ex_context *cx)
 			 strerror((int)-EX_AWAITED(&r->a)));
 	EX_END(&r->a, &r->fut, 0);
 }
+
+/* ---- timeline.detach: stop following the source, keep the archive ---- */
+
+int prep_timeline_detach(struct req *r, const cJSON *args)
+{
+	int x;
+	if ((x = prep_timeline_one(r, args)) < 0 || (x = arg_timeout(r, args)) < 0)
+		return x;
+	return 0;
+}
+
+static int64_t blk_detach(void *arg)
+{
+	struct req *r = arg;
+	return timeline_set_detached(r->ref.tl);
+}
+
+static void detach_result(struct req *r)
+{
+	char buf[EXECD_ID_STR_SIZE];
+	cJSON *o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "timeline", execd_id_format(&r->timeline, buf)) ||
+	    !cJSON_AddBoolToObject(o, "detached", true) ||
+	    !cJSON_AddNumberToObject(o, "tasks_ended", (double)r->sd.n_ended)) {
+		cJSON_Delete(o);
+		req_oom(r);
+		return;
+	}
+	r->result = o;
+}
+
+/* Like timeline.delete up to the removal (docs/protocol.md): its tasks are shut down until the
+ * request's deadline (sticky meanwhile), then timeline.json says detached, and the timeline takes
+ * requests again (wal.get) but starts no task, now or after a restart. */
+ex_poll_t run_timeline_detach(struct req *r, struct ex_context *cx)
+{
+	EX_BEGIN(&r->a);
+	if (timeline_acquire(&r->timeline, &r->ref) < 0) { /* released by req_free */
+		req_fail(r, -ENOENT, "the timeline no longer exists");
+		EX_RETURN(&r->a, &r->fut, 0);
+	}
+	memset(&r->filt, 0, sizeof r->filt);
+	r->filt.timeline = &r->timeline;
+	r->filt.exclude_id = r->self;
+	EX_AWAIT(
+		&r->a, cx,
+		task_mgr_shutdown_tasks(&r->sd, &r->filt, EX_CANCEL_REQUESTED, req_deadline_ns(r)));
+	r->rc = EX_AWAITED(&r->a);
+	if (r->rc < 0) {
+		req_fail(r, (int)r->rc, "shutdown failed: %s", strerror((int)-r->rc));
+	} else if (r->rc > 0) {
+		req_fail(
+			r, -ETIMEDOUT,
+			"%zu task(s) of the timeline did not end within %llu ms; it is not detached",
+			r->sd.n_remaining, (unsigned long long)r->timeout_ms);
+	} else {
+		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_detach, r));
+		r->rc = EX_AWAITED(&r->a);
+		if (r->rc < 0)
+			req_fail(r, (int)r->rc, "cannot record the detach: %s",
+				 strerror((int)-r->rc));
+		else
+			detach_result(r);
+	}
+	/* requests on the timeline (wal.get, ...) may run again; a detached one spawns nothing */
+	task_mgr_unblock(NULL, &r->timeline);
+	task_mgr_shutdown_clear(&r->sd);
+	EX_END(&r->a, &r->fut, 0);
+}

@@ -40,6 +40,8 @@ static const struct cmd commands[PROTO_CMD__COUNT] = {
 	[PROTO_CMD_WAL_GET] = { TAG_TIMELINE, prep_wal_get, run_wal_get },
 	[PROTO_CMD_WAL_LIST] = { TAG_TIMELINE, prep_timeline_one, run_wal_list },
 	[PROTO_CMD_TIMELINE_VERIFY] = { TAG_TIMELINE, prep_timeline_one, run_timeline_verify },
+	/* not bound, as deletes: it shuts down the timeline's tasks itself */
+	[PROTO_CMD_TIMELINE_DETACH] = { TAG_NONE, prep_timeline_detach, run_timeline_detach },
 };
 
 static const char *cmd_name(const struct cmd *c)

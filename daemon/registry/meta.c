@@ -5,6 +5,7 @@
  * The only file of daemon/registry/ that knows their format. Blocking: file I/O.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,11 @@ int meta_write_tenant(const struct tenant *t)
 
 int meta_write_timeline(const struct timeline *tl)
 {
+	return meta_write_timeline_detached(tl, atomic_load(&tl->detached));
+}
+
+int meta_write_timeline_detached(const struct timeline *tl, bool detached)
+{
 	char lsn[20];
 	cJSON *o = cJSON_CreateObject();
 	lsn_format(tl->start_lsn, lsn);
@@ -61,7 +67,8 @@ int meta_write_timeline(const struct timeline *tl)
 	    !add_str_or_null(o, "source", tl->source) || !add_str_or_null(o, "slot", tl->slot) ||
 	    !cJSON_AddBoolToObject(o, "create_slot", tl->create_slot) ||
 	    !cJSON_AddStringToObject(o, "start_lsn", lsn) ||
-	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)tl->created_at_ms)) {
+	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)tl->created_at_ms) ||
+	    (detached && !cJSON_AddTrueToObject(o, "detached"))) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
@@ -137,6 +144,7 @@ int meta_read_timeline(struct timeline *tl)
 	}
 	tl->created_at_ms = json_ms(o, "created_at_ms");
 	tl->create_slot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "create_slot"));
+	atomic_store(&tl->detached, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "detached")));
 	if ((r = dup_opt(json_str(o, "source"), &tl->source)) == 0)
 		r = dup_opt(json_str(o, "slot"), &tl->slot);
 	cJSON_Delete(o);

@@ -71,6 +71,8 @@ char *path_join(const char *a, const char *b);
 int meta_write_tenant(const struct tenant *t);
 int meta_read_tenant(struct tenant *t);
 int meta_write_timeline(const struct timeline *tl);
+/** timeline.json of @p tl with "detached" as @p detached (timeline_set_detached). */
+int meta_write_timeline_detached(const struct timeline *tl, bool detached);
 int meta_read_timeline(struct timeline *tl);
 
 /**

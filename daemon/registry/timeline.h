@@ -37,6 +37,9 @@ struct timeline {
 	uint64_t start_lsn;       /**< 0 = the server's current position */
 	int64_t created_at_ms;    /**< Unix time, ms */
 	struct wal_timeline *wal; /**< owned by daemon/wal; NULL if none */
+	/** Detached (timeline.detach): it follows its source no more, its WAL stays readable. Set
+	 * at load, or once by timeline_set_detached() after timeline.json says so; never cleared. */
+	_Atomic bool detached;
 	/* registry-internal: under the registry lock */
 	enum reg_state state;
 	unsigned refs; /**< the registry's own (while listed) + every timeline_acquire() */

@@ -193,9 +193,11 @@ int wal_timeline_start(struct timeline *tl)
 	int r = wt_load(tl, &wt);
 	if (r < 0)
 		return r;
-	wt->phase = wt->source ? WALRECV_CONNECTING : WALRECV_IDLE;
+	/* a detached timeline (timeline.detach) keeps its WAL readable and follows nothing */
+	bool follow = wt->source && !atomic_load(&tl->detached);
+	wt->phase = follow ? WALRECV_CONNECTING : WALRECV_IDLE;
 	tl->wal = wt;
-	if (wt->source && (r = spawn_tasks(tl, wt)) < 0) {
+	if (follow && (r = spawn_tasks(tl, wt)) < 0) {
 		tl->wal = NULL;
 		wt_free(wt);
 	}
@@ -272,7 +274,7 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		return cJSON_AddStringToObject(obj, "state", "stopped") ? 0 : -ENOMEM;
 	}
 	pthread_mutex_lock(&wt->lock);
-	const char *state = walrecv_phase_name(wt->phase);
+	const char *state = atomic_load(&tl->detached) ? "detached" : walrecv_phase_name(wt->phase);
 	char *error = wt->error ? strdup(wt->error) : NULL;
 	bool has_error = wt->error != NULL;
 	uint64_t system_id = wt->system_id;

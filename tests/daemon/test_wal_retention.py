@@ -6,6 +6,8 @@ A timeline streams a few segments with no retention limit; execd stops, and so d
 execd starts again with limits that would remove every complete segment (1 byte, 1 s): while the
 receiver cannot connect, retention passes report themselves paused and every segment stays.
 Once PostgreSQL is back and the timeline streams, retention resumes and the segments go.
+Then `timeline delete --keep-data` detaches it: its tasks end, `wal get` still serves its WAL,
+also after a restart.
 """
 import json
 import os
@@ -65,6 +67,22 @@ try:
     with open(d2.logpath) as f:
         log = f.read()
     check("retention paused" in log and "retention resumed" in log, "pause not logged", d2)
+
+    # detach (as `timeline delete --keep-data`): its tasks end, its WAL stays readable, also
+    # after a restart, and nothing follows the source any more
+    ok(d2, "timeline", "delete", "--keep-data", tl)
+    check(show(d2, tl)["state"] == "detached", "state after detach: %r" % show(d2, tl), d2)
+    tasks = json.loads(ok(d2, "--json", "list", "--timeline", tl))["tasks"]
+    check(not [t for t in tasks if t["kind"] != "control_request"],
+          "tasks of a detached timeline: %r" % tasks, d2)
+    partial = json.loads(ok(d2, "--json", "wal", "list", tl))["wal"]["pg_timelines"][-1]["partial"]
+    out = os.path.join(d.tmp, "out")
+    ok(d2, "wal", "get", tl, partial[:24], out)
+    check(os.path.getsize(out) == 16 << 20, "wal get after detach", d2)
+    check(d2.stop() == 0, "execd exit status", d2)
+    d2.start()
+    check(show(d2, tl)["state"] == "detached", "detached after a restart", d2)
+    ok(d2, "wal", "get", tl, partial[:24], out)
     check(d2.stop() == 0, "execd exit status", d2)
     print("ok")
 finally:
