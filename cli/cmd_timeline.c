@@ -21,13 +21,14 @@ enum {
 	OPT_START_LSN,
 	OPT_LSN,
 	OPT_TIMEOUT,
+	OPT_KEEP_DATA,
 };
 
 struct timeline_opts {
 	const char *cmd;
 	char *tenant, *timeline, *id;
 	const char *source, *slot, *start_lsn, *lsn;
-	bool create_slot;
+	bool create_slot, keep_data;
 	int64_t timeout_ms;
 };
 
@@ -69,6 +70,9 @@ static int timeline_option(void *userdata, int opt, const char *arg)
 		return 0;
 	case OPT_TIMEOUT:
 		return args_timeout_arg(o->cmd, arg, &o->timeout_ms);
+	case OPT_KEEP_DATA:
+		o->keep_data = true;
+		return 0;
 	}
 	return EXECCTL_EXIT_USAGE;
 }
@@ -337,12 +341,13 @@ static int timeline_show(struct execctl *ctx, int argc, char **argv)
 }
 
 static const char delete_usage[] =
-	"Usage: execctl timeline delete TIMELINE [--tenant T] [--timeout SEC] [OPTIONS]\n"
+	"Usage: execctl timeline delete TIMELINE [--tenant T] [--timeout SEC] [--keep-data]\n"
 	"\n"
 	"Shut down the timeline's tasks (reason 'deleted'), wait for them, then remove its files.\n"
 	"\n"
 	"  --tenant T      look for the timeline in tenant T only\n"
 	"  --timeout SEC   wait at most this long for its tasks (default 30s)\n"
+	"  --keep-data     keep its WAL, readable by `execctl wal get`: timeline detach\n"
 	"  --json          print the daemon's result as JSON\n"
 	"  --socket PATH   talk to execd at PATH\n"
 	"  -h, --help      show this help\n";
@@ -351,6 +356,7 @@ static const struct option delete_options[] = {
 	{ "tenant", required_argument, NULL, OPT_TENANT },
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "keep-data", no_argument, NULL, OPT_KEEP_DATA },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -363,6 +369,8 @@ static int timeline_delete(struct execctl *ctx, int argc, char **argv)
 	r = parse_one_timeline(ctx, &o, delete_usage, delete_options, argc, argv);
 	if (r != 0)
 		return r;
+	if (o.keep_data)
+		return cmd_timeline_detach_call(ctx, o.timeline, o.tenant, o.timeout_ms);
 	args = timeline_args(&o);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
 	return cmd_call_print(ctx, PROTO_CMD_TIMELINE_DELETE, args, o.timeout_ms, cmd_print_deleted,
@@ -510,6 +518,8 @@ static const struct execctl_command timeline_commands[] = {
 	{ "repair", timeline_repair, "resume a damaged timeline from the WAL on disk" },
 	{ "pause", timeline_pause, "stop a timeline's WAL tasks and keep them stopped" },
 	{ "resume", timeline_resume, "start a paused or shut-down timeline's WAL tasks again" },
+	{ "verify", cmd_timeline_verify, "check a timeline's WAL: continuity, headers, CRCs" },
+	{ "detach", cmd_timeline_detach, "stop following a timeline's source, keep its WAL" },
 	{ NULL, NULL, NULL },
 };
 

@@ -46,6 +46,13 @@ int cmd_cancel(struct execctl *ctx, int argc, char **argv);
 int cmd_status(struct execctl *ctx, int argc, char **argv);
 int cmd_tenant(struct execctl *ctx, int argc, char **argv);
 int cmd_timeline(struct execctl *ctx, int argc, char **argv);
+int cmd_wal(struct execctl *ctx, int argc, char **argv);
+/* `timeline verify` (cmd_wal.c, beside the other commands on a timeline's WAL). */
+int cmd_timeline_verify(struct execctl *ctx, int argc, char **argv);
+/* `timeline detach` and `timeline delete --keep-data` (cmd_wal.c): timeline.detach. */
+int cmd_timeline_detach(struct execctl *ctx, int argc, char **argv);
+int cmd_timeline_detach_call(struct execctl *ctx, const char *timeline, const char *tenant,
+			     int64_t timeout_ms);
 
 /* Runs the sub-command of a group (`tenant create`): `group` names it in messages. */
 int execctl_dispatch(struct execctl *ctx, const char *group, const struct execctl_command *cmds,

@@ -17,6 +17,7 @@ static const char *const kind_names[TASK_KIND__COUNT] = {
 	[TASK_KIND_STATUS] = "status",
 	[TASK_KIND_SIGNAL_HANDLER] = "signal_handler",
 	[TASK_KIND_OTHER] = "other",
+	[TASK_KIND_WAL_COMPRESS] = "wal_compress",
 };
 
 static const char *const state_names[TASK_STATE__COUNT] = {
@@ -45,6 +46,10 @@ static const struct {
 	[PROTO_CMD_TIMELINE_REPAIR] = { "timeline.repair", true },
 	[PROTO_CMD_TIMELINE_PAUSE] = { "timeline.pause", true },
 	[PROTO_CMD_TIMELINE_RESUME] = { "timeline.resume", true },
+	[PROTO_CMD_WAL_GET] = { "wal.get", false },
+	[PROTO_CMD_WAL_LIST] = { "wal.list", false },
+	[PROTO_CMD_TIMELINE_VERIFY] = { "timeline.verify", false },
+	[PROTO_CMD_TIMELINE_DETACH] = { "timeline.detach", true },
 };
 
 static const struct {

@@ -31,6 +31,7 @@ enum task_kind {
 	TASK_KIND_STATUS,           /**< sd_notify STATUS=/WATCHDOG=1 */
 	TASK_KIND_SIGNAL_HANDLER,   /**< turns signals into shutdown */
 	TASK_KIND_OTHER,
+	TASK_KIND_WAL_COMPRESS, /**< compresses completed WAL segments with zstd (daemon/wal) */
 	TASK_KIND__COUNT
 };
 
@@ -63,6 +64,10 @@ enum proto_command {
 	PROTO_CMD_TIMELINE_REPAIR,
 	PROTO_CMD_TIMELINE_PAUSE,
 	PROTO_CMD_TIMELINE_RESUME,
+	PROTO_CMD_WAL_GET,         /**< a segment or history file, its fd passed (SCM_RIGHTS) */
+	PROTO_CMD_WAL_LIST,        /**< the restorable range of a timeline's WAL */
+	PROTO_CMD_TIMELINE_VERIFY, /**< WAL continuity, page headers and record CRCs */
+	PROTO_CMD_TIMELINE_DETACH, /**< stop following the source, keep the archive */
 	PROTO_CMD__COUNT
 };
 

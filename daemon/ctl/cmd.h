@@ -73,6 +73,10 @@ struct req {
 	struct timeline_ref
 		ref; /* held by timeline.wait_lsn while it waits; released by req_free */
 	int64_t rc;
+	/* wal.get: the file asked for, and the descriptor passed with the reply (-1: none) */
+	char *name;
+	int fd;
+	struct wal_file wf;
 };
 
 /* ---- the two halves of ctl_dispatch() (dispatch.c), apart for tests/fuzz ---- */
@@ -162,5 +166,14 @@ ex_poll_t run_timeline_repair(struct req *r, struct ex_context *cx);
 /* timeline.pause and timeline.resume (cmd_pause.c; arguments: prep_timeline_delete's) */
 ex_poll_t run_timeline_pause(struct req *r, struct ex_context *cx);
 ex_poll_t run_timeline_resume(struct req *r, struct ex_context *cx);
+
+/* ---- WAL of a timeline for restores (cmd_wal.c) ---- */
+
+int prep_wal_get(struct req *r, const cJSON *args);
+ex_poll_t run_wal_get(struct req *r, struct ex_context *cx);
+ex_poll_t run_wal_list(struct req *r, struct ex_context *cx);
+ex_poll_t run_timeline_verify(struct req *r, struct ex_context *cx);
+int prep_timeline_detach(struct req *r, const cJSON *args);
+ex_poll_t run_timeline_detach(struct req *r, struct ex_context *cx);
 
 #endif /* EXECD_CTL_CMD_H */

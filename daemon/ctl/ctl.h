@@ -192,6 +192,21 @@ void ctl_reply_set_task(struct ctl_reply *r, uint64_t task_id, bool cancel_on_ha
  * `requested`), and drop the connection's reference; the reply is freed when the task ends. */
 void ctl_reply_abandon(struct ctl_reply *r);
 
+/**
+ * Complete @p r with @p line and a descriptor @p fd (ownership of both taken) that the
+ * connection passes with the line's first byte (SCM_RIGHTS, docs/protocol.md "Passed
+ * descriptors"); -1 for none. A NULL line (out of memory) closes @p fd.
+ */
+void ctl_reply_complete_fd(struct ctl_reply *r, char *line, int fd);
+/** Take the descriptor of a completed reply (-1: none); call before ctl_reply_take(). */
+int ctl_reply_take_fd(struct ctl_reply *r);
+
+/**
+ * A response line like ctl_ok()'s whose envelope also says "fd": true: a descriptor comes with
+ * the line's first byte. Takes ownership of @p result. @return the line, or NULL on -ENOMEM.
+ */
+char *ctl_ok_fd(const struct cJSON *id, struct cJSON *result);
+
 /** State of the wait future. */
 struct ctl_reply_wait {
 	struct ex_cancel_safe_future cs;

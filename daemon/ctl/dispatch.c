@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -39,6 +40,12 @@ static const struct cmd commands[PROTO_CMD__COUNT] = {
 	/* not bound either: resume must run while a task.shutdown left the timeline refusing */
 	[PROTO_CMD_TIMELINE_PAUSE] = { TAG_NONE, prep_timeline_delete, run_timeline_pause },
 	[PROTO_CMD_TIMELINE_RESUME] = { TAG_NONE, prep_timeline_delete, run_timeline_resume },
+	/* bound to the timeline: a delete waits for a restore's read to finish */
+	[PROTO_CMD_WAL_GET] = { TAG_TIMELINE, prep_wal_get, run_wal_get },
+	[PROTO_CMD_WAL_LIST] = { TAG_TIMELINE, prep_timeline_one, run_wal_list },
+	[PROTO_CMD_TIMELINE_VERIFY] = { TAG_TIMELINE, prep_timeline_one, run_timeline_verify },
+	/* not bound, as deletes: it shuts down the timeline's tasks itself */
+	[PROTO_CMD_TIMELINE_DETACH] = { TAG_NONE, prep_timeline_detach, run_timeline_detach },
 };
 
 static const char *cmd_name(const struct cmd *c)
@@ -53,8 +60,11 @@ static void req_free(struct req *r)
 	cJSON_Delete(r->candidates);
 	if (r->ref.tl)
 		timeline_release(r->ref.tl);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r->source);
 	free(r->slot);
+	free(r->name);
 	free(r);
 }
 
@@ -65,7 +75,7 @@ static char *req_line(struct req *r)
 		line = ctl_error(r->id, r->err, r->msg, r->candidates);
 		r->candidates = NULL;
 	} else {
-		line = ctl_ok(r->id, r->result);
+		line = r->fd >= 0 ? ctl_ok_fd(r->id, r->result) : ctl_ok(r->id, r->result);
 		r->result = NULL;
 	}
 	return line;
@@ -89,7 +99,11 @@ static ex_poll_t req_poll(struct ex_future *f, struct ex_context *cx)
 	if (r->err && r->err != -ENOENT && r->err != -EEXIST && r->err != -EINVAL &&
 	    r->err != -ENOTUNIQ && !cancel_requested())
 		log_warning("%s: %s", cmd_name(r->cmd), r->msg);
-	ctl_reply_complete(r->reply, req_line(r));
+	char *line = req_line(r);
+	/* a descriptor goes with a successful line only (an error's fd is closed by req_free) */
+	ctl_reply_complete_fd(r->reply, line, !r->err ? r->fd : -1);
+	if (!r->err)
+		r->fd = -1;
 	r->completed = true;
 	f->output = 0; /* a refused request is answered, not a failed task */
 	return EX_READY;
@@ -168,6 +182,7 @@ int ctl_request_prepare(cJSON *req, const struct ctl_peer *peer, char **line, st
 		return -ENOMEM;
 	}
 	r->cmd = cmd;
+	r->fd = -1;
 	r->conn = task_mgr_current_id();
 	r->fut.poll = req_poll;
 	if (cmd->prepare(r, cJSON_IsObject(args) ? args : NULL) < 0) {

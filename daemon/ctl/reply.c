@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "task_mgr.h"
@@ -13,6 +14,7 @@ struct ctl_reply {
 	int refs; /* the connection and the request task */
 	bool done;
 	char *line;
+	int fd; /* passed with the line (SCM_RIGHTS), or -1 */
 	struct ex_waker waker;
 	uint64_t task; /* the request task, 0 until known */
 	bool cancel_on_hangup;
@@ -25,6 +27,7 @@ struct ctl_reply *ctl_reply_new(void)
 		return NULL;
 	pthread_mutex_init(&r->lock, NULL);
 	r->refs = 2;
+	r->fd = -1;
 	return r;
 }
 
@@ -36,6 +39,8 @@ static void unref(struct ctl_reply *r)
 	if (last) {
 		ex_waker_drop(&r->waker);
 		free(r->line);
+		if (r->fd >= 0)
+			close(r->fd);
 		pthread_mutex_destroy(&r->lock);
 		free(r);
 	}
@@ -43,12 +48,29 @@ static void unref(struct ctl_reply *r)
 
 void ctl_reply_complete(struct ctl_reply *r, char *line)
 {
+	ctl_reply_complete_fd(r, line, -1);
+}
+
+void ctl_reply_complete_fd(struct ctl_reply *r, char *line, int fd)
+{
 	pthread_mutex_lock(&r->lock);
 	r->line = line;
+	r->fd = line ? fd : -1;
+	if (!line && fd >= 0)
+		close(fd); /* the line is an error now: no descriptor goes with it */
 	r->done = true;
 	ex_waker_wake(&r->waker);
 	pthread_mutex_unlock(&r->lock);
 	unref(r);
+}
+
+int ctl_reply_take_fd(struct ctl_reply *r)
+{
+	pthread_mutex_lock(&r->lock);
+	int fd = r->fd;
+	r->fd = -1;
+	pthread_mutex_unlock(&r->lock);
+	return fd;
 }
 
 char *ctl_reply_take(struct ctl_reply *r)

@@ -45,6 +45,30 @@ static void send_now_and_close(int fd, int err, const char *msg)
 
 /* ---------------- connection ---------------- */
 
+/* send(2) of @p len bytes at @p buf, never blocking; with @p fd >= 0 the descriptor goes with the
+ * first byte (SCM_RIGHTS) in the same sendmsg, so a client that reads the line has it (the
+ * kernel attaches it to that byte: docs/protocol.md "Passed descriptors"). */
+static ssize_t send_out(int sock, const char *buf, size_t len, int fd)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctrl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&ctrl, 0, sizeof ctrl);
+		mh.msg_control = ctrl.buf;
+		mh.msg_controllen = sizeof ctrl.buf;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	}
+	return sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 struct conn {
 	struct ex_future fut;
 	struct ex_async a;
@@ -61,6 +85,7 @@ struct conn {
 	struct ctl_reply *reply;
 	struct ctl_reply_wait rw;
 	char *out;
+	int out_fd; /* passed with the response's first byte (SCM_RIGHTS), or -1 */
 	size_t out_len, out_off;
 	bool close_after;
 	int64_t n;
@@ -178,6 +203,7 @@ static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)
 				hung_up(c);
 				goto out; /* the slot is free as soon as the task ends, now */
 			}
+			c->out_fd = ctl_reply_take_fd(c->reply);
 			c->out = ctl_reply_take(c->reply);
 			c->reply = NULL;
 			if (!c->out)
@@ -195,10 +221,14 @@ respond:
 		c->out_off = 0;
 		c->deadline = ex_now_ns() + CTL_IO_TIMEOUT_NS;
 		while (c->out_off < c->out_len) {
-			c->n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-				    MSG_DONTWAIT | MSG_NOSIGNAL);
+			c->n = send_out(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+					c->out_fd);
 			if (c->n >= 0) {
 				c->out_off += (size_t)c->n;
+				if (c->n > 0 && c->out_fd >= 0) { /* it went with the first byte */
+					close(c->out_fd);
+					c->out_fd = -1;
+				}
 				continue;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -213,6 +243,10 @@ respond:
 		}
 		free(c->out);
 		c->out = NULL;
+		if (c->out_fd >= 0) { /* not reached: a non-empty line took it */
+			close(c->out_fd);
+			c->out_fd = -1;
+		}
 		if (c->close_after || task_mgr_is_shutdown_requested())
 			goto out;
 	}
@@ -226,6 +260,8 @@ static void conn_drop(struct ex_future *f)
 	if (c->reply) /* not reached: we always wait for a reply we asked for */
 		free(ctl_reply_take(c->reply));
 	free(c->out);
+	if (c->out_fd >= 0)
+		close(c->out_fd);
 	free(c->buf);
 	close(c->fd);
 	ctl_slot_release(c->peer.uid);
@@ -279,6 +315,7 @@ static int conn_spawn(int fd, uint64_t *refused_logged_ns)
 	}
 	c->fd = fd;
 	c->peer = peer;
+	c->out_fd = -1;
 	c->fut.poll = conn_poll;
 	/* on failure task_mgr_spawn calls conn_drop: fd closed, slot given back */
 	return task_mgr_spawn(TASK_KIND_CONTROL_REQUEST, NULL, NULL, "connection", false, &c->fut,

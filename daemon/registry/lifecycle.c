@@ -12,6 +12,7 @@
  * that status and the lists answer meanwhile.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,5 +356,19 @@ int timeline_remove(const struct execd_id *id, uint64_t exclude_task)
 	pthread_mutex_unlock(&reg.lock);
 	timeline_release(tl); /* the registry's reference */
 	execd_log_ids(LOG_INFO, &tenant, id, "timeline deleted");
+	return 0;
+}
+
+int timeline_set_detached(struct timeline *tl)
+{
+	if (atomic_load(&tl->detached))
+		return 0;
+	/* persisted first: the flag mirrors timeline.json (seed 002) */
+	int r = meta_write_timeline_detached(tl, true);
+	if (r < 0)
+		return r;
+	atomic_store(&tl->detached, true);
+	execd_log_ids(LOG_INFO, &tl->tenant_id, &tl->id,
+		      "timeline detached: its source is followed no more, its WAL is kept");
 	return 0;
 }

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,20 @@ int meta_write_timeline(const struct timeline *tl)
 	return meta_write_timeline_paused(tl, __atomic_load_n(&tl->paused, __ATOMIC_ACQUIRE));
 }
 
+static int write_timeline(const struct timeline *tl, bool paused, bool detached);
+
 int meta_write_timeline_paused(const struct timeline *tl, bool paused)
+{
+	return write_timeline(tl, paused, atomic_load(&tl->detached));
+}
+
+int meta_write_timeline_detached(const struct timeline *tl, bool detached)
+{
+	return write_timeline(tl, __atomic_load_n(&tl->paused, __ATOMIC_ACQUIRE), detached);
+}
+
+/* timeline.json of @p tl with "paused" and "detached" as given (the one writer of the file). */
+static int write_timeline(const struct timeline *tl, bool paused, bool detached)
 {
 	char lsn[20];
 	cJSON *o = cJSON_CreateObject();
@@ -79,7 +93,8 @@ int meta_write_timeline_paused(const struct timeline *tl, bool paused)
 	    !cJSON_AddBoolToObject(o, "create_slot", tl->create_slot) ||
 	    !cJSON_AddStringToObject(o, "start_lsn", lsn) ||
 	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)tl->created_at_ms) ||
-	    !cJSON_AddBoolToObject(o, "paused", paused)) {
+	    !cJSON_AddBoolToObject(o, "paused", paused) ||
+	    (detached && !cJSON_AddTrueToObject(o, "detached"))) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
@@ -203,6 +218,7 @@ int meta_read_timeline(struct timeline *tl)
 	tl->create_slot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "create_slot"));
 	/* absent in files written before timeline.pause existed: not paused */
 	tl->paused = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "paused"));
+	atomic_store(&tl->detached, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "detached")));
 	if ((r = check_slot(tl, json_str(o, "slot"))) == 0 &&
 	    (r = dup_opt(json_str(o, "source"), &tl->source)) == 0)
 		r = dup_opt(json_str(o, "slot"), &tl->slot);

@@ -77,6 +77,8 @@ int meta_read_tenant(struct tenant *t);
 int meta_write_timeline(const struct timeline *tl);
 /** meta_write_timeline() with "paused" = @p paused instead of tl->paused (registry/pause.c). */
 int meta_write_timeline_paused(const struct timeline *tl, bool paused);
+/** timeline.json of @p tl with "detached" as @p detached (timeline_set_detached). */
+int meta_write_timeline_detached(const struct timeline *tl, bool detached);
 int meta_read_timeline(struct timeline *tl);
 
 /**

@@ -145,6 +145,13 @@ void timeline_release(struct timeline *tl);
 /** Release every reference of @p refs and free the array (NULL is fine). */
 void timeline_refs_release(struct timeline_ref *refs, size_t n);
 
+/**
+ * Detach @p tl (a held reference; its tasks have ended): timeline.json says "detached", then
+ * tl->detached is set. A detached timeline starts no tasks (also after a restart); its files stay.
+ * @return 0 (also if it was detached already) or -errno of the write. Blocking (file I/O).
+ */
+int timeline_set_detached(struct timeline *tl);
+
 /** Mark timeline @p id stopping. @return 0, -ENOENT. */
 int timeline_mark_stopping(const struct execd_id *id);
 

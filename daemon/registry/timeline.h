@@ -41,6 +41,9 @@ struct timeline {
 	 * changes only after that file was written (seed 002); read with __atomic_load_n (daemon/wal
 	 * reads it without a lock), written by registry/pause.c only. */
 	bool paused;
+	/** Detached (timeline.detach): it follows its source no more, its WAL stays readable. Set
+	 * at load, or once by timeline_set_detached() after timeline.json says so; never cleared. */
+	_Atomic bool detached;
 	/* registry-internal: under the registry lock */
 	enum reg_state state;
 	unsigned refs; /**< the registry's own (while listed) + every timeline_acquire() */

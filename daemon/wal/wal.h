@@ -83,6 +83,69 @@ struct wal_wait {
 struct ex_cancel_safe_future *wal_timeline_wait_lsn(struct wal_wait *w, struct timeline *tl,
 						    uint64_t lsn);
 
+/** A WAL file of a timeline opened for reading (wal_timeline_open_file). */
+struct wal_file {
+	int fd;          /**< read-only, O_CLOEXEC; owned by the caller (-1: none) */
+	bool zstd;       /**< a compressed segment (".zst"): its content is one zstd frame */
+	bool partial;    /**< the segment exists only as the open ".partial" */
+	uint64_t size;   /**< bytes of the content (decompressed) */
+	uint64_t stored; /**< bytes of the file */
+	char file[40];   /**< the file's name in the timeline's wal/ directory */
+};
+
+/**
+ * Check a name that wal.get serves: a segment ("<24 hex digits>", or with ".partial") or a
+ * history file ("<8 hex digits>.history"), uppercase as PostgreSQL names them.
+ * @return 0 (*history set), or -EINVAL. Thread-safe.
+ */
+int wal_file_name_check(const char *name, bool *history);
+
+/**
+ * Open WAL file @p name of @p tl for a restore (restore_command's %f): a history file as it is;
+ * a segment as "<name>", else "<name>.zst" (compressed), else "<name>.partial" (the open segment,
+ * served as barman-wal-restore --partial does, so recovery reaches the flush LSN).
+ * @return 0 and *out (out->fd to close); -EINVAL for a bad name; -ENOENT if the timeline has no
+ *         such file; -EUCLEAN for a ".zst" without a valid frame header; -errno of open/fstat.
+ * Blocking (open, fstat, pread of a frame header): call on the blocking pool. Thread-safe.
+ */
+int wal_timeline_open_file(struct timeline *tl, const char *name, struct wal_file *out);
+
+/**
+ * The restorable range of @p tl's WAL as JSON (docs/protocol.md, wal.list): per PostgreSQL
+ * timeline its oldest and newest LSN, segments (compressed ones counted), the open ".partial"
+ * and the gaps between segments; the history files; the flush LSN.
+ * @return 0 and *out (cJSON_Delete it); -ENOENT (no WAL state); -ENOMEM; -errno of readdir.
+ * Blocking (readdir): call on the blocking pool. Thread-safe.
+ */
+int wal_timeline_list(struct timeline *tl, struct cJSON **out);
+
+/**
+ * What timeline.verify asks of the base backups (daemon/backup registers it; until then none is
+ * set and the check runs from the oldest segment). Each member may be NULL.
+ */
+struct wal_verify_hooks {
+	/** The start LSN of @p tl's oldest kept backup into *lsn. @return 1 if there is one, 0 if
+	 * none, -errno. Blocking allowed (runs on the blocking pool). */
+	int (*oldest_backup_lsn)(struct timeline *tl, uint64_t *lsn);
+	/** Check each backup of @p tl against its manifest; add the findings to @p verify (the
+	 * result's object) and clear its "ok" on a problem. @return 0 or -errno. Blocking. */
+	int (*check_backups)(struct timeline *tl, struct cJSON *verify);
+};
+
+/** Register the hooks (@p h must outlive the daemon's use; NULL removes them). Call at start,
+ * before the control socket serves. */
+void wal_verify_set_hooks(const struct wal_verify_hooks *h);
+
+/**
+ * timeline.verify (docs/protocol.md): the WAL of @p tl's current PostgreSQL timeline from the
+ * oldest kept backup's start LSN (hook), else from @p tl's oldest segment, to its flush LSN:
+ * continuous, valid page headers, every record's CRC-32C (walverify.h); then the backups hook.
+ * @return 0 and *out ({"ok", "pg_timeline", "start_lsn", "end_lsn", "flush_lsn", "records",
+ *         "segments", "bad_lsn", "segment", "problem", "from"}); -ENOENT (no WAL state);
+ *         -ENOMEM; -errno of a read. Blocking (reads all of it): the blocking pool. Thread-safe.
+ */
+int wal_timeline_verify(struct timeline *tl, struct cJSON **out);
+
 /**
  * Repair @p tl after its start-up check found its wal.state and files disagree (walstart.h):
  * check again (files restored meanwhile are used as they are), else move every damaged or

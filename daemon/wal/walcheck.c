@@ -15,6 +15,7 @@
 #include "wal.h"
 #include "walcheck.h"
 #include "walseg.h"
+#include "walzst.h"
 
 /* PostgreSQL's xlog_internal.h: page header flags and sizes. */
 #define XLP_LONG_HEADER 0x0002
@@ -26,6 +27,7 @@
 struct seg {
 	uint64_t segno;
 	unsigned char complete, partial;
+	unsigned char plain, zst; /* complete as "<name>" and/or "<name>.zst" (walzst.h) */
 };
 
 struct ctx {
@@ -59,6 +61,8 @@ static int seg_parse(const char *name, uint32_t seg_size, uint32_t *tli, uint64_
 		*partial = 0;
 	else if (strcmp(name + WAL_FNAME_LEN, ".partial") == 0)
 		*partial = 1;
+	else if (strcmp(name + WAL_FNAME_LEN, WALZST_SUFFIX) == 0)
+		*partial = 2; /* compressed: complete */
 	else
 		return -EINVAL;
 	uint32_t f[3];
@@ -93,7 +97,8 @@ static int add_seg(struct ctx *c, size_t *cap, uint64_t segno, int partial)
 		c->segs = s;
 		*cap = ncap;
 	}
-	c->segs[c->n++] = (struct seg){ segno, !partial, (unsigned char)partial };
+	c->segs[c->n++] = (struct seg){ segno, partial != 1, partial == 1, partial == 0,
+					partial == 2 };
 	return 0;
 }
 
@@ -139,6 +144,8 @@ static int list_segments(struct ctx *c)
 		if (k && c->segs[k - 1].segno == c->segs[i].segno) {
 			c->segs[k - 1].complete |= c->segs[i].complete;
 			c->segs[k - 1].partial |= c->segs[i].partial;
+			c->segs[k - 1].plain |= c->segs[i].plain;
+			c->segs[k - 1].zst |= c->segs[i].zst;
 		} else {
 			c->segs[k++] = c->segs[i];
 		}
@@ -166,16 +173,24 @@ struct pagehdr {
 
 /* Read the page header at @p off of @p fd (long: the 40-byte form). @return 0; -ENODATA if the
  * file ends before it; -errno of pread. Fields are in this machine's byte order (the server's). */
-static int read_header(int fd, uint64_t off, bool is_long, struct pagehdr *h)
+static int read_header(int fd, bool zst, uint64_t off, bool is_long, struct pagehdr *h)
 {
 	unsigned char b[SIZE_OF_LONG_PHD];
 	size_t len = is_long ? SIZE_OF_LONG_PHD : SIZE_OF_SHORT_PHD;
 	ssize_t k;
-	do
-		k = pread(fd, b, len, (off_t)off);
-	while (k < 0 && errno == EINTR);
-	if (k < 0)
-		return -errno;
+	if (zst) { /* a compressed segment: only its first page is read (check_segment) */
+		k = off ? -EINVAL : walzst_read_head(fd, b, len);
+		if (k == -EBADMSG)
+			return -ENODATA; /* a damaged frame: reported by the size check */
+		if (k < 0)
+			return (int)k;
+	} else {
+		do
+			k = pread(fd, b, len, (off_t)off);
+		while (k < 0 && errno == EINTR);
+		if (k < 0)
+			return -errno;
+	}
 	if ((size_t)k < len)
 		return -ENODATA;
 	memset(h, 0, sizeof *h);
@@ -245,7 +260,12 @@ static void problem(struct ctx *c, enum walcheck_kind k, const char *name, uint6
 /* The file of segment @p s to read (complete first) and its name. */
 static void seg_file(const struct ctx *c, const struct seg *s, char name[static WAL_FNAME_LEN + 9])
 {
-	seg_name(c->tli, s->segno, c->seg_size, s->complete ? "" : ".partial", name);
+	/* a plain one beside its .zst (a compression cut short) is the one read */
+	seg_name(c->tli, s->segno, c->seg_size,
+		 s->plain ? ""
+		 : s->zst ? WALZST_SUFFIX
+			  : ".partial",
+		 name);
 }
 
 /*
@@ -272,9 +292,14 @@ static int check_segment(struct ctx *c, const struct seg *s, uint32_t upto, uint
 	int r = WALCHECK_OK;
 	uint64_t base = (uint64_t)s->segno * c->seg_size;
 	uint32_t tli = 0, blcksz = 0;
+	bool zst = s->zst && !s->plain;
+	if (zst) { /* complete: its first page is checked, its size is the frame's content size */
+		upto = upto ? 1 : 0;
+		sb.st_size = (off_t)walzst_content_size(fd);
+	}
 	for (uint32_t off = 0; off < upto; off += blcksz) {
 		struct pagehdr h = { 0 };
-		int e = read_header(fd, off, off == 0, &h);
+		int e = read_header(fd, zst, off, off == 0, &h);
 		if (e == -ENODATA) {
 			snprintf(why, 96, "the file ends at byte %jd", (intmax_t)sb.st_size);
 			r = WALCHECK_ZEROS; /* (the size check below names it) */
@@ -292,7 +317,11 @@ static int check_segment(struct ctx *c, const struct seg *s, uint32_t upto, uint
 	}
 	close(fd);
 	if (sb.st_size != (off_t)c->seg_size) {
-		snprintf(why, 96, "%jd bytes, not %" PRIu32, (intmax_t)sb.st_size, c->seg_size);
+		if (sb.st_size < 0)
+			snprintf(why, 96, "not a zstd frame with its content size");
+		else
+			snprintf(why, 96, "%jd bytes, not %" PRIu32, (intmax_t)sb.st_size,
+				 c->seg_size);
 		r = WALCHECK_SIZE;
 	}
 	return r;
@@ -464,10 +493,10 @@ int walcheck_repair(int dirfd, const struct walcheck_report *rep, uint32_t seg_s
 			r = move_aside(dirfd, name);
 		}
 		if (r == 0 && s->complete) {
-			struct seg whole = { s->segno, 1, 0 };
+			struct seg whole = { s->segno, 1, 0, s->plain, s->zst };
 			c.magic = 0;
 			r = check_segment(&c, &whole, 1, &end, why);
-			seg_name(c.tli, s->segno, seg_size, "", name);
+			seg_name(c.tli, s->segno, seg_size, s->plain ? "" : WALZST_SUFFIX, name);
 			if (r > 0)
 				r = move_aside(dirfd, name);
 		}

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,13 +28,15 @@
 #include "task_mgr.h"
 #include "walfmt.h"
 #include "walgc.h"
+#include "walphase.h"
 #include "walseg.h"
 #include "waltl.h"
+#include "walzst.h"
 
 #define GC_INTERVAL_NS (10ull * 1000000000)
 
 struct seg {
-	char name[WAL_FNAME_LEN + 1];
+	char name[WAL_FNAME_LEN + 5]; /* a segment, or a compressed one ("<name>.zst") */
 	uint64_t segno;
 	uint64_t size;
 	int64_t mtime_s;
@@ -71,8 +74,11 @@ static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *to
 		uint64_t segno;
 		int partial;
 		struct stat st;
-		if (wal_seg_parse(de->d_name, &tli, &segno, &partial) < 0)
-			continue;
+		if (wal_seg_parse(de->d_name, &tli, &segno, &partial) < 0) {
+			partial = 0;
+			if (walzst_parse(de->d_name, &tli, &segno) < 0)
+				continue;
+		}
 		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
 			continue;
 		*total += (uint64_t)st.st_size;
@@ -89,7 +95,7 @@ static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *to
 			*v = nv;
 		}
 		struct seg *g = &(*v)[(*n)++];
-		memcpy(g->name, de->d_name, WAL_FNAME_LEN + 1);
+		snprintf(g->name, sizeof g->name, "%.28s", de->d_name); /* (parsed: it fits) */
 		g->segno = segno;
 		g->size = (uint64_t)st.st_size;
 		g->mtime_s = st.st_mtim.tv_sec;
@@ -129,18 +135,30 @@ static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint6
 
 int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
 {
+	bool paused;
+	return walgc_pass_paused(wt, now_s, &paused);
+}
+
+int walgc_pass_paused(struct wal_timeline *wt, uint64_t now_s, bool *paused)
+{
 	/* Prepared segments that will never be used (an older timeline's after a switch, or one
 	 * the receiver zero-filled itself meanwhile) go first; an error is reported after the
 	 * retention pass, which still runs. */
 	pthread_mutex_lock(&wt->lock);
 	uint32_t cur_tli = wt->pg_timeline;
+	/* Nothing is removed while the source cannot be reached: the archive must not age out
+	 * during the very outage it exists for (a timeline streams again before it trims). */
+	*paused = wt->phase != WALRECV_STREAMING;
 	pthread_mutex_unlock(&wt->lock);
+	atomic_store(&wt->retention_paused, *paused);
 	int pe = cur_tli ? walseg_remove_stale_preps(wt->dirfd, cur_tli,
 						     wal_segno(atomic_load(&wt->flush_lsn)))
 			 : 0;
 	struct seg *v;
 	size_t n;
 	uint64_t total;
+	if (*paused)
+		return pe < 0 ? pe : 0;
 	int r = scan(wt, &v, &n, &total);
 	if (r < 0)
 		return r;
@@ -164,6 +182,7 @@ struct walgc {
 	struct task_mgr_watcher watch;
 	struct ex_select sel;
 	struct task_mgr_blocking blk;
+	bool paused, was_paused; /* this pass's, the last one's */
 };
 
 static int64_t job_gc(void *arg)
@@ -171,7 +190,18 @@ static int64_t job_gc(void *arg)
 	struct walgc *g = arg;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return walgc_pass(g->wt, (uint64_t)ts.tv_sec);
+	return walgc_pass_paused(g->wt, (uint64_t)ts.tv_sec, &g->paused);
+}
+
+/* Say when retention stops and starts again (not at every pass). */
+static void log_pause(struct walgc *g)
+{
+	if (g->paused != g->was_paused)
+		execd_log_ids(LOG_INFO, &g->wt->tenant_id, &g->wt->timeline_id,
+			      g->paused ? "retention paused: the source is not streaming; no WAL "
+					  "is removed until it streams again"
+					: "retention resumed: the source streams again");
+	g->was_paused = g->paused;
 }
 
 static ex_poll_t walgc_poll(struct ex_future *f, struct ex_context *cx)
@@ -183,6 +213,7 @@ static ex_poll_t walgc_poll(struct ex_future *f, struct ex_context *cx)
 	do {
 		EX_AWAIT(&g->a, cx, task_mgr_spawn_blocking(&g->blk, job_gc, g));
 		e = EX_AWAITED(&g->a);
+		log_pause(g);
 		if (e > 0)
 			execd_log_ids(LOG_INFO, &g->wt->tenant_id, &g->wt->timeline_id,
 				      "retention: removed %lld WAL segment(s)", (long long)e);

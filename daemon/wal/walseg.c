@@ -124,13 +124,21 @@ int walseg_resume_lsn(int dirfd, uint32_t tli, uint64_t lsn, uint64_t *out)
 	char name[WAL_FNAME_LEN + 9];
 	struct stat st;
 	for (uint64_t segno = wal_segno(lsn);; segno++) {
+		bool zst = false;
 		seg_file(tli, segno, "", name);
 		if (fstatat(dirfd, name, &st, 0) < 0) {
 			if (errno != ENOENT)
 				return -errno;
-			break;
+			/* a compressed one (walzst.h) was complete before it was compressed */
+			seg_file(tli, segno, ".zst", name);
+			if (fstatat(dirfd, name, &st, 0) < 0) {
+				if (errno != ENOENT)
+					return -errno;
+				break;
+			}
+			zst = true;
 		}
-		if (st.st_size != WAL_SEG_SIZE)
+		if (!zst && st.st_size != WAL_SEG_SIZE)
 			return -EUCLEAN;
 		lsn = wal_segno_lsn(segno + 1);
 	}

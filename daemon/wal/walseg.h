@@ -99,8 +99,8 @@ int walseg_prepare(int dirfd, uint32_t tli, uint64_t segno);
 
 /**
  * Where streaming resumes after a restart whose persisted flush LSN is @p lsn, into @p out:
- * @p lsn, or past every complete segment (under its final name) of timeline @p tli from the one
- * holding @p lsn on. A segment is renamed only after its fdatasync, so one under its final name
+ * @p lsn, or past every complete segment (under its final name, or compressed as "<name>.zst")
+ * of timeline @p tli from the one holding @p lsn on. A segment is renamed only after its fdatasync, so one under its final name
  * holds its WAL whole, and sync_lsn passes a segment only once its rename is durable: a flush
  * position reported to the server (sync_lsn) is therefore never beyond this point's segment,
  * which the server (a physical slot) still holds. As pg_receivewal finds its start from the

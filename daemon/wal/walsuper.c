@@ -22,6 +22,7 @@
 #include "registry/timeline.h"
 #include "task_mgr.h"
 #include "wal.h"
+#include "walcompress.h"
 #include "walgc.h"
 #include "walphase.h"
 #include "walrecv.h"
@@ -68,22 +69,29 @@ static int spawn_receiver(struct wal_timeline *wt, uint64_t delay_ns, uint64_t *
 			      "walreceiver", false, f, walrecv_drop, id);
 }
 
+/* Spawn @p f, one of a timeline's helper tasks; a failure is logged with @p what. */
+static void spawn_helper(struct timeline *tl, enum task_kind kind, const char *name,
+			 struct ex_future *f, void (*drop)(struct ex_future *), const char *what)
+{
+	int r = f ? task_mgr_spawn(kind, &tl->tenant_id, &tl->id, name, false, f, drop, NULL)
+		  : -ENOMEM;
+	if (r < 0)
+		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "%s: %s", what, strerror(-r));
+}
+
 int walsuper_spawn(struct timeline *tl, struct wal_timeline *wt)
 {
 	int r = 0;
 	if (running(wt, TASK_KIND_WAL_RECEIVER) == 0 && (r = spawn_receiver(wt, 0, NULL)) < 0)
 		return r;
-	if (running(wt, TASK_KIND_RETENTION_GC) > 0)
-		return 0;
 	/* From here the receiver runs and uses wt, so the start succeeds (the caller would free
-	 * the timeline on an error): a GC that cannot be spawned is logged, not returned. */
-	struct ex_future *f = walgc_new(wt);
-	r = f ? task_mgr_spawn(TASK_KIND_RETENTION_GC, &tl->tenant_id, &tl->id, "retention_gc",
-			       false, f, walgc_drop, NULL)
-	      : -ENOMEM;
-	if (r < 0)
-		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id,
-			      "cannot start WAL retention (segments are kept): %s", strerror(-r));
+	 * the timeline on an error): a GC or compressor that cannot be spawned is logged. */
+	if (running(wt, TASK_KIND_RETENTION_GC) == 0)
+		spawn_helper(tl, TASK_KIND_RETENTION_GC, "retention_gc", walgc_new(wt), walgc_drop,
+			     "cannot start WAL retention (segments are kept)");
+	if (running(wt, TASK_KIND_WAL_COMPRESS) == 0)
+		spawn_helper(tl, TASK_KIND_WAL_COMPRESS, "wal_compress", walcompress_new(wt),
+			     walcompress_drop, "cannot start WAL compression (segments stay plain)");
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "task_mgr.h"
 #include "registry/timeline.h"
 #include "wal.h"
+#include "walcompress.h"
 #include "walfmt.h"
 #include "walgc.h"
 #include "walphase.h"
@@ -34,6 +35,7 @@
 #include "walseg.h"
 #include "walstart.h"
 #include "waltl.h"
+#include "walzst.h"
 
 static void wt_free(struct wal_timeline *wt)
 {
@@ -106,6 +108,22 @@ int waltl_spawn_tasks(struct timeline *tl, struct wal_timeline *wt)
 	return walsuper_spawn(tl, wt);
 }
 
+int wal_timeline_start(struct timeline *tl)
+{
+	struct wal_timeline *wt;
+	int r = wt_load(tl, &wt);
+	if (r < 0)
+		return r;
+	walsuper_init(wt, tl);
+	walstart_phase(wt); /* a damaged timeline stands still in "error" */
+	if (atomic_load(&wt->damaged) || !wt->source)
+		;
+	else if (atomic_load(&tl->detached)) /* timeline.detach: WAL readable, nothing followed */
+		walrecv_phase_set(wt, WALRECV_IDLE, NULL);
+	else if (walsuper_paused(wt))
+		walrecv_phase_set(wt, WALRECV_PAUSED, NULL);
+	tl->wal = wt;
+	if (wt->phase == WALRECV_CONNECTING && (r = walsuper_spawn(tl, wt)) < 0) {
 		tl->wal = NULL;
 		wt_free(wt);
 	}
@@ -118,11 +136,19 @@ void wal_timeline_free(struct timeline *tl)
 	tl->wal = NULL;
 }
 
+/* What the wal/ directory holds, for show. */
+struct wal_counts {
+	uint64_t segments;   /* segment files: plain, .partial or compressed */
+	uint64_t compressed; /* of which ".zst" (walzst.h) */
+	uint64_t bytes;      /* blocks of the segments and of a segment prepared ahead (bytes) */
+	uint64_t seg_bytes;  /* blocks of the segments alone (bytes) */
+};
+
 /* Count segment files and their bytes (a short readdir; the same blocking-free stat calls as
  * pg_receivewal's directory scan, on a directory of at most a few hundred names). */
-static void count_files(struct wal_timeline *wt, uint64_t *segments, uint64_t *bytes)
+static void count_files(struct wal_timeline *wt, struct wal_counts *n)
 {
-	*segments = *bytes = 0;
+	memset(n, 0, sizeof *n);
 	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
@@ -136,15 +162,27 @@ static void count_files(struct wal_timeline *wt, uint64_t *segments, uint64_t *b
 		uint64_t segno;
 		int partial;
 		struct stat st;
-		bool seg = wal_seg_parse(de->d_name, &tli, &segno, &partial) == 0;
+		bool zst = walzst_parse(de->d_name, &tli, &segno) == 0;
+		bool seg = zst || wal_seg_parse(de->d_name, &tli, &segno, &partial) == 0;
 		/* a segment prepared ahead is on disk too, though not a segment yet */
 		if ((seg || walseg_parse_prep(de->d_name, &tli, &segno) == 0) &&
 		    fstatat(dirfd(d), de->d_name, &st, 0) == 0) {
-			*segments += seg;
-			*bytes += (uint64_t)st.st_blocks * 512;
+			n->segments += seg;
+			n->compressed += zst;
+			n->bytes += (uint64_t)st.st_blocks * 512;
+			n->seg_bytes += seg ? (uint64_t)st.st_blocks * 512 : 0;
 		}
 	}
 	closedir(d);
+}
+
+/* "compression_ratio": the segments' WAL bytes per byte on disk (2 decimals), null if none. */
+static bool add_ratio(cJSON *obj, const struct wal_counts *n)
+{
+	if (!n->segments || !n->seg_bytes)
+		return cJSON_AddNullToObject(obj, "compression_ratio") != NULL;
+	double r = (double)(n->segments * WAL_SEG_SIZE) / (double)n->seg_bytes;
+	return cJSON_AddNumberToObject(obj, "compression_ratio", (double)(int64_t)(r * 100) / 100);
 }
 
 static int add_lsn(cJSON *obj, const char *key, uint64_t lsn)
@@ -162,7 +200,7 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		return cJSON_AddStringToObject(obj, "state", "stopped") ? 0 : -ENOMEM;
 	}
 	pthread_mutex_lock(&wt->lock);
-	const char *state = walrecv_phase_name(wt->phase);
+	const char *state = atomic_load(&tl->detached) ? "detached" : walrecv_phase_name(wt->phase);
 	char *error = wt->error ? strdup(wt->error) : NULL;
 	bool has_error = wt->error != NULL;
 	uint64_t system_id = wt->system_id;
@@ -172,8 +210,8 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		return -ENOMEM;
 	uint64_t flush = atomic_load(&wt->flush_lsn), recv = atomic_load(&wt->received_lsn);
 	uint64_t server = atomic_load(&wt->server_lsn);
-	uint64_t segments, bytes;
-	count_files(wt, &segments, &bytes);
+	struct wal_counts n;
+	count_files(wt, &n);
 	snprintf(sys, sizeof sys, "%llu", (unsigned long long)system_id);
 	bool ok = cJSON_AddStringToObject(obj, "state", state) &&
 		  (error ? cJSON_AddStringToObject(obj, "error", error) != NULL
@@ -192,14 +230,14 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		  add_lsn(obj, "server_lsn", server) == 0 &&
 		  cJSON_AddNumberToObject(obj, "lag_bytes",
 					  (double)(server > flush ? server - flush : 0)) &&
-		  cJSON_AddNumberToObject(obj, "segments", (double)segments) &&
-		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)bytes) &&
-	walsuper_init(wt, tl);
-	walstart_phase(wt); /* a damaged timeline stands still in "error" */
-	if (!atomic_load(&wt->damaged) && wt->source && walsuper_paused(wt))
-		walrecv_phase_set(wt, WALRECV_PAUSED, NULL);
-	tl->wal = wt;
-	if (wt->phase == WALRECV_CONNECTING && (r = walsuper_spawn(tl, wt)) < 0) {
+		  cJSON_AddNumberToObject(obj, "segments", (double)n.segments) &&
+		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)n.bytes) &&
+		  cJSON_AddNumberToObject(obj, "segments_compressed", (double)n.compressed) &&
+		  cJSON_AddNumberToObject(obj, "wal_bytes", (double)(n.segments * WAL_SEG_SIZE)) &&
+		  add_ratio(obj, &n) &&
+		  cJSON_AddBoolToObject(obj, "retention_paused",
+					atomic_load(&wt->retention_paused)) &&
+		  walstart_show(wt, obj) == 0 && walsuper_show(wt, obj) == 0;
 	free(error);
 	return ok ? 0 : -ENOMEM;
 }

@@ -57,6 +57,7 @@ struct wal_timeline {
 	bool repaired;         /* repaired since the start (under lock) */
 
 	struct walsuper super; /* restarts, pause, why not streaming (walsuper.c) */
+	atomic_bool retention_paused; /* the last GC pass removed nothing: source unreachable */
 };
 
 /** Spawn the WalReceiver and RetentionGC tasks of @p tl (waltl.c). @return 0, or -errno if the
