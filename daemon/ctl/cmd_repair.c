@@ -54,6 +54,6 @@ ex_poll_t run_timeline_repair(struct req *r, struct ex_context *cx)
 		req_fail(r, -ENOENT, "the timeline no longer exists");
 		EX_RETURN(&r->a, &r->fut, 0);
 	}
-	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_repair, r));
+	EX_AWAIT(&r->a, cx, task_mgr_spawn_blocking(&r->blk, blk_repair, r));
 	EX_END(&r->a, &r->fut, 0);
 }

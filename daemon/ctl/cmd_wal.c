@@ -65,7 +65,7 @@ static int64_t blk_wal_get(void *arg)
 ex_poll_t run_wal_get(struct req *r, struct ex_context *cx)
 {
 	EX_BEGIN(&r->a);
-	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_wal_get, r));
+	EX_AWAIT(&r->a, cx, task_mgr_spawn_blocking(&r->blk, blk_wal_get, r));
 	if (EX_AWAITED(&r->a) < 0 && !r->err)
 		req_fail(r, (int)EX_AWAITED(&r->a), "wal.get failed: %s",
 			 strerror((int)-EX_AWAITED(&r->a)));
@@ -91,7 +91,7 @@ static int64_t blk_wal_list(void *arg)
 ex_poll_t run_wal_list(struct req *r, struct ex_context *cx)
 {
 	EX_BEGIN(&r->a);
-	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_wal_list, r));
+	EX_AWAIT(&r->a, cx, task_mgr_spawn_blocking(&r->blk, blk_wal_list, r));
 	if (EX_AWAITED(&r->a) < 0 && !r->err)
 		req_fail(r, (int)EX_AWAITED(&r->a), "wal.list failed: %s",
 			 strerror((int)-EX_AWAITED(&r->a)));
@@ -119,7 +119,7 @@ static int64_t blk_verify(void *arg)
 ex_poll_t run_timeline_verify(struct req *r, struct ex_context *cx)
 {
 	EX_BEGIN(&r->a);
-	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_verify, r));
+	EX_AWAIT(&r->a, cx, task_mgr_spawn_blocking(&r->blk, blk_verify, r));
 	if (EX_AWAITED(&r->a) < 0 && !r->err)
 		req_fail(r, (int)EX_AWAITED(&r->a), "timeline.verify failed: %s",
 			 strerror((int)-EX_AWAITED(&r->a)));
@@ -181,7 +181,7 @@ ex_poll_t run_timeline_detach(struct req *r, struct ex_context *cx)
 			"%zu task(s) of the timeline did not end within %llu ms; it is not detached",
 			r->sd.n_remaining, (unsigned long long)r->timeout_ms);
 	} else {
-		EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_detach, r));
+		EX_AWAIT(&r->a, cx, task_mgr_spawn_blocking(&r->blk, blk_detach, r));
 		r->rc = EX_AWAITED(&r->a);
 		if (r->rc < 0)
 			req_fail(r, (int)r->rc, "cannot record the detach: %s",

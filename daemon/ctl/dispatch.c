@@ -170,7 +170,6 @@ int ctl_request_prepare(cJSON *req, const struct ctl_peer *peer, char **line, st
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(req, "args");
 	const struct cmd *cmd;
 	struct req *r;
-	uint64_t task_id = 0;
 
 	*out = NULL;
 	*line = check_envelope(req, peer, &cmd);
@@ -208,6 +207,7 @@ void ctl_request_free(struct req *r)
 int ctl_request_spawn(struct req *r, struct ctl_reply **reply)
 {
 	const struct cmd *cmd = r->cmd;
+	uint64_t task_id = 0;
 
 	if (!(r->reply = ctl_reply_new())) {
 		req_free(r);

@@ -35,7 +35,7 @@ struct walcompress {
 	struct ex_future fut;
 	struct ex_async a;
 	struct wal_timeline *wt;
-	struct ex_blocking blk;
+	struct task_mgr_blocking blk;
 	struct ex_seqwait_wait sw;
 	struct task_mgr_watcher watch;
 	struct ex_select sel;
@@ -106,7 +106,7 @@ static ex_poll_t walcompress_poll(struct ex_future *f, struct ex_context *cx)
 	struct walcompress *c = ex_container_of(f, struct walcompress, fut);
 	EX_BEGIN(&c->a);
 	while (!task_mgr_is_shutdown_requested()) {
-		EX_AWAIT(&c->a, cx, ex_spawn_blocking(&c->blk, job_compress, c));
+		EX_AWAIT(&c->a, cx, task_mgr_spawn_blocking(&c->blk, job_compress, c));
 		c->e = EX_AWAITED(&c->a);
 		if (c->e > 0)
 			continue; /* more may be waiting */
