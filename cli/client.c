@@ -104,6 +104,9 @@ static int client_connect(struct execctl *ctx)
 
 void client_close(struct execctl *ctx)
 {
+	for (int i = 0; i < ctx->nfds; i++)
+		close(ctx->fds[i]);
+	ctx->nfds = 0;
 	if (ctx->fd >= 0)
 		close(ctx->fd);
 	ctx->fd = -1;
@@ -130,6 +133,35 @@ static int send_all(struct execctl *ctx, const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* recv(2) that also keeps the descriptors a response carries (SCM_RIGHTS; backup.restore). */
+static ssize_t recv_fds(struct execctl *ctx, char *buf, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { buf, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof u.buf };
+	ssize_t n = recvmsg(ctx->fd, &m, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fds[4];
+		memcpy(fds, CMSG_DATA(c), (k > 4 ? 4 : k) * sizeof(int));
+		for (size_t i = 0; i < k && i < 4; i++) {
+			if (ctx->nfds < 4)
+				ctx->fds[ctx->nfds++] = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+	return n;
 }
 
 /* Reads one '\n'-terminated line into a malloc'd, NUL-terminated buffer before the deadline. */
@@ -176,7 +208,7 @@ static int recv_line(struct execctl *ctx, int64_t deadline_ms, char **line)
 			buf = nb;
 			cap *= 2;
 		}
-		n = recv(ctx->fd, buf + len, cap - len - 1, 0);
+		n = recv_fds(ctx, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {

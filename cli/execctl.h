@@ -28,6 +28,8 @@ struct execctl {
 	bool no_legend;          /* --no-legend: no header and no footer */
 	int fd;                  /* connection to execd, -1 until connected */
 	int64_t next_id;         /* request id, echoed by the daemon */
+	int fds[4];              /* descriptors passed with the last response (SCM_RIGHTS) */
+	int nfds;
 };
 
 /* One command or sub-command: argv[0] is its name (e.g. "create" for "tenant create"). */
@@ -46,6 +48,8 @@ int cmd_cancel(struct execctl *ctx, int argc, char **argv);
 int cmd_status(struct execctl *ctx, int argc, char **argv);
 int cmd_tenant(struct execctl *ctx, int argc, char **argv);
 int cmd_timeline(struct execctl *ctx, int argc, char **argv);
+int cmd_backup(struct execctl *ctx, int argc, char **argv);
+int cmd_restore(struct execctl *ctx, int argc, char **argv);
 
 /* Runs the sub-command of a group (`tenant create`): `group` names it in messages. */
 int execctl_dispatch(struct execctl *ctx, const char *group, const struct execctl_command *cmds,

@@ -34,6 +34,8 @@ enum {
 	OPT_WAL_RETENTION_AGE,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_BASEBACKUP_INTERVAL,
+	OPT_KEEP_BACKUPS,
 };
 
 static const struct option options[] = {
@@ -48,6 +50,8 @@ static const struct option options[] = {
 	{ "wal-retention-age", required_argument, NULL, OPT_WAL_RETENTION_AGE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "basebackup-interval", required_argument, NULL, OPT_BASEBACKUP_INTERVAL },
+	{ "keep-backups", required_argument, NULL, OPT_KEEP_BACKUPS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -68,6 +72,10 @@ static void usage(FILE *out)
 		"  --max-connections N      concurrent control connections (default 64)\n"
 		"  --wal-retention-bytes N  WAL kept per timeline, bytes (default 1073741824)\n"
 		"  --wal-retention-age SEC  remove WAL segments older than this (default 0 = off)\n"
+		"  --basebackup-interval SEC  take a base backup of each streaming timeline this\n"
+		"                           often (default 0 = only on request)\n"
+		"  --keep-backups N         complete base backups kept per timeline (default 2); WAL\n"
+		"                           from the oldest kept one's start is kept whatever the limits\n"
 		"  --help                   show this help and exit\n"
 		"  --version                show the version and exit\n\n"
 		"Signals: SIGTERM/SIGINT shut down gracefully, SIGQUIT exits at once.\n"
@@ -165,6 +173,15 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 		break;
 	case OPT_WAL_RETENTION_AGE:
 		r = parse_u64(v, UINT64_MAX / 1000, &execd_config.wal_retention_age_s);
+		break;
+	case OPT_BASEBACKUP_INTERVAL:
+		r = parse_u64(v, UINT64_MAX / 1000000000, &execd_config.basebackup_interval_s);
+		break;
+	case OPT_KEEP_BACKUPS:
+		if ((r = parse_u64(v, 1000, &u)) == 0 && u == 0)
+			r = -EINVAL; /* keeping none would let retention remove every restore point */
+		if (!r)
+			execd_config.keep_backups = (unsigned)u;
 		break;
 	default:
 		r = -EINVAL;
@@ -321,6 +338,8 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 	execd_config.max_connections = 64;
 	execd_config.wal_retention_bytes = 1ULL << 30;
 	execd_config.wal_retention_age_s = 0;
+	execd_config.basebackup_interval_s = 0;
+	execd_config.keep_backups = 2;
 
 	given = calloc((size_t)argc + 1, sizeof *given);
 	if (!given) {

@@ -21,6 +21,8 @@ struct execd_config {
 	uint64_t wal_retention_bytes; /**< --wal-retention-bytes (default 1 GiB), bytes */
 	uint64_t wal_retention_age_s; /**< --wal-retention-age SEC (default 0 = off), s */
 	bool socket_from_flag;        /**< --socket given explicitly */
+	uint64_t basebackup_interval_s; /**< --basebackup-interval SEC (default 0 = off), s */
+	unsigned keep_backups;          /**< --keep-backups N (default 2), >= 1 */
 };
 
 /** The daemon's configuration; filled once by config_parse() before the runtime starts, then

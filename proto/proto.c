@@ -17,6 +17,7 @@ static const char *const kind_names[TASK_KIND__COUNT] = {
 	[TASK_KIND_STATUS] = "status",
 	[TASK_KIND_SIGNAL_HANDLER] = "signal_handler",
 	[TASK_KIND_OTHER] = "other",
+	[TASK_KIND_BASEBACKUP] = "basebackup",
 };
 
 static const char *const state_names[TASK_STATE__COUNT] = {
@@ -42,6 +43,9 @@ static const struct {
 	[PROTO_CMD_TIMELINE_SHOW] = { "timeline.show", false },
 	[PROTO_CMD_TIMELINE_DELETE] = { "timeline.delete", true },
 	[PROTO_CMD_TIMELINE_WAIT_LSN] = { "timeline.wait_lsn", false },
+	[PROTO_CMD_BACKUP_CREATE] = { "backup.create", true },
+	[PROTO_CMD_BACKUP_LIST] = { "backup.list", false },
+	[PROTO_CMD_BACKUP_RESTORE] = { "backup.restore", false },
 };
 
 static const struct {

@@ -31,6 +31,7 @@ enum task_kind {
 	TASK_KIND_STATUS,           /**< sd_notify STATUS=/WATCHDOG=1 */
 	TASK_KIND_SIGNAL_HANDLER,   /**< turns signals into shutdown */
 	TASK_KIND_OTHER,
+	TASK_KIND_BASEBACKUP, /**< takes a base backup of a timeline's source (daemon/backup) */
 	TASK_KIND__COUNT
 };
 
@@ -60,6 +61,9 @@ enum proto_command {
 	PROTO_CMD_TIMELINE_SHOW,
 	PROTO_CMD_TIMELINE_DELETE,
 	PROTO_CMD_TIMELINE_WAIT_LSN,
+	PROTO_CMD_BACKUP_CREATE,
+	PROTO_CMD_BACKUP_LIST,
+	PROTO_CMD_BACKUP_RESTORE,
 	PROTO_CMD__COUNT
 };
 

@@ -21,6 +21,7 @@
 #include "registry/registry.h"
 #include "task_mgr.h"
 #include "wal/wal.h"
+#include "backup/backup.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_TIMEOUT_MS (24ull * 3600 * 1000)
@@ -73,6 +74,13 @@ struct req {
 	struct timeline_ref
 		ref; /* held by timeline.wait_lsn while it waits; released by req_free */
 	int64_t rc;
+	/* backup.* (cmd_backup.c) */
+	bool wait, latest, has_lsn, has_time;
+	uint64_t time_ms;
+	char *backup_id;
+	struct backup_waiter bw; /* backup.create --wait; released by req_free */
+	int fds[CTL_MAX_FDS];    /* backup.restore: sent with the answer, else closed by req_free */
+	int nfds;
 };
 
 /* ---- the outcome (request.c) ---- */
@@ -141,5 +149,12 @@ int prep_timeline_delete(struct req *r, const cJSON *args);
 ex_poll_t run_timeline_delete(struct req *r, struct ex_context *cx);
 int prep_wait_lsn(struct req *r, const cJSON *args);
 ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx);
+
+int prep_backup_create(struct req *r, const cJSON *args);
+ex_poll_t run_backup_create(struct req *r, struct ex_context *cx);
+int prep_backup_list(struct req *r, const cJSON *args);
+ex_poll_t run_backup_list(struct req *r, struct ex_context *cx);
+int prep_backup_restore(struct req *r, const cJSON *args);
+ex_poll_t run_backup_restore(struct req *r, struct ex_context *cx);
 
 #endif /* EXECD_CTL_CMD_H */

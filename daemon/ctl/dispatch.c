@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -35,6 +36,9 @@ static const struct cmd commands[PROTO_CMD__COUNT] = {
 	[PROTO_CMD_TIMELINE_SHOW] = { TAG_NONE, prep_timeline_one, run_timeline_show },
 	[PROTO_CMD_TIMELINE_DELETE] = { TAG_NONE, prep_timeline_delete, run_timeline_delete },
 	[PROTO_CMD_TIMELINE_WAIT_LSN] = { TAG_TIMELINE, prep_wait_lsn, run_wait_lsn },
+	[PROTO_CMD_BACKUP_CREATE] = { TAG_TIMELINE, prep_backup_create, run_backup_create },
+	[PROTO_CMD_BACKUP_LIST] = { TAG_NONE, prep_backup_list, run_backup_list },
+	[PROTO_CMD_BACKUP_RESTORE] = { TAG_TIMELINE, prep_backup_restore, run_backup_restore },
 };
 
 static const char *cmd_name(const struct cmd *c)
@@ -51,6 +55,10 @@ static void req_free(struct req *r)
 		timeline_release(r->ref.tl);
 	free(r->source);
 	free(r->slot);
+	for (int i = 0; i < r->nfds; i++)
+		close(r->fds[i]);
+	backup_waiter_free(&r->bw);
+	free(r->backup_id);
 	free(r);
 }
 
@@ -77,7 +85,12 @@ static ex_poll_t req_poll(struct ex_future *f, struct ex_context *cx)
 	if (r->err && r->err != -ENOENT && r->err != -EEXIST && r->err != -EINVAL &&
 	    r->err != -ENOTUNIQ)
 		log_warning("%s: %s", cmd_name(r->cmd), r->msg);
-	ctl_reply_complete(r->reply, req_line(r));
+	if (r->nfds && !r->err) /* the descriptors go with the answer (backup.restore) */
+		ctl_reply_complete_fds(r->reply, req_line(r), r->fds, r->nfds);
+	else
+		ctl_reply_complete(r->reply, req_line(r));
+	if (!r->err)
+		r->nfds = 0; /* handed over */
 	r->completed = true;
 	f->output = 0; /* a refused request is answered, not a failed task */
 	return EX_READY;

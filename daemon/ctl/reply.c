@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
@@ -12,6 +14,8 @@ struct ctl_reply {
 	bool done;
 	char *line;
 	struct ex_waker waker;
+	int fds[CTL_MAX_FDS]; /* passed with the line (fdpass.c) */
+	int nfds;
 };
 
 struct ctl_reply *ctl_reply_new(void)
@@ -31,6 +35,8 @@ static void unref(struct ctl_reply *r)
 	pthread_mutex_unlock(&r->lock);
 	if (last) {
 		ex_waker_drop(&r->waker);
+		for (int i = 0; i < r->nfds; i++)
+			close(r->fds[i]);
 		free(r->line);
 		pthread_mutex_destroy(&r->lock);
 		free(r);
@@ -45,6 +51,25 @@ void ctl_reply_complete(struct ctl_reply *r, char *line)
 	ex_waker_wake(&r->waker);
 	pthread_mutex_unlock(&r->lock);
 	unref(r);
+}
+
+void ctl_reply_complete_fds(struct ctl_reply *r, char *line, const int *fds, int nfds)
+{
+	pthread_mutex_lock(&r->lock);
+	memcpy(r->fds, fds, sizeof(int) * (size_t)nfds);
+	r->nfds = nfds;
+	pthread_mutex_unlock(&r->lock);
+	ctl_reply_complete(r, line);
+}
+
+int ctl_reply_take_fds(struct ctl_reply *r, int fds[CTL_MAX_FDS])
+{
+	pthread_mutex_lock(&r->lock);
+	int n = r->nfds;
+	memcpy(fds, r->fds, sizeof(int) * (size_t)n);
+	r->nfds = 0;
+	pthread_mutex_unlock(&r->lock);
+	return n;
 }
 
 char *ctl_reply_take(struct ctl_reply *r)

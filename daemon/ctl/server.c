@@ -66,7 +66,29 @@ struct conn {
 	size_t out_len, out_off;
 	bool close_after;
 	int64_t n;
+	int fds[CTL_MAX_FDS]; /* passed with the response's first bytes (fdpass.c) */
+	int nfds;
 };
+
+static void close_fds(struct conn *c)
+{
+	for (int i = 0; i < c->nfds; i++)
+		close(c->fds[i]);
+	c->nfds = 0;
+}
+
+/* Send what is left of the response: with its descriptors first, if it carries any. */
+static ssize_t send_out(struct conn *c)
+{
+	const char *p = c->out + c->out_off;
+	size_t len = c->out_len - c->out_off;
+	if (!c->nfds)
+		return send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n = ctl_send_with_fds(c->fd, p, len, c->fds, c->nfds);
+	if (n >= 0)
+		close_fds(c); /* the peer has its own copies now */
+	return n;
+}
 
 static bool find_line(struct conn *c)
 {
@@ -145,6 +167,7 @@ static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)
 		if (c->reply) {
 			/* the request runs in its own task; it completes even if we go away */
 			EX_AWAIT(&c->a, cx, &ctl_reply_wait(&c->rw, c->reply)->base);
+			c->nfds = ctl_reply_take_fds(c->reply, c->fds);
 			c->out = ctl_reply_take(c->reply);
 			c->reply = NULL;
 			if (!c->out)
@@ -162,8 +185,7 @@ respond:
 		c->out_off = 0;
 		c->deadline = ex_now_ns() + CTL_IO_TIMEOUT_NS;
 		while (c->out_off < c->out_len) {
-			c->n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-				    MSG_DONTWAIT | MSG_NOSIGNAL);
+			c->n = send_out(c);
 			if (c->n >= 0) {
 				c->out_off += (size_t)c->n;
 				continue;
@@ -180,6 +202,7 @@ respond:
 		}
 		free(c->out);
 		c->out = NULL;
+		close_fds(c);
 		if (c->close_after || task_mgr_is_shutdown_requested())
 			goto out;
 	}
@@ -192,6 +215,7 @@ static void conn_drop(struct ex_future *f)
 	struct conn *c = ex_container_of(f, struct conn, fut);
 	if (c->reply) /* not reached: we always wait for a reply we asked for */
 		free(ctl_reply_take(c->reply));
+	close_fds(c);
 	free(c->out);
 	free(c->buf);
 	close(c->fd);

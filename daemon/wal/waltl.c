@@ -273,9 +273,15 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		  cJSON_AddNumberToObject(obj, "lag_bytes",
 					  (double)(server > flush ? server - flush : 0)) &&
 		  cJSON_AddNumberToObject(obj, "segments", (double)segments) &&
-		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)bytes);
+		  cJSON_AddNumberToObject(obj, "bytes_on_disk", (double)bytes) &&
+		  cJSON_AddBoolToObject(obj, "retention_held", atomic_load(&wt->retention_held));
 	free(error);
 	return ok ? 0 : -ENOMEM;
+}
+
+uint64_t wal_timeline_flush_lsn(struct timeline *tl)
+{
+	return tl->wal ? atomic_load(&tl->wal->flush_lsn) : 0;
 }
 
 /* --- wait_lsn: a cancel-safe wrapper around a seqwait wait ------------------------------- */

@@ -46,6 +46,7 @@ struct wal_timeline {
 
 	atomic_bool prep_busy; /* a WalPrealloc task runs (walprep.c) */
 	atomic_bool prep_off;  /* no O_TMPFILE here: segments are padded when opened */
+	atomic_bool retention_held; /* the last GC pass kept WAL over the limits for a backup */
 };
 
 #endif /* EXECD_WAL_WALTL_H */
