@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,6 +17,7 @@ enum {
 	OPT_TIMELINE,
 	OPT_WAIT,
 	OPT_TIMEOUT,
+	OPT_MAX_RATE,
 };
 
 struct backup_opts {
@@ -23,6 +25,7 @@ struct backup_opts {
 	char *tenant, *timeline;
 	bool wait;
 	int64_t timeout_ms;
+	long max_rate;
 };
 
 static int backup_option(void *userdata, int opt, const char *arg)
@@ -40,6 +43,13 @@ static int backup_option(void *userdata, int opt, const char *arg)
 		return 0;
 	case OPT_TIMEOUT:
 		return args_timeout_arg(o->cmd, arg, &o->timeout_ms);
+	case OPT_MAX_RATE: {
+		char *end;
+		o->max_rate = strtol(arg, &end, 10);
+		if (*end || end == arg || o->max_rate < 32 || o->max_rate > 1048576)
+			return args_usage_error(o->cmd, "--max-rate is in kB/s, from 32 to 1048576");
+		return 0;
+	}
 	}
 	return EXECCTL_EXIT_USAGE;
 }
@@ -49,6 +59,7 @@ static const struct option backup_options[] = {
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "wait", no_argument, NULL, OPT_WAIT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "max-rate", required_argument, NULL, OPT_MAX_RATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -80,7 +91,8 @@ static cJSON *backup_args(const struct backup_opts *o)
 }
 
 static const char create_usage[] =
-	"Usage: execctl backup create TIMELINE [--wait [--timeout SEC]] [--tenant T] [OPTIONS]\n"
+	"Usage: execctl backup create TIMELINE [--wait [--timeout SEC]] [--max-rate KB]\n"
+	"                             [--tenant T] [OPTIONS]\n"
 	"\n"
 	"Take a base backup of the timeline's source server (a task of kind basebackup) and print\n"
 	"its id. Without --wait it runs in the background: see 'execctl list --kind basebackup'\n"
@@ -88,6 +100,7 @@ static const char create_usage[] =
 	"\n"
 	"  --wait          wait until the backup is complete; exit 1 if it failed\n"
 	"  --timeout SEC   with --wait, wait at most this long (the backup goes on)\n"
+	"  --max-rate KB   the server sends at most KB kB/s (32 to 1048576; pg_basebackup -r)\n"
 	"  --tenant T      look for the timeline in tenant T only\n"
 	"  --json          print the daemon's result as JSON\n"
 	"  --socket PATH   talk to execd at PATH\n"
@@ -112,6 +125,8 @@ static int backup_create(struct execctl *ctx, int argc, char **argv)
 	args = backup_args(&o);
 	cJSON_AddBoolToObject(args, "wait", o.wait);
 	cJSON_AddNumberToObject(args, "timeout_ms", (double)o.timeout_ms);
+	if (o.max_rate)
+		cJSON_AddNumberToObject(args, "max_rate", (double)o.max_rate);
 	return cmd_call_print(ctx, PROTO_CMD_BACKUP_CREATE, args, o.wait ? o.timeout_ms : 0,
 			      print_created, NULL);
 }

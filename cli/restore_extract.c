@@ -19,15 +19,6 @@
 
 #include "restore.h"
 
-/* @p name under @p dir, for an entry of the archive (malloc'd). */
-static char *under(const char *dir, const char *name)
-{
-	char *p;
-	while (name[0] == '.' && name[1] == '/')
-		name += 2;
-	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
-}
-
 static int copy_data(struct archive *in, struct archive *out, char *err, size_t errlen)
 {
 	const void *buf;
@@ -46,28 +37,11 @@ static int copy_data(struct archive *in, struct archive *out, char *err, size_t 
 	return 0;
 }
 
-/* Rewrite the entry's paths under @p dir. @return 0 or -ENOMEM. */
-static int relocate(struct archive_entry *e, const char *dir)
-{
-	char *p = under(dir, archive_entry_pathname(e)), *h = NULL;
-	const char *link = archive_entry_hardlink(e);
-	if (!p || (link && !(h = under(dir, link)))) {
-		free(p);
-		return -ENOMEM;
-	}
-	archive_entry_copy_pathname(e, p);
-	if (h)
-		archive_entry_copy_hardlink(e, h);
-	free(p);
-	free(h);
-	return 0;
-}
-
 int restore_extract(int fd, const char *dir, uint64_t *files, char *err, size_t errlen)
 {
 	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
 	struct archive_entry *e;
-	int r = 0, k;
+	int r = 0, k = ARCHIVE_EOF, cwd = -1;
 	*files = 0;
 	if (!in || !out) {
 		snprintf(err, errlen, "out of memory");
@@ -86,12 +60,14 @@ int restore_extract(int fd, const char *dir, uint64_t *files, char *err, size_t 
 		r = -EIO;
 		goto done;
 	}
+	/* entries are relative: extracted from inside @p dir, so that libarchive's checks (no
+	 * "..", no absolute path, no symlink followed) keep everything in it */
+	if ((cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || chdir(dir) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		r = -errno;
+		goto done;
+	}
 	while ((k = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
-		if (relocate(e, dir) < 0) {
-			snprintf(err, errlen, "out of memory");
-			r = -ENOMEM;
-			break;
-		}
 		if (archive_write_header(out, e) != ARCHIVE_OK) {
 			snprintf(err, errlen, "%s", archive_error_string(out));
 			r = -EIO;
@@ -115,6 +91,11 @@ int restore_extract(int fd, const char *dir, uint64_t *files, char *err, size_t 
 		r = -EIO;
 	}
 done:
+	if (cwd >= 0) {
+		if (fchdir(cwd) < 0 && r == 0)
+			r = -errno;
+		close(cwd);
+	}
 	archive_read_free(in);
 	archive_write_free(out);
 	return r;

@@ -188,7 +188,7 @@ static int64_t job_house(void *arg)
 		}
 		if (execd_config.basebackup_interval_s && tl->source &&
 		    !bb_running_has(&tl->id, NULL) && due(tl, now_ms))
-			(void)backup_start(tl, id, &task, NULL); /* -EBUSY etc: the next pass */
+			(void)backup_start(tl, id, 0, &task, NULL); /* -EBUSY etc: the next pass */
 	}
 	timeline_refs_release(refs, n);
 	return 0;

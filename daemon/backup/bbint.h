@@ -71,6 +71,7 @@ struct bb_job {
 	const char *bdir;              /* <timeline dir>/backups */
 	struct bb_running *run;        /* its entry: id, start LSN (published early) */
 	struct ex_cancel_token *token; /* the task's: cancellation wakes the job's poll(2) */
+	uint32_t max_rate;             /* kB/s, 0 = unlimited (MAX_RATE) */
 	struct backup_info info;       /* filled as the stream goes */
 	char errmsg[256];
 };

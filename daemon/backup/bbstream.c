@@ -105,7 +105,7 @@ static int wait_sock(struct bbs *s, short events)
 	int waited = 0;
 	for (;;) {
 		if (cancelled(s))
-			return fail(s, -ECANCELED, "cancelled");
+			return fail(s, -ECANCELED, "the task was cancelled");
 		int tick = s->watching ? IDLE_MS : 500;
 		int k = poll(p, 2, tick);
 		if (k < 0 && errno != EINTR)
@@ -143,13 +143,15 @@ static int connect_server(struct bbs *s)
 
 static int send_command(struct bbs *s)
 {
-	char cmd[256];
+	char cmd[256], rate[32] = "";
 	int k, e;
+	if (s->job->max_rate)
+		snprintf(rate, sizeof rate, ", MAX_RATE %u", s->job->max_rate);
 	/* PostgreSQL 15 syntax; WAL stays out (the timeline streams it), checkpoint now */
 	snprintf(cmd, sizeof cmd,
 		 "BASE_BACKUP ( LABEL 'execd %s', CHECKPOINT 'fast', MANIFEST 'yes', "
-		 "MANIFEST_CHECKSUMS 'CRC32C', WAIT false )",
-		 s->job->run->id);
+		 "MANIFEST_CHECKSUMS 'CRC32C', WAIT false%s )",
+		 s->job->run->id, rate);
 	if (!PQsendQuery(s->conn, cmd))
 		return fail(s, -EIO, "BASE_BACKUP: %s", PQerrorMessage(s->conn));
 	while ((k = PQflush(s->conn)) == 1)
@@ -404,7 +406,7 @@ static int take(struct bbs *s)
 	if ((e = bb_write_info(s->tmpfd, &s->job->info)) < 0)
 		return fail(s, e, "writing " BB_INFO ": %s", strerror(-e));
 	if (cancelled(s)) /* the last moment a cancellation still undoes the backup */
-		return fail(s, -ECANCELED, "cancelled");
+		return fail(s, -ECANCELED, "the task was cancelled");
 	if ((e = bb_commit(s->job->bdir, s->job->run->id)) < 0)
 		return fail(s, e, "completing the backup: %s", strerror(-e));
 	return 0;

@@ -226,8 +226,8 @@ static struct bb_running *enter(struct timeline *tl, const char *bdir)
 	return r;
 }
 
-int backup_start(struct timeline *tl, char id[BACKUP_ID_MAX], uint64_t *task_id,
-		 struct bb_running **hold)
+int backup_start(struct timeline *tl, char id[BACKUP_ID_MAX], uint32_t max_rate,
+		 uint64_t *task_id, struct bb_running **hold)
 {
 	struct bbtask *t;
 	int e;
@@ -257,6 +257,7 @@ int backup_start(struct timeline *tl, char id[BACKUP_ID_MAX], uint64_t *task_id,
 	t->job.conninfo = tl->source;
 	t->job.bdir = t->bdir;
 	t->job.run = t->run;
+	t->job.max_rate = max_rate;
 	snprintf(id, BACKUP_ID_MAX, "%s", t->run->id);
 	struct bb_running *run = t->run;
 	/* on failure task_mgr_spawn calls bbtask_drop, which ends the entry */

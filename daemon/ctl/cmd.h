@@ -76,7 +76,7 @@ struct req {
 	int64_t rc;
 	/* backup.* (cmd_backup.c) */
 	bool wait, latest, has_lsn, has_time;
-	uint64_t time_ms;
+	uint64_t time_ms, rate;
 	char *backup_id;
 	struct backup_waiter bw; /* backup.create --wait; released by req_free */
 	int fds[CTL_MAX_FDS];    /* backup.restore: sent with the answer, else closed by req_free */

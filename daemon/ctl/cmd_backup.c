@@ -24,8 +24,12 @@ int prep_backup_create(struct req *r, const cJSON *args)
 	if ((x = prep_timeline_one(r, args)) < 0 || (x = arg_bool(r, args, "wait", &r->wait)) < 0)
 		return x;
 	r->timeout_ms = MAX_TIMEOUT_MS; /* a backup takes as long as the database is large */
-	x = arg_uint(r, args, "timeout_ms", false, MAX_TIMEOUT_MS, &r->timeout_ms);
-	return x < 0 ? x : 0;
+	if ((x = arg_uint(r, args, "timeout_ms", false, MAX_TIMEOUT_MS, &r->timeout_ms)) < 0 ||
+	    (x = arg_uint(r, args, "max_rate", false, 1048576, &r->rate)) < 0)
+		return x;
+	if (r->rate && r->rate < 32)
+		return req_fail(r, -EINVAL, "max_rate is in kB/s, from 32 to 1048576");
+	return 0;
 }
 
 static int created_backup(struct req *r, const char *id, uint64_t task, const char *state)
@@ -52,7 +56,8 @@ static int start(struct req *r)
 	r->backup_id = malloc(BACKUP_ID_MAX);
 	if (!r->backup_id)
 		return req_oom(r);
-	e = backup_start(r->ref.tl, r->backup_id, &r->task_id, r->wait ? &hold : NULL);
+	e = backup_start(r->ref.tl, r->backup_id, (uint32_t)r->rate, &r->task_id,
+			 r->wait ? &hold : NULL);
 	if (e == -EBUSY)
 		return req_fail(r, -EAGAIN, "a base backup of this timeline is running already");
 	if (e == -ESHUTDOWN)
