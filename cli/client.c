@@ -143,7 +143,9 @@ static ssize_t recv_fds(struct execctl *ctx, char *buf, size_t len)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { buf, len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
 			    .msg_controllen = sizeof u.buf };
 	ssize_t n = recvmsg(ctx->fd, &m, MSG_CMSG_CLOEXEC);
 	if (n < 0)

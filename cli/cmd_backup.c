@@ -47,7 +47,8 @@ static int backup_option(void *userdata, int opt, const char *arg)
 		char *end;
 		o->max_rate = strtol(arg, &end, 10);
 		if (*end || end == arg || o->max_rate < 32 || o->max_rate > 1048576)
-			return args_usage_error(o->cmd, "--max-rate is in kB/s, from 32 to 1048576");
+			return args_usage_error(o->cmd,
+						"--max-rate is in kB/s, from 32 to 1048576");
 		return 0;
 	}
 	}
@@ -156,7 +157,7 @@ static const char *format_time(char *buf, size_t size, int64_t ms)
 
 static int print_backups(const struct execctl *ctx, const cJSON *result, const void *data)
 {
-	static const char *const headers[] = { "ID",    "TIMELINE", "STATE", "START LSN",
+	static const char *const headers[] = { "ID",      "TIMELINE", "STATE", "START LSN",
 					       "END LSN", "STARTED",  "ENDED", "SIZE" };
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(result, "backups"), *b;
 	struct table *t = table_new(8, headers, 1u << 7);

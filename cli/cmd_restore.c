@@ -180,8 +180,7 @@ static int prepare_dir(const char *cmd, const char *dir)
 }
 
 /* restore_command: this execctl, the same socket, `wal get` of the timeline's full id. */
-static int restore_command(const struct execctl *ctx, const char *timeline, char *out,
-			   size_t size)
+static int restore_command(const struct execctl *ctx, const char *timeline, char *out, size_t size)
 {
 	char exe[PATH_MAX], sock[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -235,8 +234,13 @@ static int write_restore(struct execctl *ctx, const struct restore_opts *o, cons
 		return print_json(res);
 	printf("Restored backup %s (consistent at %s) into %s: %" PRIu64 " files.\n", id,
 	       json_str(b, "end_lsn") ?: "?", o->to, files);
-	printf("Recovery target: %s%s.\n", o->lsn ? "LSN " : o->time ? "time " : "",
-	       o->lsn ? o->lsn : o->time ? o->time_utc : "the latest WAL of the timeline");
+	printf("Recovery target: %s%s.\n",
+	       o->lsn    ? "LSN "
+	       : o->time ? "time "
+			 : "",
+	       o->lsn    ? o->lsn
+	       : o->time ? o->time_utc
+			 : "the latest WAL of the timeline");
 	printf("Start it with: pg_ctl -D %s start\n", o->to);
 	return 0;
 }
@@ -249,7 +253,8 @@ int cmd_restore(struct execctl *ctx, int argc, char **argv)
 
 	r = args_parse(ctx, o.cmd, usage, argc, argv, restore_options, restore_option, &o, &first);
 	if (r == 0)
-		r = args_positional(o.cmd, argc, argv, first, o.timeline ? 0 : 1, o.timeline ? 0 : 1);
+		r = args_positional(o.cmd, argc, argv, first, o.timeline ? 0 : 1,
+				    o.timeline ? 0 : 1);
 	if (r == 0 && !o.timeline)
 		r = args_id_prefix_arg(o.cmd, "timeline", argv[first], &o.timeline);
 	if (r != 0)

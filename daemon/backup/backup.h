@@ -35,14 +35,14 @@ struct bb_running;
 /** One backup as `backup.list` shows it. */
 struct backup_info {
 	char id[BACKUP_ID_MAX];
-	bool complete;          /**< false: a backup being taken (its task runs) */
-	uint64_t start_lsn;     /**< redo point of its checkpoint (LSN) */
-	uint64_t end_lsn;       /**< where it is consistent (LSN); 0 while running */
-	uint32_t pg_timeline;   /**< PostgreSQL's timeline at the start */
-	int64_t start_ms;       /**< Unix time, ms */
-	int64_t end_ms;         /**< Unix time, ms; 0 while running */
-	uint64_t bytes;         /**< on disk (compressed tar + manifest), bytes */
-	uint64_t tar_bytes;     /**< the uncompressed tar stream, bytes */
+	bool complete;        /**< false: a backup being taken (its task runs) */
+	uint64_t start_lsn;   /**< redo point of its checkpoint (LSN) */
+	uint64_t end_lsn;     /**< where it is consistent (LSN); 0 while running */
+	uint32_t pg_timeline; /**< PostgreSQL's timeline at the start */
+	int64_t start_ms;     /**< Unix time, ms */
+	int64_t end_ms;       /**< Unix time, ms; 0 while running */
+	uint64_t bytes;       /**< on disk (compressed tar + manifest), bytes */
+	uint64_t tar_bytes;   /**< the uncompressed tar stream, bytes */
 };
 
 /**
@@ -53,8 +53,8 @@ struct backup_info {
  * @return 0 with *task_id; -EBUSY if a backup of the timeline runs; -EINVAL without a source;
  * -ESHUTDOWN; -ENOMEM. Thread-safety: any task. Not a future (spawning does not block).
  */
-int backup_start(struct timeline *tl, char id[BACKUP_ID_MAX], uint32_t max_rate,
-		 uint64_t *task_id, struct bb_running **hold);
+int backup_start(struct timeline *tl, char id[BACKUP_ID_MAX], uint32_t max_rate, uint64_t *task_id,
+		 struct bb_running **hold);
 
 /** State of a backup_wait_done() future; owned by the caller, treat as opaque. */
 struct backup_waiter {

@@ -140,7 +140,8 @@ int bb_scan(const char *bdir, struct backup_info **out, size_t *n)
 		if (read_info(bdir, de->d_name, &b) < 0)
 			continue; /* not a backup (nothing else is written here) */
 		if (*n == cap) {
-			struct backup_info *nv = realloc(*out, (cap = cap ? 2 * cap : 8) * sizeof b);
+			struct backup_info *nv = realloc(*out,
+							 (cap = cap ? 2 * cap : 8) * sizeof b);
 			if (!nv) {
 				r = -ENOMEM;
 				break;

@@ -113,7 +113,8 @@ static int wait_sock(struct bbs *s, short events)
 		if (k > 0 && p[0].revents)
 			return 0;
 		if (k == 0 && (waited += tick) >= IDLE_MS)
-			return fail(s, -ETIMEDOUT, "the server sent nothing for %d s", IDLE_MS / 1000);
+			return fail(s, -ETIMEDOUT, "the server sent nothing for %d s",
+				    IDLE_MS / 1000);
 	}
 }
 
@@ -235,7 +236,8 @@ static int put_tar(struct bbs *s, const void *data, size_t len, bool end)
 	ZSTD_inBuffer in = { data, len, 0 };
 	for (;;) {
 		ZSTD_outBuffer out = { s->zbuf, s->zcap, 0 };
-		size_t left = ZSTD_compressStream2(s->z, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+		size_t left = ZSTD_compressStream2(s->z, &out, &in,
+						   end ? ZSTD_e_end : ZSTD_e_continue);
 		int e;
 		if (ZSTD_isError(left))
 			return fail(s, -EIO, "zstd: %s", ZSTD_getErrorName(left));
@@ -399,8 +401,7 @@ static int take(struct bbs *s)
 	ZSTD_CCtx_setParameter(s->z, ZSTD_c_compressionLevel, ZSTD_LEVEL);
 	ZSTD_CCtx_setParameter(s->z, ZSTD_c_checksumFlag, 1);
 	if ((e = make_tmp(s)) < 0 || (e = connect_server(s)) < 0 || (e = send_command(s)) < 0 ||
-	    (e = start_position(s)) < 0 || (e = receive_stream(s)) < 0 ||
-	    (e = end_position(s)) < 0)
+	    (e = start_position(s)) < 0 || (e = receive_stream(s)) < 0 || (e = end_position(s)) < 0)
 		return e;
 	s->job->info.end_ms = wall_ms();
 	if ((e = bb_write_info(s->tmpfd, &s->job->info)) < 0)

@@ -226,8 +226,8 @@ static struct bb_running *enter(struct timeline *tl, const char *bdir)
 	return r;
 }
 
-int backup_start(struct timeline *tl, char id[BACKUP_ID_MAX], uint32_t max_rate,
-		 uint64_t *task_id, struct bb_running **hold)
+int backup_start(struct timeline *tl, char id[BACKUP_ID_MAX], uint32_t max_rate, uint64_t *task_id,
+		 struct bb_running **hold)
 {
 	struct bbtask *t;
 	int e;

@@ -233,8 +233,7 @@ static const struct backup_info *pick(struct req *r, const struct backup_info *v
 				req_fail(r, -EINVAL, "backup %s ends after the target", v[i].id);
 			return reaches(r, &v[i]) ? &v[i] : NULL;
 		}
-		if (!r->backup_id && reaches(r, &v[i]) &&
-		    (!best || v[i].end_lsn > best->end_lsn))
+		if (!r->backup_id && reaches(r, &v[i]) && (!best || v[i].end_lsn > best->end_lsn))
 			best = &v[i];
 	}
 	if (!best && r->backup_id && !r->err)

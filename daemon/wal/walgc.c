@@ -165,9 +165,10 @@ int walgc_pass(struct wal_timeline *wt, uint64_t now_s)
 	bool held = false;
 	int removed = remove_oldest(wt, v, n, total, now_s, keep_from, &held, &r);
 	if (held && !atomic_exchange(&wt->retention_held, true))
-		execd_log_ids(LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
-			      "retention: the WAL limits would remove WAL that the oldest kept base "
-			      "backup needs (--keep-backups); it is kept");
+		execd_log_ids(
+			LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
+			"retention: the WAL limits would remove WAL that the oldest kept base "
+			"backup needs (--keep-backups); it is kept");
 	else if (!held)
 		atomic_store(&wt->retention_held, false);
 	free(v);

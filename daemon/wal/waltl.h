@@ -44,8 +44,8 @@ struct wal_timeline {
 	struct walstate persisted; /* what wal.state holds (the receiver's copy) */
 	bool has_persisted;
 
-	atomic_bool prep_busy; /* a WalPrealloc task runs (walprep.c) */
-	atomic_bool prep_off;  /* no O_TMPFILE here: segments are padded when opened */
+	atomic_bool prep_busy;      /* a WalPrealloc task runs (walprep.c) */
+	atomic_bool prep_off;       /* no O_TMPFILE here: segments are padded when opened */
 	atomic_bool retention_held; /* the last GC pass kept WAL over the limits for a backup */
 };
 
