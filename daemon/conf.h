@@ -11,16 +11,18 @@
 #include <stdio.h>
 
 struct execd_config {
-	char *state_dir;                /**< --state-dir */
-	char *socket_path;              /**< --socket */
-	char *config_file;              /**< --config (NULL: /etc/execd/execd.conf if present) */
-	unsigned workers;               /**< --workers; 0 = the runtime's default */
-	uint64_t shutdown_timeout_ms;   /**< --shutdown-timeout SEC (default 30 s), ms */
-	int log_level;                  /**< --log-level: LOG_ERR..LOG_DEBUG (default LOG_INFO) */
-	unsigned max_connections;       /**< --max-connections (default 64) */
-	uint64_t wal_retention_bytes;   /**< --wal-retention-bytes (default 1 GiB), bytes */
-	uint64_t wal_retention_age_s;   /**< --wal-retention-age SEC (default 0 = off), s */
-	bool socket_from_flag;          /**< --socket given explicitly */
+	char *state_dir;              /**< --state-dir */
+	char *socket_path;            /**< --socket */
+	char *config_file;            /**< --config (NULL: /etc/execd/execd.conf if present) */
+	unsigned workers;             /**< --workers; 0 = the runtime's default */
+	uint64_t shutdown_timeout_ms; /**< --shutdown-timeout SEC (default 30 s), ms */
+	int log_level;                /**< --log-level: LOG_ERR..LOG_DEBUG (default LOG_INFO) */
+	unsigned max_connections;     /**< --max-connections (default 64) */
+	uint64_t wal_retention_bytes; /**< --wal-retention-bytes (default 1 GiB), bytes */
+	uint64_t wal_retention_age_s; /**< --wal-retention-age SEC (default 0 = off), s */
+	bool socket_from_flag;        /**< --socket given explicitly */
+
+	/* base backups (daemon/backup) */
 	uint64_t basebackup_interval_s; /**< --basebackup-interval SEC (default 0 = off), s */
 	unsigned keep_backups;          /**< --keep-backups N (default 2), >= 1 */
 };
