@@ -44,9 +44,11 @@ struct wal_timeline {
 	struct walstate persisted; /* what wal.state holds (the receiver's copy) */
 	bool has_persisted;
 
-	atomic_bool prep_busy;      /* a WalPrealloc task runs (walprep.c) */
-	atomic_bool prep_off;       /* no O_TMPFILE here: segments are padded when opened */
-	atomic_bool retention_held; /* the last GC pass kept WAL over the limits for a backup */
+	atomic_bool prep_busy; /* a WalPrealloc task runs (walprep.c) */
+	atomic_bool prep_off;  /* no O_TMPFILE here: segments are padded when opened */
+
+	/* the last GC pass kept WAL over the limits for a base backup (daemon/backup) */
+	atomic_bool retention_held;
 };
 
 #endif /* EXECD_WAL_WALTL_H */
