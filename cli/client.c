@@ -104,9 +104,6 @@ static int client_connect(struct execctl *ctx)
 
 void client_close(struct execctl *ctx)
 {
-	for (int i = 0; i < ctx->nfds; i++)
-		close(ctx->fds[i]);
-	ctx->nfds = 0;
 	if (ctx->fd >= 0)
 		close(ctx->fd);
 	ctx->fd = -1;
@@ -135,39 +132,41 @@ static int send_all(struct execctl *ctx, const char *buf, size_t len)
 	return 0;
 }
 
-/* recv(2) that also keeps the descriptors a response carries (SCM_RIGHTS; backup.restore). */
-static ssize_t recv_fds(struct execctl *ctx, char *buf, size_t len)
+/* recv(2) that also takes a descriptor passed with the bytes (SCM_RIGHTS, docs/protocol.md
+ * "Passed descriptors") into *fd, if *fd is still -1; any other passed descriptor is closed. */
+static ssize_t recv_fd(int sock, char *buf, size_t len, int *fd)
 {
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { buf, len };
-	struct msghdr m = { .msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = u.buf,
-			    .msg_controllen = sizeof u.buf };
-	ssize_t n = recvmsg(ctx->fd, &m, MSG_CMSG_CLOEXEC);
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctrl;
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctrl.buf,
+			     .msg_controllen = sizeof ctrl.buf };
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return n;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
-		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int fds[4];
-		memcpy(fds, CMSG_DATA(c), (k > 4 ? 4 : k) * sizeof(int));
-		for (size_t i = 0; i < k && i < 4; i++) {
-			if (ctx->nfds < 4)
-				ctx->fds[ctx->nfds++] = fds[i];
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof f);
+			if (*fd < 0)
+				*fd = f;
 			else
-				close(fds[i]);
+				close(f);
 		}
 	}
 	return n;
 }
 
-/* Reads one '\n'-terminated line into a malloc'd, NUL-terminated buffer before the deadline. */
-static int recv_line(struct execctl *ctx, int64_t deadline_ms, char **line)
+/* Reads one '\n'-terminated line into a malloc'd, NUL-terminated buffer before the deadline, and
+ * a descriptor passed with it into *fd (-1: none; the caller closes it). */
+static int recv_line(struct execctl *ctx, int64_t deadline_ms, char **line, int *fd)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
@@ -210,7 +209,7 @@ static int recv_line(struct execctl *ctx, int64_t deadline_ms, char **line)
 			buf = nb;
 			cap *= 2;
 		}
-		n = recv_fds(ctx, buf + len, cap - len - 1);
+		n = recv_fd(ctx->fd, buf + len, cap - len - 1, fd);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -265,12 +264,22 @@ static void print_daemon_error(enum proto_command command, const cJSON *err)
 int client_call(struct execctl *ctx, enum proto_command command, cJSON *args, int64_t wait_ms,
 		cJSON **response)
 {
+	int fd = -1, r = client_call_fd(ctx, command, args, wait_ms, response, &fd);
+	if (fd >= 0)
+		close(fd); /* a response without "fd": true never has one; never leak it */
+	return r;
+}
+
+int client_call_fd(struct execctl *ctx, enum proto_command command, cJSON *args, int64_t wait_ms,
+		   cJSON **response, int *fd)
+{
 	cJSON *req = cJSON_CreateObject(), *resp, *ok;
 	int64_t id = ++ctx->next_id;
 	char *text = NULL, *line = NULL;
 	int r;
 
 	*response = NULL;
+	*fd = -1;
 	if (!req) {
 		cJSON_Delete(args);
 		return print_out_of_memory();
@@ -294,11 +303,19 @@ int client_call(struct execctl *ctx, enum proto_command command, cJSON *args, in
 	cJSON_free(text);
 	if (r != 0)
 		return r;
-	r = recv_line(ctx, now_ms() + (wait_ms > 0 ? wait_ms : 0) + CLIENT_MARGIN_MS, &line);
-	if (r != 0)
+	r = recv_line(ctx, now_ms() + (wait_ms > 0 ? wait_ms : 0) + CLIENT_MARGIN_MS, &line, fd);
+	if (r != 0) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
 		return r;
+	}
 	resp = cJSON_Parse(line);
 	free(line);
+	if (*fd >= 0 && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "ok"))) {
+		close(*fd); /* only a successful response carries one */
+		*fd = -1;
+	}
 	if (!cJSON_IsObject(resp)) {
 		cJSON_Delete(resp);
 		fprintf(stderr, "execctl: %s: execd sent a response that is not a JSON object\n",
@@ -323,8 +340,21 @@ int client_call(struct execctl *ctx, enum proto_command command, cJSON *args, in
 	}
 	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(resp, "result"))) {
 		cJSON_Delete(resp);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
 		fprintf(stderr, "execctl: %s: execd's response has no result object\n",
 			proto_command_name(command));
+		return EXECCTL_EXIT_FAILURE;
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "fd")) != (*fd >= 0)) {
+		fprintf(stderr, "execctl: %s: execd's response %s\n", proto_command_name(command),
+			*fd >= 0 ? "came with an unexpected descriptor"
+				 : "announced a descriptor that did not arrive");
+		cJSON_Delete(resp);
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
 		return EXECCTL_EXIT_FAILURE;
 	}
 	*response = resp;

@@ -28,6 +28,14 @@ const char *client_default_socket(void);
 int client_call(struct execctl *ctx, enum proto_command command, cJSON *args, int64_t wait_ms,
 		cJSON **response);
 
+/* Like client_call(), for a command whose successful response passes a descriptor with its
+ * first byte (SCM_RIGHTS; the response says "fd": true, docs/protocol.md "Passed descriptors"):
+ * on success *fd is that descriptor (O_CLOEXEC; the caller closes it). A response that announces
+ * one that did not arrive, or brings one it did not announce, is a failure (exit 1). On failure
+ * *fd is -1. Not thread-safe. */
+int client_call_fd(struct execctl *ctx, enum proto_command command, cJSON *args, int64_t wait_ms,
+		   cJSON **response, int *fd);
+
 /* Closes the connection, if any. */
 void client_close(struct execctl *ctx);
 

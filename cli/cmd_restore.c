@@ -202,24 +202,43 @@ static int fail(const char *what, const char *dir, int e, const char *detail)
 	return EXECCTL_EXIT_FAILURE;
 }
 
-/* Extract, copy the manifest, write the settings, make it durable. */
-static int write_restore(struct execctl *ctx, const struct restore_opts *o, const cJSON *res)
+/* The backup's manifest: a second backup.restore naming the backup, its descriptor copied. */
+static int fetch_manifest(struct execctl *ctx, const struct restore_opts *o, const char *id)
+{
+	cJSON *args = cJSON_CreateObject(), *resp;
+	int fd, r;
+	cJSON_AddStringToObject(args, "timeline", o->timeline);
+	if (o->tenant)
+		cJSON_AddStringToObject(args, "tenant", o->tenant);
+	cJSON_AddStringToObject(args, "backup", id);
+	cJSON_AddStringToObject(args, "file", "manifest");
+	if ((r = client_call_fd(ctx, PROTO_CMD_BACKUP_RESTORE, args, 0, &resp, &fd)) != 0)
+		return r;
+	cJSON_Delete(resp);
+	r = restore_copy_file(fd, o->to, "backup_manifest");
+	close(fd);
+	return r < 0 ? fail("writing backup_manifest", o->to, r, NULL) : 0;
+}
+
+/* Extract (from @p fd), fetch the manifest, write the settings, make it durable. */
+static int write_restore(struct execctl *ctx, const struct restore_opts *o, const cJSON *res,
+			 int fd)
 {
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(res, "backup");
 	const char *tl = json_str(res, "timeline"), *id = json_str(b, "id");
 	char err[256] = "", cmd[3 * PATH_MAX];
 	uint64_t files;
 	int e;
-	if (ctx->nfds != 2 || !tl || !id) {
-		fprintf(stderr, "execctl: restore: execd did not pass the backup's files\n");
+	if (!tl || !id) {
+		fprintf(stderr, "execctl: restore: execd's answer names no backup\n");
 		return EXECCTL_EXIT_FAILURE;
 	}
 	if ((e = restore_command(ctx, tl, cmd, sizeof cmd)) < 0)
 		return fail("building restore_command", o->to, e, NULL);
-	if ((e = restore_extract(ctx->fds[0], o->to, &files, err, sizeof err)) < 0)
+	if ((e = restore_extract(fd, o->to, &files, err, sizeof err)) < 0)
 		return fail("extracting the backup", o->to, e, err);
-	if ((e = restore_copy_file(ctx->fds[1], o->to, "backup_manifest")) < 0)
-		return fail("writing backup_manifest", o->to, e, NULL);
+	if ((e = fetch_manifest(ctx, o, id)) != 0)
+		return e;
 	struct restore_settings s = { id, tl, cmd, o->lsn, o->time ? o->time_utc : NULL };
 	if ((e = restore_write_settings(o->to, &s)) < 0)
 		return fail("writing the recovery settings", o->to, e, NULL);
@@ -249,7 +268,7 @@ int cmd_restore(struct execctl *ctx, int argc, char **argv)
 {
 	struct restore_opts o = { .cmd = "restore" };
 	cJSON *args, *resp;
-	int first = 0, r;
+	int first = 0, r, fd;
 
 	r = args_parse(ctx, o.cmd, usage, argc, argv, restore_options, restore_option, &o, &first);
 	if (r == 0)
@@ -280,9 +299,10 @@ int cmd_restore(struct execctl *ctx, int argc, char **argv)
 		cJSON_Delete(args);
 		return r;
 	}
-	if ((r = client_call(ctx, PROTO_CMD_BACKUP_RESTORE, args, 0, &resp)) != 0)
+	if ((r = client_call_fd(ctx, PROTO_CMD_BACKUP_RESTORE, args, 0, &resp, &fd)) != 0)
 		return r;
-	r = write_restore(ctx, &o, cJSON_GetObjectItemCaseSensitive(resp, "result"));
+	r = write_restore(ctx, &o, cJSON_GetObjectItemCaseSensitive(resp, "result"), fd);
+	close(fd);
 	cJSON_Delete(resp);
 	return r;
 }

@@ -28,8 +28,6 @@ struct execctl {
 	bool no_legend;          /* --no-legend: no header and no footer */
 	int fd;                  /* connection to execd, -1 until connected */
 	int64_t next_id;         /* request id, echoed by the daemon */
-	int fds[4];              /* descriptors passed with the last response (SCM_RIGHTS) */
-	int nfds;
 };
 
 /* One command or sub-command: argv[0] is its name (e.g. "create" for "tenant create"). */
@@ -48,6 +46,7 @@ int cmd_cancel(struct execctl *ctx, int argc, char **argv);
 int cmd_status(struct execctl *ctx, int argc, char **argv);
 int cmd_tenant(struct execctl *ctx, int argc, char **argv);
 int cmd_timeline(struct execctl *ctx, int argc, char **argv);
+int cmd_wal(struct execctl *ctx, int argc, char **argv);
 int cmd_backup(struct execctl *ctx, int argc, char **argv);
 int cmd_restore(struct execctl *ctx, int argc, char **argv);
 

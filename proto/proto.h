@@ -31,7 +31,8 @@ enum task_kind {
 	TASK_KIND_STATUS,           /**< sd_notify STATUS=/WATCHDOG=1 */
 	TASK_KIND_SIGNAL_HANDLER,   /**< turns signals into shutdown */
 	TASK_KIND_OTHER,
-	TASK_KIND_BASEBACKUP, /**< takes a base backup of a timeline's source (daemon/backup) */
+	TASK_KIND_WAL_COMPRESS, /**< compresses completed WAL segments with zstd (daemon/wal) */
+	TASK_KIND_BASEBACKUP,   /**< takes a base backup of a timeline's source (daemon/backup) */
 	TASK_KIND__COUNT
 };
 
@@ -61,6 +62,10 @@ enum proto_command {
 	PROTO_CMD_TIMELINE_SHOW,
 	PROTO_CMD_TIMELINE_DELETE,
 	PROTO_CMD_TIMELINE_WAIT_LSN,
+	PROTO_CMD_WAL_GET,         /**< a segment or history file, its fd passed (SCM_RIGHTS) */
+	PROTO_CMD_WAL_LIST,        /**< the restorable range of a timeline's WAL */
+	PROTO_CMD_TIMELINE_VERIFY, /**< WAL continuity, page headers and record CRCs */
+	PROTO_CMD_TIMELINE_DETACH, /**< stop following the source, keep the archive */
 	PROTO_CMD_BACKUP_CREATE,
 	PROTO_CMD_BACKUP_LIST,
 	PROTO_CMD_BACKUP_RESTORE,

@@ -74,13 +74,15 @@ struct req {
 	struct timeline_ref
 		ref; /* held by timeline.wait_lsn while it waits; released by req_free */
 	int64_t rc;
-	/* backup.* (cmd_backup.c) */
-	bool wait, latest, has_lsn, has_time;
+	/* wal.get: the file asked for, and the descriptor passed with the reply (-1: none) */
+	char *name;
+	int fd;
+	struct wal_file wf;
+	/* backup.* (cmd_backup.c); backup.restore passes its file as r->fd, as wal.get */
+	bool wait, latest, has_lsn, has_time, manifest;
 	uint64_t time_ms, rate;
 	char *backup_id;
 	struct backup_waiter bw; /* backup.create --wait; released by req_free */
-	int fds[CTL_MAX_FDS];    /* backup.restore: sent with the answer, else closed by req_free */
-	int nfds;
 };
 
 /* ---- the outcome (request.c) ---- */
@@ -149,6 +151,14 @@ int prep_timeline_delete(struct req *r, const cJSON *args);
 ex_poll_t run_timeline_delete(struct req *r, struct ex_context *cx);
 int prep_wait_lsn(struct req *r, const cJSON *args);
 ex_poll_t run_wait_lsn(struct req *r, struct ex_context *cx);
+
+/* ---- WAL of a timeline for restores (cmd_wal.c) ---- */
+
+int prep_wal_get(struct req *r, const cJSON *args);
+ex_poll_t run_wal_get(struct req *r, struct ex_context *cx);
+ex_poll_t run_wal_list(struct req *r, struct ex_context *cx);
+
+/* ---- base backups (cmd_backup.c) ---- */
 
 int prep_backup_create(struct req *r, const cJSON *args);
 ex_poll_t run_backup_create(struct req *r, struct ex_context *cx);

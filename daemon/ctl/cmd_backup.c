@@ -164,14 +164,18 @@ ex_poll_t run_backup_list(struct req *r, struct ex_context *cx)
 
 int prep_backup_restore(struct req *r, const cJSON *args)
 {
-	const char *lsn, *id;
+	const char *lsn, *id, *file;
 	int x, targets;
 	if ((x = prep_timeline_one(r, args)) < 0 ||
 	    (x = arg_string(r, args, "backup", false, &id)) < 0 ||
 	    (x = arg_string(r, args, "lsn", false, &lsn)) < 0 ||
 	    (x = arg_uint(r, args, "time_ms", false, UINT64_MAX >> 12, &r->time_ms)) < 0 ||
-	    (x = arg_bool(r, args, "latest", &r->latest)) < 0)
+	    (x = arg_bool(r, args, "latest", &r->latest)) < 0 ||
+	    (x = arg_string(r, args, "file", false, &file)) < 0)
 		return x;
+	if (file && strcmp(file, "manifest") != 0 && strcmp(file, "tar") != 0)
+		return req_fail(r, -EINVAL, "file must be \"tar\" or \"manifest\"");
+	r->manifest = file && strcmp(file, "manifest") == 0;
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(args, "time_ms");
 	r->has_time = t && !cJSON_IsNull(t);
 	r->has_lsn = lsn != NULL;
@@ -245,18 +249,22 @@ static int answer(struct req *r, const struct backup_info *b, uint64_t flush)
 {
 	char ten[EXECD_ID_STR_SIZE], tli[EXECD_ID_STR_SIZE], f[20];
 	cJSON *res = cJSON_CreateObject();
-	int e = backup_open(r->ref.tl, b->id, &r->fds[0], &r->fds[1]);
+	int tar, manifest, e = backup_open(r->ref.tl, b->id, &tar, &manifest);
 	if (e < 0) {
 		cJSON_Delete(res);
 		return req_fail(r, e, "cannot open backup %s: %s", b->id, strerror(-e));
 	}
-	r->nfds = 2;
+	/* one descriptor per response (wal.get's mechanism): the tar, or with "file": "manifest"
+	 * the manifest; execctl asks twice, naming the backup the second time */
+	r->fd = r->manifest ? manifest : tar;
+	close(r->manifest ? tar : manifest);
 	lsn_format(flush, f);
 	if (!res || !cJSON_AddItemToObject(res, "backup", backup_info_json(b)) ||
 	    !cJSON_AddStringToObject(res, "tenant", execd_id_format(&r->ref.tl->tenant_id, ten)) ||
 	    !cJSON_AddStringToObject(res, "timeline", execd_id_format(&r->ref.tl->id, tli)) ||
 	    !cJSON_AddStringToObject(res, "flush_lsn", f) ||
-	    !cJSON_AddStringToObject(res, "fds", "base.tar.zst backup_manifest")) {
+	    !cJSON_AddStringToObject(res, "file",
+				     r->manifest ? "backup_manifest" : "base.tar.zst")) {
 		cJSON_Delete(res);
 		return req_oom(r);
 	}

@@ -111,6 +111,21 @@ void ctl_reply_complete(struct ctl_reply *r, char *line);
 /** Take the line (after the wait completed) and drop the connection's reference. */
 char *ctl_reply_take(struct ctl_reply *r);
 
+/**
+ * Complete @p r with @p line and a descriptor @p fd (ownership of both taken) that the
+ * connection passes with the line's first byte (SCM_RIGHTS, docs/protocol.md "Passed
+ * descriptors"); -1 for none. A NULL line (out of memory) closes @p fd.
+ */
+void ctl_reply_complete_fd(struct ctl_reply *r, char *line, int fd);
+/** Take the descriptor of a completed reply (-1: none); call before ctl_reply_take(). */
+int ctl_reply_take_fd(struct ctl_reply *r);
+
+/**
+ * A response line like ctl_ok()'s whose envelope also says "fd": true: a descriptor comes with
+ * the line's first byte. Takes ownership of @p result. @return the line, or NULL on -ENOMEM.
+ */
+char *ctl_ok_fd(const struct cJSON *id, struct cJSON *result);
+
 /** State of the wait future. */
 struct ctl_reply_wait {
 	struct ex_cancel_safe_future cs;
@@ -120,24 +135,5 @@ struct ctl_reply_wait {
 
 /** A cancel-safe future: ready (output 0) once the reply is complete. */
 struct ex_cancel_safe_future *ctl_reply_wait(struct ctl_reply_wait *w, struct ctl_reply *r);
-
-/* ---- descriptors passed with a response (fdpass.c, reply.c) ---- */
-
-/** Most descriptors one response carries. */
-#define CTL_MAX_FDS 4
-
-/**
- * Send @p len bytes of @p buf (> 0) on @p sock with @p nfds descriptors (1..CTL_MAX_FDS) as
- * SCM_RIGHTS, non-blocking. @return as sendmsg(2): bytes sent (the descriptors went with the
- * first), or -1 with errno. Thread-safe.
- */
-ssize_t ctl_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
-
-/** Complete @p r like ctl_reply_complete(), handing over @p nfds descriptors of @p fds too. */
-void ctl_reply_complete_fds(struct ctl_reply *r, char *line, const int *fds, int nfds);
-
-/** Take the descriptors of a completed reply into @p fds (call before ctl_reply_take()).
- * @return how many (0..CTL_MAX_FDS); the caller closes them. */
-int ctl_reply_take_fds(struct ctl_reply *r, int fds[CTL_MAX_FDS]);
 
 #endif /* EXECD_CTL_H */

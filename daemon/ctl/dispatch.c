@@ -36,6 +36,9 @@ static const struct cmd commands[PROTO_CMD__COUNT] = {
 	[PROTO_CMD_TIMELINE_SHOW] = { TAG_NONE, prep_timeline_one, run_timeline_show },
 	[PROTO_CMD_TIMELINE_DELETE] = { TAG_NONE, prep_timeline_delete, run_timeline_delete },
 	[PROTO_CMD_TIMELINE_WAIT_LSN] = { TAG_TIMELINE, prep_wait_lsn, run_wait_lsn },
+	/* bound to the timeline: a delete waits for a restore's read to finish */
+	[PROTO_CMD_WAL_GET] = { TAG_TIMELINE, prep_wal_get, run_wal_get },
+	[PROTO_CMD_WAL_LIST] = { TAG_TIMELINE, prep_timeline_one, run_wal_list },
 	[PROTO_CMD_BACKUP_CREATE] = { TAG_TIMELINE, prep_backup_create, run_backup_create },
 	[PROTO_CMD_BACKUP_LIST] = { TAG_NONE, prep_backup_list, run_backup_list },
 	[PROTO_CMD_BACKUP_RESTORE] = { TAG_TIMELINE, prep_backup_restore, run_backup_restore },
@@ -53,10 +56,11 @@ static void req_free(struct req *r)
 	cJSON_Delete(r->candidates);
 	if (r->ref.tl)
 		timeline_release(r->ref.tl);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r->source);
 	free(r->slot);
-	for (int i = 0; i < r->nfds; i++)
-		close(r->fds[i]);
+	free(r->name);
 	backup_waiter_free(&r->bw);
 	free(r->backup_id);
 	free(r);
@@ -69,7 +73,7 @@ static char *req_line(struct req *r)
 		line = ctl_error(r->id, r->err, r->msg, r->candidates);
 		r->candidates = NULL;
 	} else {
-		line = ctl_ok(r->id, r->result);
+		line = r->fd >= 0 ? ctl_ok_fd(r->id, r->result) : ctl_ok(r->id, r->result);
 		r->result = NULL;
 	}
 	return line;
@@ -85,12 +89,11 @@ static ex_poll_t req_poll(struct ex_future *f, struct ex_context *cx)
 	if (r->err && r->err != -ENOENT && r->err != -EEXIST && r->err != -EINVAL &&
 	    r->err != -ENOTUNIQ)
 		log_warning("%s: %s", cmd_name(r->cmd), r->msg);
-	if (r->nfds && !r->err) /* the descriptors go with the answer (backup.restore) */
-		ctl_reply_complete_fds(r->reply, req_line(r), r->fds, r->nfds);
-	else
-		ctl_reply_complete(r->reply, req_line(r));
+	char *line = req_line(r);
+	/* a descriptor goes with a successful line only (an error's fd is closed by req_free) */
+	ctl_reply_complete_fd(r->reply, line, !r->err ? r->fd : -1);
 	if (!r->err)
-		r->nfds = 0; /* handed over */
+		r->fd = -1;
 	r->completed = true;
 	f->output = 0; /* a refused request is answered, not a failed task */
 	return EX_READY;
@@ -167,6 +170,7 @@ int ctl_dispatch(cJSON *req, const struct ctl_peer *peer, char **line, struct ct
 		return -ENOMEM;
 	}
 	r->cmd = cmd;
+	r->fd = -1;
 	r->conn = task_mgr_current_id();
 	r->fut.poll = req_poll;
 	if (cmd->prepare(r, cJSON_IsObject(args) ? args : NULL) < 0) {

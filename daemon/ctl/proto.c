@@ -55,15 +55,29 @@ fail:
 	return NULL;
 }
 
-char *ctl_ok(const cJSON *id, cJSON *result)
+static char *ok_line(const cJSON *id, cJSON *result, bool fd)
 {
 	cJSON *o = envelope(id, true);
+	if (o && fd && !cJSON_AddTrueToObject(o, "fd")) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
 	if (!o || !result || !cJSON_AddItemToObject(o, "result", result)) {
 		cJSON_Delete(o);
 		cJSON_Delete(result);
 		return NULL;
 	}
 	return finish(o);
+}
+
+char *ctl_ok(const cJSON *id, cJSON *result)
+{
+	return ok_line(id, result, false);
+}
+
+char *ctl_ok_fd(const cJSON *id, cJSON *result)
+{
+	return ok_line(id, result, true);
 }
 
 char *ctl_error(const cJSON *id, int err, const char *message, cJSON *candidates)

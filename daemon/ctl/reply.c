@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -13,9 +12,8 @@ struct ctl_reply {
 	int refs; /* the connection and the request task */
 	bool done;
 	char *line;
+	int fd; /* passed with the line (SCM_RIGHTS), or -1 */
 	struct ex_waker waker;
-	int fds[CTL_MAX_FDS]; /* passed with the line (fdpass.c) */
-	int nfds;
 };
 
 struct ctl_reply *ctl_reply_new(void)
@@ -25,6 +23,7 @@ struct ctl_reply *ctl_reply_new(void)
 		return NULL;
 	pthread_mutex_init(&r->lock, NULL);
 	r->refs = 2;
+	r->fd = -1;
 	return r;
 }
 
@@ -35,9 +34,9 @@ static void unref(struct ctl_reply *r)
 	pthread_mutex_unlock(&r->lock);
 	if (last) {
 		ex_waker_drop(&r->waker);
-		for (int i = 0; i < r->nfds; i++)
-			close(r->fds[i]);
 		free(r->line);
+		if (r->fd >= 0)
+			close(r->fd);
 		pthread_mutex_destroy(&r->lock);
 		free(r);
 	}
@@ -45,31 +44,29 @@ static void unref(struct ctl_reply *r)
 
 void ctl_reply_complete(struct ctl_reply *r, char *line)
 {
+	ctl_reply_complete_fd(r, line, -1);
+}
+
+void ctl_reply_complete_fd(struct ctl_reply *r, char *line, int fd)
+{
 	pthread_mutex_lock(&r->lock);
 	r->line = line;
+	r->fd = line ? fd : -1;
+	if (!line && fd >= 0)
+		close(fd); /* the line is an error now: no descriptor goes with it */
 	r->done = true;
 	ex_waker_wake(&r->waker);
 	pthread_mutex_unlock(&r->lock);
 	unref(r);
 }
 
-void ctl_reply_complete_fds(struct ctl_reply *r, char *line, const int *fds, int nfds)
+int ctl_reply_take_fd(struct ctl_reply *r)
 {
 	pthread_mutex_lock(&r->lock);
-	memcpy(r->fds, fds, sizeof(int) * (size_t)nfds);
-	r->nfds = nfds;
+	int fd = r->fd;
+	r->fd = -1;
 	pthread_mutex_unlock(&r->lock);
-	ctl_reply_complete(r, line);
-}
-
-int ctl_reply_take_fds(struct ctl_reply *r, int fds[CTL_MAX_FDS])
-{
-	pthread_mutex_lock(&r->lock);
-	int n = r->nfds;
-	memcpy(fds, r->fds, sizeof(int) * (size_t)n);
-	r->nfds = 0;
-	pthread_mutex_unlock(&r->lock);
-	return n;
+	return fd;
 }
 
 char *ctl_reply_take(struct ctl_reply *r)

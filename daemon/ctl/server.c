@@ -47,6 +47,30 @@ static void send_now_and_close(int fd, int err, const char *msg)
 
 /* ---------------- connection ---------------- */
 
+/* send(2) of @p len bytes at @p buf, never blocking; with @p fd >= 0 the descriptor goes with the
+ * first byte (SCM_RIGHTS) in the same sendmsg, so a client that reads the line has it (the
+ * kernel attaches it to that byte: docs/protocol.md "Passed descriptors"). */
+static ssize_t send_out(int sock, const char *buf, size_t len, int fd)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctrl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&ctrl, 0, sizeof ctrl);
+		mh.msg_control = ctrl.buf;
+		mh.msg_controllen = sizeof ctrl.buf;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	}
+	return sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 struct conn {
 	struct ex_future fut;
 	struct ex_async a;
@@ -63,32 +87,11 @@ struct conn {
 	struct ctl_reply *reply;
 	struct ctl_reply_wait rw;
 	char *out;
+	int out_fd; /* passed with the response's first byte (SCM_RIGHTS), or -1 */
 	size_t out_len, out_off;
 	bool close_after;
 	int64_t n;
-	int fds[CTL_MAX_FDS]; /* passed with the response's first bytes (fdpass.c) */
-	int nfds;
 };
-
-static void close_fds(struct conn *c)
-{
-	for (int i = 0; i < c->nfds; i++)
-		close(c->fds[i]);
-	c->nfds = 0;
-}
-
-/* Send what is left of the response: with its descriptors first, if it carries any. */
-static ssize_t send_out(struct conn *c)
-{
-	const char *p = c->out + c->out_off;
-	size_t len = c->out_len - c->out_off;
-	if (!c->nfds)
-		return send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	ssize_t n = ctl_send_with_fds(c->fd, p, len, c->fds, c->nfds);
-	if (n >= 0)
-		close_fds(c); /* the peer has its own copies now */
-	return n;
-}
 
 static bool find_line(struct conn *c)
 {
@@ -167,7 +170,7 @@ static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)
 		if (c->reply) {
 			/* the request runs in its own task; it completes even if we go away */
 			EX_AWAIT(&c->a, cx, &ctl_reply_wait(&c->rw, c->reply)->base);
-			c->nfds = ctl_reply_take_fds(c->reply, c->fds);
+			c->out_fd = ctl_reply_take_fd(c->reply);
 			c->out = ctl_reply_take(c->reply);
 			c->reply = NULL;
 			if (!c->out)
@@ -185,9 +188,14 @@ respond:
 		c->out_off = 0;
 		c->deadline = ex_now_ns() + CTL_IO_TIMEOUT_NS;
 		while (c->out_off < c->out_len) {
-			c->n = send_out(c);
+			c->n = send_out(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+					c->out_fd);
 			if (c->n >= 0) {
 				c->out_off += (size_t)c->n;
+				if (c->n > 0 && c->out_fd >= 0) { /* it went with the first byte */
+					close(c->out_fd);
+					c->out_fd = -1;
+				}
 				continue;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -202,7 +210,10 @@ respond:
 		}
 		free(c->out);
 		c->out = NULL;
-		close_fds(c);
+		if (c->out_fd >= 0) { /* not reached: a non-empty line took it */
+			close(c->out_fd);
+			c->out_fd = -1;
+		}
 		if (c->close_after || task_mgr_is_shutdown_requested())
 			goto out;
 	}
@@ -215,8 +226,9 @@ static void conn_drop(struct ex_future *f)
 	struct conn *c = ex_container_of(f, struct conn, fut);
 	if (c->reply) /* not reached: we always wait for a reply we asked for */
 		free(ctl_reply_take(c->reply));
-	close_fds(c);
 	free(c->out);
+	if (c->out_fd >= 0)
+		close(c->out_fd);
 	free(c->buf);
 	close(c->fd);
 	free(c);
@@ -239,6 +251,7 @@ static int conn_spawn(int fd)
 		return -ENOMEM;
 	}
 	c->fd = fd;
+	c->out_fd = -1;
 	c->fut.poll = conn_poll;
 	if ((r = ctl_peer_from_fd(fd, &c->peer)) < 0) {
 		log_warning("cannot read the credentials of a control connection: %s",

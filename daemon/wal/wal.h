@@ -74,6 +74,42 @@ struct wal_wait {
 struct ex_cancel_safe_future *wal_timeline_wait_lsn(struct wal_wait *w, struct timeline *tl,
 						    uint64_t lsn);
 
+/** A WAL file of a timeline opened for reading (wal_timeline_open_file). */
+struct wal_file {
+	int fd;          /**< read-only, O_CLOEXEC; owned by the caller (-1: none) */
+	bool zstd;       /**< a compressed segment (".zst"): its content is one zstd frame */
+	bool partial;    /**< the segment exists only as the open ".partial" */
+	uint64_t size;   /**< bytes of the content (decompressed) */
+	uint64_t stored; /**< bytes of the file */
+	char file[40];   /**< the file's name in the timeline's wal/ directory */
+};
+
+/**
+ * Check a name that wal.get serves: a segment ("<24 hex digits>", or with ".partial") or a
+ * history file ("<8 hex digits>.history"), uppercase as PostgreSQL names them.
+ * @return 0 (*history set), or -EINVAL. Thread-safe.
+ */
+int wal_file_name_check(const char *name, bool *history);
+
+/**
+ * Open WAL file @p name of @p tl for a restore (restore_command's %f): a history file as it is;
+ * a segment as "<name>", else "<name>.zst" (compressed), else "<name>.partial" (the open segment,
+ * served as barman-wal-restore --partial does, so recovery reaches the flush LSN).
+ * @return 0 and *out (out->fd to close); -EINVAL for a bad name; -ENOENT if the timeline has no
+ *         such file; -EUCLEAN for a ".zst" without a valid frame header; -errno of open/fstat.
+ * Blocking (open, fstat, pread of a frame header): call on the blocking pool. Thread-safe.
+ */
+int wal_timeline_open_file(struct timeline *tl, const char *name, struct wal_file *out);
+
+/**
+ * The restorable range of @p tl's WAL as JSON (docs/protocol.md, wal.list): per PostgreSQL
+ * timeline its oldest and newest LSN, segments (compressed ones counted), the open ".partial"
+ * and the gaps between segments; the history files; the flush LSN.
+ * @return 0 and *out (cJSON_Delete it); -ENOENT (no WAL state); -ENOMEM; -errno of readdir.
+ * Blocking (readdir): call on the blocking pool. Thread-safe.
+ */
+int wal_timeline_list(struct timeline *tl, struct cJSON **out);
+
 /**
  * The retention hook: from which LSN the WAL of @p timeline (its `wal/` directory @p waldir)
  * must stay whatever the byte and age limits say (daemon/backup: the oldest kept base backup's

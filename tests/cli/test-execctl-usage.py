@@ -163,7 +163,7 @@ class Completion(unittest.TestCase):
     def test_options_and_values(self):
         self.assertEqual(self.complete("shutdown", "--a"), ["--all"])
         self.assertEqual(self.complete("list", "--kind", "wal_"),
-                         ["wal_flush", "wal_prealloc", "wal_receiver"])
+                         ["wal_compress", "wal_flush", "wal_prealloc", "wal_receiver"])
         self.assertEqual(self.complete("list", "--state", "r"), ["running"])
         self.assertIn("--create-slot", self.complete("timeline", "create", "--c"))
         # Ids come from the daemon; none reachable: no candidates, no error.
