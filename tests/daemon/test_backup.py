@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -257,6 +258,17 @@ class TestBackupLifecycle(unittest.TestCase):
         self.env.start_daemon()
         self.assertEqual(self.complete(), [])
         self.assertEqual(self.tmp_dirs(), [])
+
+    def test_2b_crash_midway(self):
+        """kill -9 leaves the temporary directory; the next start removes it."""
+        self.start_slow_backup()
+        self.assertEqual(len(self.tmp_dirs()), 1)
+        self.env.daemon.stop(signal.SIGKILL)
+        self.env.daemon.close()
+        self.env.start_daemon()
+        self.assertEqual(self.complete(), [])
+        wait_until(lambda: not self.tmp_dirs(), "the leftover to be removed at start",
+                   self.env.daemon)
 
     def test_3_retention_keeps_the_backup_restorable(self):
         env = self.env
