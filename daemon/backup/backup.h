@@ -50,7 +50,8 @@ struct backup_info {
  * source. Its id (written to @p id) is chosen now, from the wall clock (UTC).
  * @p max_rate: the server's send rate limit in kB/s (BASE_BACKUP's MAX_RATE, 32..1048576),
  * 0 = none. @p hold: NULL, or where a reference to the backup's entry goes (backup_wait_done).
- * @return 0 with *task_id; -EBUSY if a backup of the timeline runs; -EINVAL without a source;
+ * @return 0 with *task_id; -EBUSY if a backup of the timeline runs; -EAGAIN if 4 backups run
+ * (each holds a blocking-pool thread); -EINVAL without a source;
  * -ESHUTDOWN; -ENOMEM. Thread-safety: any task. Not a future (spawning does not block).
  */
 int backup_start(struct timeline *tl, char id[BACKUP_ID_MAX], uint32_t max_rate, uint64_t *task_id,

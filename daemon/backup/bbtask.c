@@ -30,6 +30,10 @@
 #include "task_mgr.h"
 #include "wal/wal.h"
 
+/* Backups running at once (all timelines): each holds a thread of the blocking pool (16) for
+ * its whole length, which must stay available to the WAL receivers' flush jobs. */
+#define RUNNING_MAX 4
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bb_running *running;
 static _Atomic uint64_t n_completed, n_failed;
@@ -202,7 +206,8 @@ static void new_id(const char *bdir, char id[BACKUP_ID_MAX], int64_t *ms)
 	}
 }
 
-/* Enter a backup of @p tl in the table, unless one runs. @return the entry or NULL (-EBUSY). */
+/* Enter a backup of @p tl in the table, unless one runs (errno EBUSY) or RUNNING_MAX do (errno
+ * EAGAIN). @return the entry or NULL. */
 static struct bb_running *enter(struct timeline *tl, const char *bdir)
 {
 	struct bb_running *r = calloc(1, sizeof *r);
@@ -212,12 +217,13 @@ static struct bb_running *enter(struct timeline *tl, const char *bdir)
 	r->timeline = tl->id;
 	r->refs = 2; /* the table's task and the caller's */
 	new_id(bdir, r->id, &r->start_ms);
+	unsigned n = 0;
 	pthread_mutex_lock(&lock);
-	for (struct bb_running *o = running; o; o = o->next)
-		if (execd_id_eq(&o->timeline, &tl->id)) {
+	for (struct bb_running *o = running; o; o = o->next, n++)
+		if (execd_id_eq(&o->timeline, &tl->id) || n + 1 >= RUNNING_MAX) {
+			errno = execd_id_eq(&o->timeline, &tl->id) ? EBUSY : EAGAIN;
 			pthread_mutex_unlock(&lock);
 			free(r);
-			errno = EBUSY;
 			return NULL;
 		}
 	r->next = running;

@@ -60,6 +60,8 @@ static int start(struct req *r)
 			 r->wait ? &hold : NULL);
 	if (e == -EBUSY)
 		return req_fail(r, -EAGAIN, "a base backup of this timeline is running already");
+	if (e == -EAGAIN)
+		return req_fail(r, e, "too many base backups are running; try again later");
 	if (e == -ESHUTDOWN)
 		return req_fail(r, e, "the timeline is being deleted or the daemon is stopping");
 	if (e < 0)
