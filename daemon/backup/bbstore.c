@@ -101,7 +101,12 @@ static int read_info(const char *bdir, const char *name, struct backup_info *b)
 	cJSON *o = cJSON_ParseWithLength(text, len);
 	free(text);
 	memset(b, 0, sizeof *b);
-	snprintf(b->id, sizeof b->id, "%s", name);
+	size_t k = strlen(name);
+	if (k >= sizeof b->id) {
+		cJSON_Delete(o);
+		return -EINVAL;
+	}
+	memcpy(b->id, name, k + 1);
 	b->complete = true;
 	r = o && parse_lsn_field(o, "start_lsn", &b->start_lsn) == 0 &&
 			    parse_lsn_field(o, "end_lsn", &b->end_lsn) == 0

@@ -202,7 +202,7 @@ static void new_id(const char *bdir, char id[BACKUP_ID_MAX], int64_t *ms)
 		free(p);
 		if (!taken)
 			return;
-		snprintf(id, BACKUP_ID_MAX, "%s-%d", base, i);
+		snprintf(id, BACKUP_ID_MAX, "%.16s-%d", base, i % 1000);
 	}
 }
 

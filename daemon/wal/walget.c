@@ -192,7 +192,8 @@ static cJSON *tli_range(const struct lseg *v, size_t n, uint64_t flush, uint32_t
 		if (!dup && i && v[i].segno > v[i - 1].segno + 1) {
 			cJSON *g = cJSON_CreateObject();
 			cJSON_AddItemToArray(gaps, g);
-			cJSON_AddItemToObject(g, "from_lsn", lsn_str(wal_segno_lsn(v[i - 1].segno + 1)));
+			cJSON_AddItemToObject(g, "from_lsn",
+					      lsn_str(wal_segno_lsn(v[i - 1].segno + 1)));
 			cJSON_AddItemToObject(g, "to_lsn", lsn_str(wal_segno_lsn(v[i].segno)));
 		}
 		segments += !dup;

@@ -90,7 +90,8 @@ static int compress_fd(int in, int out)
 		size_t left;
 		do {
 			ZSTD_outBuffer ob = { obuf, outcap, 0 };
-			left = ZSTD_compressStream2(cc, &ob, &ib, last ? ZSTD_e_end : ZSTD_e_continue);
+			left = ZSTD_compressStream2(cc, &ob, &ib,
+						    last ? ZSTD_e_end : ZSTD_e_continue);
 			if (ZSTD_isError(left)) {
 				r = -EIO;
 				break;
