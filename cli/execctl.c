@@ -19,6 +19,8 @@ static const struct execctl_command commands[] = {
 	{ "tenant", cmd_tenant, "create, list or delete tenants" },
 	{ "timeline", cmd_timeline, "create, list, show, delete timelines; wait for an LSN" },
 	{ "wal", cmd_wal, "get a timeline's WAL files (restore_command), list their range" },
+	{ "backup", cmd_backup, "take and list base backups of a timeline" },
+	{ "restore", cmd_restore, "restore a timeline's database into a directory" },
 	{ NULL, NULL, NULL },
 };
 

@@ -53,6 +53,8 @@ int cmd_timeline_verify(struct execctl *ctx, int argc, char **argv);
 int cmd_timeline_detach(struct execctl *ctx, int argc, char **argv);
 int cmd_timeline_detach_call(struct execctl *ctx, const char *timeline, const char *tenant,
 			     int64_t timeout_ms);
+int cmd_backup(struct execctl *ctx, int argc, char **argv);
+int cmd_restore(struct execctl *ctx, int argc, char **argv);
 
 /* Runs the sub-command of a group (`tenant create`): `group` names it in messages. */
 int execctl_dispatch(struct execctl *ctx, const char *group, const struct execctl_command *cmds,

@@ -41,6 +41,8 @@ enum {
 	OPT_SOCKET_GROUP,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_BASEBACKUP_INTERVAL,
+	OPT_KEEP_BACKUPS,
 };
 
 static const struct option options[] = {
@@ -59,6 +61,8 @@ static const struct option options[] = {
 	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "basebackup-interval", required_argument, NULL, OPT_BASEBACKUP_INTERVAL },
+	{ "keep-backups", required_argument, NULL, OPT_KEEP_BACKUPS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -87,6 +91,10 @@ static void usage(FILE *out)
 		"                           timeout_ms is lowered to it (default 3600)\n"
 		"  --socket-group GROUP     group (name or gid) of the control socket, whose members\n"
 		"                           may run read-only commands (default execd)\n"
+		"  --basebackup-interval SEC  take a base backup of each streaming timeline this\n"
+		"                           often (default 0 = only on request)\n"
+		"  --keep-backups N         complete base backups kept per timeline (default 2); WAL\n"
+		"                           from the oldest kept one's start is kept whatever the limits\n"
 		"  --help                   show this help and exit\n"
 		"  --version                show the version and exit\n\n"
 		"Signals: SIGTERM/SIGINT shut down gracefully, SIGQUIT exits at once.\n"
@@ -206,6 +214,14 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 		break;
 	case OPT_SOCKET_GROUP:
 		r = *v ? set_str(&execd_config.socket_group, v) : -EINVAL;
+	case OPT_BASEBACKUP_INTERVAL:
+		r = parse_u64(v, UINT64_MAX / 1000000000, &execd_config.basebackup_interval_s);
+		break;
+	case OPT_KEEP_BACKUPS:
+		if ((r = parse_u64(v, 1000, &u)) == 0 && u == 0)
+			r = -EINVAL; /* keeping none would let retention remove every restore point */
+		if (!r)
+			execd_config.keep_backups = (unsigned)u;
 		break;
 	default:
 		r = -EINVAL;
@@ -382,6 +398,8 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 	execd_config.reserved_connections = 3;
 	reserved_given = false;
 	execd_config.max_request_timeout_ms = 3600 * 1000;
+	execd_config.basebackup_interval_s = 0;
+	execd_config.keep_backups = 2;
 
 	given = calloc((size_t)argc + 1, sizeof *given);
 	if (!given) {

@@ -31,6 +31,9 @@ struct execd_config {
 	uint64_t max_request_timeout_ms;
 	/** --socket-group NAME|GID: the socket's group, which may read (default "execd") */
 	char *socket_group;
+	/* base backups (daemon/backup) */
+	uint64_t basebackup_interval_s; /**< --basebackup-interval SEC (default 0 = off), s */
+	unsigned keep_backups;          /**< --keep-backups N (default 2), >= 1 */
 };
 
 /** The daemon's configuration; filled once by config_parse() before the runtime starts, then

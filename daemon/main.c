@@ -34,6 +34,7 @@
 #include "shutdown.h"
 #include "task_mgr.h"
 #include "registry/registry.h"
+#include "backup/backup.h"
 
 static struct ex_runtime *rt;
 static int fatal_err; /* set once by a failing critical task */
@@ -165,6 +166,7 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
 		EX_RETURN(&r->a, f, 1);
 	r->listen_fd = (int)r->rc;
+	backup_init(); /* before the timelines' retention runs: it keeps what backups need */
 	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_registry_start, NULL));
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
 		log_warning("some tenants or timelines did not start (%s); see above",
@@ -178,6 +180,8 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	notify_status("READY=1\n");
 	if ((e = spawn_status()) < 0)
 		log_warning("cannot start the status task: %s", strerror(-e));
+	if ((e = backup_housekeeping_start()) < 0)
+		log_warning("cannot start the base backup scheduler: %s", strerror(-e));
 	log_info("execd %s ready: state %s, %zu tenants, %zu timelines", PACKAGE_VERSION,
 		 execd_config.state_dir, registry_tenant_count(), registry_timeline_count());
 

@@ -18,6 +18,7 @@ static const char *const kind_names[TASK_KIND__COUNT] = {
 	[TASK_KIND_SIGNAL_HANDLER] = "signal_handler",
 	[TASK_KIND_OTHER] = "other",
 	[TASK_KIND_WAL_COMPRESS] = "wal_compress",
+	[TASK_KIND_BASEBACKUP] = "basebackup",
 };
 
 static const char *const state_names[TASK_STATE__COUNT] = {
@@ -50,6 +51,9 @@ static const struct {
 	[PROTO_CMD_WAL_LIST] = { "wal.list", false },
 	[PROTO_CMD_TIMELINE_VERIFY] = { "timeline.verify", false },
 	[PROTO_CMD_TIMELINE_DETACH] = { "timeline.detach", true },
+	[PROTO_CMD_BACKUP_CREATE] = { "backup.create", true },
+	[PROTO_CMD_BACKUP_LIST] = { "backup.list", false },
+	[PROTO_CMD_BACKUP_RESTORE] = { "backup.restore", false },
 };
 
 static const struct {

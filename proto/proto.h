@@ -32,6 +32,7 @@ enum task_kind {
 	TASK_KIND_SIGNAL_HANDLER,   /**< turns signals into shutdown */
 	TASK_KIND_OTHER,
 	TASK_KIND_WAL_COMPRESS, /**< compresses completed WAL segments with zstd (daemon/wal) */
+	TASK_KIND_BASEBACKUP,   /**< takes a base backup of a timeline's source (daemon/backup) */
 	TASK_KIND__COUNT
 };
 
@@ -68,6 +69,9 @@ enum proto_command {
 	PROTO_CMD_WAL_LIST,        /**< the restorable range of a timeline's WAL */
 	PROTO_CMD_TIMELINE_VERIFY, /**< WAL continuity, page headers and record CRCs */
 	PROTO_CMD_TIMELINE_DETACH, /**< stop following the source, keep the archive */
+	PROTO_CMD_BACKUP_CREATE,
+	PROTO_CMD_BACKUP_LIST,
+	PROTO_CMD_BACKUP_RESTORE,
 	PROTO_CMD__COUNT
 };
 

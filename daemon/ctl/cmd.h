@@ -21,6 +21,7 @@
 #include "registry/registry.h"
 #include "task_mgr.h"
 #include "wal/wal.h"
+#include "backup/backup.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_TIMEOUT_MS (24ull * 3600 * 1000)
@@ -77,6 +78,11 @@ struct req {
 	char *name;
 	int fd;
 	struct wal_file wf;
+	/* backup.* (cmd_backup.c); backup.restore passes its file as r->fd, as wal.get */
+	bool wait, latest, has_lsn, has_time, manifest;
+	uint64_t time_ms, rate;
+	char *backup_id;
+	struct backup_waiter bw; /* backup.create --wait; released by req_free */
 };
 
 /* ---- the two halves of ctl_dispatch() (dispatch.c), apart for tests/fuzz ---- */
@@ -175,5 +181,14 @@ ex_poll_t run_wal_list(struct req *r, struct ex_context *cx);
 ex_poll_t run_timeline_verify(struct req *r, struct ex_context *cx);
 int prep_timeline_detach(struct req *r, const cJSON *args);
 ex_poll_t run_timeline_detach(struct req *r, struct ex_context *cx);
+
+/* ---- base backups (cmd_backup.c) ---- */
+
+int prep_backup_create(struct req *r, const cJSON *args);
+ex_poll_t run_backup_create(struct req *r, struct ex_context *cx);
+int prep_backup_list(struct req *r, const cJSON *args);
+ex_poll_t run_backup_list(struct req *r, struct ex_context *cx);
+int prep_backup_restore(struct req *r, const cJSON *args);
+ex_poll_t run_backup_restore(struct req *r, struct ex_context *cx);
 
 #endif /* EXECD_CTL_CMD_H */

@@ -46,6 +46,9 @@ static const struct cmd commands[PROTO_CMD__COUNT] = {
 	[PROTO_CMD_TIMELINE_VERIFY] = { TAG_TIMELINE, prep_timeline_one, run_timeline_verify },
 	/* not bound, as deletes: it shuts down the timeline's tasks itself */
 	[PROTO_CMD_TIMELINE_DETACH] = { TAG_NONE, prep_timeline_detach, run_timeline_detach },
+	[PROTO_CMD_BACKUP_CREATE] = { TAG_TIMELINE, prep_backup_create, run_backup_create },
+	[PROTO_CMD_BACKUP_LIST] = { TAG_NONE, prep_backup_list, run_backup_list },
+	[PROTO_CMD_BACKUP_RESTORE] = { TAG_TIMELINE, prep_backup_restore, run_backup_restore },
 };
 
 static const char *cmd_name(const struct cmd *c)
@@ -65,6 +68,8 @@ static void req_free(struct req *r)
 	free(r->source);
 	free(r->slot);
 	free(r->name);
+	backup_waiter_free(&r->bw);
+	free(r->backup_id);
 	free(r);
 }
 

@@ -20,6 +20,7 @@
 struct timeline;     /* daemon/registry/timeline.h */
 struct wal_timeline; /* opaque: the WAL state of one timeline, owned by daemon/wal/ */
 struct cJSON;
+struct execd_id;
 
 /**
  * Load the persisted WAL state of @p tl (or create it for a new timeline) and, if the timeline
@@ -62,6 +63,9 @@ void wal_timeline_free(struct timeline *tl);
  * @return 0, or -ENOMEM. Thread-safety: any thread; reads a consistent snapshot.
  */
 int wal_timeline_show(struct timeline *tl, struct cJSON *obj);
+
+/** The flush LSN of @p tl (durable and persisted), 0 without WAL state. Lock-free. */
+uint64_t wal_timeline_flush_lsn(struct timeline *tl);
 
 /** State of a wal_timeline_wait_lsn() future; owned by the caller, treat as opaque. */
 struct wal_wait {
@@ -163,6 +167,16 @@ int wal_timeline_verify(struct timeline *tl, struct cJSON **out);
  * wait_lsn; one repair at a time per timeline.
  */
 int wal_timeline_repair(struct timeline *tl, uint64_t *flush_lsn);
+ * The retention hook: from which LSN the WAL of @p timeline (its `wal/` directory @p waldir)
+ * must stay whatever the byte and age limits say (daemon/backup: the oldest kept base backup's
+ * start). Called by the RetentionGC on the blocking pool before each pass.
+ * @return 0 with *keep_from (UINT64_MAX: nothing held), or -errno (then the pass removes nothing).
+ */
+typedef int (*wal_keep_fn)(const struct execd_id *timeline, const char *waldir,
+			   uint64_t *keep_from);
+
+/** Register the retention hook (once, at start, before timelines start). */
+void wal_set_keep_hook(wal_keep_fn fn);
 
 /**
  * Parse an LSN written as PostgreSQL writes it, "X/X" (each half 1..8 hex digits).

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "task_mgr.h"
 #include "walfmt.h"
+#include "wal.h"
 #include "walgc.h"
 #include "walphase.h"
 #include "walseg.h"
@@ -34,6 +35,14 @@
 #include "walzst.h"
 
 #define GC_INTERVAL_NS (10ull * 1000000000)
+
+/* daemon/backup's answer to "from which LSN must this timeline's WAL stay" (wal.h) */
+static wal_keep_fn keep_hook;
+
+void wal_set_keep_hook(wal_keep_fn fn)
+{
+	keep_hook = fn;
+}
 
 struct seg {
 	char name[WAL_FNAME_LEN + 5]; /* a segment, or a compressed one ("<name>.zst") */
@@ -111,7 +120,7 @@ static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *to
 /* Remove the oldest of the @p n segments @p v while the timeline is over its retention.
  * @return how many were removed; *err = -errno of the unlink that failed (the pass stops), or 0. */
 static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint64_t total,
-			 uint64_t now_s, int *err)
+			 uint64_t now_s, uint64_t keep_from, bool *held, int *err)
 {
 	int removed = 0;
 	*err = 0;
@@ -123,6 +132,10 @@ static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint6
 			       now_s > (uint64_t)v[i].mtime_s + wt->retention_age_s;
 		if (!over_bytes && !too_old)
 			break; /* oldest first: the rest are newer and within the bytes bound */
+		if (wal_segno_lsn(v[i].segno + 1) > keep_from) {
+			*held = true; /* a kept base backup needs it: reported, not obeyed */
+			break;
+		}
 		if (unlinkat(wt->dirfd, v[i].name, 0) < 0) {
 			*err = -errno;
 			break;
@@ -162,7 +175,20 @@ int walgc_pass_paused(struct wal_timeline *wt, uint64_t now_s, bool *paused)
 	int r = scan(wt, &v, &n, &total);
 	if (r < 0)
 		return r;
-	int removed = remove_oldest(wt, v, n, total, now_s, &r);
+	uint64_t keep_from = UINT64_MAX;
+	if (keep_hook && (r = keep_hook(&wt->timeline_id, wt->dirpath, &keep_from)) < 0) {
+		free(v); /* what is needed is unknown: nothing goes */
+		return r;
+	}
+	bool held = false;
+	int removed = remove_oldest(wt, v, n, total, now_s, keep_from, &held, &r);
+	if (held && !atomic_exchange(&wt->retention_held, true))
+		execd_log_ids(
+			LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
+			"retention: the WAL limits would remove WAL that the oldest kept base "
+			"backup needs (--keep-backups); it is kept");
+	else if (!held)
+		atomic_store(&wt->retention_held, false);
 	free(v);
 	if (removed) {
 		int e = walseg_sync_dir(wt->dirfd);

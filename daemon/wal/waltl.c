@@ -237,9 +237,15 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		  add_ratio(obj, &n) &&
 		  cJSON_AddBoolToObject(obj, "retention_paused",
 					atomic_load(&wt->retention_paused)) &&
+		  cJSON_AddBoolToObject(obj, "retention_held", atomic_load(&wt->retention_held)) &&
 		  walstart_show(wt, obj) == 0 && walsuper_show(wt, obj) == 0;
 	free(error);
 	return ok ? 0 : -ENOMEM;
+}
+
+uint64_t wal_timeline_flush_lsn(struct timeline *tl)
+{
+	return tl->wal ? atomic_load(&tl->wal->flush_lsn) : 0;
 }
 
 /* --- wait_lsn: a cancel-safe wrapper around a seqwait wait ------------------------------- */

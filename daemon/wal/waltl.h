@@ -58,6 +58,8 @@ struct wal_timeline {
 
 	struct walsuper super; /* restarts, pause, why not streaming (walsuper.c) */
 	atomic_bool retention_paused; /* the last GC pass removed nothing: source unreachable */
+	/* the last GC pass kept WAL over the limits for a base backup (daemon/backup) */
+	atomic_bool retention_held;
 };
 
 /** Spawn the WalReceiver and RetentionGC tasks of @p tl (waltl.c). @return 0, or -errno if the

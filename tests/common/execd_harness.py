@@ -398,3 +398,81 @@ class Postgres:
         if self.env is not None:
             self._sh("pg_stop")
             self.env = None
+
+
+# ---- PostgreSQL 15 for the tests that stream from or back up a real server (as pg.sh) ----
+
+PG_BINDIR = os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin")
+
+
+def pg_require():
+    """Skip (exit 77) unless PostgreSQL 15, the postgres user and root (for runuser) exist."""
+    if not os.path.exists(os.path.join(PG_BINDIR, "pg_ctl")):
+        skip("postgresql-15 is not installed (apt-get install postgresql-15)")
+    if subprocess.run(["id", "postgres"], capture_output=True).returncode != 0:
+        skip("no 'postgres' user (installed by the postgresql-15 package)")
+    if os.geteuid() != 0:
+        skip("needs root (to run PostgreSQL as the postgres user)")
+
+
+def as_postgres(argv, check=True, **kw):
+    """Run argv as the postgres user, from / (which postgres can enter)."""
+    p = subprocess.run(["runuser", "-u", "postgres", "--"] + list(argv), cwd="/",
+                       capture_output=True, text=True, timeout=CMD_TIMEOUT_S, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(argv), p.returncode, p.stdout,
+                                                    p.stderr))
+    return p
+
+
+class PgCluster:
+    """A throwaway cluster of the postgres user in `dirpath` (made 0755, owned by postgres):
+    data in dirpath/data, listening on a Unix socket in dirpath only, on `port`. With
+    `data`, an existing data directory (a restored one) is started instead of a new one."""
+
+    def __init__(self, dirpath, port, data=None):
+        self.dir = dirpath
+        self.port = port
+        self.data = data or os.path.join(dirpath, "data")
+        self.conninfo = "host=%s port=%d user=postgres dbname=postgres" % (dirpath, port)
+        os.makedirs(dirpath, exist_ok=True)
+        os.chmod(dirpath, 0o755)
+        shutil.chown(dirpath, "postgres")
+
+    def init(self, *conf):
+        as_postgres([os.path.join(PG_BINDIR, "initdb"), "-D", self.data, "-U", "postgres",
+                     "-A", "trust", "--no-sync", "-E", "UTF8"])
+        lines = ["listen_addresses = ''", "wal_level = replica", "max_wal_senders = 10",
+                 "max_replication_slots = 10", "fsync = off"] + list(conf)
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write("\n".join(lines) + "\n")
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
+            f.write("local all all trust\nlocal replication all trust\n")
+        return self
+
+    def start(self):
+        """pg_ctl start -w; the port and socket directory are given on the command line, so
+        that a restored copy of another cluster listens here, not where that one did."""
+        p = as_postgres([os.path.join(PG_BINDIR, "pg_ctl"), "-D", self.data, "-w", "-t", "120",
+                         "-l", os.path.join(self.dir, "server.log"), "-o",
+                         "-p %d -k %s -c listen_addresses=''" % (self.port, self.dir),
+                         "start"], check=False)
+        if p.returncode != 0:
+            with open(os.path.join(self.dir, "server.log"), errors="replace") as f:
+                raise AssertionError("pg_ctl start failed:\n%s%s\n%s"
+                                     % (p.stdout, p.stderr, f.read()[-6000:]))
+        return self
+
+    def psql(self, sql):
+        p = subprocess.run([os.path.join(PG_BINDIR, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                            "-At", "-h", self.dir, "-p", str(self.port), "-U", "postgres",
+                            "-d", "postgres", "-c", sql],
+                           capture_output=True, text=True, timeout=CMD_TIMEOUT_S)
+        if p.returncode != 0:
+            raise AssertionError("psql %r: %s" % (sql, p.stderr))
+        return p.stdout.strip()
+
+    def stop(self, mode="fast"):
+        if os.path.exists(os.path.join(self.data, "postmaster.pid")):
+            as_postgres([os.path.join(PG_BINDIR, "pg_ctl"), "-D", self.data, "-w", "-t", "60",
+                         "-m", mode, "stop"], check=False)
