@@ -214,6 +214,7 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 		break;
 	case OPT_SOCKET_GROUP:
 		r = *v ? set_str(&execd_config.socket_group, v) : -EINVAL;
+		break;
 	case OPT_BASEBACKUP_INTERVAL:
 		r = parse_u64(v, UINT64_MAX / 1000000000, &execd_config.basebackup_interval_s);
 		break;

@@ -138,7 +138,7 @@ static int keep_from(const struct execd_id *timeline, const char *waldir, uint64
 struct house {
 	struct ex_future fut;
 	struct ex_async a;
-	struct ex_blocking blk;
+	struct task_mgr_blocking blk;
 	struct ex_sleep sleep;
 	struct task_mgr_watcher watch;
 	struct ex_select sel;
@@ -200,7 +200,7 @@ static ex_poll_t house_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&h->a);
 	h->first = true;
 	while (!task_mgr_is_shutdown_requested()) {
-		EX_AWAIT(&h->a, cx, ex_spawn_blocking(&h->blk, job_house, h));
+		EX_AWAIT(&h->a, cx, task_mgr_spawn_blocking(&h->blk, job_house, h));
 		h->first = false;
 		if (!execd_config.basebackup_interval_s)
 			break; /* nothing is scheduled: the leftovers were the only work */

@@ -103,7 +103,7 @@ struct bbtask {
 	struct timeline_ref ref;
 	struct bb_running *run;
 	struct bb_job job;
-	struct ex_blocking blk;
+	struct task_mgr_blocking blk;
 	char *bdir;
 	int expired;
 };
@@ -161,7 +161,7 @@ static ex_poll_t bbtask_poll(struct ex_future *f, struct ex_context *cx)
 	int e;
 	EX_BEGIN(&t->a);
 	t->job.token = task_mgr_current_token();
-	EX_AWAIT(&t->a, cx, ex_spawn_blocking(&t->blk, job_backup, t));
+	EX_AWAIT(&t->a, cx, task_mgr_spawn_blocking(&t->blk, job_backup, t));
 	e = (int)EX_AWAITED(&t->a);
 	finish(t, e);
 	/* a cancelled backup is an outcome, not a failed task */

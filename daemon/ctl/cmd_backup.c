@@ -158,7 +158,7 @@ static int64_t blk_backup_list(void *arg)
 ex_poll_t run_backup_list(struct req *r, struct ex_context *cx)
 {
 	EX_BEGIN(&r->a);
-	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_backup_list, r));
+	EX_AWAIT(&r->a, cx, task_mgr_spawn_blocking(&r->blk, blk_backup_list, r));
 	EX_END(&r->a, &r->fut, 0);
 }
 
@@ -303,6 +303,6 @@ static int64_t blk_backup_restore(void *arg)
 ex_poll_t run_backup_restore(struct req *r, struct ex_context *cx)
 {
 	EX_BEGIN(&r->a);
-	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_backup_restore, r));
+	EX_AWAIT(&r->a, cx, task_mgr_spawn_blocking(&r->blk, blk_backup_restore, r));
 	EX_END(&r->a, &r->fut, 0);
 }

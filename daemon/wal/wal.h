@@ -167,6 +167,8 @@ int wal_timeline_verify(struct timeline *tl, struct cJSON **out);
  * wait_lsn; one repair at a time per timeline.
  */
 int wal_timeline_repair(struct timeline *tl, uint64_t *flush_lsn);
+
+/**
  * The retention hook: from which LSN the WAL of @p timeline (its `wal/` directory @p waldir)
  * must stay whatever the byte and age limits say (daemon/backup: the oldest kept base backup's
  * start). Called by the RetentionGC on the blocking pool before each pass.
