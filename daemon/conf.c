@@ -12,6 +12,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "metrics/metrics_http.h"
+
 #include "conf.h"
 
 #ifndef PACKAGE_VERSION
@@ -34,6 +36,7 @@ enum {
 	OPT_WAL_RETENTION_AGE,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_METRICS_LISTEN,
 };
 
 static const struct option options[] = {
@@ -48,6 +51,7 @@ static const struct option options[] = {
 	{ "wal-retention-age", required_argument, NULL, OPT_WAL_RETENTION_AGE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -68,6 +72,8 @@ static void usage(FILE *out)
 		"  --max-connections N      concurrent control connections (default 64)\n"
 		"  --wal-retention-bytes N  WAL kept per timeline, bytes (default 1073741824)\n"
 		"  --wal-retention-age SEC  remove WAL segments older than this (default 0 = off)\n"
+		"  --metrics-listen ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics,\n"
+		"                           e.g. 127.0.0.1:9187 (default: off)\n"
 		"  --help                   show this help and exit\n"
 		"  --version                show the version and exit\n\n"
 		"Signals: SIGTERM/SIGINT shut down gracefully, SIGQUIT exits at once.\n"
@@ -166,6 +172,14 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 	case OPT_WAL_RETENTION_AGE:
 		r = parse_u64(v, UINT64_MAX / 1000, &execd_config.wal_retention_age_s);
 		break;
+	case OPT_METRICS_LISTEN: {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		r = metrics_parse_listen(v, &ss, &len);
+		if (!r)
+			r = set_str(&execd_config.metrics_listen, v);
+		break;
+	}
 	default:
 		r = -EINVAL;
 	}
@@ -395,5 +409,6 @@ void config_free(void)
 	free(execd_config.state_dir);
 	free(execd_config.socket_path);
 	free(execd_config.config_file);
+	free(execd_config.metrics_listen);
 	memset(&execd_config, 0, sizeof execd_config);
 }

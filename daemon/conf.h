@@ -21,6 +21,7 @@ struct execd_config {
 	uint64_t wal_retention_bytes; /**< --wal-retention-bytes (default 1 GiB), bytes */
 	uint64_t wal_retention_age_s; /**< --wal-retention-age SEC (default 0 = off), s */
 	bool socket_from_flag;        /**< --socket given explicitly */
+	char *metrics_listen;         /**< --metrics-listen ADDR:PORT, or NULL (no /metrics) */
 };
 
 /** The daemon's configuration; filled once by config_parse() before the runtime starts, then

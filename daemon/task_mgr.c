@@ -22,6 +22,7 @@
 #include <executor/time.h>
 
 #include "log.h"
+#include "metrics/metrics.h"
 
 struct tm_state tm = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -164,7 +165,10 @@ static ex_poll_t wrapper_poll(struct ex_future *f, struct ex_context *cx)
 	if (!atomic_load_explicit(&t->ex_id, memory_order_relaxed))
 		atomic_store(&t->ex_id, ex_task_current_id());
 	tm_current = t;
+	metrics_task_poll_begin(t->ident.kind);
+	uint64_t t0 = ex_now_ns();
 	r = ex_poll(t->inner, cx);
+	metrics_task_poll_end(t->ident.kind, ex_now_ns() - t0);
 	tm_current = saved;
 	if (r == EX_READY)
 		f->output = t->inner->output;
@@ -225,6 +229,7 @@ static void wrapper_drop(struct ex_future *f)
 		if (fire && tm.on_critical_failure)
 			tm.on_critical_failure((int)out, t->ident.id);
 	}
+	metrics_task_ended(t->ident.kind, out < 0);
 	pthread_mutex_lock(&tm.lock);
 	unlink_locked(t);
 	if (have_info)
@@ -293,6 +298,8 @@ int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant,
 
 	if (task_id)
 		*task_id = t->ident.id;
+	/* counted before the task can run (and end); a spawn that fails counts as a failed task */
+	metrics_task_spawned(kind);
 	r = t->rt ? ex_spawn_on(t->rt, &t->fut, wrapper_drop, t->ident.name, &h)
 		  : ex_spawn(&t->fut, wrapper_drop, t->ident.name, &h);
 	if (r < 0) {
@@ -301,6 +308,7 @@ int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant,
 		wake_waiters_locked();
 		pthread_mutex_unlock(&tm.lock);
 		ex_cancel_token_unref(t->token);
+		metrics_task_ended(kind, true);
 		log_error("cannot spawn task '%s': %s", t->ident.name, strerror(-r));
 		free(t);
 		t = NULL;

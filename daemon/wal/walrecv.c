@@ -76,6 +76,7 @@ static uint64_t backoff(struct walrecv *r)
 	execd_log_ids(LOG_WARNING, &wt->tenant_id, &wt->timeline_id, "%s; retrying in %llu ms",
 		      r->conn.errmsg, (unsigned long long)(r->backoff_ns / 1000000));
 	walrecv_phase_set(wt, WALRECV_BACKOFF, "%s", r->conn.errmsg);
+	metrics_add(&wt->metrics.reconnects, 1);
 	r->backoff_ns = r->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : r->backoff_ns * 2;
 	return deadline;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "id.h"
+#include "metrics/metrics.h"
 #include "walphase.h"
 #include "walstate.h"
 
@@ -46,6 +47,8 @@ struct wal_timeline {
 
 	atomic_bool prep_busy; /* a WalPrealloc task runs (walprep.c) */
 	atomic_bool prep_off;  /* no O_TMPFILE here: segments are padded when opened */
+
+	struct metrics_timeline metrics; /* /metrics: registered from load to free (metrics.h) */
 };
 
 #endif /* EXECD_WAL_WALTL_H */
