@@ -164,10 +164,12 @@ static ex_poll_t wrapper_poll(struct ex_future *f, struct ex_context *cx)
 
 	if (!atomic_load_explicit(&t->ex_id, memory_order_relaxed))
 		atomic_store(&t->ex_id, ex_task_current_id());
+	/* the same waker, and this task's slot for its await points (task dumps, park.h) */
+	struct ex_context inner_cx = { .waker = cx->waker, &t->park };
 	tm_current = t;
 	metrics_task_poll_begin(t->ident.kind);
 	uint64_t t0 = ex_now_ns();
-	r = ex_poll(t->inner, cx);
+	r = ex_poll(t->inner, &inner_cx);
 	metrics_task_poll_end(t->ident.kind, ex_now_ns() - t0);
 	tm_current = saved;
 	if (r == EX_READY)
@@ -287,6 +289,7 @@ int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant,
 		goto fail;
 	}
 	t->ident.id = ++tm.next_id;
+	t->parent_id = tm_current ? tm_current->ident.id : 0;
 	t->prev = tm.tail;
 	if (tm.tail)
 		tm.tail->next = t;

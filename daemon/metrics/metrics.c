@@ -17,10 +17,10 @@
 const struct metrics_bounds metrics_poll_bounds = {
 	7, { 1 * US, 10 * US, 100 * US, 1 * MS, 10 * MS, 100 * MS, 1 * S }
 };
-const struct metrics_bounds metrics_fsync_bounds = {
-	11, { 100 * US, 250 * US, 500 * US, 1 * MS, 2500 * US, 5 * MS, 10 * MS, 25 * MS, 100 * MS,
-	      250 * MS, 1 * S }
-};
+const struct metrics_bounds metrics_fsync_bounds = { 11,
+						     { 100 * US, 250 * US, 500 * US, 1 * MS,
+						       2500 * US, 5 * MS, 10 * MS, 25 * MS,
+						       100 * MS, 250 * MS, 1 * S } };
 
 struct metrics_state metrics = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -66,7 +66,8 @@ void metrics_task_poll_end(enum task_kind kind, uint64_t ns)
 }
 
 void metrics_timeline_register(struct metrics_timeline *m, const struct execd_id *tenant,
-			       const struct execd_id *timeline, const _Atomic uint64_t *received_lsn,
+			       const struct execd_id *timeline,
+			       const _Atomic uint64_t *received_lsn,
 			       const _Atomic uint64_t *flush_lsn)
 {
 	execd_id_format(tenant, m->tenant);

@@ -91,7 +91,8 @@ struct metrics_timeline {
  * must outlive the registration). Thread-safe.
  */
 void metrics_timeline_register(struct metrics_timeline *m, const struct execd_id *tenant,
-			       const struct execd_id *timeline, const _Atomic uint64_t *received_lsn,
+			       const struct execd_id *timeline,
+			       const _Atomic uint64_t *received_lsn,
 			       const _Atomic uint64_t *flush_lsn);
 
 /** Unregister @p m (no-op if it is not): a scrape no longer reads it. Thread-safe. */

@@ -174,8 +174,9 @@ int metrics_http_start(const char *addr)
 	t->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
 				(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
-	const union MHD_DaemonInfo *info =
-		t->d ? MHD_get_daemon_info(t->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+	const union MHD_DaemonInfo *info = t->d ? MHD_get_daemon_info(t->d,
+								      MHD_DAEMON_INFO_EPOLL_FD)
+						: NULL;
 	if (!info) {
 		int e = errno ? -errno : -EIO;
 		log_error("cannot serve metrics on %s: %s", addr, strerror(-e));
@@ -186,8 +187,8 @@ int metrics_http_start(const char *addr)
 	}
 	t->epfd = info->epoll_fd;
 	t->fut.poll = metrics_poll;
-	int r = task_mgr_spawn(TASK_KIND_OTHER, NULL, NULL, "metrics", false, &t->fut,
-			       metrics_drop, NULL);
+	int r = task_mgr_spawn(TASK_KIND_OTHER, NULL, NULL, "metrics", false, &t->fut, metrics_drop,
+			       NULL);
 	if (r < 0)
 		log_error("cannot start the metrics task: %s", strerror(-r));
 	else

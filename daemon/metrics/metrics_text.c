@@ -72,7 +72,8 @@ static void tasks(FILE *f)
 		  offsetof(struct metrics_kind, spawned) },
 		{ "execd_tasks_completed_total", "Tasks that ended since start, by kind.",
 		  offsetof(struct metrics_kind, completed) },
-		{ "execd_tasks_failed_total", "Tasks that ended with an error since start, by kind.",
+		{ "execd_tasks_failed_total",
+		  "Tasks that ended with an error since start, by kind.",
 		  offsetof(struct metrics_kind, failed) },
 	};
 	for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++) {
@@ -80,8 +81,10 @@ static void tasks(FILE *f)
 		for (unsigned k = 0; k < TASK_KIND__COUNT; k++)
 			fprintf(f, "%s{kind=\"%s\"} %llu\n", totals[i].name,
 				task_kind_name((enum task_kind)k),
-				(unsigned long long)get((const _Atomic uint64_t *)(const void *)((
-					const char *)&metrics.kinds[k] + totals[i].off)));
+				(unsigned long long)get(
+					(const _Atomic uint64_t
+						 *)(const void *)((const char *)&metrics.kinds[k] +
+								  totals[i].off)));
 	}
 	family(f, "execd_task_poll_duration_seconds", "histogram",
 	       "Duration of each poll of a task, by kind.");
@@ -129,12 +132,12 @@ static void executor(FILE *f)
 }
 
 /* One sample per registered timeline of a per-timeline family. */
-#define TL_FAMILY(f, name, type, help, expr)                                                \
-	do {                                                                                \
-		family(f, name, type, help);                                                \
-		for (const struct metrics_timeline *m = metrics.timelines; m; m = m->next)  \
-			fprintf(f, "%s{tenant_id=\"%s\",timeline_id=\"%s\"} %llu\n", name,  \
-				m->tenant, m->timeline, (unsigned long long)(expr));        \
+#define TL_FAMILY(f, name, type, help, expr)                                               \
+	do {                                                                               \
+		family(f, name, type, help);                                               \
+		for (const struct metrics_timeline *m = metrics.timelines; m; m = m->next) \
+			fprintf(f, "%s{tenant_id=\"%s\",timeline_id=\"%s\"} %llu\n", name, \
+				m->tenant, m->timeline, (unsigned long long)(expr));       \
 	} while (0)
 
 static uint64_t lag(const struct metrics_timeline *m)
@@ -164,10 +167,11 @@ static void timelines_locked(FILE *f)
 	TL_FAMILY(f, "execd_wal_segments", "gauge",
 		  "WAL segment files of the timeline (at the last retention scan).",
 		  get(&m->segments));
-	TL_FAMILY(f, "execd_wal_segments_bytes", "gauge",
-		  "Bytes on disk of the timeline's WAL segments, prepared ones included (at the last "
-		  "retention scan).",
-		  get(&m->segment_bytes));
+	TL_FAMILY(
+		f, "execd_wal_segments_bytes", "gauge",
+		"Bytes on disk of the timeline's WAL segments, prepared ones included (at the last "
+		"retention scan).",
+		get(&m->segment_bytes));
 	family(f, "execd_wal_fdatasync_duration_seconds", "histogram",
 	       "Duration of each sync of a WAL segment, per timeline.");
 	for (const struct metrics_timeline *m = metrics.timelines; m; m = m->next) {

@@ -101,7 +101,7 @@ static bool cancel_watch(struct walrecv_stream *s)
 	uint64_t v;
 	(void)eventfd_read(s->cancel_fd, &v); /* reset; -EAGAIN when it was not set */
 	struct ex_waker w = { &fd_waker_vtable, (const void *)(intptr_t)s->cancel_fd };
-	struct ex_context cx = { &w };
+	struct ex_context cx = { .waker = &w };
 	return ex_poll(&ex_cancelled(&s->cancel_wait, s->c->token)->base, &cx) == EX_PENDING;
 }
 

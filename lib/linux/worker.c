@@ -409,7 +409,7 @@ static void run_task(struct ex_worker *w, struct ex_task *t)
 		abort();
 	}
 	struct ex_waker waker = { &ex__task_waker_vtable, t };
-	struct ex_context cx = { &waker };
+	struct ex_context cx = { .waker = &waker };
 
 	ex__tl_task = t;
 	uint64_t t0 = ex__ticks();
