@@ -38,9 +38,9 @@ enum ex_wait_kind {
 	EX_WAIT_NONE = 0, /**< No leaf recorded one (the await point's expression says what). */
 	EX_WAIT_READ,     /**< A read (read, readv, recv, accept, recv_ready): detail = the fd. */
 	EX_WAIT_WRITE,    /**< A write (write, writev, send, connect): detail = the fd. */
-	EX_WAIT_IO,    /**< Another io_uring operation (fsync, openat, close, statx, ...): the fd. */
-	EX_WAIT_POLL,  /**< Readiness of an fd (ex_poll_fd): detail = the fd. */
-	EX_WAIT_SLEEP, /**< A timer: detail = its deadline, CLOCK_MONOTONIC ns (ex_now_ns()). */
+	EX_WAIT_IO,   /**< Another io_uring operation (fsync, openat, close, statx, ...): the fd. */
+	EX_WAIT_POLL, /**< Readiness of an fd (ex_poll_fd): detail = the fd. */
+	EX_WAIT_SLEEP,    /**< A timer: detail = its deadline, CLOCK_MONOTONIC ns (ex_now_ns()). */
 	EX_WAIT_SEQWAIT,  /**< A seqwait: detail = the value waited for (an LSN in execd). */
 	EX_WAIT_JOIN,     /**< A join: detail = the executor id of the joined task. */
 	EX_WAIT_CANCEL,   /**< A cancellation token (ex_cancelled): detail 0. */
@@ -56,8 +56,8 @@ enum ex_wait_kind {
 static inline const char *ex_wait_kind_name(enum ex_wait_kind k)
 {
 	static const char *const names[EX_WAIT__COUNT] = {
-		"none",    "read",   "write",    "io",      "poll",  "sleep",  "seqwait",
-		"join",    "cancel", "blocking", "channel", "mutex", "oneshot",
+		"none", "read",   "write",    "io",      "poll",  "sleep",   "seqwait",
+		"join", "cancel", "blocking", "channel", "mutex", "oneshot",
 	};
 	return (unsigned)k < EX_WAIT__COUNT ? names[k] : "?";
 }
@@ -102,8 +102,7 @@ static inline void ex_park_wait(struct ex_context *cx, enum ex_wait_kind what, u
 /** ex_park_wait(), unless a leaf polled earlier under the same await point recorded already:
  * for waits that usually sit in a select as its "or stop" branch (a cancellation token), so
  * that the dump names the branch that says more. Lock-free; no-op without a slot. */
-static inline void ex_park_wait_weak(struct ex_context *cx, enum ex_wait_kind what,
-				     uint64_t detail)
+static inline void ex_park_wait_weak(struct ex_context *cx, enum ex_wait_kind what, uint64_t detail)
 {
 	struct ex_park *p = cx->park;
 	if (p && __atomic_load_n(&p->what, __ATOMIC_RELAXED) == (uint32_t)EX_WAIT_NONE)
