@@ -20,6 +20,7 @@ enum {
 	OPT_STATE,
 	OPT_ALL,
 	OPT_TIMEOUT,
+	OPT_WAIT,
 };
 
 struct task_filter {
@@ -27,6 +28,7 @@ struct task_filter {
 	char *tenant, *timeline;
 	const char *kind, *state;
 	bool all;
+	bool wait; /* list --wait: the task dump */
 	int64_t timeout_ms;
 };
 
@@ -59,6 +61,9 @@ static int filter_option(void *userdata, int opt, const char *arg)
 		return 0;
 	case OPT_TIMEOUT:
 		return args_timeout_arg(f->cmd, arg, &f->timeout_ms);
+	case OPT_WAIT:
+		f->wait = true;
+		return 0;
 	}
 	return EXECCTL_EXIT_USAGE;
 }
@@ -124,6 +129,90 @@ static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_he
 	return print_list(t, no_header, footer ? "task" : NULL);
 }
 
+/* "AT" of the task dump: "function (file:line)", or "-" before the first await. */
+static void format_await_at(char *buf, size_t size, const cJSON *aw)
+{
+	const char *file = json_str(aw, "file");
+	const char *base = file && strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	if (!json_str(aw, "function"))
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%s (%s:%" PRId64 ")", json_str(aw, "function"),
+			 base ? base : "?", json_int(aw, "line", 0));
+}
+
+/* "WAITING FOR" of the task dump: what the await point waits for, in words. */
+static void format_await_what(char *buf, size_t size, const cJSON *aw)
+{
+	const char *what = json_str(aw, "what");
+	char d[32];
+	if (!what) {
+		snprintf(buf, size, "-");
+	} else if (!strcmp(what, "read") || !strcmp(what, "write") || !strcmp(what, "poll") ||
+		   !strcmp(what, "io")) {
+		snprintf(buf, size, "%s on fd %" PRId64,
+			 !strcmp(what, "poll") ? "readiness"
+			 : !strcmp(what, "io") ? "I/O"
+					       : what,
+			 json_int(aw, "fd", -1));
+	} else if (!strcmp(what, "sleep")) {
+		int64_t left = json_int(aw, "left_ms", 0);
+		format_ms(d, sizeof(d), left < 0 ? -left : left);
+		snprintf(buf, size, "sleep, %s %s", d, left < 0 ? "overdue" : "left");
+	} else if (!strcmp(what, "seqwait")) {
+		snprintf(buf, size, "seqwait for LSN %s",
+			 json_str(aw, "lsn") ? json_str(aw, "lsn") : "?");
+	} else if (!strcmp(what, "join")) {
+		if (json_int(aw, "task", 0) > 0)
+			snprintf(buf, size, "join of task %" PRId64, json_int(aw, "task", 0));
+		else
+			snprintf(buf, size, "join of executor task %" PRId64,
+				 json_int(aw, "executor_task", 0));
+	} else if (!strcmp(what, "cancel")) {
+		snprintf(buf, size, "cancellation token");
+	} else if (!strcmp(what, "blocking")) {
+		snprintf(buf, size, "spawn_blocking job");
+	} else if (!strcmp(what, "none")) {
+		snprintf(buf, size, "%s", json_str(aw, "expr") ? json_str(aw, "expr") : "-");
+	} else {
+		snprintf(buf, size, "%s", what);
+	}
+}
+
+/* list --wait, the task dump: ID PARENT KIND NAME STATE AT WAITING FOR. */
+static int print_task_dump(const cJSON *tasks, bool no_header)
+{
+	static const char *const headers[] = { "ID",    "PARENT", "KIND",       "NAME",
+					       "STATE", "AT",     "WAITING FOR" };
+	struct table *t = table_new(7, headers, 1u << 0 | 1u << 1);
+	const cJSON *task;
+	if (!t)
+		return print_out_of_memory();
+	cJSON_ArrayForEach (task, tasks) {
+		char id[24], parent[24], at[256], what[128];
+		const cJSON *aw = cJSON_GetObjectItemCaseSensitive(task, "await");
+		snprintf(id, sizeof(id), "%" PRId64, json_int(task, "id", -1));
+		if (json_int(task, "parent", 0) > 0)
+			snprintf(parent, sizeof(parent), "%" PRId64, json_int(task, "parent", 0));
+		else
+			snprintf(parent, sizeof(parent), "-");
+		format_await_at(at, sizeof(at), aw);
+		format_await_what(what, sizeof(what), aw);
+		const char *row[] = { id,
+				      parent,
+				      json_str(task, "kind"),
+				      json_str(task, "name"),
+				      json_str(task, "state") ? json_str(task, "state") : "-",
+				      at,
+				      what };
+		if (table_add_row(t, row) < 0) {
+			table_free(t);
+			return print_out_of_memory();
+		}
+	}
+	return print_list(t, no_header, "task");
+}
+
 /* The kinds and states come from the protocol's table (proto.h), filled in by cmd_list(). */
 #define LIST_USAGE                                                                                    \
 	"Usage: execctl list [--tenant T] [--timeline L] [--kind K] [--state S] [OPTIONS]\n"          \
@@ -134,6 +223,8 @@ static int print_tasks(const struct execctl *ctx, const cJSON *tasks, bool no_he
 	"  --timeline L    only tasks of the timeline L (id or unique prefix)\n"                      \
 	"  --kind K        only tasks of kind K: %s\n"                                                \
 	"  --state S       only tasks in state S: %s\n"                                               \
+	"  --wait          the task dump: for each task its parent and the await point it is\n"       \
+	"                  parked at (function, file:line) and what that waits for\n"                 \
 	"  --full          do not shorten tenant and timeline ids\n"                                  \
 	"  --no-legend     print neither the column headers nor the footer\n"                         \
 	"  --json          print the daemon's result as JSON\n"                                       \
@@ -145,13 +236,17 @@ static const struct option list_options[] = {
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "kind", required_argument, NULL, OPT_KIND },
 	{ "state", required_argument, NULL, OPT_STATE },
+	{ "wait", no_argument, NULL, OPT_WAIT },
 	{ NULL, 0, NULL, 0 },
 };
 
 /* cmd_print_fn of list: the task table and its footer. */
 static int print_task_list(const struct execctl *ctx, const cJSON *result, const void *data)
 {
-	(void)data;
+	const struct task_filter *f = data;
+	if (f && f->wait)
+		return print_task_dump(cJSON_GetObjectItemCaseSensitive(result, "tasks"),
+				       ctx->no_legend);
 	return print_tasks(ctx, cJSON_GetObjectItemCaseSensitive(result, "tasks"), ctx->no_legend,
 			   true);
 }
@@ -170,7 +265,7 @@ int cmd_list(struct execctl *ctx, int argc, char **argv)
 			       &first);
 	if (r != 0)
 		return r;
-	return cmd_call_print(ctx, PROTO_CMD_TASK_LIST, filter_args(&f), 0, print_task_list, NULL);
+	return cmd_call_print(ctx, PROTO_CMD_TASK_LIST, filter_args(&f), 0, print_task_list, &f);
 }
 
 static const char shutdown_usage[] =

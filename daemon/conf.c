@@ -12,6 +12,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "metrics/metrics_http.h"
+
 #include "conf.h"
 
 #ifndef PACKAGE_VERSION
@@ -43,6 +45,7 @@ enum {
 	OPT_VERSION,
 	OPT_BASEBACKUP_INTERVAL,
 	OPT_KEEP_BACKUPS,
+	OPT_METRICS_LISTEN,
 };
 
 static const struct option options[] = {
@@ -63,6 +66,7 @@ static const struct option options[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "basebackup-interval", required_argument, NULL, OPT_BASEBACKUP_INTERVAL },
 	{ "keep-backups", required_argument, NULL, OPT_KEEP_BACKUPS },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -95,6 +99,8 @@ static void usage(FILE *out)
 		"                           often (default 0 = only on request)\n"
 		"  --keep-backups N         complete base backups kept per timeline (default 2); WAL\n"
 		"                           from the oldest kept one's start is kept whatever the limits\n"
+		"  --metrics-listen ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics,\n"
+		"                           e.g. 127.0.0.1:9187 (default: off)\n"
 		"  --help                   show this help and exit\n"
 		"  --version                show the version and exit\n\n"
 		"Signals: SIGTERM/SIGINT shut down gracefully, SIGQUIT exits at once.\n"
@@ -224,6 +230,14 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 		if (!r)
 			execd_config.keep_backups = (unsigned)u;
 		break;
+	case OPT_METRICS_LISTEN: {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		r = metrics_parse_listen(v, &ss, &len);
+		if (!r)
+			r = set_str(&execd_config.metrics_listen, v);
+		break;
+	}
 	default:
 		r = -EINVAL;
 	}
@@ -476,5 +490,6 @@ void config_free(void)
 	free(execd_config.socket_path);
 	free(execd_config.config_file);
 	free(execd_config.socket_group);
+	free(execd_config.metrics_listen);
 	memset(&execd_config, 0, sizeof execd_config);
 }

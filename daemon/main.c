@@ -31,6 +31,7 @@
 #include "conf.h"
 #include "ctl/ctl.h"
 #include "log.h"
+#include "metrics/metrics_http.h"
 #include "shutdown.h"
 #include "task_mgr.h"
 #include "registry/registry.h"
@@ -175,6 +176,8 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 		log_error("cannot start the control listener: %s", strerror(-e));
 		EX_RETURN(&r->a, f, 1);
 	}
+	if (execd_config.metrics_listen && metrics_http_start(execd_config.metrics_listen) < 0)
+		EX_RETURN(&r->a, f, 1); /* asked for and impossible: say so at once (logged) */
 	/* READY=1 before the status task exists, so that its first WATCHDOG=1 cannot precede it;
 	 * with a first STATUS= in the same datagram, so that a stop right away cannot precede that */
 	notify_status("READY=1\n");

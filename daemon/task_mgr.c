@@ -22,6 +22,7 @@
 #include <executor/time.h>
 
 #include "log.h"
+#include "metrics/metrics.h"
 
 struct tm_state tm = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -166,8 +167,13 @@ static ex_poll_t wrapper_poll(struct ex_future *f, struct ex_context *cx)
 
 	if (!atomic_load_explicit(&t->ex_id, memory_order_relaxed))
 		atomic_store(&t->ex_id, ex_task_current_id());
+	/* the same waker, and this task's slot for its await points (task dumps, park.h) */
+	struct ex_context inner_cx = { .waker = cx->waker, &t->park };
 	tm_current = t;
-	r = ex_poll(t->inner, cx);
+	metrics_task_poll_begin(t->ident.kind);
+	uint64_t t0 = ex_now_ns();
+	r = ex_poll(t->inner, &inner_cx);
+	metrics_task_poll_end(t->ident.kind, ex_now_ns() - t0);
 	tm_current = saved;
 	if (r == EX_READY)
 		f->output = t->inner->output;
@@ -228,6 +234,7 @@ static void wrapper_drop(struct ex_future *f)
 		if (fire && tm.on_critical_failure)
 			tm.on_critical_failure((int)out, t->ident.id);
 	}
+	metrics_task_ended(t->ident.kind, out < 0);
 	pthread_mutex_lock(&tm.lock);
 	unlink_locked(t);
 	if (have_info)
@@ -285,6 +292,7 @@ int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant,
 		goto fail;
 	}
 	t->ident.id = ++tm.next_id;
+	t->parent_id = tm_current ? tm_current->ident.id : 0;
 	t->prev = tm.tail;
 	if (tm.tail)
 		tm.tail->next = t;
@@ -296,6 +304,8 @@ int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant,
 
 	if (task_id)
 		*task_id = t->ident.id;
+	/* counted before the task can run (and end); a spawn that fails counts as a failed task */
+	metrics_task_spawned(kind);
 	r = t->rt ? ex_spawn_on(t->rt, &t->fut, wrapper_drop, t->ident.name, &h)
 		  : ex_spawn(&t->fut, wrapper_drop, t->ident.name, &h);
 	if (r < 0) {
@@ -304,6 +314,7 @@ int task_mgr_spawn(enum task_kind kind, const struct execd_id *tenant,
 		wake_waiters_locked();
 		pthread_mutex_unlock(&tm.lock);
 		ex_cancel_token_unref(t->token);
+		metrics_task_ended(kind, true);
 		log_error("cannot spawn task '%s': %s", t->ident.name, strerror(-r));
 		free(t);
 		t = NULL;

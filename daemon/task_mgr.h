@@ -27,6 +27,7 @@
 #include <executor/blocking.h>
 #include <executor/cancel.h>
 #include <executor/future.h>
+#include <executor/park.h>
 
 #include "id.h"
 /* The task kinds and states are protocol vocabulary, shared with execctl. Included by its path
@@ -104,6 +105,14 @@ struct task_snapshot {
 	uint64_t polls;        /**< polls so far */
 	uint64_t busy_ns;      /**< total time inside poll, ns */
 	uint64_t max_poll_ns;  /**< longest single poll, ns */
+	uint64_t parent_id;    /**< registry id of the spawning task, 0 = none (daemon start) */
+	/** Where it is parked (executor/park.h): the innermost await point of its last poll and
+	 * what that awaits; park.at NULL before its first await. For EX_WAIT_JOIN, join_task_id is
+	 * the registry id of the joined task (0: not a registered task); for EX_WAIT_SLEEP,
+	 * sleep_left_ns is the time to the deadline at the snapshot (negative: passed). */
+	struct ex_park park;
+	uint64_t join_task_id;
+	int64_t sleep_left_ns;
 };
 
 /** Which tasks a list or shutdown concerns; zero-initialise, then set fields. */

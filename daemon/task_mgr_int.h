@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include <executor/runtime.h>
+#include <executor/park.h>
 #include <executor/task.h>
 
 #include "task_mgr.h"
@@ -27,6 +28,8 @@ struct tm_task {
 	struct ex_future *inner;
 	void (*drop)(struct ex_future *);
 	struct tm_task *prev, *next; /* registry list, under tm.lock */
+	uint64_t parent_id;          /* registry id of the task that spawned it, 0 = none */
+	struct ex_park park;         /* where it is parked: its polls record await points here */
 };
 
 struct tm_block {

@@ -47,6 +47,16 @@ static void snap_locked(const struct tm_task *t, struct task_snapshot *s, uint64
 	s->started_at_ms = t->started_at_ms;
 	s->age_ms = (ex_now_ns() - t->started_ns) / 1000000;
 	s->state = TASK_STATE_SCHEDULED;
+	s->parent_id = t->parent_id;
+	ex_park_snapshot(&t->park, &s->park);
+	if (s->park.what == EX_WAIT_SLEEP)
+		s->sleep_left_ns = (int64_t)(s->park.detail - ex_now_ns());
+	if (s->park.what == EX_WAIT_JOIN)
+		for (const struct tm_task *o = tm.head; o; o = o->next)
+			if (atomic_load(&((struct tm_task *)o)->ex_id) == s->park.detail) {
+				s->join_task_id = o->ident.id;
+				break;
+			}
 	*ex_id = atomic_load(&t->ex_id);
 	*rt = t->rt;
 }

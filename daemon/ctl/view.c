@@ -29,6 +29,52 @@ static cJSON *view_array(const void *items, size_t n, size_t size, cJSON *(*one)
 	return arr;
 }
 
+/* The await point of a task dump: where it is parked and what it awaits (executor/park.h);
+ * JSON null before its first await. */
+static cJSON *view_await(const struct task_snapshot *s)
+{
+	const struct ex_await_point *at = s->park.at;
+	if (!at)
+		return cJSON_CreateNull();
+	cJSON *o = cJSON_CreateObject();
+	enum ex_wait_kind what = (enum ex_wait_kind)s->park.what;
+	bool ok = o && cJSON_AddStringToObject(o, "function", at->func) &&
+		  cJSON_AddStringToObject(o, "file", at->file) &&
+		  cJSON_AddNumberToObject(o, "line", at->line) &&
+		  cJSON_AddStringToObject(o, "expr", at->expr) &&
+		  cJSON_AddStringToObject(o, "what", ex_wait_kind_name(what));
+	char lsn[20];
+	switch (what) {
+	case EX_WAIT_READ:
+	case EX_WAIT_WRITE:
+	case EX_WAIT_IO:
+	case EX_WAIT_POLL:
+		ok = ok && cJSON_AddNumberToObject(o, "fd", (double)(int64_t)s->park.detail);
+		break;
+	case EX_WAIT_SLEEP:
+		ok = ok &&
+		     cJSON_AddNumberToObject(o, "left_ms", (double)(s->sleep_left_ns / 1000000));
+		break;
+	case EX_WAIT_SEQWAIT: /* execd's seqwaits count LSNs (timeline.wait_lsn) */
+		lsn_format(s->park.detail, lsn);
+		ok = ok && cJSON_AddStringToObject(o, "lsn", lsn);
+		break;
+	case EX_WAIT_JOIN:
+		ok = ok &&
+		     (s->join_task_id ? cJSON_AddNumberToObject(o, "task", (double)s->join_task_id)
+				      : cJSON_AddNullToObject(o, "task")) &&
+		     cJSON_AddNumberToObject(o, "executor_task", (double)s->park.detail);
+		break;
+	default:
+		break;
+	}
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 cJSON *view_task(const struct task_snapshot *s)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -46,7 +92,10 @@ cJSON *view_task(const struct task_snapshot *s)
 	    !cJSON_AddNumberToObject(o, "age_ms", (double)s->age_ms) ||
 	    !cJSON_AddNumberToObject(o, "polls", (double)s->polls) ||
 	    !cJSON_AddNumberToObject(o, "busy_ns", (double)s->busy_ns) ||
-	    !cJSON_AddNumberToObject(o, "max_poll_ns", (double)s->max_poll_ns)) {
+	    !cJSON_AddNumberToObject(o, "max_poll_ns", (double)s->max_poll_ns) ||
+	    !(s->parent_id ? cJSON_AddNumberToObject(o, "parent", (double)s->parent_id)
+			   : cJSON_AddNullToObject(o, "parent")) ||
+	    !cJSON_AddItemToObject(o, "await", view_await(s))) {
 		cJSON_Delete(o);
 		return NULL;
 	}

@@ -61,11 +61,12 @@ static int seg_cmp(const void *a, const void *b)
 
 /* The segments in wal/ that may go (complete, wholly below the flush LSN) into *v (n of them),
  * and the bytes of all segments into *total. @return 0 or -errno (*v freed). */
-static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *total)
+static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *total,
+		uint64_t *count)
 {
 	*v = NULL;
 	*n = 0;
-	*total = 0;
+	*total = *count = 0;
 	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -91,6 +92,7 @@ static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *to
 		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0)
 			continue;
 		*total += (uint64_t)st.st_size;
+		++*count;
 		/* only complete segments wholly below the flush LSN may go */
 		if (partial || wal_segno_lsn(segno + 1) > flush)
 			continue;
@@ -119,7 +121,7 @@ static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *to
 
 /* Remove the oldest of the @p n segments @p v while the timeline is over its retention.
  * @return how many were removed; *err = -errno of the unlink that failed (the pass stops), or 0. */
-static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint64_t total,
+static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint64_t *total,
 			 uint64_t now_s, uint64_t keep_from, bool *held, int *err)
 {
 	int removed = 0;
@@ -127,7 +129,7 @@ static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint6
 	if (n > 1) /* (qsort with a NULL array is undefined even for 0 elements) */
 		qsort(v, n, sizeof *v, seg_cmp);
 	for (size_t i = 0; i < n; i++) {
-		bool over_bytes = wt->retention_bytes && total > wt->retention_bytes;
+		bool over_bytes = wt->retention_bytes && *total > wt->retention_bytes;
 		bool too_old = wt->retention_age_s && v[i].mtime_s >= 0 &&
 			       now_s > (uint64_t)v[i].mtime_s + wt->retention_age_s;
 		if (!over_bytes && !too_old)
@@ -140,7 +142,7 @@ static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint6
 			*err = -errno;
 			break;
 		}
-		total -= v[i].size;
+		*total -= v[i].size;
 		removed++;
 	}
 	return removed;
@@ -169,10 +171,10 @@ int walgc_pass_paused(struct wal_timeline *wt, uint64_t now_s, bool *paused)
 			 : 0;
 	struct seg *v;
 	size_t n;
-	uint64_t total;
+	uint64_t total, count;
 	if (*paused)
 		return pe < 0 ? pe : 0;
-	int r = scan(wt, &v, &n, &total);
+	int r = scan(wt, &v, &n, &total, &count);
 	if (r < 0)
 		return r;
 	uint64_t keep_from = UINT64_MAX;
@@ -181,7 +183,7 @@ int walgc_pass_paused(struct wal_timeline *wt, uint64_t now_s, bool *paused)
 		return r;
 	}
 	bool held = false;
-	int removed = remove_oldest(wt, v, n, total, now_s, keep_from, &held, &r);
+	int removed = remove_oldest(wt, v, n, &total, now_s, keep_from, &held, &r);
 	if (held && !atomic_exchange(&wt->retention_held, true))
 		execd_log_ids(
 			LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
@@ -190,6 +192,8 @@ int walgc_pass_paused(struct wal_timeline *wt, uint64_t now_s, bool *paused)
 	else if (!held)
 		atomic_store(&wt->retention_held, false);
 	free(v);
+	metrics_set(&wt->metrics.segments, count - (uint64_t)removed);
+	metrics_set(&wt->metrics.segment_bytes, total);
 	if (removed) {
 		int e = walseg_sync_dir(wt->dirfd);
 		if (r == 0)

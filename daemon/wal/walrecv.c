@@ -86,6 +86,7 @@ static uint64_t backoff(struct walrecv *r)
 		      r->conn.errmsg, (unsigned long long)(r->backoff_ns / 1000000));
 	walrecv_phase_set(wt, WALRECV_BACKOFF, "%s", r->conn.errmsg);
 	walsuper_failed(wt, wait);
+	metrics_add(&wt->metrics.reconnects, 1);
 	r->backoff_ns = r->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : r->backoff_ns * 2;
 	return deadline;
 }

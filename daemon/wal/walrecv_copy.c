@@ -104,6 +104,7 @@ static int take_msg(struct walrecv_stream *s, char *buf, int n)
 	*s->tail = p;
 	s->tail = &p->next;
 	s->pending_bytes += m.len;
+	metrics_add(&wt->metrics.received_bytes, m.len);
 	s->pending_end = m.start_lsn + m.len;
 	if (s->pending_end > atomic_load(&wt->received_lsn))
 		atomic_store(&wt->received_lsn, s->pending_end);

@@ -101,7 +101,7 @@ static bool cancel_watch(struct walrecv_stream *s)
 	uint64_t v;
 	(void)eventfd_read(s->cancel_fd, &v); /* reset; -EAGAIN when it was not set */
 	struct ex_waker w = { &fd_waker_vtable, (const void *)(intptr_t)s->cancel_fd };
-	struct ex_context cx = { &w };
+	struct ex_context cx = { .waker = &w };
 	return ex_poll(&ex_cancelled(&s->cancel_wait, s->c->token)->base, &cx) == EX_PENDING;
 }
 
@@ -193,14 +193,21 @@ static int write_round(struct walrecv_stream *s, struct flush_job *j)
 	for (struct walrecv_msg *p = s->head; p && e == 0; p = p->next)
 		if ((e = walseg_write(&s->w, p->lsn, p->data, p->len)) < 0)
 			walrecv_fail(s->c, e, "storing WAL: %s", strerror(-e));
+		else
+			s->unsynced_bytes += p->len;
 	walrecv_pending_free(s);
 	if (e < 0)
 		return e;
 	prepare_next(s);
 	if (s->input == WALRECV_INPUT_MORE)
 		return 0;
+	uint64_t t0 = ex_now_ns();
 	if ((e = walseg_sync(&s->w)) < 0)
 		return walrecv_fail(s->c, e, "storing WAL: %s", strerror(-e));
+	struct metrics_timeline *m = &s->c->wt->metrics;
+	metrics_hist_observe(&m->fsync, &metrics_fsync_bounds, ex_now_ns() - t0);
+	metrics_add(&m->flushed_bytes, s->unsynced_bytes);
+	s->unsynced_bytes = 0;
 	if (s->input == WALRECV_INPUT_FAILED || walrecv_flush_to_report(s) <= s->reported_flush)
 		return 0;
 	if ((e = walrecv_send_status(s)) < 0)

@@ -54,6 +54,7 @@ struct walrecv_stream {
 	/* received, not yet written: walrecv_receive() appends, the flush job takes */
 	struct walrecv_msg *head, **tail;
 	size_t pending_bytes;
+	uint64_t unsynced_bytes;  /* written since the last sync (metrics: flushed bytes) */
 	uint64_t pending_end;     /* end LSN of the last pending message */
 	enum walrecv_input input; /* walrecv_receive()'s last result, kept across the flush */
 	bool copy_done_seen;      /* PQgetCopyData returned -1 on this connection */

@@ -41,6 +41,7 @@ static void wt_free(struct wal_timeline *wt)
 {
 	if (!wt)
 		return;
+	metrics_timeline_unregister(&wt->metrics); /* no scrape reads it any more */
 	if (wt->flush_wait) {
 		ex_seqwait_shutdown(wt->flush_wait);
 		if (ex_seqwait_free(wt->flush_wait) < 0)
@@ -98,6 +99,8 @@ static int wt_load(struct timeline *tl, struct wal_timeline **out)
 		wt_free(wt);
 		return r;
 	}
+	metrics_timeline_register(&wt->metrics, &wt->tenant_id, &wt->timeline_id, &wt->received_lsn,
+				  &wt->flush_lsn);
 	*out = wt;
 	return 0;
 }

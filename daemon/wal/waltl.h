@@ -15,6 +15,7 @@
 
 #include "id.h"
 #include "walcheck.h"
+#include "metrics/metrics.h"
 #include "walphase.h"
 #include "walstate.h"
 #include "walsuper.h"
@@ -60,6 +61,7 @@ struct wal_timeline {
 	atomic_bool retention_paused; /* the last GC pass removed nothing: source unreachable */
 	/* the last GC pass kept WAL over the limits for a base backup (daemon/backup) */
 	atomic_bool retention_held;
+	struct metrics_timeline metrics; /* /metrics: registered from load to free (metrics.h) */
 };
 
 /** Spawn the WalReceiver and RetentionGC tasks of @p tl (waltl.c). @return 0, or -errno if the

@@ -145,7 +145,7 @@ static struct exfw_task *pop_ready(struct exfw_executor *ex)
 static void poll_task(struct exfw_executor *ex, struct exfw_task *t)
 {
 	struct ex_waker w = { &task_vtable, t };
-	struct ex_context cx = { &w };
+	struct ex_context cx = { .waker = &w };
 	if (ex_poll(t->future, &cx) == EX_READY) {
 		exfw_irqstate_t s = exfw_port_irq_save();
 		t->state = (uint8_t)(EXFW_TASK_DONE | (t->state & EXFW_TASK_QUEUED));

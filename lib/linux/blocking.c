@@ -5,6 +5,8 @@
  * config.blocking_threads, and retire after EX_BLOCKING_IDLE_NS without work. The pool has one
  * lock: blocking calls are slow by nature, so it is never on the hot path of polling.
  */
+#include <executor/park.h>
+
 #include "config.h"
 
 #include <errno.h>
@@ -151,6 +153,7 @@ static ex_poll_t blocking_poll(struct ex_future *f, struct ex_context *cx)
 	}
 	ex_waker_store(&b->waker, cx->waker);
 	pthread_mutex_unlock(&p->lock);
+	ex_park_wait(cx, EX_WAIT_BLOCKING, 0);
 	return EX_PENDING;
 }
 

@@ -13,6 +13,7 @@
 
 #include "linux/reactor.h"
 #include <executor/io.h>
+#include <executor/park.h>
 
 enum io_kind {
 	K_READ = 1,
@@ -103,6 +104,25 @@ static ex_poll_t io_ready(struct ex_io *io, int64_t value)
 	return EX_READY;
 }
 
+/* What a task dump says an operation of @p kind waits for (executor/park.h). */
+static enum ex_wait_kind io_wait_kind(int kind)
+{
+	switch (kind) {
+	case K_READ:
+	case K_READV:
+	case K_RECV:
+	case K_SIGNALFD:
+		return EX_WAIT_READ;
+	case K_WRITE:
+	case K_WRITEV:
+	case K_SEND:
+	case K_CONNECT:
+		return EX_WAIT_WRITE;
+	default:
+		return EX_WAIT_IO;
+	}
+}
+
 static ex_poll_t io_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct ex_io *io = ex_container_of(f, struct ex_io, cs.base);
@@ -119,11 +139,14 @@ static ex_poll_t io_poll(struct ex_future *f, struct ex_context *cx)
 		op->res_is_fd = io->kind == K_OPENAT;
 		io->op = op;
 		ex_op_submit(op, cx->waker);
+		ex_park_wait(cx, io_wait_kind(io->kind), (uint64_t)(int64_t)io->fd);
 		return EX_PENDING;
 	}
 	int32_t res;
-	if (ex_op_poll(io->op, cx, &res, NULL) == EX_PENDING)
+	if (ex_op_poll(io->op, cx, &res, NULL) == EX_PENDING) {
+		ex_park_wait(cx, io_wait_kind(io->kind), (uint64_t)(int64_t)io->fd);
 		return EX_PENDING;
+	}
 	io->op = NULL;
 	if (io->kind == K_SIGNALFD && res >= 0) {
 		if ((size_t)res != sizeof(struct signalfd_siginfo))

@@ -19,6 +19,7 @@
 
 #include "linux/reactor.h"
 #include <executor/io.h>
+#include <executor/park.h>
 
 enum ready_kind { K_DONE = 0, K_POLL = 100, K_ACCEPT, K_RECV_READY };
 
@@ -57,8 +58,11 @@ static ex_poll_t ready_poll(struct ex_future *f, struct ex_context *cx)
 			return EX_READY;
 		if (io->op) {
 			int32_t res;
-			if (ex_op_poll(io->op, cx, &res, NULL) == EX_PENDING)
+			if (ex_op_poll(io->op, cx, &res, NULL) == EX_PENDING) {
+				ex_park_wait(cx, io->kind == K_POLL ? EX_WAIT_POLL : EX_WAIT_READ,
+					     (uint64_t)(int64_t)io->fd);
 				return EX_PENDING;
+			}
 			io->op = NULL;
 			if (res < 0)
 				return ready_done(io, res);
@@ -91,6 +95,8 @@ static ex_poll_t ready_poll(struct ex_future *f, struct ex_context *cx)
 		op->unbounded = true; /* may wait for hours: must not hold back data transfers */
 		io->op = op;
 		ex_op_submit(op, cx->waker);
+		ex_park_wait(cx, io->kind == K_POLL ? EX_WAIT_POLL : EX_WAIT_READ,
+			     (uint64_t)(int64_t)io->fd);
 		return EX_PENDING;
 	}
 }

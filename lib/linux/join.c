@@ -3,6 +3,8 @@
  * Join handles: detaching (= dropping the handle: the task runs to completion, seed 003 "Critical
  * Sections") and the cancel-safe join future (tokio's JoinHandle as a future).
  */
+#include <executor/park.h>
+
 #include "config.h"
 
 #include <errno.h>
@@ -83,6 +85,7 @@ static ex_poll_t join_poll(struct ex_future *f, struct ex_context *cx)
 	if (s & EX_TS_JOIN_WAKER) {
 		if (ex_waker_will_wake(&t->join_waker, cx->waker)) {
 			j->registered = true;
+			ex_park_wait(cx, EX_WAIT_JOIN, t->id);
 			return EX_PENDING;
 		}
 		/* Another waker (the handle moved to another task): take the slot back. */
@@ -97,6 +100,7 @@ static ex_poll_t join_poll(struct ex_future *f, struct ex_context *cx)
 		goto ready;
 	}
 	j->registered = true;
+	ex_park_wait(cx, EX_WAIT_JOIN, t->id);
 	return EX_PENDING;
 ready:
 	/* COMPLETE was read with acquire: the output written before it is visible. */

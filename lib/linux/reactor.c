@@ -704,5 +704,6 @@ void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st)
 	st->deferred = LOAD(&r->st_deferred);
 	st->busy = LOAD(&r->st_busy);
 	st->max_inflight = LOAD(&r->st_max_inflight);
+	st->inflight = LOAD(&r->inflight);
 	st->cq_limit = r->cq_limit;
 }

@@ -98,6 +98,7 @@ struct ex_reactor_stats {
 		deferred; /**< times an op waited in the userspace overflow queue (ring or CQ full) */
 	uint64_t busy;    /**< submits that returned -EBUSY / -EAGAIN */
 	uint64_t max_inflight; /**< highest number of bounded ops in flight at once */
+	uint64_t inflight;     /**< ops in the SQ ring and not yet reaped, now (a gauge) */
 	unsigned cq_limit;     /**< bound on bounded ops in flight (the CQ size) */
 };
 void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st);

@@ -99,6 +99,9 @@ struct ex_worker {
 	/* User tasks spawned / completed on this worker: written by it alone (no shared counter
 	 * bouncing between the spawning and the completing CPU), summed by ex__live_count(). */
 	_Atomic uint64_t spawned, completed;
+	/* Polls run by this worker and those over slow_poll_ns: written by it alone, as above,
+	 * read by ex_runtime_get_stats(). */
+	_Atomic uint64_t polls, slow_polls;
 	struct ex_local_queue q;
 } __attribute__((aligned(64)));
 

@@ -268,7 +268,7 @@ int ex_runtime_block_on(struct ex_runtime *rt, struct ex_future *root, int64_t *
 		goto out;
 	struct thread_parker p = { 0 };
 	struct ex_waker w = { &parker_vtable, &p };
-	struct ex_context cx = { &w };
+	struct ex_context cx = { .waker = &w };
 	struct ex_join j;
 	struct ex_future *jf = &ex_join(&j, &h)->base;
 	for (;;) {

@@ -107,7 +107,7 @@ void ex__signals_free(struct ex_runtime *rt)
 	if (s) {
 		/* ex_reactor_free completed its read with -ECANCELED: one last poll (no runtime thread
 		 * is left, so nothing races it) takes that result and frees the operation record. */
-		struct ex_context cx = { ex_noop_waker() };
+		struct ex_context cx = { .waker = ex_noop_waker() };
 		sig_poll(&s->fut, &cx);
 	}
 	free(rt->sigstate);

@@ -7,6 +7,7 @@
 
 #include "linux/reactor.h"
 #include <executor/time.h>
+#include <executor/park.h>
 
 uint64_t ex_now_ns(void)
 {
@@ -42,11 +43,14 @@ static ex_poll_t sleep_poll(struct ex_future *f, struct ex_context *cx)
 			return EX_READY;
 		}
 		s->state = SLEEP_ARMED;
+		ex_park_wait(cx, EX_WAIT_SLEEP, s->deadline_ns);
 		return EX_PENDING;
 	}
 	if (s->state == SLEEP_ARMED) {
-		if (!ex_timers_poll(s->reactor, s, cx->waker))
+		if (!ex_timers_poll(s->reactor, s, cx->waker)) {
+			ex_park_wait(cx, EX_WAIT_SLEEP, s->deadline_ns);
 			return EX_PENDING;
+		}
 		s->state = SLEEP_DONE;
 		f->output = s->result;
 		return EX_READY;

@@ -409,7 +409,7 @@ static void run_task(struct ex_worker *w, struct ex_task *t)
 		abort();
 	}
 	struct ex_waker waker = { &ex__task_waker_vtable, t };
-	struct ex_context cx = { &waker };
+	struct ex_context cx = { .waker = &waker };
 
 	ex__tl_task = t;
 	uint64_t t0 = ex__ticks();
@@ -421,12 +421,15 @@ static void run_task(struct ex_worker *w, struct ex_task *t)
 	stat_inc32(&t->polls);
 	stat_add(&t->busy_ticks, d);
 	stat_max32(&t->max_poll, d);
-	if (rt->slow_poll_ticks && d > rt->slow_poll_ticks)
+	stat_add(&w->polls, 1);
+	if (rt->slow_poll_ticks && d > rt->slow_poll_ticks) {
+		stat_add(&w->slow_polls, 1);
 		ex__log(rt, LOG_WARNING,
 			"slow poll: task %llu (%s) ran %llu us in one poll (limit %llu us); a poll must not block",
 			(unsigned long long)t->id, ex__task_name(t),
 			(unsigned long long)(ex__ticks_to_ns(d) / 1000),
 			(unsigned long long)(rt->cfg.slow_poll_ns / 1000));
+	}
 
 	if (r == EX_READY) {
 		ex__task_complete(t, t->fut->output);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include <executor/cancel.h>
+#include <executor/park.h>
 
 struct ex_cancel_token {
 	atomic_int refs;
@@ -231,6 +232,7 @@ static ex_poll_t cancelled_poll(struct ex_future *fut, struct ex_context *cx)
 				f->registered = 1;
 			}
 			pthread_mutex_unlock(&t->lock);
+			ex_park_wait_weak(cx, EX_WAIT_CANCEL, 0);
 			return EX_PENDING;
 		}
 		pthread_mutex_unlock(&t->lock);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include <executor/channel.h>
+#include <executor/park.h>
 
 enum { S_NEW = 0, S_QUEUED = 1, S_DONE = 2 };
 
@@ -187,6 +188,7 @@ static ex_poll_t send_poll(struct ex_future *f, struct ex_context *cx)
 			s->state = S_QUEUED;
 		}
 		pthread_mutex_unlock(&ch->lock);
+		ex_park_wait(cx, EX_WAIT_CHANNEL, 0);
 		return EX_PENDING;
 	}
 	s->state = S_DONE;
@@ -247,6 +249,7 @@ static ex_poll_t recv_poll(struct ex_future *f, struct ex_context *cx)
 	ex_waker_store(&ch->recv_waker, cx->waker);
 	r->registered = true;
 	pthread_mutex_unlock(&ch->lock);
+	ex_park_wait(cx, EX_WAIT_CHANNEL, 0);
 	return EX_PENDING;
 }
 

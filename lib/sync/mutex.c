@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include <executor/mutex.h>
+#include <executor/park.h>
 
 enum { L_NEW = 0, L_QUEUED = 1, L_GRANTED = 2, L_OWNED = 3, L_GONE = 4 };
 
@@ -97,6 +98,7 @@ static ex_poll_t lock_poll(struct ex_future *f, struct ex_context *cx)
 		l->state = L_QUEUED;
 	}
 	pthread_mutex_unlock(&m->lock);
+	ex_park_wait(cx, EX_WAIT_MUTEX, 0);
 	return EX_PENDING;
 }
 

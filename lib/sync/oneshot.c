@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <executor/oneshot.h>
+#include <executor/park.h>
 
 struct ex_oneshot {
 	pthread_mutex_t lock;
@@ -119,6 +120,7 @@ static ex_poll_t recv_poll(struct ex_future *f, struct ex_context *cx)
 	ex_waker_store(&os->waker, cx->waker);
 	r->registered = true;
 	pthread_mutex_unlock(&os->lock);
+	ex_park_wait(cx, EX_WAIT_ONESHOT, 0);
 	return EX_PENDING;
 }
 

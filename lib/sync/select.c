@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 
+#include <executor/park.h>
 #include <executor/select.h>
 
 static void select_release_others(struct ex_select *s, int keep)
@@ -78,12 +79,18 @@ static ex_poll_t timeout_poll(struct ex_future *f, struct ex_context *cx)
 		t->state = 1;
 		return EX_READY;
 	}
+	/* a task dump names what the inner future waits for, not the bound (park.h) */
+	struct ex_park inner_wait = { 0 };
+	if (cx->park)
+		ex_park_snapshot(cx->park, &inner_wait);
 	if (ex_poll(&t->timer->base, cx) == EX_READY) {
 		t->inner->release(t->inner);
 		f->output = -ETIMEDOUT;
 		t->state = 1;
 		return EX_READY;
 	}
+	if (inner_wait.what != EX_WAIT_NONE)
+		ex_park_wait(cx, (enum ex_wait_kind)inner_wait.what, inner_wait.detail);
 	return EX_PENDING;
 }
 

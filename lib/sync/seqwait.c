@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <executor/seqwait.h>
+#include <executor/park.h>
 
 enum { W_NEW = 0, W_QUEUED = 1, W_DONE = 2 };
 
@@ -230,6 +231,7 @@ static ex_poll_t wait_poll(struct ex_future *f, struct ex_context *cx)
 		w->state = W_QUEUED;
 	}
 	pthread_mutex_unlock(&sw->lock);
+	ex_park_wait(cx, EX_WAIT_SEQWAIT, w->target);
 	return EX_PENDING;
 }
 

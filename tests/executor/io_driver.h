@@ -121,7 +121,7 @@ static inline void drv_slot_init(struct drv *d, struct drv_slot *s, struct ex_fu
 static inline ex_poll_t drv_poll_once(struct drv *d, struct drv_slot *s)
 {
 	struct ex_waker w = { &drv_vtable, s };
-	struct ex_context cx = { &w };
+	struct ex_context cx = { .waker = &w };
 	__atomic_store_n(&s->woken, 0, __ATOMIC_RELEASE);
 	ex_poll_t p = ex_poll(s->f, &cx);
 	ex_reactor_after_poll(d->r, true);

@@ -132,7 +132,7 @@ START_TEST(no_reactor)
 	char buf[8];
 	ex_reactor_set_current(NULL);
 	struct ex_future *f = ex_read(&io, 0, buf, sizeof buf, 0);
-	struct ex_context cx = { ex_noop_waker() };
+	struct ex_context cx = { .waker = ex_noop_waker() };
 	ck_assert_int_eq(ex_poll(f, &cx), EX_READY);
 	ck_assert_int_eq(f->output, -ENXIO);
 	ex_reactor_set_current(D.r);

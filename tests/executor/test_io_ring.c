@@ -136,7 +136,7 @@ START_TEST(batching)
 	/* poll all 256 as a busy worker would (not idle): flushes every EX_REACTOR_BATCH SQEs */
 	for (int i = 0; i < 256; i++) {
 		struct ex_waker sw = { &drv_vtable, &slot[i] };
-		struct ex_context cx = { &sw };
+		struct ex_context cx = { .waker = &sw };
 		__atomic_store_n(&slot[i].woken, 0, __ATOMIC_RELEASE);
 		ck_assert_int_eq(ex_poll(slot[i].f, &cx), EX_PENDING);
 		ex_reactor_after_poll(d.r, i == 255);
@@ -303,7 +303,7 @@ START_TEST(free_with_inflight)
 	ex_reactor_free(d.r);
 	ck_assert(__atomic_load_n(&slot[0].woken, __ATOMIC_ACQUIRE));
 	/* the op record survives the reactor: its result is -ECANCELED */
-	struct ex_context cx = { ex_noop_waker() };
+	struct ex_context cx = { .waker = ex_noop_waker() };
 	ck_assert_int_eq(ex_poll(slot[0].f, &cx), EX_READY);
 	ck_assert_int_eq(io[0].cs.base.output, -ECANCELED);
 	close(p[0]);

@@ -28,7 +28,7 @@ START_TEST(zero_and_past_are_ready_at_once)
 	struct drv d;
 	drv_init(&d, 0, 0);
 	struct ex_sleep s;
-	struct ex_context cx = { ex_noop_waker() };
+	struct ex_context cx = { .waker = ex_noop_waker() };
 	ck_assert_int_eq(ex_poll(&ex_sleep(&s, 0)->base, &cx), EX_READY);
 	ck_assert_int_eq(s.cs.base.output, 0);
 	ck_assert_int_eq(ex_poll(&ex_sleep_until(&s, 1)->base, &cx), EX_READY);
@@ -39,7 +39,7 @@ END_TEST
 START_TEST(no_reactor)
 {
 	struct ex_sleep s;
-	struct ex_context cx = { ex_noop_waker() };
+	struct ex_context cx = { .waker = ex_noop_waker() };
 	ck_assert_int_eq(ex_poll(&ex_sleep(&s, 1000000000)->base, &cx), EX_READY);
 	ck_assert_int_eq(s.cs.base.output, -ENXIO);
 }
@@ -156,7 +156,7 @@ START_TEST(free_cancels_pending)
 	ck_assert_int_eq(drv_poll_once(&d, &slot[0]), EX_PENDING);
 	ex_reactor_free(d.r);
 	ck_assert_uint_ne(slot[0].wake_seq, 0);
-	struct ex_context cx = { ex_noop_waker() };
+	struct ex_context cx = { .waker = ex_noop_waker() };
 	ck_assert_int_eq(ex_poll(slot[0].f, &cx), EX_READY);
 	ck_assert_int_eq(sl[0].cs.base.output, -ECANCELED);
 }

@@ -86,7 +86,7 @@ START_TEST(abandoned_join_then_join_again)
 
 	struct counting_waker cw = { 0 };
 	struct ex_waker w = { &cw_vtable, &cw };
-	struct ex_context cx = { &w };
+	struct ex_context cx = { .waker = &w };
 	struct ex_join j;
 	struct ex_cancel_safe_future *jf = ex_join(&j, &h);
 	ck_assert_int_eq(ex_poll(&jf->base, &cx), EX_PENDING);
@@ -124,7 +124,7 @@ START_TEST(abandoned_join_then_detach)
 	ck_assert_int_eq(ex_spawn_on(rt, &g.fut, NULL, "gated", &h), 0);
 	struct counting_waker cw = { 0 };
 	struct ex_waker w = { &cw_vtable, &cw };
-	struct ex_context cx = { &w };
+	struct ex_context cx = { .waker = &w };
 	struct ex_join j;
 	struct ex_cancel_safe_future *jf = ex_join(&j, &h);
 	/* poll twice: the second poll keeps the same waker (no second clone) */
@@ -162,7 +162,7 @@ START_TEST(join_woken_once)
 	ck_assert_int_eq(ex_spawn_on(rt, &g.fut, NULL, "gated", &h), 0);
 	struct counting_waker cw = { 0 };
 	struct ex_waker w = { &cw_vtable, &cw };
-	struct ex_context cx = { &w };
+	struct ex_context cx = { .waker = &w };
 	struct ex_join j;
 	struct ex_cancel_safe_future *jf = ex_join(&j, &h);
 	ck_assert_int_eq(ex_poll(&jf->base, &cx), EX_PENDING);

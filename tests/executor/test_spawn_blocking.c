@@ -100,7 +100,7 @@ END_TEST
 START_TEST(outside_runtime)
 {
 	struct ex_blocking b;
-	struct ex_context cx = { ex_noop_waker() };
+	struct ex_context cx = { .waker = ex_noop_waker() };
 	struct ex_future *f = ex_spawn_blocking(&b, blocking_fn, NULL);
 	ck_assert_int_eq(ex_poll(f, &cx), EX_READY);
 	ck_assert_int_eq(f->output, -ESRCH);

@@ -101,6 +101,16 @@ void umbrella_runtime(struct ex_runtime *rt, struct ex_future *f)
 	(void)ex_runtime_block_on(rt, f, &out);
 	(void)ex_runtime_current();
 	(void)ex_runtime_workers(rt);
+	struct ex_runtime_stats rst;
+	(void)ex_runtime_get_stats(rt, &rst);
+	static const struct ex_await_point ap = { "f", "f.c", 1, "x" };
+	struct ex_park park = { 0 }, park_copy;
+	struct ex_context pcx = { .waker = ex_noop_waker(), .park = &park };
+	ex_park_at(&pcx, &ap);
+	ex_park_wait(&pcx, EX_WAIT_SLEEP, 1);
+	ex_park_wait_weak(&pcx, EX_WAIT_CANCEL, 0);
+	ex_park_snapshot(&park, &park_copy);
+	(void)ex_wait_kind_name(EX_WAIT_JOIN);
 	ex_runtime_log(rt, 6, "%d", 1);
 	ex_runtime_set_detach_grace(rt, 0);
 	(void)ex_main(&cfg, f);

@@ -149,7 +149,7 @@ static void run_with_fire_points(const int fire_at[R])
 		tasks[2 * i] = &cl[i].fut;
 		tasks[2 * i + 1] = &up[i].fut;
 	}
-	struct ex_context cx = { ex_noop_waker() };
+	struct ex_context cx = { .waker = ex_noop_waker() };
 	for (int step = 0, left = 2 * R; left > 0; step++) {
 		ck_assert_int_lt(step, 10000);
 		for (int k = 0; k < 2 * R; k++)
@@ -214,7 +214,7 @@ START_TEST(naive_abandon_repeats_a_number)
 	struct ex_mutex m;
 	ex_mutex_init(&m);
 	uint64_t counter = 0;
-	struct ex_context cx = { ex_noop_waker() };
+	struct ex_context cx = { .waker = ex_noop_waker() };
 	struct update a = { .fut.poll = update_poll, .m = &m, .counter = &counter };
 	ck_assert_int_eq(ex_poll(&a.fut, &cx), EX_PENDING); /* pending at the write */
 	/* "timeout": never poll `a` again; its mutex hold would leak too, so drop it by hand */

@@ -99,14 +99,16 @@ START_TEST(select_bad_arguments)
 	struct ex_select s;
 	struct ex_cancel_safe_future *sel = ex_select_array(
 		&s, (struct ex_cancel_safe_future **)NULL, 0);
-	ck_assert_int_eq(ex_poll(&sel->base, &(struct ex_context){ ex_noop_waker() }), EX_READY);
+	ck_assert_int_eq(ex_poll(&sel->base, &(struct ex_context){ .waker = ex_noop_waker() }),
+			 EX_READY);
 	ck_assert_int_eq(sel->base.output, -EINVAL);
 	struct ex_ready r;
 	struct ex_cancel_safe_future *many[EX_SELECT_MAX + 1];
 	for (int i = 0; i <= EX_SELECT_MAX; i++)
 		many[i] = ex_ready(&r, 0);
 	sel = ex_select_array(&s, many, EX_SELECT_MAX + 1);
-	ck_assert_int_eq(ex_poll(&sel->base, &(struct ex_context){ ex_noop_waker() }), EX_READY);
+	ck_assert_int_eq(ex_poll(&sel->base, &(struct ex_context){ .waker = ex_noop_waker() }),
+			 EX_READY);
 	ck_assert_int_eq(sel->base.output, -EINVAL);
 }
 END_TEST

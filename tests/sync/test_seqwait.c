@@ -49,7 +49,7 @@ static void ow_init(struct order_waker *w, uint32_t id, struct order_log *log)
 	w->log = log;
 	w->refs = 0;
 	w->waker = (struct ex_waker){ &ow_vt, w };
-	w->cx.waker = &w->waker;
+	w->cx = (struct ex_context){ .waker = &w->waker };
 }
 
 START_TEST(wakes_exactly_reached_in_order)

@@ -41,7 +41,7 @@ static inline void test_waker_init(struct test_waker *w)
 	atomic_init(&w->refs, 0);
 	w->waker.vtable = &tw_vtable;
 	w->waker.data = w;
-	w->cx.waker = &w->waker;
+	w->cx = (struct ex_context){ .waker = &w->waker };
 }
 
 static inline int test_waker_wakes(struct test_waker *w)

@@ -59,6 +59,7 @@
 #define EXECUTOR_ASYNC_H
 
 #include <executor/future.h>
+#include <executor/park.h>
 
 /** Resume bookkeeping of one async function; zero-initialise it (0 = not started). */
 struct ex_async {
@@ -86,16 +87,25 @@ static inline void ex_async_init(struct ex_async *a)
 /**
  * Await the future returned by @p expr (evaluated once) until it is ready; its result is then
  * EX_AWAITED(a). Returns EX_PENDING from the enclosing poll function while it is pending.
+ * Before each poll of the awaited future it records this await point (function, file, line,
+ * expression: a static const descriptor) in the context's task-dump slot, if it has one
+ * (executor/park.h): two relaxed stores.
  */
-#define EX_AWAIT(a, cx, expr) EX__AWAIT(a, cx, expr, __COUNTER__ + 1)
-#define EX__AWAIT(a, cx, expr, n)                               \
-	do {                                                    \
-		(a)->awaiting = (expr);                         \
-		(a)->resume = (n);                              \
-		__attribute__((fallthrough));                   \
-	case (n):                                               \
-		if (ex_poll((a)->awaiting, (cx)) == EX_PENDING) \
-			return EX_PENDING;                      \
+/* (#expr here, before the argument is macro-expanded: the dump shows the expression as written) */
+#define EX_AWAIT(a, cx, expr) EX__AWAIT(a, cx, expr, __COUNTER__ + 1, #expr)
+#define EX__AWAIT(a, cx, expr, n, text)                                                            \
+	do {                                                                                       \
+		(a)->awaiting = (expr);                                                            \
+		(a)->resume = (n);                                                                 \
+		__attribute__((fallthrough));                                                      \
+	case (n):                                                                                  \
+		do {                                                                               \
+			static const struct ex_await_point ex__await_point = { __func__, __FILE__, \
+									       __LINE__, text };   \
+			ex_park_at((cx), &ex__await_point);                                        \
+		} while (0);                                                                       \
+		if (ex_poll((a)->awaiting, (cx)) == EX_PENDING)                                    \
+			return EX_PENDING;                                                         \
 	} while (0)
 
 /** The result (`output`) of the future that the last EX_AWAIT awaited. */

@@ -13,6 +13,7 @@
 /* The portable model */
 #include <executor/future.h>
 #include <executor/async.h>
+#include <executor/park.h>
 /* The Linux runtime: tasks, I/O and timers through io_uring, blocking work, signals */
 #include <executor/runtime.h>
 #include <executor/task.h>

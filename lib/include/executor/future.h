@@ -79,8 +79,12 @@ struct ex_waker {
  * What a poll function receives besides its own state: the waker of the task being polled.
  * A leaf future that must wait stores a clone of `waker` (ex_waker_clone()) and returns EX_PENDING.
  */
+struct ex_park;
 struct ex_context {
 	const struct ex_waker *waker;
+	/** Where await points are recorded for task dumps (executor/park.h), or NULL (the
+	 * runtime's default). Build contexts with an initializer so that it is NULL unless set. */
+	struct ex_park *park;
 };
 
 struct ex_future;

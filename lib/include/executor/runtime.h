@@ -106,6 +106,34 @@ EX_PUBLIC struct ex_runtime *ex_runtime_current(void);
 EX_PUBLIC unsigned ex_runtime_workers(const struct ex_runtime *rt);
 
 /**
+ * Counters of a runtime for monitoring (execd's /metrics). Totals are monotonic since
+ * ex_runtime_new(); the rest are gauges at the time of the call.
+ */
+struct ex_runtime_stats {
+	uint64_t tasks_spawned; /**< User tasks spawned (runtime-internal "ex:" tasks excluded). */
+	uint64_t tasks_completed; /**< User tasks whose future became ready. */
+	uint64_t tasks_live;      /**< Gauge: user tasks spawned and not complete. */
+	uint64_t polls;           /**< Polls of every task, internal ones included. */
+	uint64_t slow_polls; /**< Polls longer than the config's slow_poll_ns (0 when disabled). */
+	uint64_t uring_enters;      /**< io_uring_enter calls that submitted. */
+	uint64_t uring_submissions; /**< SQEs the kernel accepted. */
+	uint64_t uring_completions; /**< CQEs reaped. */
+	uint64_t
+		uring_inflight; /**< Gauge: operations in the ring, not yet reaped (queue depth). */
+	uint64_t uring_deferred; /**< Times an operation waited for room in the ring (ring full). */
+	unsigned workers;        /**< Worker threads. */
+};
+
+/**
+ * Read @p rt's counters into @p st: a few relaxed atomic loads per worker, no lock, nothing
+ * walked per task (cheap enough for every scrape). The fields are read one after the other, so
+ * two of them may disagree by the events in between.
+ * @return 0, or -EINVAL (@p rt or @p st NULL). Thread-safety: any thread. Cancel-safety: n/a.
+ * Design: tokio's RuntimeMetrics (num_alive_tasks, spawned_tasks_count, poll counts).
+ */
+EX_PUBLIC int ex_runtime_get_stats(struct ex_runtime *rt, struct ex_runtime_stats *st);
+
+/**
  * Log @p fmt (printf-style; the line is cut at 511 bytes) at syslog priority @p prio (LOG_ERR ..
  * LOG_DEBUG) through @p rt's log callback (stderr when none; @p rt NULL = current runtime or
  * stderr). No return value: logging cannot fail visibly. Thread-safe; never blocks on the
