@@ -88,7 +88,7 @@ static void cancel_watch(struct bbs *s)
 	if (s->cancel_fd < 0 || !s->job->token)
 		return; /* then cancellation is seen at the next 500 ms tick */
 	struct ex_waker w = { &fd_waker_vtable, (const void *)(intptr_t)s->cancel_fd };
-	struct ex_context cx = { &w };
+	struct ex_context cx = { .waker = &w };
 	s->watching = ex_poll(&ex_cancelled(&s->cw, s->job->token)->base, &cx) == EX_PENDING;
 }
 
