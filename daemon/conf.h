@@ -34,7 +34,7 @@ struct execd_config {
 	/* base backups (daemon/backup) */
 	uint64_t basebackup_interval_s; /**< --basebackup-interval SEC (default 0 = off), s */
 	unsigned keep_backups;          /**< --keep-backups N (default 2), >= 1 */
-	char *metrics_listen;         /**< --metrics-listen ADDR:PORT, or NULL (no /metrics) */
+	char *metrics_listen;           /**< --metrics-listen ADDR:PORT, or NULL (no /metrics) */
 };
 
 /** The daemon's configuration; filled once by config_parse() before the runtime starts, then

@@ -91,7 +91,8 @@ int walsuper_spawn(struct timeline *tl, struct wal_timeline *wt)
 			     "cannot start WAL retention (segments are kept)");
 	if (running(wt, TASK_KIND_WAL_COMPRESS) == 0)
 		spawn_helper(tl, TASK_KIND_WAL_COMPRESS, "wal_compress", walcompress_new(wt),
-			     walcompress_drop, "cannot start WAL compression (segments stay plain)");
+			     walcompress_drop,
+			     "cannot start WAL compression (segments stay plain)");
 	return 0;
 }
 

@@ -57,7 +57,7 @@ struct wal_timeline {
 	atomic_bool repairing; /* a wal_timeline_repair() runs */
 	bool repaired;         /* repaired since the start (under lock) */
 
-	struct walsuper super; /* restarts, pause, why not streaming (walsuper.c) */
+	struct walsuper super;        /* restarts, pause, why not streaming (walsuper.c) */
 	atomic_bool retention_paused; /* the last GC pass removed nothing: source unreachable */
 	/* the last GC pass kept WAL over the limits for a base backup (daemon/backup) */
 	atomic_bool retention_held;
