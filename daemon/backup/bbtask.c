@@ -27,6 +27,7 @@
 #include "log.h"
 #include "registry/registry.h"
 #include "registry/timeline.h"
+#include "metrics.h"
 #include "task_mgr.h"
 #include "wal/wal.h"
 
@@ -124,6 +125,7 @@ static void finish(struct bbtask *t, int e)
 	char s[20], l[20];
 	if (e == 0) {
 		atomic_fetch_add(&n_completed, 1);
+		metrics_backup_finished(true, t->job.info.bytes);
 		lsn_format(t->job.info.start_lsn, s);
 		lsn_format(t->job.info.end_lsn, l);
 		execd_log_ids(LOG_INFO, &r->tenant, &r->timeline,
@@ -131,6 +133,7 @@ static void finish(struct bbtask *t, int e)
 			      (unsigned long long)t->job.info.bytes);
 	} else {
 		atomic_fetch_add(&n_failed, 1);
+		metrics_backup_finished(false, 0);
 		execd_log_ids(e == -ECANCELED ? LOG_INFO : LOG_WARNING, &r->tenant, &r->timeline,
 			      "base backup %s %s: %s", r->id,
 			      e == -ECANCELED ? "cancelled" : "failed", t->job.errmsg);

@@ -150,7 +150,19 @@ static const struct ctl_peer peer = {
 
 static bool runs_handler(enum proto_command cmd)
 {
-	return !proto_command_mutating(cmd) && cmd != PROTO_CMD_TIMELINE_WAIT_LSN;
+	/* Not run, only checked: waits (wait_lsn), descriptors passed to the client (wal.get,
+	 * backup.restore), whole-WAL reads (timeline.verify), and the backup module, which the
+	 * harness does not start (backup.list). */
+	switch (cmd) {
+	case PROTO_CMD_TIMELINE_WAIT_LSN:
+	case PROTO_CMD_WAL_GET:
+	case PROTO_CMD_TIMELINE_VERIFY:
+	case PROTO_CMD_BACKUP_LIST:
+	case PROTO_CMD_BACKUP_RESTORE:
+		return false;
+	default:
+		return !proto_command_mutating(cmd);
+	}
 }
 
 /* Whether @p s is valid UTF-8 (RFC 3629: shortest form, no surrogates, at most U+10FFFF). */
