@@ -107,16 +107,11 @@ static int list_segments(struct ctx *c)
 {
 	size_t cap = 0;
 	for (int pass = c->tli ? 1 : 0; pass < 2; pass++) {
-		int fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		if (!d) {
-			int r = -errno;
-			if (fd >= 0)
-				close(fd);
+		DIR *d;
+		int r = walseg_opendir(c->dirfd, &d);
+		if (r < 0)
 			return r;
-		}
 		struct dirent *e;
-		int r = 0;
 		errno = 0;
 		while (r == 0 && (e = readdir(d)) != NULL) {
 			uint32_t tli;

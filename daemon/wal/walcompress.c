@@ -28,6 +28,7 @@
 #include "task_mgr.h"
 #include "walcompress.h"
 #include "walfmt.h"
+#include "walseg.h"
 #include "waltl.h"
 #include "walzst.h"
 
@@ -50,14 +51,10 @@ struct walcompress {
  * c->tli/c->segno. @return 1 if one was found, 0 if none, -errno of readdir. */
 static int find_oldest(struct walcompress *c, uint64_t flush)
 {
-	int fd = openat(c->wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), found = 0;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		int e = -errno;
-		if (fd >= 0)
-			close(fd);
+	DIR *d;
+	int found = 0, e = walseg_opendir(c->wt->dirfd, &d);
+	if (e < 0)
 		return e;
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		uint32_t tli;

@@ -67,14 +67,10 @@ static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *to
 	*v = NULL;
 	*n = 0;
 	*total = *count = 0;
-	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
+	DIR *d;
+	int e = walseg_opendir(wt->dirfd, &d);
+	if (e < 0)
+		return e;
 	size_t cap = 0;
 	uint64_t flush = atomic_load(&wt->flush_lsn);
 	struct dirent *de;

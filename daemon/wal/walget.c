@@ -22,6 +22,7 @@
 #include "registry/timeline.h"
 #include "wal.h"
 #include "walfmt.h"
+#include "walseg.h"
 #include "waltl.h"
 #include "walverify.h"
 #include "walzst.h"
@@ -127,16 +128,12 @@ static int lseg_cmp(const void *a, const void *b)
 static int list_files(struct wal_timeline *wt, struct lseg **v, size_t *n, cJSON *hist)
 {
 	size_t cap = 0;
-	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	DIR *d;
 	*v = NULL;
 	*n = 0;
-	if (!d) {
-		r = -errno;
-		if (fd >= 0)
-			close(fd);
+	int r = walseg_opendir(wt->dirfd, &d);
+	if (r < 0)
 		return r;
-	}
 	struct dirent *de;
 	while (r == 0 && (de = readdir(d))) {
 		struct lseg s;

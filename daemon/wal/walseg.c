@@ -157,17 +157,25 @@ int walseg_parse_prep(const char *name, uint32_t *tli, uint64_t *segno)
 	return wal_seg_parse(seg, tli, segno, &partial);
 }
 
-int walseg_remove_stale_preps(int dirfd, uint32_t tli, uint64_t segno)
+int walseg_opendir(int dirfd, DIR **out)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), removed = 0, r = 0;
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
+	if (!(*out = fdopendir(fd))) {
+		int r = -errno;
 		close(fd);
 		return r;
 	}
+	return 0;
+}
+
+int walseg_remove_stale_preps(int dirfd, uint32_t tli, uint64_t segno)
+{
+	int removed = 0, r;
+	DIR *d;
+	if ((r = walseg_opendir(dirfd, &d)) < 0)
+		return r;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		uint32_t t;

@@ -28,6 +28,7 @@
 #ifndef EXECD_WAL_WALSEG_H
 #define EXECD_WAL_WALSEG_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,6 +113,15 @@ int walseg_resume_lsn(int dirfd, uint32_t tli, uint64_t lsn, uint64_t *out);
 
 /** Parse a prepared segment's name ("<24 hex digits>.prep"). @return 0, or -EINVAL. */
 int walseg_parse_prep(const char *name, uint32_t *tli, uint64_t *segno);
+
+/**
+ * A directory stream of its own on the WAL directory @p dirfd (a new descriptor of it, so that
+ * readdir positions are never shared between readers of @p dirfd: the receiver, retention,
+ * compression, show and the control commands read it concurrently).
+ * @return 0 with *out (closedir() it), or -errno of openat/fdopendir. Blocking (a syscall).
+ * Thread-safe.
+ */
+int walseg_opendir(int dirfd, DIR **out);
 
 /**
  * Remove the ".prep" files in @p dirfd that will never be used: those of another timeline than

@@ -152,13 +152,9 @@ struct wal_counts {
 static void count_files(struct wal_timeline *wt, struct wal_counts *n)
 {
 	memset(n, 0, sizeof *n);
-	int fd = openat(wt->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d;
+	if (walseg_opendir(wt->dirfd, &d) < 0)
 		return;
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		uint32_t tli;

@@ -18,6 +18,7 @@
 #include "crc32c.h"
 #include "wal.h"
 #include "walfmt.h"
+#include "walseg.h"
 #include "walverify.h"
 #include "walzst.h"
 
@@ -332,14 +333,10 @@ int walverify_run(int dirfd, uint32_t tli, uint64_t from, uint64_t to, struct wa
 
 int walverify_oldest(int dirfd, uint32_t tli, uint64_t *out)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), found = 0;
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		int e = -errno;
-		if (fd >= 0)
-			close(fd);
+	DIR *d;
+	int found = 0, e = walseg_opendir(dirfd, &d);
+	if (e < 0)
 		return e;
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		uint32_t t;
