@@ -40,7 +40,7 @@ struct sleeper {
 	struct ex_select sel;
 	struct ex_sleep sleep;
 	struct ex_cancelled c;
-	unsigned line;
+	_Atomic unsigned line; /* stored last, with release: the root reads started_ns after it */
 	uint64_t started_ns;
 };
 
@@ -55,7 +55,7 @@ static ex_poll_t sleeper_poll(struct ex_future *f, struct ex_context *cx)
 	struct sleeper *s = ex_container_of(f, struct sleeper, fut);
 	EX_BEGIN(&s->a);
 	s->started_ns = ex_now_ns();
-	s->line = __LINE__ + 1;
+	atomic_store(&s->line, __LINE__ + 1);
 	EX_AWAIT(&s->a, cx, &sleep_or_release(s)->base);
 	EX_END(&s->a, f, EX_AWAITED(&s->a));
 }
@@ -65,14 +65,14 @@ struct lsn_waiter {
 	struct ex_future fut;
 	struct ex_async a;
 	struct ex_seqwait_wait w;
-	unsigned line;
+	_Atomic unsigned line;
 };
 
 static ex_poll_t lsn_waiter_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct lsn_waiter *s = ex_container_of(f, struct lsn_waiter, fut);
 	EX_BEGIN(&s->a);
-	s->line = __LINE__ + 1;
+	atomic_store(&s->line, __LINE__ + 1);
 	EX_AWAIT(&s->a, cx, &ex_seqwait_wait_for(&s->w, lsn, 0x16B3748)->base);
 	EX_END(&s->a, f, EX_AWAITED(&s->a));
 }
@@ -99,7 +99,7 @@ struct joiner {
 	struct ex_join_handle h;
 	struct ex_join j;
 	_Atomic uint64_t child_id;
-	unsigned line;
+	_Atomic unsigned line;
 };
 
 static ex_poll_t joiner_poll(struct ex_future *f, struct ex_context *cx)
@@ -109,7 +109,7 @@ static ex_poll_t joiner_poll(struct ex_future *f, struct ex_context *cx)
 	s->child.fut.poll = child_poll;
 	ck_assert_int_eq(ex_spawn(&s->child.fut, NULL, "child", &s->h), 0);
 	atomic_store(&s->child_id, ex_join_handle_id(&s->h));
-	s->line = __LINE__ + 1;
+	atomic_store(&s->line, __LINE__ + 1);
 	EX_AWAIT(&s->a, cx, &ex_join(&s->j, &s->h)->base);
 	EX_END(&s->a, f, EX_AWAITED(&s->a));
 }
@@ -128,8 +128,12 @@ struct root {
 	int i;
 };
 
-static bool parked_in(const struct parked *p, enum ex_wait_kind what)
+/* The park slot is written with relaxed stores (a diagnostic), so it orders nothing: the test
+ * synchronises with each task through the task's own `line`, stored before it awaits. */
+static bool parked_in(const struct parked *p, enum ex_wait_kind what, _Atomic unsigned *line)
 {
+	if (atomic_load(line) == 0)
+		return false;
 	struct ex_park s;
 	ex_park_snapshot(&p->park, &s);
 	return s.at && s.what == (uint32_t)what;
@@ -161,20 +165,21 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 		ck_assert_int_eq(ex_spawn(&r->p[r->i].fut, NULL, "parked", &r->h[r->i]), 0);
 	}
 	r->deadline = ex_now_ns() + 60ull * 1000000000ull; /* a bound that fails, not a sync */
-	while (!parked_in(&r->p[0], EX_WAIT_SLEEP) || !parked_in(&r->p[1], EX_WAIT_SEQWAIT) ||
-	       !parked_in(&r->p[2], EX_WAIT_JOIN)) {
+	while (!parked_in(&r->p[0], EX_WAIT_SLEEP, &r->sleeper.line) ||
+	       !parked_in(&r->p[1], EX_WAIT_SEQWAIT, &r->waiter.line) ||
+	       !parked_in(&r->p[2], EX_WAIT_JOIN, &r->joiner.line)) {
 		ck_assert_msg(ex_now_ns() < r->deadline, "the tasks did not park");
 		EX_YIELD(&r->a, cx);
 	}
 
 	struct ex_park s;
-	check_at(&r->p[0], "sleeper_poll", r->sleeper.line, "sleep_or_release(s)");
+	check_at(&r->p[0], "sleeper_poll", atomic_load(&r->sleeper.line), "sleep_or_release(s)");
 	ex_park_snapshot(&r->p[0].park, &s);
 	ck_assert_uint_ge(s.detail, r->sleeper.started_ns + 3599ull * 1000000000ull);
-	check_at(&r->p[1], "lsn_waiter_poll", r->waiter.line, "ex_seqwait_wait_for(");
+	check_at(&r->p[1], "lsn_waiter_poll", atomic_load(&r->waiter.line), "ex_seqwait_wait_for(");
 	ex_park_snapshot(&r->p[1].park, &s);
 	ck_assert_uint_eq(s.detail, 0x16B3748);
-	check_at(&r->p[2], "joiner_poll", r->joiner.line, "ex_join(&s->j, &s->h)");
+	check_at(&r->p[2], "joiner_poll", atomic_load(&r->joiner.line), "ex_join(&s->j, &s->h)");
 	ex_park_snapshot(&r->p[2].park, &s);
 	ck_assert_uint_eq(s.detail, atomic_load(&r->joiner.child_id));
 	ck_assert_str_eq(ex_wait_kind_name((enum ex_wait_kind)s.what), "join");
