@@ -321,8 +321,16 @@ static int print_timeline(const struct execctl *ctx, const cJSON *result, const 
 	printf("  Server LSN: %s\n", json_str(tl, "server_lsn") ?: "-");
 	printf("         Lag: %s\n", format_bytes(lag, sizeof(lag), json_int(tl, "lag_bytes", -1)));
 	printf("    Segments: %" PRId64 "\n", json_int(tl, "segments", 0));
-	printf("     On disk: %s\n",
+	printf("     On disk: %s WAL",
 	       format_bytes(disk, sizeof(disk), json_int(tl, "bytes_on_disk", -1)));
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(tl, "compression_ratio")))
+		printf(" (ratio %.2f)",
+		       cJSON_GetObjectItemCaseSensitive(tl, "compression_ratio")->valuedouble);
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(tl, "backup_bytes")))
+		printf(", %s in %" PRId64 " base backup(s)",
+		       format_bytes(lag, sizeof(lag), json_int(tl, "backup_bytes", 0)),
+		       json_int(tl, "backups", 0));
+	printf("\n");
 	printf("     Created: %s ago\n",
 	       format_age(age, sizeof(age), json_int(tl, "created_at_ms", -1), cmd_wall_ms()));
 	return 0;

@@ -184,13 +184,32 @@ static const char verify_usage[] =
 	"\n"
 	"Read the timeline's WAL back as recovery would, from the oldest kept base backup (or\n"
 	"the oldest segment) to the flushed LSN: no missing segment, a valid header on every\n"
-	"page, every record's CRC-32C as PostgreSQL checks it. Prints the first bad position.\n"
+	"page, every record's CRC-32C as PostgreSQL checks it; and each base backup against its\n"
+	"manifest (sizes, CRC-32C, the manifest's SHA-256). Prints the first bad position/file.\n"
 	"Exit status: 0 verified; 1 a problem was found (or the check failed); 3 no such timeline.\n"
 	"\n"
 	"  --tenant T      look for the timeline in tenant T only\n"
 	"  --json          print the daemon's result as JSON\n"
 	"  --socket PATH   talk to execd at PATH\n"
 	"  -h, --help      show this help\n";
+
+/* The base backups checked against their manifests: one line each. */
+static void print_backups(const cJSON *v)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(v, "backups"), *b;
+	if (!cJSON_IsArray(arr))
+		return;
+	if (!cJSON_GetArraySize(arr))
+		printf("     Backups: none\n");
+	cJSON_ArrayForEach (b, arr) {
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "ok")))
+			printf("      Backup: %s ok (%" PRId64 " files match the manifest)\n",
+			       json_str(b, "id") ?: "?", json_int(b, "files", 0));
+		else
+			printf("      Backup: %s BAD: %s: %s\n", json_str(b, "id") ?: "?",
+			       json_str(b, "file") ?: "?", json_str(b, "problem") ?: "?");
+	}
+}
 
 /* cmd_print_fn of timeline verify: the range and counts, or the first problem (exit 1). */
 static int print_verify(const struct execctl *ctx, const cJSON *result, const void *data)
@@ -206,12 +225,18 @@ static int print_verify(const struct execctl *ctx, const cJSON *result, const vo
 	printf("     Flushed: %s\n", json_str(v, "flush_lsn") ?: "?");
 	printf("     Records: %" PRId64 " in %" PRId64 " segments\n", json_int(v, "records", 0),
 	       json_int(v, "segments", 0));
+	print_backups(v);
 	if (ok) {
 		printf("      Result: ok\n");
 		return EXECCTL_EXIT_OK;
 	}
-	printf("      Result: BAD at %s in %s: %s\n", json_str(v, "bad_lsn") ?: "?",
-	       json_str(v, "segment") ?: "?", json_str(v, "problem") ?: "?");
+	if (json_str(v, "problem"))
+		printf("      Result: BAD at %s in %s: %s\n", json_str(v, "bad_lsn") ?: "?",
+		       json_str(v, "segment") ?: "?", json_str(v, "problem"));
+	else
+		printf("      Result: BAD backup %s\n",
+		       json_str(cJSON_GetObjectItemCaseSensitive(v, "backup_problem"), "id")
+			       ?: "?");
 	return EXECCTL_EXIT_FAILURE;
 }
 

@@ -93,7 +93,16 @@ struct cJSON *backup_info_json(const struct backup_info *b);
  */
 int backup_open(struct timeline *tl, const char *id, int *tar_fd, int *manifest_fd);
 
-/** Register the WAL retention hook (wal.h). Call once at start, before timelines start. */
+/**
+ * What the complete backups of @p tl take on disk: their number and the blocks of their files
+ * (base.tar.zst, backup_manifest, backup.json) in bytes, for timeline.show. A readdir and a few
+ * fstatat calls (as the WAL directory's count in timeline.show). @return 0 or -errno (no
+ * backups directory: 0 and zeros). Thread-safe.
+ */
+int backup_disk_usage(struct timeline *tl, uint64_t *count, uint64_t *bytes);
+
+/** Register the WAL retention hook and timeline.verify's backup hooks (wal.h). Call once at
+ * start, before timelines start. */
 void backup_init(void);
 
 /**

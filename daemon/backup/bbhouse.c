@@ -220,6 +220,7 @@ static void house_drop(struct ex_future *f)
 void backup_init(void)
 {
 	wal_set_keep_hook(keep_from);
+	wal_verify_set_hooks(&bb_verify_hooks);
 }
 
 int backup_housekeeping_start(void)

@@ -15,6 +15,7 @@
 #include <executor/cancel.h>
 
 #include "backup.h"
+#include "wal/wal.h"
 
 #define BB_DIR "backups"
 #define BB_TMP_PREFIX ".tmp-"
@@ -83,5 +84,10 @@ struct bb_job {
  * job->errmsg set.
  */
 int bb_job_run(struct bb_job *job);
+
+/* ---- timeline.verify's hooks (bbverify.c) ---- */
+
+/** The oldest kept backup's start LSN, and each backup checked against its manifest. */
+extern const struct wal_verify_hooks bb_verify_hooks;
 
 #endif /* EXECD_BACKUP_BBINT_H */

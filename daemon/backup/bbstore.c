@@ -20,6 +20,7 @@
 
 #include "bbint.h"
 #include "persist.h"
+#include "registry/timeline.h"
 #include "wal/wal.h"
 
 int bb_dir(const char *timeline_dir, char **out)
@@ -236,4 +237,31 @@ int bb_clean_tmp(const char *bdir, const struct execd_id *timeline)
 	}
 	closedir(d);
 	return r;
+}
+
+int backup_disk_usage(struct timeline *tl, uint64_t *count, uint64_t *bytes)
+{
+	static const char *const files[] = { BB_TAR, BB_MANIFEST, BB_INFO };
+	char *bdir;
+	*count = *bytes = 0;
+	if (bb_dir(tl->dir, &bdir) < 0)
+		return -ENOMEM;
+	DIR *d = opendir(bdir);
+	free(bdir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	for (struct dirent *de; (de = readdir(d));) {
+		struct stat st;
+		char path[BACKUP_ID_MAX + 32];
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= BACKUP_ID_MAX)
+			continue; /* `.tmp-*`: not a backup (yet) */
+		(*count)++;
+		for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+			snprintf(path, sizeof path, "%s/%s", de->d_name, files[i]);
+			if (fstatat(dirfd(d), path, &st, 0) == 0)
+				*bytes += (uint64_t)st.st_blocks * 512;
+		}
+	}
+	closedir(d);
+	return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include <stdbool.h>
 
+#include "backup/backup.h"
 #include "view.h"
 #include "wal/wal.h"
 
@@ -145,6 +146,21 @@ static bool add_no_wal(cJSON *o, const struct timeline_ref *ref)
 	       (slot ? cJSON_AddStringToObject(o, "slot", slot) : cJSON_AddNullToObject(o, "slot"));
 }
 
+/* What the base backups take beside the WAL: "backups", "backup_bytes" and the timeline's
+ * whole "total_bytes_on_disk" (WAL's bytes_on_disk + backup_bytes), so that an operator sizing
+ * the state directory sees both (docs/restore.md). */
+static bool add_backup_bytes(struct timeline *tl, cJSON *o)
+{
+	uint64_t n, bytes;
+	const cJSON *wal = cJSON_GetObjectItemCaseSensitive(o, "bytes_on_disk");
+	double wal_bytes = cJSON_IsNumber(wal) ? wal->valuedouble : 0;
+	if (backup_disk_usage(tl, &n, &bytes) < 0)
+		n = bytes = 0; /* unreadable: shown as none, the WAL fields stand */
+	return cJSON_AddNumberToObject(o, "backups", (double)n) &&
+	       cJSON_AddNumberToObject(o, "backup_bytes", (double)bytes) &&
+	       cJSON_AddNumberToObject(o, "total_bytes_on_disk", wal_bytes + (double)bytes);
+}
+
 cJSON *view_timeline(const struct timeline_ref *ref)
 {
 	struct timeline *tl = ref->tl;
@@ -153,7 +169,8 @@ cJSON *view_timeline(const struct timeline_ref *ref)
 	if (!o || !cJSON_AddStringToObject(o, "id", execd_id_format(&tl->id, id)) ||
 	    !cJSON_AddStringToObject(o, "tenant", execd_id_format(&tl->tenant_id, tid)) ||
 	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)tl->created_at_ms) ||
-	    !(tl->wal ? wal_timeline_show(tl, o) == 0 : add_no_wal(o, ref))) {
+	    !(tl->wal ? wal_timeline_show(tl, o) == 0 && add_backup_bytes(tl, o)
+		      : add_no_wal(o, ref))) {
 		cJSON_Delete(o);
 		return NULL;
 	}

@@ -6,6 +6,7 @@ user in group execd; the restored directory passes pg_verifybackup; targets outs
 timeline are refused; a backup cancelled midway and SIGTERM during a backup leave nothing
 listed as complete; retention with small limits keeps what the kept backup needs."""
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -68,6 +69,11 @@ class Env:
 
     def json(self, *args):
         return json.loads(self.ok("--json", *args))
+
+    def json_rc(self, *args):
+        """--json output whatever the exit status (timeline verify exits 1 on a finding)."""
+        _, out, _ = self.ctl("--json", *args)
+        return json.loads(out)
 
     def backups(self):
         return self.json("backup", "list", self.tl)["backups"]
@@ -210,6 +216,53 @@ class TestRestore(unittest.TestCase):
             self.assertIn(words, err)
             self.assertEqual(os.listdir(d), [], "a refused restore writes nothing")
             os.rmdir(d)
+
+    def test_verify_checks_backups_against_manifests(self):
+        """timeline verify: the WAL from the backup, and each backup against its manifest;
+        a copy of the backup with a damaged manifest, then with a file's checksum changed
+        (the manifest's SHA-256 recomputed), is reported with the file, exit 1."""
+        e = self.env
+        v = e.json("timeline", "verify", e.tl)["verify"]
+        self.assertTrue(v["ok"], v)
+        self.assertEqual(v["from"], "oldest_backup")
+        self.assertEqual([b["id"] for b in v["backups"]], [self.backup])
+        self.assertTrue(v["backups"][0]["ok"] and v["backups"][0]["files"] > 100, v)
+        self.assertIsNone(v["backup_problem"])
+        show = e.json("timeline", "show", e.tl)["timeline"]
+        self.assertEqual(show["backups"], 1)
+        self.assertGreater(show["backup_bytes"], 0)
+        self.assertEqual(show["total_bytes_on_disk"],
+                         show["bytes_on_disk"] + show["backup_bytes"])
+        bdir = os.path.join(e.tldir(), "backups")
+        copy = os.path.join(bdir, "20000101T000000Z")
+        shutil.copytree(os.path.join(bdir, self.backup), copy)
+        try:
+            man = os.path.join(copy, "backup_manifest")
+            with open(man, "rb") as f:
+                text = f.read()
+            with open(man, "wb") as f:  # one byte of a path changed, the checksum line not
+                f.write(text.replace(b'"Path": "PG_VERSION"', b'"Path": "PG_VERSIOM"', 1))
+            rc, out, _ = e.ctl("timeline", "verify", e.tl)
+            self.assertEqual(rc, 1, out)
+            self.assertIn("20000101T000000Z BAD: backup_manifest", out)
+            # a file's CRC-32C changed in a manifest whose own SHA-256 is made to match
+            m = json.loads(text)
+            entry = next(x for x in m["Files"] if x["Path"] == "PG_VERSION")
+            wrong = "%08x" % (int(entry["Checksum"], 16) ^ 1)
+            body = text[:text.rindex(b"\n", 0, len(text) - 1) + 1]
+            body = body.replace(('"Checksum": "%s"' % entry["Checksum"]).encode(),
+                                ('"Checksum": "%s"' % wrong).encode(), 1)
+            with open(man, "wb") as f:
+                f.write(body + b'"Manifest-Checksum": "%s"}\n'
+                        % hashlib.sha256(body).hexdigest().encode())
+            v = e.json_rc("timeline", "verify", e.tl)["verify"]
+            self.assertFalse(v["ok"])
+            self.assertEqual(v["backup_problem"]["id"], "20000101T000000Z")
+            self.assertEqual(v["backup_problem"]["file"], "PG_VERSION")
+            self.assertIn("CRC-32C", v["backup_problem"]["problem"])
+            self.assertTrue([b for b in v["backups"] if b["id"] == self.backup][0]["ok"])
+        finally:
+            shutil.rmtree(copy)
 
 
 class TestBackupLifecycle(unittest.TestCase):
