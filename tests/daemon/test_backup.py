@@ -135,14 +135,14 @@ class Env:
             self.src.stop("immediate")
 
 
-def setup_env(cls, port, prepare):
+def setup_env(cls, port, prepare, daemon_args=()):
     """cls.tmp and cls.env, prepared by @prepare(env); everything is stopped on a failure."""
     ensure_group()
     cls.tmp = tempfile.mkdtemp(prefix="execd-backup-")
     os.chmod(cls.tmp, 0o755)
     cls.env = None
     try:
-        cls.env = Env(cls.tmp, port)
+        cls.env = Env(cls.tmp, port, daemon_args)
         prepare(cls.env)
     except BaseException:
         teardown_env(cls)
@@ -344,6 +344,31 @@ class TestBackupLifecycle(unittest.TestCase):
         d = env.restore("retained", "--latest")
         self.assertEqual(env.count_restored(d, 5622), 60)
         self.assertNotEqual(first, second)
+
+
+class TestScheduledBackups(unittest.TestCase):
+    """--basebackup-interval: backups are taken without `backup create`, again and again."""
+
+    @classmethod
+    def setUpClass(cls):
+        setup_env(cls, 5631, lambda e: e.src.psql("create table t(i int)"),
+                  ["--basebackup-interval", "1", "--keep-backups", "3"])
+
+    @classmethod
+    def tearDownClass(cls):
+        teardown_env(cls)
+
+    def test_interval_takes_backups(self):
+        e = self.env
+        complete = lambda: [b for b in e.backups() if b["state"] == "complete"]
+        # the scheduler's pass (every 10 s) finds the new timeline without a backup
+        wait_until(lambda: len(complete()) >= 1, "a scheduled backup", e.daemon)
+        first = complete()[0]
+        self.assertTrue(first["start_lsn"] and first["end_lsn"] and first["bytes"] > 0)
+        # and once the newest is older than the interval, the next one
+        wait_until(lambda: len(complete()) >= 2, "a second scheduled backup", e.daemon)
+        ids = [b["id"] for b in complete()]
+        self.assertEqual(len(set(ids)), len(ids))
 
 
 if __name__ == "__main__":
