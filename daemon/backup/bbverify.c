@@ -42,7 +42,7 @@
 
 /* The outcome of one backup's check. */
 struct bbv {
-	cJSON *files;       /* the manifest's "Files", by path (borrowed from the parsed manifest) */
+	cJSON *files; /* the manifest's "Files", by path (borrowed from the parsed manifest) */
 	unsigned char *hit; /* per manifest entry: found in the tar */
 	size_t nfiles;
 	uint64_t checked; /* files whose size and checksum matched */
@@ -129,8 +129,8 @@ static bool entry_path(const cJSON *f, char *buf, size_t cap)
 /* Files pg_verifybackup does not expect in the manifest (pg_verifybackup.c's ignore list). */
 static bool ignored(const char *path)
 {
-	static const char *const names[] = { BB_MANIFEST, "postgresql.auto.conf",
-					     "recovery.signal", "standby.signal" };
+	static const char *const names[] = { BB_MANIFEST, "postgresql.auto.conf", "recovery.signal",
+					     "standby.signal" };
 	if (strncmp(path, "pg_wal/", 7) == 0)
 		return true;
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
@@ -197,8 +197,8 @@ static int check_file(struct bbv *c, struct archive *a, const char *path, int *i
 		if (!cJSON_IsString(sum) || unhex(sum->valuestring, want, sizeof want) < 0)
 			return bad(c, path, "the manifest's CRC32C checksum is malformed");
 		if (memcmp(want, have, sizeof want) != 0)
-			return bad(c, path, "CRC-32C %02x%02x%02x%02x, the manifest says %s", have[0],
-				   have[1], have[2], have[3], sum->valuestring);
+			return bad(c, path, "CRC-32C %02x%02x%02x%02x, the manifest says %s",
+				   have[0], have[1], have[2], have[3], sum->valuestring);
 	} else if (cJSON_IsString(alg) && strcmp(alg->valuestring, "NONE") != 0) {
 		return bad(c, path, "checksum algorithm %s is not checked", alg->valuestring);
 	}
@@ -293,7 +293,8 @@ static cJSON *backup_json(const char *id, const struct bbv *c)
 	bool ok = !c->problem[0];
 	if (!o || !cJSON_AddStringToObject(o, "id", id) || !cJSON_AddBoolToObject(o, "ok", ok) ||
 	    !cJSON_AddNumberToObject(o, "files", (double)c->checked) ||
-	    !(ok ? cJSON_AddNullToObject(o, "file") : cJSON_AddStringToObject(o, "file", c->file)) ||
+	    !(ok ? cJSON_AddNullToObject(o, "file")
+		 : cJSON_AddStringToObject(o, "file", c->file)) ||
 	    !(ok ? cJSON_AddNullToObject(o, "problem")
 		 : cJSON_AddStringToObject(o, "problem", c->problem))) {
 		cJSON_Delete(o);

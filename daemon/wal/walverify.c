@@ -36,9 +36,17 @@
 
 enum { OK = 0, PROBLEM = 1, INCOMPLETE = 2 };
 
+#define HIST_MAX 64 /* timelines in a history followed; a longer one is refused */
+
 struct vr {
 	int dirfd;
 	uint32_t tli;
+	/* the history of tli (its %08X.history, then tli itself): nhist timelines, oldest
+	 * first, each with the LSN where it begins (0 for the first) */
+	uint32_t hist_tli[HIST_MAX];
+	uint64_t hist_begin[HIST_MAX];
+	int nhist;
+	uint32_t seg_tli; /* the timeline of the loaded segment's file */
 	uint64_t to;
 	unsigned char *seg; /* the loaded segment, WAL_SEG_SIZE bytes */
 	uint64_t segno;     /* which, or UINT64_MAX */
@@ -106,37 +114,95 @@ static int read_file(struct vr *v, int fd, bool zst, uint64_t lsn)
 	return OK;
 }
 
-/* Make segment @p segno the loaded one: the file of the highest timeline <= v->tli that has it,
- * plain, compressed or .partial (as wal.get looks). */
+/* The timeline whose file holds segment @p segno: the newest of the history that begins at or
+ * before that segment, as PostgreSQL's XLogFileReadAnyTLI picks it (the switch segment comes
+ * from the new timeline, whose copy of it holds the old timeline's records before the switch). */
+static uint32_t seg_timeline(const struct vr *v, uint64_t segno)
+{
+	for (int i = v->nhist - 1; i > 0; i--)
+		if (wal_segno(v->hist_begin[i]) <= segno)
+			return v->hist_tli[i];
+	return v->hist_tli[0];
+}
+
+/* Make segment @p segno the loaded one: the file of the timeline the history says holds it,
+ * plain, compressed or .partial (as wal.get looks). A segment only an older or another
+ * timeline has is a gap: recovery following this history cannot use it. */
 static int load(struct vr *v, uint64_t segno)
 {
 	static const char *const forms[] = { "", WALZST_SUFFIX, ".partial" };
 	char name[WAL_FNAME_LEN + 16];
+	uint32_t t = seg_timeline(v, segno);
 	if (v->segno == segno)
 		return OK;
 	v->segno = UINT64_MAX;
-	for (uint32_t t = v->tli; t >= 1; t--) {
-		for (int i = 0; i < 3; i++) {
-			wal_seg_name(t, segno, name);
-			strcat(name, forms[i]);
-			int fd = openat(v->dirfd, name, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 && errno == ENOENT)
-				continue;
-			if (fd < 0)
-				return -errno;
-			snprintf(v->o->segment, sizeof v->o->segment, "%s", name);
-			int r = read_file(v, fd, i == 1, wal_segno_lsn(segno));
-			close(fd);
-			if (r == OK) {
-				v->segno = segno;
-				v->o->segments++;
-			}
-			return r;
+	for (int i = 0; i < 3; i++) {
+		wal_seg_name(t, segno, name);
+		strcat(name, forms[i]);
+		int fd = openat(v->dirfd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0)
+			return -errno;
+		snprintf(v->o->segment, sizeof v->o->segment, "%s", name);
+		int r = read_file(v, fd, i == 1, wal_segno_lsn(segno));
+		close(fd);
+		if (r == OK) {
+			v->segno = segno;
+			v->seg_tli = t;
+			v->o->segments++;
 		}
+		return r;
 	}
-	wal_seg_name(v->tli, segno, name);
+	wal_seg_name(t, segno, name);
 	snprintf(v->o->segment, sizeof v->o->segment, "%s", name);
 	return bad(v, wal_segno_lsn(segno), "segment %s is missing (a gap in the WAL)", name);
+}
+
+/* Read the history of v->tli from "%08X.history" (PostgreSQL's readTimeLineHistory: lines of
+ * "parentTLI<tab>switchpoint<tab>reason", ascending). @return OK, PROBLEM or -errno. */
+static int load_history(struct vr *v, uint64_t from)
+{
+	char name[32], buf[8192];
+	ssize_t n = 0, k;
+	v->nhist = 0;
+	if (v->tli > 1) {
+		snprintf(name, sizeof name, "%08X.history", v->tli);
+		int fd = openat(v->dirfd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			return -errno;
+		if (fd < 0)
+			return bad(v, from,
+				   "history file %s is missing: recovery cannot follow "
+				   "timeline %" PRIu32,
+				   name, v->tli);
+		while ((k = read(fd, buf + n, sizeof buf - 1 - (size_t)n)) > 0)
+			n += k;
+		close(fd);
+		buf[n] = '\0';
+		uint64_t begin = 0;
+		for (char *line = buf, *next; line && *line; line = next) {
+			unsigned tli, hi, lo;
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (*line == '#' || sscanf(line, "%u %X/%X", &tli, &hi, &lo) != 3)
+				continue; /* comments and blank lines, as PostgreSQL skips them */
+			if (v->nhist >= HIST_MAX - 1 || tli == 0 || tli >= v->tli)
+				return bad(v, from, "history file %s: bad line \"%.40s\"", name,
+					   line);
+			v->hist_tli[v->nhist] = tli;
+			v->hist_begin[v->nhist++] = begin;
+			begin = (uint64_t)hi << 32 | lo;
+		}
+		v->hist_tli[v->nhist] = v->tli;
+		v->hist_begin[v->nhist++] = begin;
+		return OK;
+	}
+	v->hist_tli[0] = v->tli;
+	v->hist_begin[0] = 0;
+	v->nhist = 1;
+	return OK;
 }
 
 /* Check the header of the page at @p lsn (a page start): its length and, for a continuation,
@@ -156,7 +222,7 @@ static int page(struct vr *v, uint64_t lsn, uint32_t *hl, uint16_t *info, uint32
 		return bad(v, lsn, "page header: xlp_magic 0x%04" PRIX16, magic);
 	if (*info & ~XLP_ALL_FLAGS || !(*info & XLP_LONG_HEADER) != !first)
 		return bad(v, lsn, "page header: xlp_info 0x%04" PRIX16, *info);
-	if (tli == 0 || tli > v->tli)
+	if (tli == 0 || tli > v->seg_tli) /* no page of a newer timeline than its file's */
 		return bad(v, lsn, "page header: xlp_tli %" PRIu32, tli);
 	if (get64(h + 8) != lsn)
 		return bad(v, lsn, "page header: xlp_pageaddr is not the page's LSN");
@@ -324,7 +390,9 @@ int walverify_run(int dirfd, uint32_t tli, uint64_t from, uint64_t to, struct wa
 		return 0;
 	if (!(v.seg = malloc(WAL_SEG_SIZE)))
 		return -ENOMEM;
-	int r = walk(&v, out->start_lsn);
+	int r = load_history(&v, out->start_lsn);
+	if (r == OK)
+		r = walk(&v, out->start_lsn);
 	free(v.seg);
 	if (out->ok)
 		out->segment[0] = '\0';

@@ -20,8 +20,12 @@
  * before it) and ends at the last record that ends at or before @p to (the flush LSN lies
  * anywhere, also inside a record whose end has not arrived yet). Segments are read whole
  * (compressed ones through zstd, the open one as ".partial"), taking for each segment number the
- * file of the highest PostgreSQL timeline up to @p tli that has it (after a promotion the new
- * timeline's segments continue the old one's, as recovery follows the history).
+ * file of the timeline that recovery following @p tli's history ("%08X.history", required when
+ * @p tli > 1) reads it from: the newest timeline of the history that begins at or before that
+ * segment (PostgreSQL's XLogFileReadAnyTLI). After a promotion the switch segment and all after
+ * it come from the new timeline; a segment that only the old timeline has past the switch is a
+ * gap, reported under the new timeline's name. No page of a segment may name a newer timeline
+ * than its file's.
  *
  * Blocking (reads every byte of the range): run it on the blocking pool. Thread-safe (reads
  * only). Byte order: the server's, which must be this machine's (as walcheck.h).
