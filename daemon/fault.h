@@ -9,7 +9,8 @@
  * blocks until the test opens it for reading — writes the file's name and a newline, then opens
  * DIR/release for reading, which blocks until the test opens it for writing, and reads to its
  * end. Both are FIFOs the test makes (mkfifo); a test removes DIR/reached once it was reached so
- * that later writes pass. tests/daemon/test_detach_shutdown.py is the user.
+ * that later writes pass. tests/daemon/test_detach_shutdown.py is the user; a base backup's
+ * commit point (backup.json written, not renamed into place) holds there too (test_backup.py).
  */
 #ifndef EXECD_FAULT_H
 #define EXECD_FAULT_H

@@ -30,6 +30,7 @@
 #include <zstd.h>
 
 #include "bbint.h"
+#include "fault.h"
 #include "persist.h"
 #include "wal/wal.h"
 
@@ -406,6 +407,8 @@ static int take(struct bbs *s)
 	s->job->info.end_ms = wall_ms();
 	if ((e = bb_write_info(s->tmpfd, &s->job->info)) < 0)
 		return fail(s, e, "writing " BB_INFO ": %s", strerror(-e));
+	/* tests only: everything written, nothing complete yet (fault.h, test_backup.py) */
+	fault_hold_write(s->job->bdir, BB_INFO);
 	if (cancelled(s)) /* the last moment a cancellation still undoes the backup */
 		return fail(s, -ECANCELED, "the task was cancelled");
 	if ((e = bb_commit(s->job->bdir, s->job->run->id)) < 0)

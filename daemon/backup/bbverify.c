@@ -256,15 +256,17 @@ static int check_backup(const char *bdir, const char *id, struct bbv *c)
 	if (asprintf(&dir, "%s/%s", bdir, id) < 0)
 		return -ENOMEM;
 	r = persist_read_file(dir, BB_MANIFEST, MANIFEST_MAX, &text, &len);
-	if (r == 0 && (tar = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+	if (r == 0 && (tar = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		int dfd = tar;
 		tar = openat(dfd, BB_TAR, O_RDONLY | O_CLOEXEC);
+		r = tar < 0 ? -errno : 0;
 		close(dfd);
+	} else if (r == 0) {
+		r = -errno;
 	}
 	free(dir);
-	if (r < 0 || tar < 0) {
-		bad(c, r < 0 ? BB_MANIFEST : BB_TAR, "cannot be read: %s",
-		    strerror(r < 0 ? -r : errno));
+	if (r < 0) {
+		bad(c, tar < 0 && text ? BB_TAR : BB_MANIFEST, "cannot be read: %s", strerror(-r));
 		free(text);
 		return 0;
 	}

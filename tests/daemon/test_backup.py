@@ -38,8 +38,9 @@ def has_wal_get():
 class Env:
     """A source server, an execd following it, helpers to run execctl and restore."""
 
-    def __init__(self, base, port, daemon_args=()):
+    def __init__(self, base, port, daemon_args=(), daemon_env=None):
         self.base = base
+        self.daemon_env = daemon_env
         self.daemon = None
         self.src = PgCluster(os.path.join(base, "src"), port)
         self.daemon_args = list(daemon_args)
@@ -53,7 +54,7 @@ class Env:
     def start_daemon(self, extra=()):
         tmp = os.path.join(self.base, "execd")
         os.makedirs(tmp, exist_ok=True)
-        self.daemon = Daemon(tmpdir=tmp, config="/dev/null",
+        self.daemon = Daemon(tmpdir=tmp, config="/dev/null", env=self.daemon_env,
                              extra_args=self.daemon_args + list(extra))
         self.daemon.start()
 
@@ -140,14 +141,14 @@ class Env:
             self.src.stop("immediate")
 
 
-def setup_env(cls, port, prepare, daemon_args=()):
+def setup_env(cls, port, prepare, daemon_args=(), daemon_env=None):
     """cls.tmp and cls.env, prepared by @prepare(env); everything is stopped on a failure."""
     ensure_group()
     cls.tmp = tempfile.mkdtemp(prefix="execd-backup-")
     os.chmod(cls.tmp, 0o755)
     cls.env = None
     try:
-        cls.env = Env(cls.tmp, port, daemon_args)
+        cls.env = Env(cls.tmp, port, daemon_args, daemon_env)
         prepare(cls.env)
     except BaseException:
         teardown_env(cls)
@@ -349,6 +350,100 @@ class TestBackupLifecycle(unittest.TestCase):
         d = env.restore("retained", "--latest")
         self.assertEqual(env.count_restored(d, 5622), 60)
         self.assertNotEqual(first, second)
+
+
+class TestBackupCommitPoint(unittest.TestCase):
+    """Cancelled, or SIGTERM, at the last moment: the whole backup is written (backup.json
+    too) but not yet renamed into place; the write is held there (EXECD_FAULT_HOLD_WRITE,
+    daemon/fault.h) while the test acts, so nothing depends on timing."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fault = tempfile.mkdtemp(prefix="execd-bbfault-")
+        setup_env(cls, 5641, lambda e: e.src.psql("create table t(i int)"),
+                  daemon_env={"EXECD_FAULT_HOLD_WRITE": cls.fault})
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            teardown_env(cls)
+        finally:
+            shutil.rmtree(cls.fault, ignore_errors=True)
+
+    def hold_backup(self):
+        """Start a backup; return once its task is held with backup.json written."""
+        reached = os.path.join(self.fault, "reached")
+        os.mkfifo(reached)
+        os.mkfifo(os.path.join(self.fault, "release"))
+        self.env.ok("backup", "create", self.env.tl)
+
+        def stuck(*_):
+            raise AssertionError("the backup never reached its commit point:\n"
+                                 + self.env.daemon.read_log())
+        old = signal.signal(signal.SIGALRM, stuck)
+        signal.alarm(120)  # a bound on a blocking open, not a synchronisation
+        try:
+            while True:  # other crash-safe writes may pass the hold point first: let them go
+                with open(reached) as f:  # blocks until a write is held
+                    name = f.read().strip()
+                if name == "backup.json":
+                    break
+                self.release()
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+        os.unlink(reached)  # later writes pass
+
+    def release(self):
+        with open(os.path.join(self.fault, "release"), "w"):
+            pass
+
+    def tearDown(self):
+        """After a failure, let any write held (or about to be) go on: without the release
+        FIFO it does not wait, and a reader of "reached" lets a blocked writer past."""
+        release, reached = (os.path.join(self.fault, n) for n in ("release", "reached"))
+        if os.path.exists(release):
+            os.unlink(release)
+        if os.path.exists(reached):
+            fd = os.open(reached, os.O_RDONLY | os.O_NONBLOCK)
+            os.close(fd)
+            os.unlink(reached)
+
+    def leftovers(self):
+        return glob.glob(os.path.join(self.env.tldir(), "backups", ".tmp-*"))
+
+    def test_1_cancel_at_commit(self):
+        e = self.env
+        self.hold_backup()
+        tasks = e.json("list", "--kind", "basebackup")["tasks"]
+        self.assertEqual(len(tasks), 1)
+        self.assertEqual([b["state"] for b in e.backups()], ["running"])
+        e.ok("cancel", str(tasks[0]["id"]))
+        self.release()
+        os.unlink(os.path.join(self.fault, "release"))
+        wait_until(lambda: not e.json("list", "--kind", "basebackup")["tasks"],
+                   "the backup task to end", e.daemon)
+        self.assertEqual(e.backups(), [])
+        self.assertEqual(self.leftovers(), [])
+
+    def test_2_sigterm_at_commit(self):
+        e = self.env
+        self.hold_backup()
+        e.daemon.proc.send_signal(signal.SIGTERM)
+
+        def cancelled():
+            log = e.daemon.read_log()
+            i = log.rfind("stopping timeline tasks")
+            return i >= 0 and "shutdown: cancelled" in log[i:]
+        wait_until(cancelled, "the shutdown to cancel the timeline's tasks", e.daemon)
+        self.release()
+        os.unlink(os.path.join(self.fault, "release"))
+        self.assertEqual(e.daemon.proc.wait(60), 0)
+        e.daemon.stop()
+        e.daemon.close()
+        e.start_daemon()
+        self.assertEqual(e.backups(), [])
+        self.assertEqual(self.leftovers(), [])
 
 
 class TestScheduledBackups(unittest.TestCase):
