@@ -159,6 +159,22 @@ void task_mgr_block_all(void)
 
 /* ---- the wrapper future ---- */
 
+/*
+ * Move @p t between the execd_tasks_parked gauges after a poll that returned @p r: what its leaf
+ * recorded, or nothing once ready. Only a poll touches parked_gauge (one at a time per task),
+ * and only a change costs the two atomic adds, so a scrape reads counters, never the tasks.
+ */
+static void count_parked(struct tm_task *t, ex_poll_t r)
+{
+	unsigned now = 0;
+	if (r == EX_PENDING)
+		now = 1 + __atomic_load_n(&t->park.what, __ATOMIC_RELAXED);
+	if (now != t->parked_gauge) {
+		metrics_task_parked(t->ident.kind, t->parked_gauge, now);
+		t->parked_gauge = now;
+	}
+}
+
 static ex_poll_t wrapper_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct tm_task *t = ex_container_of(f, struct tm_task, fut);
@@ -174,6 +190,7 @@ static ex_poll_t wrapper_poll(struct ex_future *f, struct ex_context *cx)
 	uint64_t t0 = ex_now_ns();
 	r = ex_poll(t->inner, &inner_cx);
 	metrics_task_poll_end(t->ident.kind, ex_now_ns() - t0);
+	count_parked(t, r);
 	tm_current = saved;
 	if (r == EX_READY)
 		f->output = t->inner->output;
@@ -235,6 +252,7 @@ static void wrapper_drop(struct ex_future *f)
 			tm.on_critical_failure((int)out, t->ident.id);
 	}
 	metrics_task_ended(t->ident.kind, out < 0);
+	metrics_task_parked(t->ident.kind, t->parked_gauge, 0); /* dropped while pending */
 	pthread_mutex_lock(&tm.lock);
 	unlink_locked(t);
 	if (have_info)

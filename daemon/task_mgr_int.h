@@ -30,6 +30,7 @@ struct tm_task {
 	struct tm_task *prev, *next; /* registry list, under tm.lock */
 	uint64_t parent_id;          /* registry id of the task that spawned it, 0 = none */
 	struct ex_park park;         /* where it is parked: its polls record await points here */
+	unsigned parked_gauge; /* its execd_tasks_parked gauge (metrics_task_parked); polls only */
 };
 
 struct tm_block {

@@ -65,6 +65,15 @@ void metrics_task_poll_end(enum task_kind kind, uint64_t ns)
 	metrics_hist_observe(&k->poll, &metrics_poll_bounds, ns);
 }
 
+void metrics_task_parked(enum task_kind kind, unsigned from, unsigned to)
+{
+	struct metrics_kind *k = &metrics.kinds[kind_index(kind)];
+	if (from && from <= EX_WAIT__COUNT)
+		atomic_fetch_sub_explicit(&k->parked[from - 1], 1, memory_order_relaxed);
+	if (to && to <= EX_WAIT__COUNT)
+		metrics_add(&k->parked[to - 1], 1);
+}
+
 void metrics_timeline_register(struct metrics_timeline *m, const struct execd_id *tenant,
 			       const struct execd_id *timeline,
 			       const _Atomic uint64_t *received_lsn,

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <executor/park.h>
+
 #include "id.h"
 #include "../proto/proto.h"
 
@@ -65,6 +67,14 @@ void metrics_task_ended(enum task_kind kind, bool failed);
 void metrics_task_poll_begin(enum task_kind kind);
 /** That poll ended after @p ns. Thread-safe. */
 void metrics_task_poll_end(enum task_kind kind, uint64_t ns);
+/**
+ * A task of @p kind that was parked on @p from (an enum ex_wait_kind plus 1; 0 = not parked)
+ * is now parked on @p to (same encoding): after a poll that returned pending, what its leaf
+ * recorded in the task-dump slot (executor/park.h); 0 once it is ready or gone. Moves one task
+ * between the execd_tasks_parked gauges; the caller calls it only when the two differ, so a
+ * task that waits on the same thing again costs nothing. Thread-safe.
+ */
+void metrics_task_parked(enum task_kind kind, unsigned from, unsigned to);
 
 /* ---- timelines (daemon/wal) ---- */
 

@@ -14,7 +14,8 @@
 /* One task kind's counters. */
 struct metrics_kind {
 	_Atomic uint64_t spawned, completed, failed;
-	_Atomic uint64_t running; /* gauge: in a poll now */
+	_Atomic uint64_t running;                /* gauge: in a poll now */
+	_Atomic uint64_t parked[EX_WAIT__COUNT]; /* gauges: pending, by what the leaf waits for */
 	struct metrics_hist poll;
 };
 

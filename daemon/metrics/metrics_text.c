@@ -96,6 +96,20 @@ static void tasks(FILE *f)
 	}
 }
 
+/* The task-dump record, counted: what the pending tasks of each kind wait for (task_mgr.c). */
+static void tasks_parked(FILE *f)
+{
+	family(f, "execd_tasks_parked", "gauge",
+	       "Tasks pending after their last poll, by kind and what they wait for (the leaf "
+	       "recorded in the task dump; none: an await with no recording leaf).");
+	for (unsigned k = 0; k < TASK_KIND__COUNT; k++)
+		for (unsigned w = 0; w < EX_WAIT__COUNT; w++)
+			fprintf(f, "execd_tasks_parked{kind=\"%s\",wait=\"%s\"} %llu\n",
+				task_kind_name((enum task_kind)k),
+				ex_wait_kind_name((enum ex_wait_kind)w),
+				(unsigned long long)get(&metrics.kinds[k].parked[w]));
+}
+
 static void sample(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
 {
 	family(f, name, type, help);
@@ -205,6 +219,7 @@ int metrics_render(char **text, size_t *len)
 	family(f, "execd_build_info", "gauge", "Always 1; the version is in the label.");
 	fprintf(f, "execd_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
 	tasks(f);
+	tasks_parked(f);
 	executor(f);
 	pthread_mutex_lock(&metrics.lock);
 	timelines_locked(f);

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """--metrics-listen: GET /metrics answers in the Prometheus text format, `promtool check metrics`
 accepts the scrape, the counters follow what the daemon does (a tenant created shows up as a
-tenant_manager task spawned), other paths and methods are refused, a bad address is a usage
+tenant_manager task spawned, the idle listener parked on a read), other paths and methods are refused, a bad address is a usage
 error (exit 2) and a port in use stops the start with a clear message (exit 1)."""
 import os
 import shutil
@@ -55,6 +55,11 @@ try:
         check(name in s, "%s missing from the scrape:\n%s" % (name, text), d)
     check(s['execd_tasks_spawned_total{kind="control_listener"}'] == 1, "one listener", d)
     check(s["process_threads"] >= 3 and s["process_open_fds"] > 0, "process metrics", d)
+    # the task-dump record, counted: the idle listener is parked on its accept, nothing else
+    parked = {k: v for k, v in s.items()
+              if k.startswith('execd_tasks_parked{kind="control_listener",') and v}
+    check(parked == {'execd_tasks_parked{kind="control_listener",wait="read"}': 1},
+          "the listener parked on accept: %r" % parked, d)
 
     if PROMTOOL:
         p = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
