@@ -17,11 +17,13 @@
 
 enum {
 	OPT_TENANT = ARG_COMMAND_BASE,
+	OPT_SYNC,
 };
 
 struct wal_opts {
 	const char *cmd;
 	char *tenant, *timeline;
+	bool sync; /* wal get: make DEST durable */
 };
 
 static int wal_option(void *userdata, int opt, const char *arg)
@@ -30,11 +32,18 @@ static int wal_option(void *userdata, int opt, const char *arg)
 
 	if (opt == OPT_TENANT)
 		return args_id_prefix_arg(o->cmd, "tenant", (char *)arg, &o->tenant);
+	if (opt == OPT_SYNC) {
+		if (strcmp(o->cmd, "wal get") != 0)
+			return args_usage_error(o->cmd, "--sync applies to wal get only");
+		o->sync = true;
+		return 0;
+	}
 	return EXECCTL_EXIT_USAGE;
 }
 
 static const struct option wal_options[] = {
 	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "sync", no_argument, NULL, OPT_SYNC },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -55,7 +64,9 @@ static const char get_usage[] =
 	"history file such as 00000002.history) to the path DEST, decompressing it if execd\n"
 	"stores it compressed. A segment that exists only as the open .partial is served as it\n"
 	"is, so recovery reaches everything execd has flushed. DEST is written atomically\n"
-	"(a temporary file renamed over it). For PostgreSQL's recovery:\n"
+	"(a temporary file renamed over it), and not fsynced unless --sync is given:\n"
+	"recovery reads the file and removes it, and PostgreSQL fsyncs what it keeps.\n"
+	"For PostgreSQL's recovery:\n"
 	"\n"
 	"    restore_command = 'execctl wal get TIMELINE %f %p'\n"
 	"\n"
@@ -63,12 +74,14 @@ static const char get_usage[] =
 	"1 any other failure; 4 execd unreachable; 5 permission denied (join group execd).\n"
 	"\n"
 	"  --tenant T      look for the timeline in tenant T only\n"
+	"  --sync          fsync DEST and its directory before exiting\n"
 	"  --json          print the daemon's result as JSON\n"
 	"  --socket PATH   talk to execd at PATH\n"
 	"  -h, --help      show this help\n";
 
 /* Copies the descriptor of the wal.get response @p resp to @p dest. Returns an exit code. */
-static int copy_out(const struct execctl *ctx, const cJSON *resp, int fd, const char *dest)
+static int copy_out(const struct execctl *ctx, const cJSON *resp, int fd, const char *dest,
+		    bool durable)
 {
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(resp, "result"), "file");
@@ -81,7 +94,7 @@ static int copy_out(const struct execctl *ctx, const cJSON *resp, int fd, const 
 		fprintf(stderr, "execctl wal get: execd's response names no known compression\n");
 		return EXECCTL_EXIT_FAILURE;
 	}
-	r = walcopy(fd, zstd, (uint64_t)size, dest, &step);
+	r = walcopy(fd, zstd, (uint64_t)size, dest, durable, &step);
 	if (r < 0) {
 		fprintf(stderr, "execctl wal get: cannot write %s (%s): %s\n", dest, step,
 			r == -EBADMSG ? "the compressed segment is damaged" : strerror(-r));
@@ -111,7 +124,7 @@ static int wal_get(struct execctl *ctx, int argc, char **argv)
 	r = client_call_fd(ctx, PROTO_CMD_WAL_GET, args, 0, &resp, &fd);
 	if (r != 0)
 		return r;
-	r = copy_out(ctx, resp, fd, argv[first + 2]);
+	r = copy_out(ctx, resp, fd, argv[first + 2], o.sync);
 	close(fd);
 	cJSON_Delete(resp);
 	return r;

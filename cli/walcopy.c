@@ -124,8 +124,8 @@ done:
 	return r;
 }
 
-/* Copy into the new file @p out, then make it durable. */
-static int fill(int src, bool zstd, uint64_t size, int out, const char **step)
+/* Copy into the new file @p out, then make it durable if asked. */
+static int fill(int src, bool zstd, uint64_t size, int out, bool durable, const char **step)
 {
 	struct stat st;
 	int r;
@@ -136,14 +136,14 @@ static int fill(int src, bool zstd, uint64_t size, int out, const char **step)
 	}
 	*step = zstd ? "decompress" : "copy";
 	r = zstd ? copy_zstd(src, out, size) : copy_plain(src, out, size);
-	if (r == 0 && fsync(out) < 0) {
+	if (r == 0 && durable && fsync(out) < 0) {
 		*step = "fsync";
 		r = -errno;
 	}
 	return r;
 }
 
-int walcopy(int src, bool zstd, uint64_t size, const char *dest, const char **step)
+int walcopy(int src, bool zstd, uint64_t size, const char *dest, bool durable, const char **step)
 {
 	char *d1 = strdup(dest), *d2 = strdup(dest), tmp[4096];
 	int dirfd = -1, out = -1, r = 0;
@@ -169,7 +169,7 @@ int walcopy(int src, bool zstd, uint64_t size, const char *dest, const char **st
 		r = -errno;
 		goto done;
 	}
-	r = fill(src, zstd, size, out, step);
+	r = fill(src, zstd, size, out, durable, step);
 	if (close(out) < 0 && r == 0) {
 		*step = "close";
 		r = -errno;
@@ -178,7 +178,7 @@ int walcopy(int src, bool zstd, uint64_t size, const char *dest, const char **st
 		*step = "rename";
 		r = -errno;
 	}
-	if (r == 0 && fsync(dirfd) < 0) {
+	if (r == 0 && durable && fsync(dirfd) < 0) {
 		*step = "fsync of the directory";
 		r = -errno;
 	}

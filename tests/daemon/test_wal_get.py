@@ -137,6 +137,11 @@ try:
     check(read(out) == read(os.path.join(recvdir, first)), "plain segment differs", d)
     ok("wal", "get", tl2, "00000002.history", out)
     check(read(out) == hist, "history file differs", d)
+    # --sync (the file and its directory fsynced) writes the same; it belongs to wal get only
+    ok("wal", "get", tl2, first, out, "--sync")
+    check(read(out) == read(os.path.join(recvdir, first)), "--sync copy differs", d)
+    rc, _, err = ctl("wal", "list", tl2, "--sync")
+    check(rc == 2, "wal list --sync: exit %d %s" % (rc, err), d)
 
     # restore_command as the postgres user, in group execd and not
     pgdir = os.path.join(pg.dir, "restore")
