@@ -24,6 +24,13 @@
 #define WALZST_SUFFIX ".zst"
 /** zstd's compression level for segments: its default, about 3-5x on WAL at >100 MB/s. */
 #define WALZST_LEVEL 3
+/**
+ * zstd's window for segments, log2 bytes: the whole 16 MiB segment rather than level 3's 2 MiB,
+ * so that a full-page image or record repeated anywhere in the segment is matched. On pgbench
+ * WAL 0.1-1.8% smaller for about 10% more compression time; decompression needs a 16 MiB
+ * window, below zstd's default limit (2^27), so every reader and `zstd -d` still decode it.
+ */
+#define WALZST_WINDOW_LOG 24
 
 /** Parse "<24 hex digits>.zst". @return 0 and the fields, or -EINVAL for any other name. */
 int walzst_parse(const char *name, uint32_t *tli, uint64_t *segno);
