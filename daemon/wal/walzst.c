@@ -61,10 +61,8 @@ static int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-_Static_assert((1u << WALZST_WINDOW_LOG) == WAL_SEG_SIZE, "the window is one segment");
-
-/* Stream the 16 MiB of @p in through zstd into @p out: one frame, a one-segment window, the
- * content size and a checksum. @return 0, -EUCLEAN (short segment), -ENOMEM, -EIO (zstd), or -errno. */
+/* Stream the 16 MiB of @p in through zstd into @p out: one frame with the content size and a
+ * checksum. @return 0, -EUCLEAN (short segment), -ENOMEM, -EIO (zstd), or -errno. */
 static int compress_fd(int in, int out)
 {
 	ZSTD_CCtx *cc = ZSTD_createCCtx();
@@ -76,7 +74,7 @@ static int compress_fd(int in, int out)
 		goto out;
 	}
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, WALZST_LEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, WALZST_WINDOW_LOG)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_hashLog, WALZST_HASH_LOG)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1)) ||
 	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cc, WAL_SEG_SIZE))) {
 		r = -EIO;
