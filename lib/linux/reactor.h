@@ -112,26 +112,39 @@ void ex_reactor_fail_submits(struct ex_reactor *r, unsigned n, int err);
 
 enum ex_op_state { EX_OP_NEW = 0, EX_OP_QUEUED, EX_OP_SUBMITTED };
 
+/*
+ * Bits of ex_op.flow, the op's lock-free state word (the protocol is described in reactor.c,
+ * "op state"). DONE: the result is stored; REGISTERING: the owner is writing the waker slot;
+ * ABANDONED: the owner released the op before taking its result.
+ */
+#define EX_OPF_DONE 1u
+#define EX_OPF_REGISTERING 2u
+#define EX_OPF_ABANDONED 4u
+
 /**
  * The kernel-facing part of one io_uring operation. Heap-allocated and reference-counted: one
  * reference for the future that owns it, one for the kernel (dropped by the completion thread
  * after it stored the result), so an owner that abandons the op never races the completion.
+ * No lock: the waker slot and the result are handed between the owner and the completion
+ * thread through `flow` (reactor.c, "op state").
  */
 struct ex_op {
 	struct io_uring_sqe sqe; /* prepared by the owner; copied into the ring at flush */
 	struct ex_op *next; /* batch / overflow queue link (submission lock or owning thread) */
 	struct ex_reactor *r;
-	struct ex_op *target;  /* for an ASYNC_CANCEL op: the op it cancels (holds a reference) */
-	pthread_mutex_t lock;  /* protects waker, res, cqe_flags, done */
-	struct ex_waker waker; /* cloned at submission; woken by the completion thread */
+	union {
+		struct ex_waker waker; /* cloned at submission; woken by the completion thread */
+		struct ex_op *target;  /* an ASYNC_CANCEL op (is_cancel): the op it cancels (holds
+		                          a reference); such an op has no waker */
+	};
 	int32_t res;
 	uint32_t cqe_flags;
-	int refs;      /* atomic */
-	int abandoned; /* atomic: the owner released it */
-	int state;     /* enum ex_op_state, under the submission lock */
-	bool done;
-	bool res_is_fd; /* a result >= 0 is a new fd: closed if the owner abandoned the op */
-	bool unbounded; /* a poll or a cancel: not counted against the CQ bound (a poll may
+	_Atomic uint32_t flow; /* EX_OPF_* */
+	_Atomic uint32_t refs; /* owner + kernel (+ a cancel op naming this one) */
+	uint8_t state;         /* enum ex_op_state, under the submission lock */
+	bool is_cancel;        /* an ASYNC_CANCEL op of ex_op_release: target, not waker */
+	bool res_is_fd;        /* a result >= 0 is a new fd: closed if the owner abandoned the op */
+	bool unbounded;        /* a poll or a cancel: not counted against the CQ bound (a poll may
 	                           * wait for hours; a cancel must not wait behind anything) */
 };
 
