@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <poll.h>
@@ -183,6 +184,38 @@ static void op_free(struct ex_op *op)
 	c->n++;
 }
 
+void ex_op_set_sqe(struct ex_op *op, const struct io_uring_sqe *sqe)
+{
+	/* what ex_sqe_lite does not keep must be unused (user_data is set at the flush) */
+	assert(!sqe->buf_index && !sqe->personality && !sqe->splice_fd_in && !sqe->addr3 &&
+	       !sqe->__pad2[0]);
+	op->sqe = (struct ex_sqe_lite){
+		.opcode = sqe->opcode,
+		.flags = sqe->flags,
+		.ioprio = sqe->ioprio,
+		.fd = sqe->fd,
+		.off = sqe->off,
+		.addr = sqe->addr,
+		.len = sqe->len,
+		.op_flags = sqe->rw_flags,
+	};
+}
+
+/* Write @p op's SQE into the ring slot @p sqe. */
+static void op_fill_sqe(const struct ex_op *op, struct io_uring_sqe *sqe)
+{
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op->sqe.opcode;
+	sqe->flags = op->sqe.flags;
+	sqe->ioprio = op->sqe.ioprio;
+	sqe->fd = op->sqe.fd;
+	sqe->off = op->sqe.off;
+	sqe->addr = op->sqe.addr;
+	sqe->len = op->sqe.len;
+	sqe->rw_flags = (__kernel_rwf_t)op->sqe.op_flags;
+	io_uring_sqe_set_data(sqe, (void *)op);
+}
+
 static void op_unref(struct ex_op *op)
 {
 	if (atomic_fetch_sub_explicit(&op->refs, 1, memory_order_acq_rel) != 1)
@@ -289,8 +322,7 @@ static enum drain_result drain_locked(struct ex_reactor *r, struct ex_queue *q, 
 				return DRAIN_SQ_FULL; /* the kernel took nothing (-EBUSY / -EAGAIN) */
 		}
 		q_pop(q);
-		*sqe = op->sqe;
-		io_uring_sqe_set_data(sqe, op);
+		op_fill_sqe(op, sqe);
 		op->state = EX_OP_SUBMITTED;
 		ADD(&r->inflight, 1);
 		if (bounded) {
@@ -395,7 +427,9 @@ void ex_reactor_kick(struct ex_reactor *r)
 /* Completion thread: (re)arm the multishot poll on the wake eventfd. */
 static void arm_wake(struct ex_reactor *r)
 {
-	io_uring_prep_poll_multishot(&r->kick_op.sqe, r->wake_fd, POLLIN);
+	struct io_uring_sqe sqe;
+	io_uring_prep_poll_multishot(&sqe, r->wake_fd, POLLIN);
+	ex_op_set_sqe(&r->kick_op, &sqe);
 	submit_now(r, &r->kick_op);
 }
 
@@ -474,7 +508,9 @@ static void op_cancel_in_kernel(struct ex_reactor *r, struct ex_op *op)
 	c->is_cancel = true;
 	c->target = op;
 	c->unbounded = true;
-	io_uring_prep_cancel64(&c->sqe, (uint64_t)(uintptr_t)op, 0);
+	struct io_uring_sqe sqe;
+	io_uring_prep_cancel64(&sqe, (uint64_t)(uintptr_t)op, 0);
+	ex_op_set_sqe(c, &sqe);
 	submit_now(r, c);
 }
 
@@ -578,8 +614,9 @@ static void *completion_main(void *arg)
 				 * late; an op already running in io-wq completes on its own) */
 				r->cancel_all_pending = 1;
 				last_cancel_all = now;
-				io_uring_prep_cancel64(&r->cancel_all_op.sqe, 0,
-						       IORING_ASYNC_CANCEL_ANY);
+				struct io_uring_sqe sqe;
+				io_uring_prep_cancel64(&sqe, 0, IORING_ASYNC_CANCEL_ANY);
+				ex_op_set_sqe(&r->cancel_all_op, &sqe);
 				submit_now(r, &r->cancel_all_op);
 			}
 			if (wait_ns > 10000000)

@@ -121,6 +121,21 @@ enum ex_op_state { EX_OP_NEW = 0, EX_OP_QUEUED, EX_OP_SUBMITTED };
 #define EX_OPF_REGISTERING 2u
 #define EX_OPF_ABANDONED 4u
 
+/*
+ * The SQE fields the reactor's operations use, kept in the op record instead of a whole 64-byte
+ * SQE until the flush copies them into the ring: 32 bytes (an idle connection's poll record
+ * shrinks with it). ex_op_set_sqe() takes them from an SQE prepared by liburing.
+ */
+struct ex_sqe_lite {
+	uint8_t opcode, flags;
+	uint16_t ioprio;
+	int32_t fd;
+	uint64_t off;  /* off / addr2 */
+	uint64_t addr; /* addr / splice_off_in */
+	uint32_t len;
+	uint32_t op_flags; /* rw_flags, poll32_events, cancel_flags, open_flags, ... */
+};
+
 /**
  * The kernel-facing part of one io_uring operation. Heap-allocated and reference-counted: one
  * reference for the future that owns it, one for the kernel (dropped by the completion thread
@@ -129,7 +144,8 @@ enum ex_op_state { EX_OP_NEW = 0, EX_OP_QUEUED, EX_OP_SUBMITTED };
  * thread through `flow` (reactor.c, "op state").
  */
 struct ex_op {
-	struct io_uring_sqe sqe; /* prepared by the owner; copied into the ring at flush */
+	struct ex_sqe_lite
+		sqe;        /* set by the owner (ex_op_set_sqe); copied into the ring at flush */
 	struct ex_op *next; /* batch / overflow queue link (submission lock or owning thread) */
 	struct ex_reactor *r;
 	union {
@@ -150,6 +166,11 @@ struct ex_op {
 
 /** A new op for reactor @p r with one (owner) reference; NULL on -ENOMEM. */
 struct ex_op *ex_op_new(struct ex_reactor *r);
+/**
+ * Store the SQE @p sqe (prepared with liburing's io_uring_prep_*) in @p op. Only the fields of
+ * struct ex_sqe_lite are kept: every other field must be zero (asserted).
+ */
+void ex_op_set_sqe(struct ex_op *op, const struct io_uring_sqe *sqe);
 /** Queue @p op (its sqe prepared) in the calling thread's batch; wakes a clone of @p w. */
 void ex_op_submit(struct ex_op *op, const struct ex_waker *w);
 /**
