@@ -41,8 +41,11 @@ struct ex_queue {
 
 struct ex_reactor {
 	struct io_uring ring;
-	unsigned cq_limit;         /* bound on bounded ops in flight (the CQ size) */
-	pthread_mutex_t sub_lock;  /* SQ ring tail, overflow queue, op->state */
+	unsigned cq_limit;        /* bound on bounded ops in flight (the CQ size) */
+	pthread_mutex_t sub_lock; /* SQ ring tail, overflow queue, op->state */
+	/* Batches handed to whoever holds sub_lock (see batch_flush): a lock-free stack of ops in
+	 * reverse order of hand-over, taken whole. */
+	_Atomic(struct ex_op *) handoff;
 	struct ex_queue pend;      /* overflow queue of bounded ops (FIFO) */
 	struct ex_queue pend_free; /* overflow queue of unbounded ops: polls, cancels (FIFO) */
 	unsigned inflight;         /* atomic: placed in the SQ ring and not yet reaped */
@@ -362,21 +365,77 @@ static void flush_locked(struct ex_reactor *r)
 		ex_reactor_kick(r);
 }
 
+/*
+ * Submission by hand-over (flat combining). With one ring, the kernel submits under its own ring
+ * lock and a page-cached read completes inline in io_uring_enter, so two workers submitting at
+ * once would only queue for each other: the one that found sub_lock taken used to sleep on it (a
+ * futex wait and a context switch per collision). Now a worker pushes its batch onto `handoff`
+ * and only tries the lock; if it is taken, the holder submits the batch before it lets go, and
+ * the worker goes back to polling tasks.
+ *
+ * No batch is stranded: the pusher's CAS on handoff, then a seq_cst fence, then its trylock; the
+ * holder's unlock, then a seq_cst fence, then its load of handoff (sub_unlock). The two fences
+ * are ordered: if the pusher's comes first the holder's load sees the batch, if the holder's
+ * comes first the pusher's trylock sees the lock released (and succeeds, or a newer holder
+ * takes over the same duty). The ops' contents travel with the CAS (release) and the holder's
+ * exchange (acquire).
+ */
+static void take_handoff_locked(struct ex_reactor *r)
+{
+	struct ex_op *op = atomic_exchange_explicit(&r->handoff, NULL, memory_order_acquire);
+	struct ex_op *fifo = NULL;
+	while (op) { /* reverse: hand-over order */
+		struct ex_op *next = op->next;
+		op->next = fifo;
+		fifo = op;
+		op = next;
+	}
+	for (struct ex_op *next; fifo; fifo = next) {
+		next = fifo->next;
+		pend_push(r, fifo);
+	}
+}
+
+/* Release sub_lock, first submitting what was handed over meanwhile; see above. */
+static void sub_unlock(struct ex_reactor *r)
+{
+	for (;;) {
+		if (atomic_load_explicit(&r->handoff, memory_order_relaxed)) {
+			take_handoff_locked(r);
+			flush_locked(r);
+		}
+		pthread_mutex_unlock(&r->sub_lock);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (!atomic_load_explicit(&r->handoff, memory_order_relaxed))
+			return;
+		if (pthread_mutex_trylock(&r->sub_lock) != 0)
+			return; /* the new holder submits it */
+	}
+}
+
 static void batch_flush(void)
 {
 	struct tls_batch *b = &tls_batch;
 	if (!b->n)
 		return;
 	struct ex_reactor *r = b->r;
-	pthread_mutex_lock(&r->sub_lock);
+	/* link the batch in reverse (the stack's order) and push it with one CAS */
+	struct ex_op *rev = NULL, *first = b->head;
 	for (struct ex_op *op = b->head, *next; op; op = next) {
 		next = op->next;
-		pend_push(r, op);
+		op->next = rev;
+		rev = op;
 	}
-	flush_locked(r);
-	pthread_mutex_unlock(&r->sub_lock);
+	struct ex_op *old = atomic_load_explicit(&r->handoff, memory_order_relaxed);
+	do
+		first->next = old;
+	while (!atomic_compare_exchange_weak_explicit(&r->handoff, &old, rev, memory_order_release,
+						      memory_order_relaxed));
 	b->head = b->tail = NULL;
 	b->n = 0;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (pthread_mutex_trylock(&r->sub_lock) == 0)
+		sub_unlock(r);
 }
 
 void ex_reactor_after_poll(struct ex_reactor *r, bool idle)
@@ -414,7 +473,7 @@ static void submit_now(struct ex_reactor *r, struct ex_op *op)
 	op->state = EX_OP_QUEUED;
 	pend_push(r, op);
 	flush_locked(r);
-	pthread_mutex_unlock(&r->sub_lock);
+	sub_unlock(r);
 }
 
 void ex_reactor_kick(struct ex_reactor *r)
@@ -495,7 +554,7 @@ static void op_cancel_in_kernel(struct ex_reactor *r, struct ex_op *op)
 {
 	pthread_mutex_lock(&r->sub_lock);
 	bool in_kernel = op->state == EX_OP_SUBMITTED;
-	pthread_mutex_unlock(&r->sub_lock);
+	sub_unlock(r);
 	if (!in_kernel)
 		return; /* still queued in some thread's batch or the overflow queue: the flush drops it */
 	/* The cancel op holds a reference to its target so that the user_data it names cannot be
@@ -673,7 +732,7 @@ static void *completion_main(void *arg)
 		if (__atomic_load_n(&r->need_retry, __ATOMIC_SEQ_CST)) {
 			pthread_mutex_lock(&r->sub_lock);
 			flush_locked(r);
-			pthread_mutex_unlock(&r->sub_lock);
+			sub_unlock(r);
 		}
 	}
 	return NULL;
