@@ -76,6 +76,7 @@ struct tls_batch {
 
 static EX_TLS struct ex_reactor *tls_current;
 static EX_TLS struct tls_batch tls_batch;
+static EX_TLS struct ex_reactor *tls_reaper; /* set on the completion thread */
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -379,7 +380,21 @@ static void flush_locked(struct ex_reactor *r)
  * comes first the pusher's trylock sees the lock released (and succeeds, or a newer holder
  * takes over the same duty). The ops' contents travel with the CAS (release) and the holder's
  * exchange (acquire).
+ *
+ * Only a thread that outlives its operations may submit other threads' batches (the kernel ties
+ * a request to its submitter, reactor.h): the workers and test drivers (whose current reactor
+ * this is) and the completion thread. Any other thread (one that released an op, say) never
+ * flushes: what it queues itself (a cancel, submit_now) is handed over too, and whatever was
+ * handed over while it held the lock is left to the completion thread, which it kicks. The kick
+ * is ordered like the pusher's trylock: kick_pending's read-modify-writes (here and in the
+ * completion thread's reset) carry the hand-over to the completion thread's next look at
+ * handoff, or the eventfd write wakes it for one more round.
  */
+static bool may_combine(struct ex_reactor *r)
+{
+	return tls_current == r || tls_reaper == r;
+}
+
 static void take_handoff_locked(struct ex_reactor *r)
 {
 	struct ex_op *op = atomic_exchange_explicit(&r->handoff, NULL, memory_order_acquire);
@@ -399,6 +414,13 @@ static void take_handoff_locked(struct ex_reactor *r)
 /* Release sub_lock, first submitting what was handed over meanwhile; see above. */
 static void sub_unlock(struct ex_reactor *r)
 {
+	if (!may_combine(r)) {
+		pthread_mutex_unlock(&r->sub_lock);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&r->handoff, memory_order_relaxed))
+			ex_reactor_kick(r);
+		return;
+	}
 	for (;;) {
 		if (atomic_load_explicit(&r->handoff, memory_order_relaxed)) {
 			take_handoff_locked(r);
@@ -411,6 +433,18 @@ static void sub_unlock(struct ex_reactor *r)
 		if (pthread_mutex_trylock(&r->sub_lock) != 0)
 			return; /* the new holder submits it */
 	}
+}
+
+/* Push the ops @p top .. @p bottom (linked through next, newest first) onto handoff with one CAS
+ * (release: their contents travel with it), then the seq_cst fence of the pairing above. */
+static void handoff_push(struct ex_reactor *r, struct ex_op *top, struct ex_op *bottom)
+{
+	struct ex_op *old = atomic_load_explicit(&r->handoff, memory_order_relaxed);
+	do
+		bottom->next = old;
+	while (!atomic_compare_exchange_weak_explicit(&r->handoff, &old, top, memory_order_release,
+						      memory_order_relaxed));
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
 static void batch_flush(void)
@@ -426,15 +460,12 @@ static void batch_flush(void)
 		op->next = rev;
 		rev = op;
 	}
-	struct ex_op *old = atomic_load_explicit(&r->handoff, memory_order_relaxed);
-	do
-		first->next = old;
-	while (!atomic_compare_exchange_weak_explicit(&r->handoff, &old, rev, memory_order_release,
-						      memory_order_relaxed));
+	handoff_push(r, rev, first);
 	b->head = b->tail = NULL;
 	b->n = 0;
-	atomic_thread_fence(memory_order_seq_cst);
-	if (pthread_mutex_trylock(&r->sub_lock) == 0)
+	if (!may_combine(r))
+		ex_reactor_kick(r); /* see above: the completion thread submits it */
+	else if (pthread_mutex_trylock(&r->sub_lock) == 0)
 		sub_unlock(r);
 }
 
@@ -469,6 +500,14 @@ void ex_op_submit(struct ex_op *op, const struct ex_waker *w)
  * worker may not call after_poll again soon. */
 static void submit_now(struct ex_reactor *r, struct ex_op *op)
 {
+	if (!may_combine(r)) {
+		/* A flush here would also submit the overflow queue's ops of other threads, from a
+		 * thread that may exit before they complete: hand it over (see sub_unlock). */
+		op->state = EX_OP_QUEUED;
+		handoff_push(r, op, op);
+		ex_reactor_kick(r);
+		return;
+	}
 	pthread_mutex_lock(&r->sub_lock);
 	op->state = EX_OP_QUEUED;
 	pend_push(r, op);
@@ -649,6 +688,7 @@ static void *completion_main(void *arg)
 {
 	struct ex_reactor *r = arg;
 	uint64_t last_cancel_all = 0;
+	tls_reaper = r;
 	/* armed from this thread: the kernel ties a poll to the thread that submitted it */
 	arm_wake(r);
 	sem_post(&r->started);
@@ -658,7 +698,8 @@ static void *completion_main(void *arg)
 		uint64_t next = ex_timers_fire(r, now, 0);
 		wake_batch_end(r);
 		bool stopping = LOAD(&r->stopping);
-		if (stopping && LOAD(&r->inflight) == 0 && !LOAD(&r->need_retry))
+		if (stopping && LOAD(&r->inflight) == 0 && !LOAD(&r->need_retry) &&
+		    !atomic_load_explicit(&r->handoff, memory_order_acquire))
 			break;
 
 		uint64_t wait_ns = UINT64_MAX;
@@ -729,8 +770,11 @@ static void *completion_main(void *arg)
 			r->rearm_wake = 0;
 			arm_wake(r);
 		}
-		if (__atomic_load_n(&r->need_retry, __ATOMIC_SEQ_CST)) {
+		if (__atomic_load_n(&r->need_retry, __ATOMIC_SEQ_CST) ||
+		    atomic_load_explicit(&r->handoff, memory_order_relaxed)) {
 			pthread_mutex_lock(&r->sub_lock);
+			if (atomic_load_explicit(&r->handoff, memory_order_relaxed))
+				take_handoff_locked(r); /* with the retries: one io_uring_enter */
 			flush_locked(r);
 			sub_unlock(r);
 		}
