@@ -135,7 +135,9 @@ static ex_poll_t io_poll(struct ex_future *f, struct ex_context *cx)
 		struct ex_op *op = ex_op_new(r);
 		if (!op)
 			return io_ready(io, -ENOMEM);
-		io_prep(io, &op->sqe);
+		struct io_uring_sqe sqe;
+		io_prep(io, &sqe);
+		ex_op_set_sqe(op, &sqe);
 		op->res_is_fd = io->kind == K_OPENAT;
 		io->op = op;
 		ex_op_submit(op, cx->waker);

@@ -90,8 +90,10 @@ static ex_poll_t ready_poll(struct ex_future *f, struct ex_context *cx)
 		struct ex_op *op = ex_op_new(r);
 		if (!op)
 			return ready_done(io, -ENOMEM);
-		io_uring_prep_poll_add(&op->sqe, io->fd,
+		struct io_uring_sqe sqe;
+		io_uring_prep_poll_add(&sqe, io->fd,
 				       io->kind == K_POLL ? (unsigned)io->len : POLLIN);
+		ex_op_set_sqe(op, &sqe);
 		op->unbounded = true; /* may wait for hours: must not hold back data transfers */
 		io->op = op;
 		ex_op_submit(op, cx->waker);

@@ -21,7 +21,9 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <semaphore.h>
 #include <stdlib.h>
@@ -39,8 +41,11 @@ struct ex_queue {
 
 struct ex_reactor {
 	struct io_uring ring;
-	unsigned cq_limit;         /* bound on bounded ops in flight (the CQ size) */
-	pthread_mutex_t sub_lock;  /* SQ ring tail, overflow queue, op->state */
+	unsigned cq_limit;        /* bound on bounded ops in flight (the CQ size) */
+	pthread_mutex_t sub_lock; /* SQ ring tail, overflow queue, op->state */
+	/* Batches handed to whoever holds sub_lock (see batch_flush): a lock-free stack of ops in
+	 * reverse order of hand-over, taken whole. */
+	_Atomic(struct ex_op *) handoff;
 	struct ex_queue pend;      /* overflow queue of bounded ops (FIFO) */
 	struct ex_queue pend_free; /* overflow queue of unbounded ops: polls, cancels (FIFO) */
 	unsigned inflight;         /* atomic: placed in the SQ ring and not yet reaped */
@@ -71,6 +76,7 @@ struct tls_batch {
 
 static EX_TLS struct ex_reactor *tls_current;
 static EX_TLS struct tls_batch tls_batch;
+static EX_TLS struct ex_reactor *tls_reaper; /* set on the completion thread */
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -149,9 +155,8 @@ struct ex_op *ex_op_new(struct ex_reactor *r)
 		if (!op)
 			return NULL;
 	}
-	pthread_mutex_init(&op->lock, NULL);
 	op->r = r;
-	op->refs = 1;
+	atomic_store_explicit(&op->refs, 1, memory_order_relaxed);
 	return op;
 }
 
@@ -167,7 +172,6 @@ static bool op_cache_full(const struct op_cache *c)
 
 static void op_free(struct ex_op *op)
 {
-	pthread_mutex_destroy(&op->lock);
 	struct op_cache *c = &op_cache;
 	if (op_cache_full(c)) {
 		free(op);
@@ -184,13 +188,46 @@ static void op_free(struct ex_op *op)
 	c->n++;
 }
 
+void ex_op_set_sqe(struct ex_op *op, const struct io_uring_sqe *sqe)
+{
+	/* what ex_sqe_lite does not keep must be unused (user_data is set at the flush) */
+	assert(!sqe->buf_index && !sqe->personality && !sqe->splice_fd_in && !sqe->addr3 &&
+	       !sqe->__pad2[0]);
+	op->sqe = (struct ex_sqe_lite){
+		.opcode = sqe->opcode,
+		.flags = sqe->flags,
+		.ioprio = sqe->ioprio,
+		.fd = sqe->fd,
+		.off = sqe->off,
+		.addr = sqe->addr,
+		.len = sqe->len,
+		.op_flags = sqe->rw_flags,
+	};
+}
+
+/* Write @p op's SQE into the ring slot @p sqe. */
+static void op_fill_sqe(const struct ex_op *op, struct io_uring_sqe *sqe)
+{
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op->sqe.opcode;
+	sqe->flags = op->sqe.flags;
+	sqe->ioprio = op->sqe.ioprio;
+	sqe->fd = op->sqe.fd;
+	sqe->off = op->sqe.off;
+	sqe->addr = op->sqe.addr;
+	sqe->len = op->sqe.len;
+	sqe->rw_flags = (__kernel_rwf_t)op->sqe.op_flags;
+	io_uring_sqe_set_data(sqe, (void *)op);
+}
+
 static void op_unref(struct ex_op *op)
 {
-	if (SUB(&op->refs, 1) != 0)
+	if (atomic_fetch_sub_explicit(&op->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	ex_waker_drop(&op->waker);
-	if (op->target)
+	if (op->is_cancel)
 		op_unref(op->target);
+	else
+		ex_waker_drop(&op->waker);
 	op_free(op);
 }
 
@@ -272,7 +309,8 @@ static enum drain_result drain_locked(struct ex_reactor *r, struct ex_queue *q, 
 {
 	while (q->head) {
 		struct ex_op *op = q->head;
-		if (!op_is_internal(r, op) && !op->target && LOAD(&op->abandoned)) {
+		if (!op_is_internal(r, op) && !op->is_cancel &&
+		    (atomic_load_explicit(&op->flow, memory_order_acquire) & EX_OPF_ABANDONED)) {
 			/* released before it reached the kernel: it never will */
 			q_pop(q);
 			op_unref(op); /* the kernel's reference */
@@ -288,8 +326,7 @@ static enum drain_result drain_locked(struct ex_reactor *r, struct ex_queue *q, 
 				return DRAIN_SQ_FULL; /* the kernel took nothing (-EBUSY / -EAGAIN) */
 		}
 		q_pop(q);
-		*sqe = op->sqe;
-		io_uring_sqe_set_data(sqe, op);
+		op_fill_sqe(op, sqe);
 		op->state = EX_OP_SUBMITTED;
 		ADD(&r->inflight, 1);
 		if (bounded) {
@@ -329,21 +366,107 @@ static void flush_locked(struct ex_reactor *r)
 		ex_reactor_kick(r);
 }
 
+/*
+ * Submission by hand-over (flat combining). With one ring, the kernel submits under its own ring
+ * lock and a page-cached read completes inline in io_uring_enter, so two workers submitting at
+ * once would only queue for each other: the one that found sub_lock taken used to sleep on it (a
+ * futex wait and a context switch per collision). Now a worker pushes its batch onto `handoff`
+ * and only tries the lock; if it is taken, the holder submits the batch before it lets go, and
+ * the worker goes back to polling tasks.
+ *
+ * No batch is stranded: the pusher's CAS on handoff, then a seq_cst fence, then its trylock; the
+ * holder's unlock, then a seq_cst fence, then its load of handoff (sub_unlock). The two fences
+ * are ordered: if the pusher's comes first the holder's load sees the batch, if the holder's
+ * comes first the pusher's trylock sees the lock released (and succeeds, or a newer holder
+ * takes over the same duty). The ops' contents travel with the CAS (release) and the holder's
+ * exchange (acquire).
+ *
+ * Only a thread that outlives its operations may submit other threads' batches (the kernel ties
+ * a request to its submitter, reactor.h): the workers and test drivers (whose current reactor
+ * this is) and the completion thread. Any other thread (one that released an op, say) never
+ * flushes: what it queues itself (a cancel, submit_now) is handed over too, and whatever was
+ * handed over while it held the lock is left to the completion thread, which it kicks. The kick
+ * is ordered like the pusher's trylock: kick_pending's read-modify-writes (here and in the
+ * completion thread's reset) carry the hand-over to the completion thread's next look at
+ * handoff, or the eventfd write wakes it for one more round.
+ */
+static bool may_combine(struct ex_reactor *r)
+{
+	return tls_current == r || tls_reaper == r;
+}
+
+static void take_handoff_locked(struct ex_reactor *r)
+{
+	struct ex_op *op = atomic_exchange_explicit(&r->handoff, NULL, memory_order_acquire);
+	struct ex_op *fifo = NULL;
+	while (op) { /* reverse: hand-over order */
+		struct ex_op *next = op->next;
+		op->next = fifo;
+		fifo = op;
+		op = next;
+	}
+	for (struct ex_op *next; fifo; fifo = next) {
+		next = fifo->next;
+		pend_push(r, fifo);
+	}
+}
+
+/* Release sub_lock, first submitting what was handed over meanwhile; see above. */
+static void sub_unlock(struct ex_reactor *r)
+{
+	if (!may_combine(r)) {
+		pthread_mutex_unlock(&r->sub_lock);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&r->handoff, memory_order_relaxed))
+			ex_reactor_kick(r);
+		return;
+	}
+	for (;;) {
+		if (atomic_load_explicit(&r->handoff, memory_order_relaxed)) {
+			take_handoff_locked(r);
+			flush_locked(r);
+		}
+		pthread_mutex_unlock(&r->sub_lock);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (!atomic_load_explicit(&r->handoff, memory_order_relaxed))
+			return;
+		if (pthread_mutex_trylock(&r->sub_lock) != 0)
+			return; /* the new holder submits it */
+	}
+}
+
+/* Push the ops @p top .. @p bottom (linked through next, newest first) onto handoff with one CAS
+ * (release: their contents travel with it), then the seq_cst fence of the pairing above. */
+static void handoff_push(struct ex_reactor *r, struct ex_op *top, struct ex_op *bottom)
+{
+	struct ex_op *old = atomic_load_explicit(&r->handoff, memory_order_relaxed);
+	do
+		bottom->next = old;
+	while (!atomic_compare_exchange_weak_explicit(&r->handoff, &old, top, memory_order_release,
+						      memory_order_relaxed));
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
 static void batch_flush(void)
 {
 	struct tls_batch *b = &tls_batch;
 	if (!b->n)
 		return;
 	struct ex_reactor *r = b->r;
-	pthread_mutex_lock(&r->sub_lock);
+	/* link the batch in reverse (the stack's order) and push it with one CAS */
+	struct ex_op *rev = NULL, *first = b->head;
 	for (struct ex_op *op = b->head, *next; op; op = next) {
 		next = op->next;
-		pend_push(r, op);
+		op->next = rev;
+		rev = op;
 	}
-	flush_locked(r);
-	pthread_mutex_unlock(&r->sub_lock);
+	handoff_push(r, rev, first);
 	b->head = b->tail = NULL;
 	b->n = 0;
+	if (!may_combine(r))
+		ex_reactor_kick(r); /* see above: the completion thread submits it */
+	else if (pthread_mutex_trylock(&r->sub_lock) == 0)
+		sub_unlock(r);
 }
 
 void ex_reactor_after_poll(struct ex_reactor *r, bool idle)
@@ -356,11 +479,11 @@ void ex_reactor_after_poll(struct ex_reactor *r, bool idle)
 void ex_op_submit(struct ex_op *op, const struct ex_waker *w)
 {
 	struct tls_batch *b = &tls_batch;
-	pthread_mutex_lock(&op->lock);
+	/* Not shared yet: the completion thread first sees op through the SQ (see completion_main
+	 * for how that is ordered), so plain stores. */
 	op->waker = ex_waker_clone(w);
-	op->refs = 2; /* owner + kernel */
+	atomic_store_explicit(&op->refs, 2, memory_order_relaxed); /* owner + kernel */
 	op->state = EX_OP_QUEUED;
-	pthread_mutex_unlock(&op->lock);
 	if (b->n && b->r != op->r)
 		batch_flush();
 	b->r = op->r;
@@ -377,11 +500,19 @@ void ex_op_submit(struct ex_op *op, const struct ex_waker *w)
  * worker may not call after_poll again soon. */
 static void submit_now(struct ex_reactor *r, struct ex_op *op)
 {
+	if (!may_combine(r)) {
+		/* A flush here would also submit the overflow queue's ops of other threads, from a
+		 * thread that may exit before they complete: hand it over (see sub_unlock). */
+		op->state = EX_OP_QUEUED;
+		handoff_push(r, op, op);
+		ex_reactor_kick(r);
+		return;
+	}
 	pthread_mutex_lock(&r->sub_lock);
 	op->state = EX_OP_QUEUED;
 	pend_push(r, op);
 	flush_locked(r);
-	pthread_mutex_unlock(&r->sub_lock);
+	sub_unlock(r);
 }
 
 void ex_reactor_kick(struct ex_reactor *r)
@@ -394,60 +525,105 @@ void ex_reactor_kick(struct ex_reactor *r)
 /* Completion thread: (re)arm the multishot poll on the wake eventfd. */
 static void arm_wake(struct ex_reactor *r)
 {
-	io_uring_prep_poll_multishot(&r->kick_op.sqe, r->wake_fd, POLLIN);
+	struct io_uring_sqe sqe;
+	io_uring_prep_poll_multishot(&sqe, r->wake_fd, POLLIN);
+	ex_op_set_sqe(&r->kick_op, &sqe);
 	submit_now(r, &r->kick_op);
+}
+
+/*
+ * Op state: how the owner (the future's poll and release, on one thread at a time) and the
+ * completion thread hand over the waker slot and the result without a lock.
+ *
+ * op->flow holds three bits. DONE is set once, by the completion thread, after it stored res and
+ * cqe_flags; REGISTERING and ABANDONED are set only by the owner. Every transition is one atomic
+ * read-modify-write on flow, so all of them are totally ordered, and each side learns from the
+ * value it replaced what the other side did before:
+ *
+ *  - The result: the completion thread writes res, then fetch_or(DONE) (release). The owner
+ *    reads res only after it saw DONE with acquire: the result is complete when it is read.
+ *  - The waker slot belongs to the owner while DONE is clear and to the completion thread once
+ *    its fetch_or(DONE) found flow == 0 (owner not registering, not gone). To write the slot
+ *    the owner first sets REGISTERING (fetch_or, acquire); if DONE was already set it does not
+ *    touch the slot (the result is there: it returns READY). Else it stores the waker and
+ *    clears REGISTERING with a CAS (release). If that CAS fails, DONE arrived meanwhile: the
+ *    completion thread saw REGISTERING, left the slot alone and woke nobody, so the owner, which
+ *    is running, takes the result at once instead of waiting for a wake. If the completion
+ *    thread's fetch_or found flow == 0, the owner's last CAS (release) happened before it, so
+ *    it reads the latest waker, and any later owner step sees DONE and keeps out of the slot.
+ *    So exactly one wake per completion, or none when the owner sees the result itself, and no
+ *    two threads ever write the slot at once.
+ *  - Abandon: ex_op_release sets ABANDONED|REGISTERING in one fetch_or. If DONE was set, the
+ *    owner hands back what the op produced (closes a new fd). Else the slot is the owner's for
+ *    good (the completion thread, seeing ABANDONED, never touches it) and it drops the waker;
+ *    the completion thread closes the fd. Exactly one of the two closes it: whichever
+ *    read-modify-write came second sees the other's bit.
+ *  - Lifetime: refs (owner + kernel), decremented with acq_rel, so whoever frees the record
+ *    saw every write of the other side; the slot's waker is dropped then.
+ * Being lock-free, it also costs no 40-byte mutex per record (was 168 bytes, now 120).
+ */
+static ex_poll_t op_take_result(struct ex_op *op, int32_t *res, uint32_t *cqe_flags)
+{
+	*res = op->res;
+	if (cqe_flags)
+		*cqe_flags = op->cqe_flags;
+	op_unref(op);
+	return EX_READY;
 }
 
 ex_poll_t ex_op_poll(struct ex_op *op, struct ex_context *cx, int32_t *res, uint32_t *cqe_flags)
 {
-	pthread_mutex_lock(&op->lock);
-	if (op->done) {
-		*res = op->res;
-		if (cqe_flags)
-			*cqe_flags = op->cqe_flags;
-		pthread_mutex_unlock(&op->lock);
-		op_unref(op);
-		return EX_READY;
-	}
+	if (atomic_load_explicit(&op->flow, memory_order_acquire) & EX_OPF_DONE)
+		return op_take_result(op, res, cqe_flags);
+	uint32_t prev = atomic_fetch_or_explicit(&op->flow, EX_OPF_REGISTERING,
+						 memory_order_acquire);
+	if (prev & EX_OPF_DONE)
+		return op_take_result(op, res, cqe_flags);
 	ex_waker_store(&op->waker, cx->waker);
-	pthread_mutex_unlock(&op->lock);
-	return EX_PENDING;
+	uint32_t expected = EX_OPF_REGISTERING;
+	if (atomic_compare_exchange_strong_explicit(&op->flow, &expected, 0, memory_order_release,
+						    memory_order_acquire))
+		return EX_PENDING;
+	/* DONE arrived while the waker was stored: nobody woke us, take the result now */
+	return op_take_result(op, res, cqe_flags);
+}
+
+/* The owner releases an op still in flight: cancel it in the kernel if it got there. */
+static void op_cancel_in_kernel(struct ex_reactor *r, struct ex_op *op)
+{
+	pthread_mutex_lock(&r->sub_lock);
+	bool in_kernel = op->state == EX_OP_SUBMITTED;
+	sub_unlock(r);
+	if (!in_kernel)
+		return; /* still queued in some thread's batch or the overflow queue: the flush drops it */
+	/* The cancel op holds a reference to its target so that the user_data it names cannot be
+	 * reused by a new op before the cancel ran. If it cannot be allocated, the op simply
+	 * completes on its own (its CQE is reaped either way). */
+	struct ex_op *c = ex_op_new(r);
+	if (!c)
+		return;
+	atomic_fetch_add_explicit(&op->refs, 1, memory_order_relaxed);
+	c->is_cancel = true;
+	c->target = op;
+	c->unbounded = true;
+	struct io_uring_sqe sqe;
+	io_uring_prep_cancel64(&sqe, (uint64_t)(uintptr_t)op, 0);
+	ex_op_set_sqe(c, &sqe);
+	submit_now(r, c);
 }
 
 void ex_op_release(struct ex_op *op)
 {
-	struct ex_reactor *r = op->r;
-	pthread_mutex_lock(&op->lock);
-	if (op->done) {
-		int32_t res = op->res;
-		bool fd = op->res_is_fd;
-		pthread_mutex_unlock(&op->lock);
-		if (fd && res >= 0)
-			close(res); /* hand back what the op produced */
-		op_unref(op);
-		return;
+	uint32_t prev = atomic_fetch_or_explicit(&op->flow, EX_OPF_ABANDONED | EX_OPF_REGISTERING,
+						 memory_order_acq_rel);
+	if (prev & EX_OPF_DONE) {
+		if (op->res_is_fd && op->res >= 0)
+			close(op->res); /* hand back what the op produced */
+	} else {
+		ex_waker_drop(&op->waker); /* ours for good: the completion thread saw or will see
+		                            * ABANDONED and keeps out of the slot */
+		op_cancel_in_kernel(op->r, op);
 	}
-	STORE(&op->abandoned, 1);
-	ex_waker_drop(&op->waker);
-	pthread_mutex_unlock(&op->lock);
-
-	pthread_mutex_lock(&r->sub_lock);
-	bool in_kernel = op->state == EX_OP_SUBMITTED;
-	pthread_mutex_unlock(&r->sub_lock);
-	if (in_kernel) {
-		/* The cancel op holds a reference to its target so that the user_data it names cannot
-		 * be reused by a new op before the cancel ran. If it cannot be allocated, the op
-		 * simply completes on its own (its CQE is reaped either way). */
-		struct ex_op *c = ex_op_new(r);
-		if (c) {
-			__atomic_add_fetch(&op->refs, 1, __ATOMIC_ACQ_REL);
-			c->target = op;
-			c->unbounded = true;
-			io_uring_prep_cancel64(&c->sqe, (uint64_t)(uintptr_t)op, 0);
-			submit_now(r, c);
-		}
-	}
-	/* else still queued in some thread's batch or the overflow queue: the flush drops it */
 	op_unref(op);
 }
 
@@ -481,23 +657,24 @@ static void complete(struct ex_reactor *r, struct ex_op *op, int32_t res, uint32
 		r->cancel_all_pending = 0;
 		return;
 	}
-	pthread_mutex_lock(&op->lock);
-	if (op->target) {
-		pthread_mutex_unlock(&op->lock);
+	if (op->is_cancel) {
 		op_unref(op); /* drops its target too */
 		return;
 	}
 	op->res = res;
 	op->cqe_flags = flags;
-	op->done = true;
-	struct ex_waker w = op->waker;
-	op->waker.vtable = NULL;
-	bool close_it = LOAD(&op->abandoned) && op->res_is_fd && res >= 0;
-	pthread_mutex_unlock(&op->lock);
+	/* op state (see ex_op_poll): publish the result; learn whether the owner is registering a
+	 * waker (then it takes the result itself) or gone (then the result is ours to undo) */
+	uint32_t prev = atomic_fetch_or_explicit(&op->flow, EX_OPF_DONE, memory_order_acq_rel);
 	/* From here the owner may see the result; only our own reference keeps op alive. */
-	if (close_it)
-		close(res);
-	ex_waker_wake(&w);
+	if (prev & EX_OPF_ABANDONED) {
+		if (op->res_is_fd && res >= 0)
+			close(res);
+	} else if (!(prev & EX_OPF_REGISTERING)) {
+		struct ex_waker w = op->waker;
+		op->waker.vtable = NULL;
+		ex_waker_wake(&w);
+	}
 	op_unref(op);
 }
 
@@ -511,6 +688,7 @@ static void *completion_main(void *arg)
 {
 	struct ex_reactor *r = arg;
 	uint64_t last_cancel_all = 0;
+	tls_reaper = r;
 	/* armed from this thread: the kernel ties a poll to the thread that submitted it */
 	arm_wake(r);
 	sem_post(&r->started);
@@ -520,7 +698,8 @@ static void *completion_main(void *arg)
 		uint64_t next = ex_timers_fire(r, now, 0);
 		wake_batch_end(r);
 		bool stopping = LOAD(&r->stopping);
-		if (stopping && LOAD(&r->inflight) == 0 && !LOAD(&r->need_retry))
+		if (stopping && LOAD(&r->inflight) == 0 && !LOAD(&r->need_retry) &&
+		    !atomic_load_explicit(&r->handoff, memory_order_acquire))
 			break;
 
 		uint64_t wait_ns = UINT64_MAX;
@@ -535,8 +714,9 @@ static void *completion_main(void *arg)
 				 * late; an op already running in io-wq completes on its own) */
 				r->cancel_all_pending = 1;
 				last_cancel_all = now;
-				io_uring_prep_cancel64(&r->cancel_all_op.sqe, 0,
-						       IORING_ASYNC_CANCEL_ANY);
+				struct io_uring_sqe sqe;
+				io_uring_prep_cancel64(&sqe, 0, IORING_ASYNC_CANCEL_ANY);
+				ex_op_set_sqe(&r->cancel_all_op, &sqe);
 				submit_now(r, &r->cancel_all_op);
 			}
 			if (wait_ns > 10000000)
@@ -590,10 +770,13 @@ static void *completion_main(void *arg)
 			r->rearm_wake = 0;
 			arm_wake(r);
 		}
-		if (__atomic_load_n(&r->need_retry, __ATOMIC_SEQ_CST)) {
+		if (__atomic_load_n(&r->need_retry, __ATOMIC_SEQ_CST) ||
+		    atomic_load_explicit(&r->handoff, memory_order_relaxed)) {
 			pthread_mutex_lock(&r->sub_lock);
+			if (atomic_load_explicit(&r->handoff, memory_order_relaxed))
+				take_handoff_locked(r); /* with the retries: one io_uring_enter */
 			flush_locked(r);
-			pthread_mutex_unlock(&r->sub_lock);
+			sub_unlock(r);
 		}
 	}
 	return NULL;
@@ -640,8 +823,6 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 		ret = -errno;
 		goto fail;
 	}
-	pthread_mutex_init(&r->kick_op.lock, NULL);
-	pthread_mutex_init(&r->cancel_all_op.lock, NULL);
 	r->kick_op.r = r->cancel_all_op.r = r;
 	r->kick_op.unbounded = r->cancel_all_op.unbounded = true;
 	ret = ex_timers_init(&r->timers);
@@ -688,8 +869,6 @@ void ex_reactor_free(struct ex_reactor *r)
 		tls_batch.r = NULL;
 	if (tls_current == r)
 		tls_current = NULL;
-	pthread_mutex_destroy(&r->kick_op.lock);
-	pthread_mutex_destroy(&r->cancel_all_op.lock);
 	pthread_mutex_destroy(&r->sub_lock);
 	close(r->wake_fd);
 	io_uring_queue_exit(&r->ring);

@@ -112,31 +112,65 @@ void ex_reactor_fail_submits(struct ex_reactor *r, unsigned n, int err);
 
 enum ex_op_state { EX_OP_NEW = 0, EX_OP_QUEUED, EX_OP_SUBMITTED };
 
+/*
+ * Bits of ex_op.flow, the op's lock-free state word (the protocol is described in reactor.c,
+ * "op state"). DONE: the result is stored; REGISTERING: the owner is writing the waker slot;
+ * ABANDONED: the owner released the op before taking its result.
+ */
+#define EX_OPF_DONE 1u
+#define EX_OPF_REGISTERING 2u
+#define EX_OPF_ABANDONED 4u
+
+/*
+ * The SQE fields the reactor's operations use, kept in the op record instead of a whole 64-byte
+ * SQE until the flush copies them into the ring: 32 bytes (an idle connection's poll record
+ * shrinks with it). ex_op_set_sqe() takes them from an SQE prepared by liburing.
+ */
+struct ex_sqe_lite {
+	uint8_t opcode, flags;
+	uint16_t ioprio;
+	int32_t fd;
+	uint64_t off;  /* off / addr2 */
+	uint64_t addr; /* addr / splice_off_in */
+	uint32_t len;
+	uint32_t op_flags; /* rw_flags, poll32_events, cancel_flags, open_flags, ... */
+};
+
 /**
  * The kernel-facing part of one io_uring operation. Heap-allocated and reference-counted: one
  * reference for the future that owns it, one for the kernel (dropped by the completion thread
  * after it stored the result), so an owner that abandons the op never races the completion.
+ * No lock: the waker slot and the result are handed between the owner and the completion
+ * thread through `flow` (reactor.c, "op state").
  */
 struct ex_op {
-	struct io_uring_sqe sqe; /* prepared by the owner; copied into the ring at flush */
+	struct ex_sqe_lite
+		sqe;        /* set by the owner (ex_op_set_sqe); copied into the ring at flush */
 	struct ex_op *next; /* batch / overflow queue link (submission lock or owning thread) */
 	struct ex_reactor *r;
-	struct ex_op *target;  /* for an ASYNC_CANCEL op: the op it cancels (holds a reference) */
-	pthread_mutex_t lock;  /* protects waker, res, cqe_flags, done */
-	struct ex_waker waker; /* cloned at submission; woken by the completion thread */
+	union {
+		struct ex_waker waker; /* cloned at submission; woken by the completion thread */
+		struct ex_op *target;  /* an ASYNC_CANCEL op (is_cancel): the op it cancels (holds
+		                          a reference); such an op has no waker */
+	};
 	int32_t res;
 	uint32_t cqe_flags;
-	int refs;      /* atomic */
-	int abandoned; /* atomic: the owner released it */
-	int state;     /* enum ex_op_state, under the submission lock */
-	bool done;
-	bool res_is_fd; /* a result >= 0 is a new fd: closed if the owner abandoned the op */
-	bool unbounded; /* a poll or a cancel: not counted against the CQ bound (a poll may
+	_Atomic uint32_t flow; /* EX_OPF_* */
+	_Atomic uint32_t refs; /* owner + kernel (+ a cancel op naming this one) */
+	uint8_t state;         /* enum ex_op_state, under the submission lock */
+	bool is_cancel;        /* an ASYNC_CANCEL op of ex_op_release: target, not waker */
+	bool res_is_fd;        /* a result >= 0 is a new fd: closed if the owner abandoned the op */
+	bool unbounded;        /* a poll or a cancel: not counted against the CQ bound (a poll may
 	                           * wait for hours; a cancel must not wait behind anything) */
 };
 
 /** A new op for reactor @p r with one (owner) reference; NULL on -ENOMEM. */
 struct ex_op *ex_op_new(struct ex_reactor *r);
+/**
+ * Store the SQE @p sqe (prepared with liburing's io_uring_prep_*) in @p op. Only the fields of
+ * struct ex_sqe_lite are kept: every other field must be zero (asserted).
+ */
+void ex_op_set_sqe(struct ex_op *op, const struct io_uring_sqe *sqe);
 /** Queue @p op (its sqe prepared) in the calling thread's batch; wakes a clone of @p w. */
 void ex_op_submit(struct ex_op *op, const struct ex_waker *w);
 /**

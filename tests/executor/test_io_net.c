@@ -122,21 +122,22 @@ START_TEST(accept_released_loses_nothing)
 	struct sockaddr_in a;
 	int l = listener(&a);
 	int fds = drv_count_fds();
+	static struct drv_slot slots[50]; /* one per round: see recv_released_loses_nothing */
 	for (int round = 0; round < 50; round++) {
 		struct ex_io io;
-		struct drv_slot s;
-		drv_slot_init(&D, &s, &ex_accept(&io, l, NULL, NULL, SOCK_CLOEXEC)->base);
-		ck_assert_int_eq(drv_poll_once(&D, &s), EX_PENDING);
+		struct drv_slot *s = &slots[round];
+		drv_slot_init(&D, s, &ex_accept(&io, l, NULL, NULL, SOCK_CLOEXEC)->base);
+		ck_assert_int_eq(drv_poll_once(&D, s), EX_PENDING);
 		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof a), 0);
 		if (round % 2)
-			drv_wait_woken(&D, &s); /* release after readiness was reported */
+			drv_wait_woken(&D, s); /* release after readiness was reported */
 		io.cs.release(&io.cs);
 		/* A completion that raced the release has taken the waker out already and drops it
 		 * when it wakes: a clone still held means that wake is on its way. */
-		if (__atomic_load_n(&s.clones, __ATOMIC_RELAXED))
-			drv_wait_woken(&D, &s);
-		ck_assert_int_eq(__atomic_load_n(&s.clones, __ATOMIC_RELAXED), 0);
+		if (__atomic_load_n(&s->clones, __ATOMIC_RELAXED))
+			drv_wait_woken(&D, s);
+		ck_assert_int_eq(__atomic_load_n(&s->clones, __ATOMIC_RELAXED), 0);
 		/* the connection is still there for the next accept */
 		int srv = (int)drv_block_on(&D, &ex_accept(&io, l, NULL, NULL, SOCK_CLOEXEC)->base);
 		ck_assert_int_ge(srv, 0);
@@ -159,17 +160,21 @@ START_TEST(recv_released_loses_nothing)
 	int sv[2];
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	int fds = drv_count_fds();
+	/* One slot per round, never reused: a completion that raced the release still wakes the
+	 * released future's waker, and that wake may touch its slot after the next round began (a
+	 * waker must stay valid until its last wake; the reactor joins its thread at teardown). */
+	static struct drv_slot slots[50];
 	for (int round = 0; round < 50; round++) {
 		struct ex_io io;
-		struct drv_slot s;
+		struct drv_slot *s = &slots[round];
 		char buf[16] = { 0 };
-		drv_slot_init(&D, &s, &ex_recv_ready(&io, sv[0], buf, sizeof buf, 0)->base);
-		ck_assert_int_eq(drv_poll_once(&D, &s), EX_PENDING);
+		drv_slot_init(&D, s, &ex_recv_ready(&io, sv[0], buf, sizeof buf, 0)->base);
+		ck_assert_int_eq(drv_poll_once(&D, s), EX_PENDING);
 		char msg[16];
 		int len = snprintf(msg, sizeof msg, "msg%d", round);
 		ck_assert_int_eq(send(sv[1], msg, (size_t)len, MSG_NOSIGNAL), len);
 		if (round % 2)
-			drv_wait_woken(&D, &s); /* release after readiness was reported */
+			drv_wait_woken(&D, s); /* release after readiness was reported */
 		io.cs.release(&io.cs);
 		ck_assert_str_eq(buf, ""); /* nothing consumed by the released future */
 		ck_assert_int_eq(
