@@ -2,9 +2,8 @@
 /*
  * daemon/wal/walrecv_stream.c — the receiver's stream loop (walrecv_stream.h), pg_receivewal's
  * HandleCopyStream (receivelog.c) and neon's walreceiver: it takes CopyData (walrecv_copy.c),
- * flushes what it received while following the server itself through io_uring
- * (walrecv_dsync.c), hands any other queue to the flush job (walrecv_flush.c), answers the
- * server and otherwise waits for the socket.
+ * hands the queue to the flush job (walrecv_flush.c), answers the server and otherwise waits
+ * for the socket.
  *
  * While a flush job runs, the task touches neither the stream nor the connection: the job has
  * both to itself until it returns, which it does as soon as the socket is empty (it never waits
@@ -80,13 +79,6 @@ static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
 		/* asked to stop: what was received is the last, so this flush syncs it */
 		if (s->input == WALRECV_INPUT_MORE && walrecv_cancelled())
 			s->input = WALRECV_INPUT_EMPTY;
-		/* following the server: the task writes and syncs through io_uring */
-		if (walrecv_dsync_ok(s)) {
-			EX_AWAIT(&s->a, cx, walrecv_dsync(&s->dsync, s));
-			if (EX_AWAITED(&s->a) < 0)
-				break;
-		}
-		/* the rest (a catch-up, a segment's end, wal.state) on the blocking pool */
 		if (flush_due(s)) {
 			EX_AWAIT(&s->a, cx, task_mgr_spawn_blocking(&c->blk, walrecv_flush_job, s));
 			walrecv_pending_free(s);

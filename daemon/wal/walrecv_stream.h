@@ -17,7 +17,6 @@
 #include <executor/async.h>
 #include <executor/cancel.h>
 
-#include "walrecv_dsync.h"
 #include "walseg.h"
 
 struct walrecv_conn;
@@ -61,12 +60,11 @@ struct walrecv_stream {
 	bool copy_done_seen;      /* PQgetCopyData returned -1 on this connection */
 	bool copy_ended;          /* the loop ended at the server's end of the copy */
 	/* standby status updates */
-	uint64_t next_status_ns;    /* when the periodic one is due (ex_now_ns, ns) */
-	uint64_t reported_flush;    /* the last flush position sent on this connection */
-	bool reply_requested;       /* a keepalive asked for a reply */
-	unsigned ev;                /* socket events being waited for */
-	uint64_t last_persist_ns;   /* when wal.state was last written on this stream (ex_now_ns) */
-	struct walrecv_dsync dsync; /* the streaming flush through io_uring (walrecv_dsync.c) */
+	uint64_t next_status_ns;  /* when the periodic one is due (ex_now_ns, ns) */
+	uint64_t reported_flush;  /* the last flush position sent on this connection */
+	bool reply_requested;     /* a keepalive asked for a reply */
+	unsigned ev;              /* socket events being waited for */
+	uint64_t last_persist_ns; /* when wal.state was last written on this stream (ex_now_ns) */
 };
 
 /** Prepare @p s once per receiver (the preparation mark outlives connections). */
