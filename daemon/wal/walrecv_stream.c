@@ -6,15 +6,16 @@
  * for the socket.
  *
  * While a flush job runs, the task touches neither the stream nor the connection: the job has
- * both to itself (and may keep them while the stream is busy, see walrecv_flush.c). The
- * in-memory flush LSN changes only after the job returned, i.e. after wal.state was written
- * (seed 002); the server is told of synced WAL earlier (walrecv_flush_to_report).
+ * both to itself until it returns, which it does as soon as the socket is empty (it never waits
+ * for it, see walrecv_flush.c). The task alone waits for the socket, through io_uring
+ * (walrecv_wait): no thread is held by a stream between its messages. The in-memory flush LSN
+ * changes only after a job wrote wal.state (seed 002); the server is told of synced WAL earlier
+ * (walrecv_flush_to_report).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <poll.h>
-#include <unistd.h>
 
 #include <executor/blocking.h>
 
@@ -28,16 +29,12 @@ void walrecv_stream_init(struct walrecv_stream *s, struct walrecv_conn *c)
 {
 	s->c = c;
 	s->tail = &s->head;
-	s->cancel_fd = -1;
 	s->prep_for = UINT64_MAX;
 }
 
 void walrecv_stream_release(struct walrecv_stream *s)
 {
 	walrecv_pending_free(s);
-	if (s->cancel_fd >= 0)
-		close(s->cancel_fd);
-	s->cancel_fd = -1;
 }
 
 /* What libpq read from the socket, then walrecv_receive(). */
@@ -51,11 +48,22 @@ static enum walrecv_input receive_input(struct walrecv_stream *s)
 }
 
 /* Whether a flush job has work: queued WAL, or (with everything received) WAL written by
- * earlier jobs that wal.state does not hold yet. */
+ * earlier jobs and not synced yet, or a wal.state write that is due. */
 static bool flush_due(const struct walrecv_stream *s)
 {
-	return s->head ||
-	       (s->input != WALRECV_INPUT_MORE && s->w.write_lsn > s->c->wt->persisted.flush_lsn);
+	return s->head || (s->input != WALRECV_INPUT_MORE &&
+			   (s->w.write_lsn > s->w.sync_lsn || walrecv_persist_due(s, ex_now_ns())));
+}
+
+/* Until when the task waits for the socket: the next status update, or the next wal.state write
+ * while synced WAL is not persisted (WALRECV_PERSIST_NS after the last). */
+static uint64_t wait_deadline(const struct walrecv_stream *s)
+{
+	uint64_t d = s->next_status_ns;
+	if (s->w.sync_lsn > s->c->wt->persisted.flush_lsn &&
+	    s->last_persist_ns + WALRECV_PERSIST_NS < d)
+		d = s->last_persist_ns + WALRECV_PERSIST_NS;
+	return d;
 }
 
 static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
@@ -104,7 +112,12 @@ static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
 		if (s->input != WALRECV_INPUT_EMPTY || s->head || s->reply_requested)
 			continue; /* (COPY_END: the loop's next receive reports the end again) */
 		s->ev = e ? POLLIN | POLLOUT : POLLIN;
-		EX_AWAIT(&s->a, cx, walrecv_wait(c, s->ev, s->next_status_ns));
+		EX_AWAIT(&s->a, cx, walrecv_wait(c, s->ev, wait_deadline(s)));
+	}
+	/* the end of the stream (after an error too): what was synced is persisted */
+	if (s->w.sync_lsn > c->wt->persisted.flush_lsn) {
+		EX_AWAIT(&s->a, cx, task_mgr_spawn_blocking(&c->blk, walrecv_persist_job, s));
+		walrecv_publish_flush(s);
 	}
 	EX_END(&s->a, f, s->copy_ended ? 0 : c->err ? c->err : -ECANCELED);
 }
@@ -120,5 +133,6 @@ struct ex_future *walrecv_stream(struct walrecv_stream *s, uint64_t start_lsn, u
 	s->reported_flush = 0;
 	s->copy_done_seen = false;
 	s->copy_ended = false;
+	s->last_persist_ns = ex_now_ns();
 	return &s->fut;
 }

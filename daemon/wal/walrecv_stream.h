@@ -60,19 +60,17 @@ struct walrecv_stream {
 	bool copy_done_seen;      /* PQgetCopyData returned -1 on this connection */
 	bool copy_ended;          /* the loop ended at the server's end of the copy */
 	/* standby status updates */
-	uint64_t next_status_ns; /* when the periodic one is due (ex_now_ns, ns) */
-	uint64_t reported_flush; /* the last flush position sent on this connection */
-	bool reply_requested;    /* a keepalive asked for a reply */
-	unsigned ev;             /* socket events being waited for */
-	/* a flush job owning the stream sees the task's cancellation through this eventfd */
-	int cancel_fd;
-	struct ex_cancelled cancel_wait;
+	uint64_t next_status_ns;  /* when the periodic one is due (ex_now_ns, ns) */
+	uint64_t reported_flush;  /* the last flush position sent on this connection */
+	bool reply_requested;     /* a keepalive asked for a reply */
+	unsigned ev;              /* socket events being waited for */
+	uint64_t last_persist_ns; /* when wal.state was last written on this stream (ex_now_ns) */
 };
 
-/** Prepare @p s once per receiver (the eventfd and the preparation mark outlive connections). */
+/** Prepare @p s once per receiver (the preparation mark outlives connections). */
 void walrecv_stream_init(struct walrecv_stream *s, struct walrecv_conn *c);
 
-/** Release what @p s holds (queued messages, the eventfd). */
+/** Release what @p s holds (queued messages). */
 void walrecv_stream_release(struct walrecv_stream *s);
 
 /**

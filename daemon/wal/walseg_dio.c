@@ -121,23 +121,16 @@ int walseg_dio_append(struct walseg_writer *w, const char *p, size_t n)
 	return 0;
 }
 
-/*
- * Direct I/O's sync: the staged bytes, their last block padded with zeros (bytes beyond the write
- * position, not WAL yet), written with RWF_DSYNC; after earlier full-buffer writes, which
- * RWF_DSYNC does not cover (POSIX: it applies to its own write), an fdatasync instead. The last
- * partial block stays staged: the next sync writes it again with what follows.
- */
-int walseg_dio_sync(struct walseg_writer *w)
+uint32_t walseg_dio_sync_begin(struct walseg_writer *w)
 {
-	uint32_t a = w->align, n = (w->blk_len + a - 1) & ~(a - 1), keep = w->blk_len & (a - 1);
-	int r;
-	if (n > 0) {
-		memset(w->blk + w->blk_len, 0, n - w->blk_len);
-		if ((r = dio_put(w, n, !w->unsynced)) < 0)
-			return r;
-	}
-	if ((n == 0 || w->unsynced) && fdatasync(w->fd) < 0)
-		return -errno;
+	uint32_t a = w->align, n = (w->blk_len + a - 1) & ~(a - 1);
+	memset(w->blk + w->blk_len, 0, n - w->blk_len);
+	return n;
+}
+
+int walseg_dio_sync_end(struct walseg_writer *w)
+{
+	uint32_t a = w->align, keep = w->blk_len & (a - 1);
 	w->unsynced = false;
 	if (w->blk_len >= a) {
 		memmove(w->blk, w->blk + (w->blk_len - keep), keep);
@@ -150,4 +143,26 @@ int walseg_dio_sync(struct walseg_writer *w)
 		w->blk_wide = false;
 	}
 	return 0;
+}
+
+bool walseg_dio_fits(const struct walseg_writer *w, size_t n)
+{
+	return w->blk && w->blk_len + n < DIO_BUF;
+}
+
+/*
+ * Direct I/O's sync: the staged bytes, their last block padded with zeros (bytes beyond the write
+ * position, not WAL yet), written with RWF_DSYNC; after earlier full-buffer writes, which
+ * RWF_DSYNC does not cover (POSIX: it applies to its own write), an fdatasync instead. The last
+ * partial block stays staged: the next sync writes it again with what follows.
+ */
+int walseg_dio_sync(struct walseg_writer *w)
+{
+	uint32_t n = walseg_dio_sync_begin(w);
+	int r;
+	if (n > 0 && (r = dio_put(w, n, !w->unsynced)) < 0)
+		return r;
+	if ((n == 0 || w->unsynced) && fdatasync(w->fd) < 0)
+		return -errno;
+	return walseg_dio_sync_end(w);
 }

@@ -7,6 +7,7 @@
 #ifndef EXECD_WAL_WALSEG_DIO_H
 #define EXECD_WAL_WALSEG_DIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -26,6 +27,19 @@ int walseg_dio_append(struct walseg_writer *w, const char *p, size_t n);
 
 /** Make the staged bytes durable (see walseg_dio.c). @return 0 or -errno. */
 int walseg_dio_sync(struct walseg_writer *w);
+
+/** The first half of a sync done by the caller (walrecv_dsync.c, through io_uring): pads the last
+ * staged block with zeros. @return how many bytes of blk to write at blk_off (a multiple of
+ * align; 0: nothing staged), which must then be made durable (write + fdatasync) before
+ * walseg_dio_sync_end(). */
+uint32_t walseg_dio_sync_begin(struct walseg_writer *w);
+
+/** The second half: the staged bytes are durable; keep the last partial block staged and give
+ * back the pages of a catch-up. @return 0 or -errno of madvise. */
+int walseg_dio_sync_end(struct walseg_writer *w);
+
+/** Whether @p n more bytes can be staged without a write (blk is not filled by them). */
+bool walseg_dio_fits(const struct walseg_writer *w, size_t n);
 
 /** Release the staging buffer (the segment is closing). */
 void walseg_dio_end(struct walseg_writer *w);

@@ -784,6 +784,20 @@ static void *completion_main(void *arg)
 
 /* ---- lifecycle ---- */
 
+/* io-wq workers per submitting thread (bounded: regular-file I/O such as fdatasync; unbounded:
+ * what may block forever, sockets): the kernel starts one per blocked operation otherwise, so
+ * 500 streams syncing at once would mean 500 kernel threads. Past the cap the operations queue. */
+#define IOWQ_MAX_BOUNDED 8u
+#define IOWQ_MAX_UNBOUNDED 8u
+
+/* Cap the ring's io-wq workers (IORING_REGISTER_IOWQ_MAX_WORKERS, Linux 5.15; set on the ring,
+ * so that every thread's io-wq inherits it). Best effort: an older kernel keeps its default. */
+static void cap_iowq(struct ex_reactor *r)
+{
+	unsigned max[2] = { IOWQ_MAX_BOUNDED, IOWQ_MAX_UNBOUNDED };
+	(void)io_uring_register_iowq_max_workers(&r->ring, max);
+}
+
 int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 {
 	unsigned sq = cfg && cfg->sq_entries ? cfg->sq_entries : 256;
@@ -815,6 +829,7 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 		return -ENOSYS;
 	}
 	r->cq_limit = p.cq_entries;
+	cap_iowq(r);
 	if (cfg)
 		r->hooks = cfg->hooks;
 	pthread_mutex_init(&r->sub_lock, NULL);
