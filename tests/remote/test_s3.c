@@ -102,8 +102,10 @@ END_TEST
 
 START_TEST(config_rejected)
 {
-	struct s3_config cfg = { .endpoint = "http://127.0.0.1:1", .region = "us-east-1",
-				 .access_key = "a", .secret_key = "s" };
+	struct s3_config cfg = { .endpoint = "http://127.0.0.1:1",
+				 .region = "us-east-1",
+				 .access_key = "a",
+				 .secret_key = "s" };
 	const char *bad[] = { "127.0.0.1:80", "ftp://h", "http://", "http://h/path", "http://u@h" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -121,8 +123,10 @@ END_TEST
 /* Nothing listens on port 1 of the loopback: a transport error, no S3 code. */
 START_TEST(connection_refused)
 {
-	struct s3_config cfg = { .endpoint = "http://127.0.0.1:1", .region = "us-east-1",
-				 .access_key = "a", .secret_key = "s" };
+	struct s3_config cfg = { .endpoint = "http://127.0.0.1:1",
+				 .region = "us-east-1",
+				 .access_key = "a",
+				 .secret_key = "s" };
 	struct s3_client *c = s3_client_new(&cfg);
 	long status = -1;
 
@@ -238,8 +242,7 @@ START_TEST(list_continuation)
 	ck_assert_int_eq(s3_list_objects(c, b, NULL, 0, collect, &s, &pages), 0);
 	ck_assert_uint_eq(s.n, 8);
 	ck_assert_uint_eq(pages, 1);
-	ck_assert_int_eq(s3_list_objects(c, b, "wal/", 2, stop_at_third, &calls, NULL),
-			 -ECANCELED);
+	ck_assert_int_eq(s3_list_objects(c, b, "wal/", 2, stop_at_third, &calls, NULL), -ECANCELED);
 	ck_assert_uint_eq(calls, 3);
 	ck_assert_int_eq(s3_list_objects(c, b, "wal/", 1001, collect, &s, NULL), -EINVAL);
 	for (int i = 0; i < 7; i++) {
@@ -334,8 +337,13 @@ START_TEST(bad_digest)
 {
 	struct s3_client *c = client();
 	const char *b = new_bucket(c, "digest");
-	struct s3_req r = { .method = "PUT", .bucket = b, .key = "k", .body = "body",
-			    .body_len = 4, .body_fd = -1, .out_fd = -1 };
+	struct s3_req r = { .method = "PUT",
+			    .bucket = b,
+			    .key = "k",
+			    .body = "body",
+			    .body_len = 4,
+			    .body_fd = -1,
+			    .out_fd = -1 };
 	unsigned char md5[16], other[16];
 	char md5_b64[25], sha[65];
 
