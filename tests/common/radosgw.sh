@@ -184,18 +184,32 @@ do_stop() {
 	rm -f "$DIR/pids"
 }
 
+# The start and the command run in the background and are waited for: a shell defers a trapped
+# signal until its foreground command ends, but a `wait` returns at once.
+on_signal() {
+	[ -z "${bgpid:-}" ] || kill -KILL "$bgpid" 2>/dev/null || :
+	exit "$1"
+}
+
 do_run() {
 	DIR=$(mktemp -d "${TMPDIR:-/tmp}/radosgw.XXXXXX")
 	trap 'do_stop; rm -rf "$DIR"' EXIT
-	trap 'exit 143' TERM
-	trap 'exit 130' INT
-	env_text=$( (do_start) ) || exit $?
-	set -a
-	eval "$env_text"
-	set +a
+	trap 'on_signal 143' TERM
+	trap 'on_signal 130' INT
+	(do_start) >/dev/null &
+	bgpid=$!
 	rc=0
-	"$@" || rc=$?
-	exit $rc
+	wait "$bgpid" || rc=$?
+	bgpid=
+	[ "$rc" -eq 0 ] || exit "$rc"
+	set -a
+	. "$DIR/env"
+	set +a
+	"$@" &
+	bgpid=$!
+	wait "$bgpid" || rc=$?
+	bgpid=
+	exit "$rc"
 }
 
 case "${1:-}" in
