@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: MIT
+"""Ceph's radosgw for the Python integration tests: a thin wrapper of radosgw.sh (the one
+fixture; see it for what is started and how), used as a context manager:
+
+    with Radosgw() as rgw:
+        rgw.endpoint, rgw.region, rgw.access_key, rgw.secret_key
+
+Skips the test (exit 77, execd_harness.skip) with radosgw.sh's reason when the cluster cannot be
+started; the daemons are stopped and the directory removed on leaving the block, also on a
+failure inside it.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import execd_harness
+
+RADOSGW_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "radosgw.sh")
+START_TIMEOUT_S = 300.0  # generous: a slow machine makes a test slow, never wrong
+
+
+class Radosgw:
+    def __init__(self):
+        self.dir = None
+        self.env = {}
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix="radosgw.")
+        try:
+            p = subprocess.run([RADOSGW_SH, "start", self.dir], capture_output=True, text=True,
+                               timeout=START_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            execd_harness.fail("radosgw.sh start took more than %d s" % START_TIMEOUT_S)
+        if p.returncode != 0:
+            self.stop()
+            if p.returncode == 77:
+                execd_harness.skip(p.stderr.strip().splitlines()[-1] if p.stderr.strip()
+                                   else "radosgw could not be started")
+            execd_harness.fail("radosgw.sh start exited %d: %s" % (p.returncode, p.stderr))
+        for line in p.stdout.splitlines():
+            name, _, value = line.partition("=")
+            self.env[name] = value
+        return self
+
+    def stop(self):
+        if self.dir is None:
+            return
+        subprocess.run([RADOSGW_SH, "stop", self.dir], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
+
+    @property
+    def endpoint(self):
+        return self.env["RADOSGW_ENDPOINT"]
+
+    @property
+    def region(self):
+        return self.env["RADOSGW_REGION"]
+
+    @property
+    def access_key(self):
+        return self.env["RADOSGW_ACCESS_KEY"]
+
+    @property
+    def secret_key(self):
+        return self.env["RADOSGW_SECRET_KEY"]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
