@@ -252,7 +252,8 @@ int backup_disk_usage(struct timeline *tl, uint64_t *count, uint64_t *bytes)
 		return errno == ENOENT ? 0 : -errno;
 	for (struct dirent *de; (de = readdir(d));) {
 		struct stat st;
-		char path[BACKUP_ID_MAX + 32];
+		/* sized for any name: no truncation to reason about */
+		char path[sizeof de->d_name + 32];
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= BACKUP_ID_MAX)
 			continue; /* `.tmp-*`: not a backup (yet) */
 		(*count)++;
