@@ -74,7 +74,6 @@ static int compress_fd(int in, int out)
 		goto out;
 	}
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, WALZST_LEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_hashLog, WALZST_HASH_LOG)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1)) ||
 	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cc, WAL_SEG_SIZE))) {
 		r = -EIO;

@@ -24,13 +24,6 @@
 #define WALZST_SUFFIX ".zst"
 /** zstd's compression level for segments: its default, about 3-5x on WAL at >100 MB/s. */
 #define WALZST_LEVEL 3
-/**
- * zstd's hash table for segments, log2 entries: level 3's 2^17 doubled twice, so that the match
- * finder keeps more of the 2 MiB window. On pgbench WAL about 0.4% smaller for about 12% more
- * compression time (off the streaming path); decompression is unchanged. A larger window was
- * tried: 1% smaller but 2-3x slower to decompress, which `wal get` pays on every segment.
- */
-#define WALZST_HASH_LOG 19
 
 /** Parse "<24 hex digits>.zst". @return 0 and the fields, or -EINVAL for any other name. */
 int walzst_parse(const char *name, uint32_t *tli, uint64_t *segno);
