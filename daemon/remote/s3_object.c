@@ -20,9 +20,11 @@ static int empty_request(struct s3_client *c, struct s3_req *r)
 	return s3_digest_mem(NULL, 0, r->sha256_hex, md5);
 }
 
-int s3_bucket_create(struct s3_client *c, const char *bucket)
+/* A request with no body whose reply matters only by its status: the bucket calls, DELETE. */
+static int status_request(struct s3_client *c, const char *method, const char *bucket,
+			  const char *key)
 {
-	struct s3_req r = { .method = "PUT", .bucket = bucket };
+	struct s3_req r = { .method = method, .bucket = bucket, .key = key };
 	int err = empty_request(c, &r);
 
 	if (!err)
@@ -31,15 +33,14 @@ int s3_bucket_create(struct s3_client *c, const char *bucket)
 	return err;
 }
 
+int s3_bucket_create(struct s3_client *c, const char *bucket)
+{
+	return status_request(c, "PUT", bucket, NULL);
+}
+
 int s3_bucket_delete(struct s3_client *c, const char *bucket)
 {
-	struct s3_req r = { .method = "DELETE", .bucket = bucket };
-	int err = empty_request(c, &r);
-
-	if (!err)
-		err = s3_perform(c, &r);
-	s3_req_release(&r);
-	return err;
+	return status_request(c, "DELETE", bucket, NULL);
 }
 
 /* PUT the body described by @r, digested already into @md5, and check the ETag. */
@@ -153,14 +154,7 @@ int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
 
 int s3_delete_object(struct s3_client *c, const char *bucket, const char *key)
 {
-	struct s3_req r = { .method = "DELETE", .bucket = bucket, .key = key };
-	int err;
-
 	if (!key)
 		return s3_set_error(c, -EINVAL, "", "no key");
-	err = empty_request(c, &r);
-	if (!err)
-		err = s3_perform(c, &r);
-	s3_req_release(&r);
-	return err;
+	return status_request(c, "DELETE", bucket, key);
 }
