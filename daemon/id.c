@@ -46,17 +46,24 @@ static int hexval(char c)
 	return -1;
 }
 
+int execd_hex_decode(const char *hex, unsigned char *out, size_t n)
+{
+	if (strlen(hex) != 2 * n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 int execd_id_parse(const char *s, struct execd_id *out)
 {
 	struct execd_id id;
-	if (!s || strlen(s) != EXECD_ID_HEX_LEN)
+	if (!s || execd_hex_decode(s, id.bytes, sizeof id.bytes) < 0)
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof id.bytes; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		id.bytes[i] = (uint8_t)(hi << 4 | lo);
-	}
 	if (execd_id_is_zero(&id))
 		return -EINVAL;
 	*out = id;

@@ -31,6 +31,14 @@ int execd_id_generate(struct execd_id *out);
 char *execd_id_format(const struct execd_id *id, char buf[EXECD_ID_STR_SIZE]);
 
 /**
+ * Decode exactly 2 * @p n hex characters (either case) of @p hex into the @p n bytes at @p out
+ * (ids here; backup_manifest's checksums and encoded paths in daemon/backup).
+ * @return 0, or -EINVAL if @p hex is not 2 * @p n hex characters (@p out may then be partly
+ * written). Thread-safe.
+ */
+int execd_hex_decode(const char *hex, unsigned char *out, size_t n);
+
+/**
  * Parse exactly 32 hex characters (either case) into @p out.
  * @return 0, or -EINVAL if @p s is not 32 hex characters or is all zeros. Thread-safe.
  */

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "bbint.h"
+#include "id.h"
 #include "persist.h"
 #include "registry/timeline.h"
 #include "wal/crc32c.h"
@@ -63,31 +64,6 @@ __attribute__((format(printf, 3, 4))) static int bad(struct bbv *c, const char *
 	return 1;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Decode @p hex (2*n digits) into @p out. @return 0, or -EINVAL. */
-static int unhex(const char *hex, unsigned char *out, size_t n)
-{
-	if (strlen(hex) != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* The manifest's last line names the SHA-256 of everything before it (parse_manifest.c's
  * verify_manifest_checksum). @return 0 (matches) or 1 (a problem, in @p c). */
 static int check_manifest_checksum(struct bbv *c, const char *text, size_t len, const cJSON *m)
@@ -101,7 +77,7 @@ static int check_manifest_checksum(struct bbv *c, const char *text, size_t len, 
 			before = last;
 			last = i;
 		}
-	if (!cJSON_IsString(cs) || unhex(cs->valuestring, want, sizeof want) < 0)
+	if (!cJSON_IsString(cs) || execd_hex_decode(cs->valuestring, want, sizeof want) < 0)
 		return bad(c, BB_MANIFEST, "no valid Manifest-Checksum");
 	if (last != len - 1 || before == SIZE_MAX)
 		return bad(c, BB_MANIFEST, "the manifest does not end with its checksum line");
@@ -120,7 +96,7 @@ static bool entry_path(const cJSON *f, char *buf, size_t cap)
 		return (size_t)snprintf(buf, cap, "%s", p->valuestring) < cap;
 	p = cJSON_GetObjectItemCaseSensitive(f, "Encoded-Path");
 	size_t n = cJSON_IsString(p) ? strlen(p->valuestring) / 2 : 0;
-	if (!n || n >= cap || unhex(p->valuestring, (unsigned char *)buf, n) < 0)
+	if (!n || n >= cap || execd_hex_decode(p->valuestring, (unsigned char *)buf, n) < 0)
 		return false;
 	buf[n] = '\0';
 	return true;
@@ -194,7 +170,8 @@ static int check_file(struct bbv *c, struct archive *a, const char *path, int *i
 	if (cJSON_IsString(alg) && strcmp(alg->valuestring, "CRC32C") == 0) {
 		unsigned char want[4], have[4];
 		memcpy(have, &crc, sizeof have); /* pg_checksum_final: the bytes in memory order */
-		if (!cJSON_IsString(sum) || unhex(sum->valuestring, want, sizeof want) < 0)
+		if (!cJSON_IsString(sum) ||
+		    execd_hex_decode(sum->valuestring, want, sizeof want) < 0)
 			return bad(c, path, "the manifest's CRC32C checksum is malformed");
 		if (memcmp(want, have, sizeof want) != 0)
 			return bad(c, path, "CRC-32C %02x%02x%02x%02x, the manifest says %s",
