@@ -156,9 +156,18 @@ class SocketActivation(unittest.TestCase):
             self.assertTrue(time.monotonic() < deadline and d.proc.poll() is None,
                             "systemd-socket-activate did not create %s" % path)
             time.sleep(0.01)  # bounded poll for another process's file, not a synchronisation
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(execd_harness.WAIT)
-        s.connect(path)  # queued in the backlog until execd (started now) accepts it
+        # the file appears at bind(), before listen(): until then a connect is refused
+        while True:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(execd_harness.WAIT)
+            try:
+                s.connect(path)  # queued in the backlog until execd (started now) accepts it
+                break
+            except ConnectionRefusedError:
+                s.close()
+                self.assertTrue(time.monotonic() < deadline and d.proc.poll() is None,
+                                "systemd-socket-activate never listened on %s" % path)
+                time.sleep(0.01)  # bounded poll for another process's listen, as above
         s.sendall(b'{"version":1,"command":"status"}\n')
         line = read_line(s)
         s.close()
