@@ -47,6 +47,10 @@ struct s3_config {
 	long connect_timeout_ms; /* 0: 10000 ms */
 	/* A transfer slower than 1 KiB/s for this long fails with -ETIMEDOUT; 0: 60 s. */
 	long stall_timeout_s;
+	/* PEM file of the CA that signs an https endpoint's certificate (a private CA, a
+	 * self-signed test server), as pgBackRest's repo-storage-ca-file; NULL: the system's CAs.
+	 * The certificate and host name are always verified. */
+	const char *ca_file;
 };
 
 struct s3_client;

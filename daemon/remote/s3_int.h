@@ -18,6 +18,7 @@ struct s3_client {
 	char *endpoint;
 	char *access_key;
 	char *secret_key;
+	char *ca_file;  /* NULL: the system's CAs */
 	char sigv4[96]; /* "aws:amz:<region>:s3" for CURLOPT_AWS_SIGV4 */
 	long connect_timeout_ms;
 	long stall_timeout_s;

@@ -70,8 +70,10 @@ struct s3_client *s3_client_new(const struct s3_config *cfg)
 	c->endpoint = strdup(cfg->endpoint);
 	c->access_key = strdup(cfg->access_key);
 	c->secret_key = strdup(cfg->secret_key);
+	c->ca_file = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
 	c->curl = curl_easy_init();
-	if (!c->endpoint || !c->access_key || !c->secret_key || !c->curl) {
+	if (!c->endpoint || !c->access_key || !c->secret_key || !c->curl ||
+	    (cfg->ca_file && !c->ca_file)) {
 		s3_client_free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -97,6 +99,7 @@ void s3_client_free(struct s3_client *c)
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
 	free(c->endpoint);
+	free(c->ca_file);
 	free_secret(c->access_key);
 	free_secret(c->secret_key);
 	free(c);
@@ -384,6 +387,8 @@ static int setup(struct s3_client *c, struct s3_req *r, const char *url, struct 
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
 	curl_easy_setopt(e, CURLOPT_AWS_SIGV4, c->sigv4);
 	curl_easy_setopt(e, CURLOPT_USERNAME, c->access_key);
 	curl_easy_setopt(e, CURLOPT_PASSWORD, c->secret_key);

@@ -7,7 +7,9 @@
 #
 #   radosgw.sh start DIR      start the cluster in the empty or absent DIR; print shell
 #                             assignments of RADOSGW_ENDPOINT, RADOSGW_REGION,
-#                             RADOSGW_ACCESS_KEY, RADOSGW_SECRET_KEY (also kept in DIR/env)
+#                             RADOSGW_ACCESS_KEY, RADOSGW_SECRET_KEY (also kept in DIR/env),
+#                             and, when openssl is there, RADOSGW_TLS_ENDPOINT (https, the
+#                             same gateway) and RADOSGW_CA_FILE (its self-signed certificate)
 #   radosgw.sh stop DIR       stop every daemon started in DIR (SIGTERM, then SIGKILL)
 #   radosgw.sh run CMD ARG..  start in a fresh temporary directory, run CMD with those variables
 #                             in its environment, stop and remove the directory; exit with CMD's
@@ -83,7 +85,7 @@ bluestore cache size = 67108864
 osd memory target = 536870912
 [client.rgw.a]
 rgw data = $DIR/rgw.a
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT$TLS_FRONTEND
 rgw dns name = 127.0.0.1
 EOF
 }
@@ -124,6 +126,19 @@ start_rgw() {
 	wait_for curl -sf -o /dev/null "http://127.0.0.1:$RGW_PORT/"
 }
 
+# A self-signed certificate for 127.0.0.1, so that https clients (execd with a CA file,
+# pgBackRest, which talks to S3 over TLS only) can be tested against the same gateway.
+make_cert() {
+	TLS_FRONTEND=
+	command -v openssl >/dev/null 2>&1 || return 0
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$DIR/tls.key" -out "$DIR/tls.crt" \
+		>>"$DIR/log/mkfs.out" 2>&1 || return 0
+	RGW_TLS_PORT=$(free_port)
+	TLS_FRONTEND=" ssl_endpoint=127.0.0.1:$RGW_TLS_PORT"
+	TLS_FRONTEND="$TLS_FRONTEND ssl_certificate=$DIR/tls.crt ssl_private_key=$DIR/tls.key"
+}
+
 make_user() {
 	ACCESS_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(10).upper())')
 	SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(20))')
@@ -154,6 +169,7 @@ do_start() {
 	FSID=$(python3 -c 'import uuid; print(uuid.uuid4())')
 	MON_PORT=$(free_port)
 	RGW_PORT=$(free_port)
+	make_cert
 	write_conf
 	# On any failure below, stop what was started: a skipped test leaves no daemon behind.
 	trap 'do_stop >/dev/null 2>&1' EXIT
@@ -167,6 +183,10 @@ RADOSGW_REGION=us-east-1
 RADOSGW_ACCESS_KEY=$ACCESS_KEY
 RADOSGW_SECRET_KEY=$SECRET_KEY
 EOF
+	if [ -n "$TLS_FRONTEND" ]; then
+		printf 'RADOSGW_TLS_ENDPOINT=https://127.0.0.1:%s\nRADOSGW_CA_FILE=%s\n' \
+			"$RGW_TLS_PORT" "$DIR/tls.crt" >>"$DIR/env"
+	fi
 	trap - EXIT
 	cat "$DIR/env"
 }

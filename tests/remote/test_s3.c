@@ -332,6 +332,35 @@ START_TEST(bad_credentials)
 }
 END_TEST
 
+/* https with the gateway's own CA: works; without it (the system's CAs), the certificate is
+ * refused before anything is sent. */
+START_TEST(tls_ca_file)
+{
+	struct s3_config cfg = server_config();
+	struct s3_client *c, *bare;
+	const char *b;
+	struct s3_object_info info;
+
+	cfg.endpoint = getenv("RADOSGW_TLS_ENDPOINT");
+	cfg.ca_file = getenv("RADOSGW_CA_FILE");
+	c = s3_client_new(&cfg);
+	ck_assert_ptr_nonnull(c);
+	b = new_bucket(c, "tls");
+	ck_assert_int_eq(s3_put_object(c, b, "k", "over tls", 8), 0);
+	ck_assert_int_eq(s3_head_object(c, b, "k", &info), 0);
+	ck_assert_uint_eq(info.size, 8);
+	cfg.ca_file = NULL;
+	bare = s3_client_new(&cfg);
+	ck_assert_ptr_nonnull(bare);
+	ck_assert_int_eq(s3_head_object(bare, b, "k", NULL), -EIO);
+	ck_assert_str_eq(s3_client_error(bare, NULL), "");
+	s3_client_free(bare);
+	ck_assert_int_eq(s3_delete_object(c, b, "k"), 0);
+	ck_assert_int_eq(s3_bucket_delete(c, b), 0);
+	s3_client_free(c);
+}
+END_TEST
+
 /* A Content-MD5 that is not the body's (a body corrupted on the way): the server refuses it. */
 START_TEST(bad_digest)
 {
@@ -382,6 +411,8 @@ int main(void)
 		tcase_add_test(tc, multipart_abort);
 		tcase_add_test(tc, bad_credentials);
 		tcase_add_test(tc, bad_digest);
+		if (getenv("RADOSGW_TLS_ENDPOINT"))
+			tcase_add_test(tc, tls_ca_file);
 		suite_add_tcase(s, tc);
 	} else {
 		printf("test_s3: RADOSGW_ENDPOINT not set: the radosgw cases are left out\n");
