@@ -86,7 +86,6 @@ osd memory target = 536870912
 [client.rgw.a]
 rgw data = $DIR/rgw.a
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT$TLS_FRONTEND
-rgw dns name = 127.0.0.1
 EOF
 }
 
@@ -127,12 +126,15 @@ start_rgw() {
 }
 
 # A self-signed certificate for 127.0.0.1, so that https clients (execd with a CA file,
-# pgBackRest, which talks to S3 over TLS only) can be tested against the same gateway.
+# pgBackRest, which talks to S3 over TLS only) can be tested against the same gateway. No
+# `rgw dns name` in the configuration: with one, radosgw takes a request for another host name
+# (pgBackRest sends `localhost`, the name its TLS check needs) as one for a virtual-hosted
+# bucket; without one, every request is path-style, as execd and pgBackRest send them.
 make_cert() {
 	TLS_FRONTEND=
 	command -v openssl >/dev/null 2>&1 || return 0
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
-		-addext subjectAltName=IP:127.0.0.1 -keyout "$DIR/tls.key" -out "$DIR/tls.crt" \
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$DIR/tls.key" -out "$DIR/tls.crt" \
 		>>"$DIR/log/mkfs.out" 2>&1 || return 0
 	RGW_TLS_PORT=$(free_port)
 	TLS_FRONTEND=" ssl_endpoint=127.0.0.1:$RGW_TLS_PORT"
