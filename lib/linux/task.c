@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -40,21 +41,47 @@ static struct ex_registry_shard *shard_of(struct ex_runtime *rt, uint64_t id)
 void ex__registry_init(struct ex_runtime *rt)
 {
 	for (unsigned i = 0; i < EX_REGISTRY_SHARDS; i++) {
-		ex__short_lock_init(&rt->shards[i].lock);
+		atomic_init(&rt->shards[i].lock, 0);
 		rt->shards[i].head = NULL;
 	}
+}
+
+/*
+ * The shard's spinlock. Held for a few pointer moves (spawn, free) or one walk of the shard
+ * (introspection, which snapshots and calls back outside it). A waiter pauses, then yields its
+ * CPU, so that a holder preempted on a busy machine gets to run.
+ */
+static void shard_lock(struct ex_registry_shard *s)
+{
+	for (unsigned n = 0;; n++) {
+		if (!atomic_load_explicit(&s->lock, memory_order_relaxed) &&
+		    !atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
+			return;
+		if (n < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		} else {
+			sched_yield();
+		}
+	}
+}
+
+static void shard_unlock(struct ex_registry_shard *s)
+{
+	atomic_store_explicit(&s->lock, 0, memory_order_release);
 }
 
 static void registry_add(struct ex_runtime *rt, struct ex_task *t)
 {
 	struct ex_registry_shard *s = shard_of(rt, t->id);
-	pthread_mutex_lock(&s->lock);
+	shard_lock(s);
 	t->reg_prev = NULL;
 	t->reg_next = s->head;
 	if (s->head)
 		s->head->reg_prev = t;
 	s->head = t;
-	pthread_mutex_unlock(&s->lock);
+	shard_unlock(s);
 }
 
 static void registry_remove_locked(struct ex_registry_shard *s, struct ex_task *t)
@@ -73,14 +100,13 @@ void ex__registry_orphan_all(struct ex_runtime *rt)
 {
 	for (unsigned i = 0; i < EX_REGISTRY_SHARDS; i++) {
 		struct ex_registry_shard *s = &rt->shards[i];
-		pthread_mutex_lock(&s->lock);
+		shard_lock(s);
 		while (s->head) {
 			struct ex_task *t = s->head;
 			registry_remove_locked(s, t);
 			t->rt = NULL;
 		}
-		pthread_mutex_unlock(&s->lock);
-		pthread_mutex_destroy(&s->lock);
+		shard_unlock(s);
 	}
 }
 
@@ -139,14 +165,20 @@ uint64_t ex__live_count(struct ex_runtime *rt)
 
 void ex__task_unref(struct ex_task *t)
 {
-	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+	/* Holding the only reference, a load tells: nobody else can take one (a reference is only
+	 * taken through one already held: a waker, the queue entry of the polling worker). This
+	 * spares the usual last holder, the join that found its task complete, a read-modify-write
+	 * of the line the completing worker wrote last. The acquire load reads the last decrement
+	 * (an acq_rel RMW), so every other holder's use of the task happens before the free. */
+	if (atomic_load_explicit(&t->refs, memory_order_acquire) != 1 &&
+	    atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	struct ex_runtime *rt = t->rt;
 	if (rt) {
 		struct ex_registry_shard *s = shard_of(rt, t->id);
-		pthread_mutex_lock(&s->lock);
+		shard_lock(s);
 		registry_remove_locked(s, t);
-		pthread_mutex_unlock(&s->lock);
+		shard_unlock(s);
 		if (t->fut) {
 			/* Nothing can wake it any more: it would stay pending forever. Its future is not
 			 * dropped (rule 1: never drop a pending future); say so. */
@@ -159,7 +191,8 @@ void ex__task_unref(struct ex_task *t)
 		}
 	}
 	ex_waker_drop(&t->join_waker);
-	free(t->name);
+	if (t->name)
+		free(t->name);
 	ex__task_free(t);
 }
 
@@ -345,7 +378,7 @@ int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_task_info *
 		return -EINVAL;
 	struct ex_registry_shard *s = shard_of(rt, id);
 	int r = -ENOENT;
-	pthread_mutex_lock(&s->lock);
+	shard_lock(s);
 	for (struct ex_task *t = s->head; t; t = t->reg_next) {
 		if (t->id == id) {
 			snapshot(t, info);
@@ -353,7 +386,7 @@ int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_task_info *
 			break;
 		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	shard_unlock(s);
 	return r;
 }
 
@@ -367,19 +400,19 @@ int ex_runtime_foreach_task(struct ex_runtime *rt, int (*cb)(const struct ex_tas
 		struct ex_registry_shard *s = &rt->shards[i];
 		size_t n = 0, cap = 0;
 		struct ex_task_info *v = NULL;
-		pthread_mutex_lock(&s->lock);
+		shard_lock(s);
 		for (struct ex_task *t = s->head; t; t = t->reg_next)
 			cap++;
 		if (cap) {
 			v = malloc(cap * sizeof(*v));
 			if (!v) {
-				pthread_mutex_unlock(&s->lock);
+				shard_unlock(s);
 				return -ENOMEM;
 			}
 			for (struct ex_task *t = s->head; t; t = t->reg_next)
 				snapshot(t, &v[n++]);
 		}
-		pthread_mutex_unlock(&s->lock);
+		shard_unlock(s);
 		for (size_t k = 0; k < n; k++) {
 			int r = cb(&v[k], arg);
 			if (r) {
