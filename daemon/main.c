@@ -12,6 +12,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,21 @@ static void on_sigquit(int sig)
 	_exit(128 + SIGQUIT);
 }
 
+/*
+ * glibc's malloc adapts its thresholds to the largest block freed: after a timeline's catch-up
+ * (128 KiB CopyData messages from PQgetCopyData, freed by the flush job's pool thread), blocks
+ * up to 32 MiB stop being mmap()ed and each thread's arena keeps up to twice that free at its top
+ * instead of giving it back. With 16 pool threads and 2 workers that was 4-6 MiB resident per
+ * arena, idle (issue 18: RSS per timeline). Fixed thresholds end the adaptation: 256 KiB keeps a
+ * message in the arenas (no mmap per message), anything freed above 512 KiB at an arena's top
+ * goes back to the system. Source: mallopt(3), M_MMAP_THRESHOLD and M_TRIM_THRESHOLD.
+ */
+static void malloc_tune(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 512 * 1024);
+}
+
 int main(int argc, char **argv)
 {
 	struct ex_runtime_config cfg;
@@ -235,6 +251,7 @@ int main(int argc, char **argv)
 	int64_t out = 1;
 	int r;
 
+	malloc_tune();
 	switch (config_parse(argc, argv, stdout, stderr)) {
 	case CONFIG_EXIT_OK:
 		return 0;

@@ -121,9 +121,10 @@ enum walrecv_input walrecv_receive(struct walrecv_stream *s)
 		int n = PQgetCopyData(c->conn, &buf, 1);
 		if (n == 0) {
 			/* libpq's buffer is empty; is the socket too? (a zero-timeout poll never
-			 * blocks). Only then is everything the server sent taken. */
+			 * blocks). Only then is everything the server sent taken. A hang-up or an
+			 * error is read too: PQconsumeInput reports it. */
 			struct pollfd pfd = { .fd = c->sock, .events = POLLIN };
-			if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+			if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
 				return WALRECV_INPUT_EMPTY;
 			if (!PQconsumeInput(c->conn)) {
 				walrecv_fail(c, -EIO, "receiving: %s", PQerrorMessage(c->conn));

@@ -145,16 +145,12 @@ static int write_round(struct walrecv_stream *s)
 	return job_send(s);
 }
 
-/* Take what arrived meanwhile, without waiting. @return FLUSH_NEXT_ROUND if there is WAL to
- * write (or more to take); FLUSH_DONE when the socket is empty, the copy ended, or the task must
- * answer the server. */
+/* Take what arrived meanwhile, without waiting (walrecv_receive reads the socket only when
+ * libpq holds no complete message, so that libpq's input buffer stays the size of a message).
+ * @return FLUSH_NEXT_ROUND if there is WAL to write (or more to take); FLUSH_DONE when the socket
+ * is empty, the copy ended, or the task must answer the server. */
 static enum flush_next receive_more(struct walrecv_stream *s)
 {
-	if (!PQconsumeInput(s->c->conn)) {
-		walrecv_fail(s->c, -EIO, "receiving: %s", PQerrorMessage(s->c->conn));
-		s->input = WALRECV_INPUT_FAILED;
-		return FLUSH_DONE;
-	}
 	s->input = walrecv_receive(s);
 	/* what was taken is written first (the next round), whatever came with it */
 	if (s->head)

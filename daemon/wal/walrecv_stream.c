@@ -37,13 +37,12 @@ void walrecv_stream_release(struct walrecv_stream *s)
 	walrecv_pending_free(s);
 }
 
-/* What libpq read from the socket, then walrecv_receive(). */
+/* The messages libpq holds, and the socket read only when it holds no complete one
+ * (walrecv_receive): a PQconsumeInput on every wake-up would read ahead of what is taken, and
+ * libpq's input buffer, which never shrinks, grew to a whole catch-up (8-14 MiB per timeline
+ * created on a busy server, docs/benchmarks.md, issue 18). pg_receivewal reads the same way. */
 static enum walrecv_input receive_input(struct walrecv_stream *s)
 {
-	if (!PQconsumeInput(s->c->conn)) {
-		walrecv_fail(s->c, -EIO, "receiving: %s", PQerrorMessage(s->c->conn));
-		return WALRECV_INPUT_FAILED;
-	}
 	return walrecv_receive(s);
 }
 
