@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "registry/registry.h"
+#include "remote/rconf.h"
 
 #define TENANT_META "tenant.json"
 #define TIMELINE_META "timeline.json"
@@ -27,6 +28,9 @@ struct tenant {
 	struct execd_id id;
 	char *dir; /**< absolute: STATE/tenants/<tenant> */
 	int64_t created_at_ms;
+	/** Remote storage (issue 21), or NULL: set before publication, then constant (read
+	 * without the lock by holders of the tenant's entry, copied out by registry_tenant_remote). */
+	struct remote_conf *remote;
 	enum reg_state state;
 	struct timeline *timelines;
 	struct tenant *next;

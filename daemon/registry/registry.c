@@ -81,6 +81,9 @@ void tenant_free(struct tenant *t)
 		t->timelines = tl->next;
 		timeline_free(tl);
 	}
+	if (t->remote)
+		remote_conf_free(t->remote);
+	free(t->remote);
 	free(t->dir);
 	free(t);
 }
@@ -95,11 +98,23 @@ void tenant_drop(struct tenant *t)
 	tenant_free(t);
 }
 
+int registry_tenant_remote(const struct execd_id *tenant, struct remote_conf *out)
+{
+	struct tenant *t;
+	int r;
+	pthread_mutex_lock(&reg.lock);
+	t = tenant_find_visible(tenant);
+	r = !t ? -ENOENT : !t->remote ? -ENODATA : remote_conf_dup(t->remote, out);
+	pthread_mutex_unlock(&reg.lock);
+	return r;
+}
+
 void tenant_fill_info(const struct tenant *t, struct tenant_info *out)
 {
 	out->id = t->id;
 	out->stopping = t->state == REG_STOPPING;
 	out->created_at_ms = t->created_at_ms;
+	out->has_remote = t->remote != NULL;
 	out->timelines = 0;
 	for (struct timeline *tl = t->timelines; tl; tl = tl->next)
 		out->timelines += reg_visible(tl->state);
