@@ -59,7 +59,9 @@ int meta_write_tenant(const struct tenant *t)
 	cJSON *o = cJSON_CreateObject();
 	if (!o || !add_id(o, "id", &t->id) ||
 	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)t->created_at_ms) ||
-	    (t->remote && remote_conf_to_json(t->remote, o, "remote") < 0)) {
+	    (t->remote &&
+	     (remote_conf_to_json(t->remote, o, "remote") < 0 ||
+	      !cJSON_AddNumberToObject(o, "remote_generation", (double)t->remote->generation)))) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
@@ -141,8 +143,9 @@ static int read_json(const char *dir, const char *name, const struct execd_id *i
 }
 
 /* tenant.json's "remote" (absent: none), checked as tenant.create checks it. */
-static int read_remote(struct tenant *t, const cJSON *o)
+static int read_remote(struct tenant *t, const cJSON *o_tenant)
 {
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(o_tenant, "remote");
 	char why[256];
 	int r;
 	if (!o)
@@ -156,6 +159,8 @@ static int read_remote(struct tenant *t, const cJSON *o)
 			log_error("corrupt metadata %s/%s: %s", t->dir, TENANT_META, why);
 			r = -EBADMSG;
 		}
+	} else {
+		t->remote->generation = (uint64_t)json_ms(o_tenant, "remote_generation");
 	}
 	return r;
 }
@@ -167,7 +172,7 @@ int meta_read_tenant(struct tenant *t)
 	if (r < 0)
 		return r;
 	t->created_at_ms = json_ms(o, "created_at_ms");
-	r = read_remote(t, cJSON_GetObjectItemCaseSensitive(o, "remote"));
+	r = read_remote(t, o);
 	cJSON_Delete(o);
 	return r;
 }

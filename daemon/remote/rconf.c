@@ -34,19 +34,23 @@ static int dup_field(const char *s, char **out)
 int remote_conf_dup(const struct remote_conf *src, struct remote_conf *dst)
 {
 	memset(dst, 0, sizeof *dst);
-	if (dup_field(src->endpoint, &dst->endpoint) < 0 || dup_field(src->bucket, &dst->bucket) < 0 ||
-	    dup_field(src->region, &dst->region) < 0 || dup_field(src->prefix, &dst->prefix) < 0 ||
+	if (dup_field(src->endpoint, &dst->endpoint) < 0 ||
+	    dup_field(src->bucket, &dst->bucket) < 0 || dup_field(src->region, &dst->region) < 0 ||
+	    dup_field(src->prefix, &dst->prefix) < 0 ||
 	    dup_field(src->credentials_file, &dst->credentials_file) < 0) {
 		remote_conf_free(dst);
 		return -ENOMEM;
 	}
+	dst->generation = src->generation;
 	return 0;
 }
 
 /* http(s)://host[:port] with an optional single trailing '/': what s3_client_new() takes. */
 static bool endpoint_valid(const char *s)
 {
-	const char *host = !strncmp(s, "http://", 7) ? s + 7 : !strncmp(s, "https://", 8) ? s + 8 : NULL;
+	const char *host = !strncmp(s, "http://", 7)    ? s + 7
+			   : !strncmp(s, "https://", 8) ? s + 8
+							: NULL;
 	size_t n;
 	if (!host || !*host)
 		return false;
@@ -131,8 +135,7 @@ static int check_members(const cJSON *o, char *why, size_t whylen)
 	const cJSON *m;
 	if (!cJSON_IsObject(o))
 		return why_set(why, whylen, "%s must be an object", "remote");
-	cJSON_ArrayForEach(m, o)
-	{
+	cJSON_ArrayForEach (m, o) {
 		if (!m->string || !is_conf_key(m->string))
 			return why_set(why, whylen, "remote: unknown key \"%.64s\"",
 				       m->string ? m->string : "");
@@ -167,7 +170,8 @@ static int conf_validate(const struct remote_conf *c, char *why, size_t whylen)
 			       "\"..\" segments, at most 512 bytes",
 			       "prefix");
 	if (c->credentials_file[0] != '/' || strlen(c->credentials_file) >= 4096)
-		return why_set(why, whylen, "remote.%s must be an absolute path", "credentials_file");
+		return why_set(why, whylen, "remote.%s must be an absolute path",
+			       "credentials_file");
 	return 0;
 }
 

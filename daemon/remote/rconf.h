@@ -20,6 +20,7 @@
 #define EXECD_RCONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -32,6 +33,10 @@ struct remote_conf {
 	char *region;           /**< SigV4 region; "us-east-1" when not given */
 	char *prefix;           /**< key prefix without leading/trailing '/'; "" = none */
 	char *credentials_file; /**< absolute path of the credentials file */
+	/** The generation this execd holds the tenant with (attachment.json), 0 = none yet. Not
+	 * part of the user's JSON (remote_conf_from_json/to_json leave it): tenant.json keeps it
+	 * as "remote_generation" beside "remote" (registry/meta.c). */
+	uint64_t generation;
 };
 
 /** The region used when the configuration names none. */

@@ -115,9 +115,10 @@ static int parse_line(char *line, struct creds *k)
 	*eq = '\0';
 	key = trim(line);
 	val = trim(eq + 1);
-	dst = !strcmp(key, "access_key_id") || !strcmp(key, "aws_access_key_id")	  ? k->access
-	      : !strcmp(key, "secret_access_key") || !strcmp(key, "aws_secret_access_key") ? k->secret
-											    : NULL;
+	dst = !strcmp(key, "access_key_id") || !strcmp(key, "aws_access_key_id") ? k->access
+	      : !strcmp(key, "secret_access_key") || !strcmp(key, "aws_secret_access_key")
+		      ? k->secret
+		      : NULL;
 	if (!dst || !*val || strlen(val) >= sizeof k->access)
 		return -EINVAL;
 	strcpy(dst, val);
@@ -139,7 +140,8 @@ static int parse_creds(char *buf, struct creds *k, const char *path, char *why, 
 	}
 	if (!k->access[0] || !k->secret[0])
 		return whyf(why, whylen, -EINVAL,
-			    "credentials file %s lacks access_key_id or secret_access_key", path, 0);
+			    "credentials file %s lacks access_key_id or secret_access_key", path,
+			    0);
 	return 0;
 }
 

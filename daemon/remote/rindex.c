@@ -127,17 +127,17 @@ static cJSON *meta_json(const struct remote_index *idx)
 }
 
 /* Add array @p key of @p n items made by @p fn to @p o. */
-#define ADD_ARRAY(o, key, arr, n, fn)                                                    \
-	({                                                                               \
-		cJSON *a_ = cJSON_AddArrayToObject(o, key);                              \
-		bool ok_ = a_ != NULL;                                                   \
-		for (size_t i_ = 0; ok_ && i_ < (n); i_++) {                             \
-			cJSON *e_ = fn(&(arr)[i_]);                                      \
-			ok_ = e_ && cJSON_AddItemToArray(a_, e_);                        \
-			if (!ok_)                                                        \
-				cJSON_Delete(e_);                                        \
-		}                                                                        \
-		ok_;                                                                     \
+#define ADD_ARRAY(o, key, arr, n, fn)                             \
+	({                                                        \
+		cJSON *a_ = cJSON_AddArrayToObject(o, key);       \
+		bool ok_ = a_ != NULL;                            \
+		for (size_t i_ = 0; ok_ && i_ < (n); i_++) {      \
+			cJSON *e_ = fn(&(arr)[i_]);               \
+			ok_ = e_ && cJSON_AddItemToArray(a_, e_); \
+			if (!ok_)                                 \
+				cJSON_Delete(e_);                 \
+		}                                                 \
+		ok_;                                              \
 	})
 
 static bool index_header(cJSON *o, const struct remote_index *idx)
@@ -188,8 +188,7 @@ static int parse_segment(const cJSON *o, struct remote_segment *s)
 {
 	const char *comp;
 	if (!cJSON_IsObject(o) || rjson_dup_str(o, "name", &s->name) < 0 ||
-	    rjson_dup_str(o, "object", &s->object) < 0 ||
-	    !(comp = rjson_str(o, "compression")) ||
+	    rjson_dup_str(o, "object", &s->object) < 0 || !(comp = rjson_str(o, "compression")) ||
 	    rjson_get_u64(o, "size", &s->size) < 0 ||
 	    rjson_get_u64(o, "stored_bytes", &s->stored_bytes) < 0 ||
 	    rjson_copy_str(o, "etag", s->etag, sizeof s->etag) < 0)
@@ -211,8 +210,7 @@ static int parse_backup(const cJSON *o, struct remote_backup *b)
 	b->end_time_ms = rjson_ms(o, "end_time_ms");
 	if (!(b->objects = calloc((size_t)cJSON_GetArraySize(objs) + 1, sizeof *b->objects)))
 		return -ENOMEM;
-	cJSON_ArrayForEach(e, objs)
-	{
+	cJSON_ArrayForEach (e, objs) {
 		if (parse_file(e, &b->objects[b->n_objects++]) < 0)
 			return -EBADMSG;
 	}
@@ -220,20 +218,18 @@ static int parse_backup(const cJSON *o, struct remote_backup *b)
 }
 
 /* Parse array @p key of @p o into *arr (calloc'd) of *n items with @p fn. */
-#define PARSE_ARRAY(o, key, arr, n, fn)                                                  \
-	({                                                                               \
-		const cJSON *a_ = cJSON_GetObjectItemCaseSensitive(o, key), *e_;         \
-		int r_ = cJSON_IsArray(a_) ? 0 : -EBADMSG;                               \
-		if (!r_ && !((arr) = calloc((size_t)cJSON_GetArraySize(a_) + 1,          \
-					    sizeof *(arr))))                             \
-			r_ = -ENOMEM;                                                    \
-		if (!r_)                                                                 \
-			cJSON_ArrayForEach(e_, a_)                                       \
-			{                                                                \
-				if (!r_)                                                 \
-					r_ = fn(e_, &(arr)[(n)++]);                      \
-			}                                                                \
-		r_;                                                                      \
+#define PARSE_ARRAY(o, key, arr, n, fn)                                                          \
+	({                                                                                       \
+		const cJSON *a_ = cJSON_GetObjectItemCaseSensitive(o, key), *e_;                 \
+		int r_ = cJSON_IsArray(a_) ? 0 : -EBADMSG;                                       \
+		if (!r_ && !((arr) = calloc((size_t)cJSON_GetArraySize(a_) + 1, sizeof *(arr)))) \
+			r_ = -ENOMEM;                                                            \
+		if (!r_)                                                                         \
+			cJSON_ArrayForEach (e_, a_) {                                            \
+				if (!r_)                                                         \
+					r_ = fn(e_, &(arr)[(n)++]);                              \
+			}                                                                        \
+		r_;                                                                              \
 	})
 
 static int parse_meta(const cJSON *o, struct remote_index *idx)

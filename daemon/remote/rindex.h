@@ -44,8 +44,8 @@ int remote_key_timeline(const struct remote_conf *c, const struct execd_id *t,
 int remote_key_index(const struct remote_conf *c, const struct execd_id *t,
 		     const struct execd_id *tl, uint64_t gen, char **out);
 /** "P/tenants/T/timelines/TL/wal/<file>". */
-int remote_key_wal(const struct remote_conf *c, const struct execd_id *t,
-		   const struct execd_id *tl, const char *file, char **out);
+int remote_key_wal(const struct remote_conf *c, const struct execd_id *t, const struct execd_id *tl,
+		   const char *file, char **out);
 /** "P/tenants/T/timelines/TL/backups/<id>/<file>". */
 int remote_key_backup(const struct remote_conf *c, const struct execd_id *t,
 		      const struct execd_id *tl, const char *id, const char *file, char **out);
@@ -185,5 +185,17 @@ int remote_attachment_get(struct s3_client *cl, const struct remote_conf *c,
 /** PUT tenant @p t's attachment.json as @p a. @return 0 or -errno of s3.h. */
 int remote_attachment_put(struct s3_client *cl, const struct remote_conf *c,
 			  const struct execd_id *t, const struct remote_attachment *a);
+
+/**
+ * tenant.create with a remote (rclaim.c): claim tenant @p t in @p c's bucket for node @p node
+ * (32 hex, or "" if unknown). Reads attachment.json: none gives generation 1; one that says
+ * "attached" is refused (-EEXIST, @p why naming its generation and node: the tenant lives on
+ * another execd, tenant.attach --force takes it over); a detached one gives its generation + 1.
+ * Writes it, reads it back and checks it (a concurrent claim loses with -EEXIST).
+ * @return 0 with *gen; -EEXIST; -EACCES/-ENOENT/-EINVAL (credentials, bucket); -errno of s3.h,
+ * with @p why. Blocking.
+ */
+int remote_claim_new_tenant(const struct remote_conf *c, const struct execd_id *t, const char *node,
+			    uint64_t *gen, char *why, size_t whylen);
 
 #endif /* EXECD_RINDEX_H */

@@ -27,7 +27,7 @@ struct remote_segment *remote_index_find_segment(const struct remote_index *idx,
 {
 	size_t i = segment_lower_bound(idx, name);
 	return i < idx->n_segments && !strcmp(idx->segments[i].name, name) ? &idx->segments[i]
-									     : NULL;
+									   : NULL;
 }
 
 static int segment_copy(const struct remote_segment *src, struct remote_segment *dst)

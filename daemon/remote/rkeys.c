@@ -58,8 +58,8 @@ int remote_key_index(const struct remote_conf *c, const struct execd_id *t,
 	return remote_key_timeline(c, t, tl, rel, out);
 }
 
-int remote_key_wal(const struct remote_conf *c, const struct execd_id *t,
-		   const struct execd_id *tl, const char *file, char **out)
+int remote_key_wal(const struct remote_conf *c, const struct execd_id *t, const struct execd_id *tl,
+		   const char *file, char **out)
 {
 	char *rel;
 	int r;
