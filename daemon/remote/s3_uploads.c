@@ -28,8 +28,9 @@ static int uploads_parse(struct s3_client *c, const struct s3_buf *b, s3_upload_
 			continue;
 		key = s3_xml_child_text(n, "Key");
 		id = s3_xml_child_text(n, "UploadId");
-		err = key && id ? fn(key, id, arg)
-				: s3_set_error(c, -EBADMSG, "", "an upload without Key or UploadId");
+		err = key && id
+			      ? fn(key, id, arg)
+			      : s3_set_error(c, -EBADMSG, "", "an upload without Key or UploadId");
 		xmlFree(key);
 		xmlFree(id);
 	}
@@ -37,8 +38,8 @@ static int uploads_parse(struct s3_client *c, const struct s3_buf *b, s3_upload_
 	return err;
 }
 
-int s3_multipart_list(struct s3_client *c, const char *bucket, const char *prefix,
-		      s3_upload_fn fn, void *arg)
+int s3_multipart_list(struct s3_client *c, const char *bucket, const char *prefix, s3_upload_fn fn,
+		      void *arg)
 {
 	struct s3_req r = { .method = "GET", .bucket = bucket, .body_fd = -1, .out_fd = -1 };
 	unsigned char md5[16];

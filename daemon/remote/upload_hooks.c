@@ -41,7 +41,7 @@ static int listed(struct upload_state *st, const char *name, char **key, uint64_
 int upload_hook_may_remove(struct timeline *tl, const char *name, uint64_t size)
 {
 	struct upload_state *st = upload_state_find(tl);
-	struct remote_conf conf;
+	struct remote_conf conf = { 0 };
 	struct s3_object_info info;
 	struct s3_client *cl;
 	uint64_t want = 0;
@@ -49,8 +49,8 @@ int upload_hook_may_remove(struct timeline *tl, const char *name, uint64_t size)
 	int r;
 	(void)size; /* the local file may be plain while the object is compressed */
 	if (!st) {  /* no upload state: no remote storage, or its task has not run yet */
-		r = registry_tenant_remote(&tl->tenant_id, &conf);
-		remote_conf_free(&conf);
+		if ((r = registry_tenant_remote(&tl->tenant_id, &conf)) == 0)
+			remote_conf_free(&conf);
 		return r == -ENODATA ? -ENODATA : 0;
 	}
 	if (listed(st, name, &key, &want, etag) < 0)
