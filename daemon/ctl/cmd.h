@@ -22,6 +22,7 @@
 #include "task_mgr.h"
 #include "wal/wal.h"
 #include "backup/backup.h"
+#include "remote/rconf.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define MAX_TIMEOUT_MS (24ull * 3600 * 1000)
@@ -83,6 +84,8 @@ struct req {
 	uint64_t time_ms, rate;
 	char *backup_id;
 	struct backup_waiter bw; /* backup.create --wait; released by req_free */
+	/* tenant.create's "remote" (issue 21); freed by req_free */
+	struct remote_conf *remote;
 };
 
 /* ---- the two halves of ctl_dispatch() (dispatch.c), apart for tests/fuzz ---- */

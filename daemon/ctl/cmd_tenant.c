@@ -2,21 +2,69 @@
 /* daemon/ctl/cmd_tenant.c — the commands of tenants: tenant.create, tenant.list, tenant.delete. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
+#include "remote/rindex.h"
 #include "view.h"
+
+/* tenant.create's optional "remote" object (issue 21): checked here, the file on the pool. */
+static int arg_remote(struct req *r, const cJSON *args)
+{
+	const cJSON *o = args ? cJSON_GetObjectItemCaseSensitive(args, "remote") : NULL;
+	char why[256];
+	int e;
+	if (!o || cJSON_IsNull(o))
+		return 0;
+	if (!(r->remote = calloc(1, sizeof *r->remote)))
+		return req_oom(r);
+	if ((e = remote_conf_from_json(o, r->remote, why, sizeof why)) < 0) {
+		free(r->remote);
+		r->remote = NULL;
+		return e == -EINVAL ? req_fail(r, e, "%s", why) : req_oom(r);
+	}
+	return 1;
+}
 
 int prep_tenant_create(struct req *r, const cJSON *args)
 {
 	int x = arg_new_id(r, args);
+	if (x >= 0)
+		x = arg_remote(r, args);
 	return x < 0 ? x : 0;
+}
+
+/* The remote part of a create: the credentials file's checks, then the tenant's first
+ * generation in the bucket (refused if another execd holds it). */
+static int remote_claim(struct req *r, const struct execd_id *id)
+{
+	char why[300] = "";
+	int e = remote_conf_check(r->remote, why, sizeof why);
+	if (e < 0)
+		return req_fail(r, e == -EACCES ? -EACCES : -EINVAL, "%s", why);
+	e = remote_claim_new_tenant(r->remote, id, "", &r->remote->generation, why, sizeof why);
+	if (e == -EEXIST || e == -EACCES)
+		return req_fail(r, e, "%s", why);
+	if (e < 0)
+		return req_fail(r, -EAGAIN, "%s", why);
+	return 0;
 }
 
 static int64_t blk_tenant_create(void *arg)
 {
 	struct req *r = arg;
 	struct tenant_info t;
-	int e = tenant_create(r->has_id ? &r->id_arg : NULL, &t);
+	struct execd_id gen;
+	int e;
+	if (!r->has_id && r->remote) { /* the claim names the id: generate it first */
+		if ((e = execd_id_generate(&gen)) < 0)
+			return req_fail(r, e, "cannot generate an id: %s", strerror(-e));
+		r->id_arg = gen;
+		r->has_id = true;
+	}
+	if (r->remote && (e = remote_claim(r, &r->id_arg)) < 0)
+		return e;
+	e = tenant_create_remote(r->has_id ? &r->id_arg : NULL, r->remote, &t);
 	if (e == -ESHUTDOWN)
 		return req_fail(r, e, "the tenant is being deleted or the daemon is stopping");
 	return created(r, e, "tenant", e == 0 ? view_tenant(&t) : NULL);

@@ -70,6 +70,9 @@ static void req_free(struct req *r)
 	free(r->name);
 	backup_waiter_free(&r->bw);
 	free(r->backup_id);
+	if (r->remote)
+		remote_conf_free(r->remote);
+	free(r->remote);
 	free(r);
 }
 

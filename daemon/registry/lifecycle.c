@@ -117,6 +117,28 @@ static int tenant_write(struct tenant *t)
 
 int tenant_create(const struct execd_id *id, struct tenant_info *out)
 {
+	return tenant_create_remote(id, NULL, out);
+}
+
+/* A copy of @p remote for a new tenant's entry (NULL stays NULL). */
+static int remote_copy(const struct remote_conf *remote, struct remote_conf **out)
+{
+	*out = NULL;
+	if (!remote)
+		return 0;
+	if (!(*out = calloc(1, sizeof **out)))
+		return -ENOMEM;
+	if (remote_conf_dup(remote, *out) < 0) {
+		free(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int tenant_create_remote(const struct execd_id *id, const struct remote_conf *remote,
+			 struct tenant_info *out)
+{
 	struct execd_id gen;
 	struct tenant *t;
 	int r;
@@ -135,7 +157,9 @@ int tenant_create(const struct execd_id *id, struct tenant_info *out)
 		return r;
 	}
 	t->created_at_ms = unix_ms();
-	r = tenant_write(t);
+	if ((r = remote_copy(remote, &t->remote)) == 0 && (r = tenant_write(t)) == 0 &&
+	    (r = tenant_remote_publish(t)) < 0)
+		persist_remove_tree(t->dir);
 	pthread_mutex_lock(&reg.lock);
 	if (r == 0) { /* on disk: now, and only now, visible */
 		t->state = REG_ACTIVE;

@@ -58,7 +58,10 @@ int meta_write_tenant(const struct tenant *t)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (!o || !add_id(o, "id", &t->id) ||
-	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)t->created_at_ms)) {
+	    !cJSON_AddNumberToObject(o, "created_at_ms", (double)t->created_at_ms) ||
+	    (t->remote &&
+	     (remote_conf_to_json(t->remote, o, "remote") < 0 ||
+	      !cJSON_AddNumberToObject(o, "remote_generation", (double)t->remote->generation)))) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
@@ -139,6 +142,29 @@ static int read_json(const char *dir, const char *name, const struct execd_id *i
 	return 0;
 }
 
+/* tenant.json's "remote" (absent: none), checked as tenant.create checks it. */
+static int read_remote(struct tenant *t, const cJSON *o_tenant)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(o_tenant, "remote");
+	char why[256];
+	int r;
+	if (!o)
+		return 0;
+	if (!(t->remote = calloc(1, sizeof *t->remote)))
+		return -ENOMEM;
+	if ((r = remote_conf_from_json(o, t->remote, why, sizeof why)) < 0) {
+		free(t->remote);
+		t->remote = NULL;
+		if (r == -EINVAL) {
+			log_error("corrupt metadata %s/%s: %s", t->dir, TENANT_META, why);
+			r = -EBADMSG;
+		}
+	} else {
+		t->remote->generation = (uint64_t)json_ms(o_tenant, "remote_generation");
+	}
+	return r;
+}
+
 int meta_read_tenant(struct tenant *t)
 {
 	cJSON *o = NULL;
@@ -146,8 +172,9 @@ int meta_read_tenant(struct tenant *t)
 	if (r < 0)
 		return r;
 	t->created_at_ms = json_ms(o, "created_at_ms");
+	r = read_remote(t, o);
 	cJSON_Delete(o);
-	return 0;
+	return r;
 }
 
 static int dup_opt(const char *s, char **out)

@@ -36,6 +36,7 @@ struct tenant_info {
 	bool stopping;         /**< being deleted */
 	size_t timelines;      /**< number of its (visible) timelines */
 	int64_t created_at_ms; /**< Unix time, ms */
+	bool has_remote;       /**< has a remote storage configuration (registry_tenant_remote) */
 };
 
 /** A counted reference to a timeline (release with timeline_release) and its state then. */
@@ -94,6 +95,23 @@ int timeline_resolve(const struct execd_id *tenant, const char *prefix, struct e
  * -ESHUTDOWN (being deleted / daemon stopping); -ENOMEM; -errno of the file system.
  */
 int tenant_create(const struct execd_id *id, struct tenant_info *out);
+
+/**
+ * As tenant_create(), the tenant with remote storage configuration @p remote (copied; NULL =
+ * none), persisted in its tenant.json as "remote" (issue 21; no secret: the credentials file's
+ * path only). The caller has checked the configuration (remote_conf_check) and the remote
+ * attachment. Blocking. @return as tenant_create().
+ */
+struct remote_conf;
+int tenant_create_remote(const struct execd_id *id, const struct remote_conf *remote,
+			 struct tenant_info *out);
+
+/**
+ * A copy of tenant @p tenant's remote storage configuration into @p out (free with
+ * remote_conf_free). @return 0; -ENOENT (no such visible tenant); -ENODATA (no remote);
+ * -ENOMEM. Never waits for I/O. Thread-safe.
+ */
+int registry_tenant_remote(const struct execd_id *tenant, struct remote_conf *out);
 
 /** Every visible tenant: *out (malloc'd, free()) of *n. @return 0 or -ENOMEM. */
 int tenant_list(struct tenant_info **out, size_t *n);
