@@ -36,6 +36,7 @@
 #include "task_mgr.h"
 #include "registry/registry.h"
 #include "backup/backup.h"
+#include "remote/node.h"
 
 static struct ex_runtime *rt;
 static int fatal_err; /* set once by a failing critical task */
@@ -135,7 +136,9 @@ struct root {
 static int64_t blk_registry_init(void *arg)
 {
 	(void)arg;
-	return registry_init(execd_config.state_dir);
+	int r = registry_init(execd_config.state_dir);
+	/* the node id names this execd in remote attachments (docs/remote-storage.md) */
+	return r < 0 ? r : node_id_init(execd_config.state_dir);
 }
 
 static int64_t blk_registry_start(void *arg)
@@ -167,7 +170,7 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
 		EX_RETURN(&r->a, f, 1);
 	r->listen_fd = (int)r->rc;
-	backup_init(); /* before the timelines' retention runs: it keeps what backups need */
+	backup_init();       /* before the timelines' retention runs: it keeps what backups need */
 	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_registry_start, NULL));
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
 		log_warning("some tenants or timelines did not start (%s); see above",
