@@ -36,6 +36,7 @@
 #include "task_mgr.h"
 #include "registry/registry.h"
 #include "backup/backup.h"
+#include "remote/fetch.h"
 #include "remote/node.h"
 
 static struct ex_runtime *rt;
@@ -171,6 +172,7 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 		EX_RETURN(&r->a, f, 1);
 	r->listen_fd = (int)r->rc;
 	backup_init();       /* before the timelines' retention runs: it keeps what backups need */
+	remote_fetch_init(); /* wal.list shows what is remote only */
 	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_registry_start, NULL));
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
 		log_warning("some tenants or timelines did not start (%s); see above",
