@@ -143,8 +143,9 @@ static int print_attached(const struct execctl *ctx, const cJSON *result, const 
 	printf("Attached tenant %s, generation %" PRId64 ".\n",
 	       json_str(result, "tenant") ?: (const char *)data, json_int(result, "generation", 0));
 	cJSON_ArrayForEach (it, tls) {
-		printf("  timeline %s: remote WAL to %s, resuming at %s\n", json_str(it, "id") ?: "?",
-		       json_str(it, "remote_flush_lsn") ?: "?", json_str(it, "resume_lsn") ?: "?");
+		printf("  timeline %s: remote WAL to %s, resuming at %s\n",
+		       json_str(it, "id") ?: "?", json_str(it, "remote_flush_lsn") ?: "?",
+		       json_str(it, "resume_lsn") ?: "?");
 		if (json_str(it, "gap"))
 			printf("    gap: %s\n", json_str(it, "gap"));
 	}

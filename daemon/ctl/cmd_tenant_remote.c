@@ -158,9 +158,9 @@ int prep_tenant_attach(struct req *r, const cJSON *args)
 	    (x = arg_bool(r, args, "force", &r->rr->force)) < 0)
 		return x;
 	if (execd_id_parse(id, &r->tenant) < 0)
-		return req_fail(r, -EINVAL,
-				"bad tenant id '%.64s': attach needs the full id (32 hex characters)",
-				id);
+		return req_fail(
+			r, -EINVAL,
+			"bad tenant id '%.64s': attach needs the full id (32 hex characters)", id);
 	r->has_tenant = true;
 	if (!cJSON_IsObject(remote))
 		return req_fail(r, -EINVAL, "missing argument 'remote' (an object)");

@@ -93,7 +93,8 @@ static int read_indexes(struct attach *at)
 		struct execd_id tl = at->tls[i].idx.timeline;
 		char b[EXECD_ID_STR_SIZE];
 		if ((r = remote_index_get(at->cl, c, &at->a->tenant, &tl, &at->tls[i].idx)) < 0)
-			snprintf(at->why, at->whylen, "cannot read the index of timeline %s: %s (%s)",
+			snprintf(at->why, at->whylen,
+				 "cannot read the index of timeline %s: %s (%s)",
 				 execd_id_format(&tl, b), strerror(-r),
 				 s3_client_error(at->cl, NULL));
 	}
@@ -110,16 +111,19 @@ static int fetch_partial(struct attach *at, struct att_tl *t, const char *waldir
 	char name[WAL_FNAME_LEN + 1], file[WAL_FNAME_LEN + 16], *key = NULL, path[64];
 	wal_seg_name(idx->pg_timeline, wal_segno(idx->remote_flush_lsn), name);
 	const struct remote_segment *s = remote_index_find_segment(idx, name);
-	if (!s || !s->partial || s->compressed || s->stored_bytes != WAL_SEG_SIZE)
+	if (!s || !s->partial || s->compressed || s->stored_bytes > WAL_SEG_SIZE)
 		return -ENOENT;
 	int r = remote_key_wal(at->a->conf, &idx->tenant, &idx->timeline, s->object, &key);
-	int fd = r < 0 ? r : remote_download(at->cl, at->a->conf, waldir, key, s->stored_bytes, s->etag);
+	int fd = r < 0 ? r
+		       : remote_download(at->cl, at->a->conf, waldir, key, s->stored_bytes,
+					 s->etag);
 	free(key);
 	if (fd < 0)
 		return fd;
 	snprintf(file, sizeof file, "%s.partial", name);
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	r = fsync(fd) < 0 ? -errno : 0;
+	/* the WAL up to the flush LSN: zero-padded to a segment, as the receiver pads one */
+	r = ftruncate(fd, WAL_SEG_SIZE) < 0 || fsync(fd) < 0 ? -errno : 0;
 	if (r == 0 && linkat(AT_FDCWD, path, walfd, file, AT_SYMLINK_FOLLOW) < 0)
 		r = -errno;
 	close(fd);

@@ -159,9 +159,16 @@ static int wal_object(const struct remote_index *idx, const char *name, struct w
 	return 0;
 }
 
-/* Fill the sizes of the fetched file @p fd: a compressed one's content size from its frame. */
+/* Fill the sizes of the fetched file @p fd: a compressed one's content size from its frame.
+ * A ".partial" uploaded at a detach holds the WAL up to the flush LSN only: it is zero-padded to
+ * a whole segment, as the local .partial is (recovery refuses a segment of another size). */
 static int wal_sizes(int fd, uint64_t stored, struct wal_file *out)
 {
+	if (!out->zstd && out->partial && stored < WAL_SEG_SIZE) {
+		if (ftruncate(fd, WAL_SEG_SIZE) < 0)
+			return -errno;
+		stored = WAL_SEG_SIZE;
+	}
 	out->stored = stored;
 	out->size = stored;
 	if (out->zstd) {
@@ -300,7 +307,9 @@ static int more_files(struct timeline *tl, int (*add)(void *ctx, const char *nam
 	for (size_t i = 0; i < idx.n_segments && r == 0; i++) {
 		const struct remote_segment *s = &idx.segments[i];
 		snprintf(name, sizeof name, "%s%s", s->name,
-			 s->partial ? ".partial" : s->compressed ? WALZST_SUFFIX : "");
+			 s->partial      ? ".partial"
+			 : s->compressed ? WALZST_SUFFIX
+					 : "");
 		r = add(ctx, name);
 	}
 	for (size_t i = 0; i < idx.n_history && r == 0; i++)

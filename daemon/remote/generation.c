@@ -67,7 +67,8 @@ int remote_generation_take(struct s3_client *cl, const struct remote_conf *c,
 		execd_log_ids(LOG_WARNING, t, NULL,
 			      "taking the tenant from node %s (generation %llu) by force", a.node,
 			      (unsigned long long)a.generation);
-	struct remote_attachment mine = { .generation = a.generation + 1, .attached = true,
+	struct remote_attachment mine = { .generation = a.generation + 1,
+					  .attached = true,
 					  .at_ms = now_ms() };
 	memcpy(mine.node, me, sizeof mine.node);
 	if ((r = remote_attachment_put(cl, c, t, &mine)) < 0) {

@@ -59,8 +59,7 @@ int node_id_init(const char *state_dir)
 	free(text);
 	if (r < 0) {
 		if (r != -EBADMSG)
-			log_error("cannot set up %s/%s: %s", state_dir, NODE_ID_FILE,
-				  strerror(-r));
+			log_error("cannot set up %s/%s: %s", state_dir, NODE_ID_FILE, strerror(-r));
 		return r;
 	}
 	pthread_mutex_lock(&node_lock);
