@@ -19,6 +19,7 @@ static const char *const kind_names[TASK_KIND__COUNT] = {
 	[TASK_KIND_OTHER] = "other",
 	[TASK_KIND_WAL_COMPRESS] = "wal_compress",
 	[TASK_KIND_BASEBACKUP] = "basebackup",
+	[TASK_KIND_REMOTE_UPLOAD] = "remote_upload",
 };
 
 static const char *const state_names[TASK_STATE__COUNT] = {

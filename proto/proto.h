@@ -31,8 +31,9 @@ enum task_kind {
 	TASK_KIND_STATUS,           /**< sd_notify STATUS=/WATCHDOG=1 */
 	TASK_KIND_SIGNAL_HANDLER,   /**< turns signals into shutdown */
 	TASK_KIND_OTHER,
-	TASK_KIND_WAL_COMPRESS, /**< compresses completed WAL segments with zstd (daemon/wal) */
-	TASK_KIND_BASEBACKUP,   /**< takes a base backup of a timeline's source (daemon/backup) */
+	TASK_KIND_WAL_COMPRESS,  /**< compresses completed WAL segments with zstd (daemon/wal) */
+	TASK_KIND_BASEBACKUP,    /**< takes a base backup of a timeline's source (daemon/backup) */
+	TASK_KIND_REMOTE_UPLOAD, /**< uploads a timeline's WAL and backups (daemon/remote) */
 	TASK_KIND__COUNT
 };
 

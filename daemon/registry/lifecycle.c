@@ -157,8 +157,9 @@ int tenant_create_remote(const struct execd_id *id, const struct remote_conf *re
 		return r;
 	}
 	t->created_at_ms = unix_ms();
-	if ((r = remote_copy(remote, &t->remote)) == 0)
-		r = tenant_write(t);
+	if ((r = remote_copy(remote, &t->remote)) == 0 && (r = tenant_write(t)) == 0 &&
+	    (r = tenant_remote_publish(t)) < 0)
+		persist_remove_tree(t->dir);
 	pthread_mutex_lock(&reg.lock);
 	if (r == 0) { /* on disk: now, and only now, visible */
 		t->state = REG_ACTIVE;

@@ -169,6 +169,8 @@ static int load_tenant(void *arg, const char *name)
 	if (r == 0)
 		r = scan_dir(tls, load_timeline, t);
 	free(tls);
+	if (r == 0)
+		r = tenant_remote_publish(t);
 	if (r < 0) {
 		tenant_free(t);
 		return r;

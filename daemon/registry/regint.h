@@ -31,6 +31,7 @@ struct tenant {
 	/** Remote storage (issue 21), or NULL: set before publication, then constant (read
 	 * without the lock by holders of the tenant's entry, copied out by registry_tenant_remote). */
 	struct remote_conf *remote;
+	bool remote_listed; /**< published for registry_tenant_remote (tenant_remote_publish) */
 	enum reg_state state;
 	struct timeline *timelines;
 	struct tenant *next;
@@ -71,6 +72,9 @@ void timeline_free(struct timeline *tl);
 void tenant_free(struct tenant *t);
 /** Drop the registry's reference of every timeline of @p t, then free @p t. Without reg.lock. */
 void tenant_drop(struct tenant *t);
+/** Publish @p t's remote configuration (or its absence) for registry_tenant_remote, before
+ * its timelines start; withdrawn by tenant_free. Without reg.lock. @return 0 or -ENOMEM. */
+int tenant_remote_publish(struct tenant *t);
 void tenant_fill_info(const struct tenant *t, struct tenant_info *out);
 int64_t unix_ms(void);
 char *path_join(const char *a, const char *b);

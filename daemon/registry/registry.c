@@ -14,6 +14,8 @@
 #include "regint.h"
 #include "wal/wal.h"
 
+static void tenant_remote_unpublish(struct tenant *t);
+
 struct registry reg = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 int64_t unix_ms(void)
@@ -81,6 +83,7 @@ void tenant_free(struct tenant *t)
 		t->timelines = tl->next;
 		timeline_free(tl);
 	}
+	tenant_remote_unpublish(t);
 	if (t->remote)
 		remote_conf_free(t->remote);
 	free(t->remote);
@@ -98,14 +101,63 @@ void tenant_drop(struct tenant *t)
 	tenant_free(t);
 }
 
+/* The remote configurations of the loaded and created tenants, under a lock of their own:
+ * daemon/wal's hooks read them from code that may hold reg.lock (timeline_resume_tasks). */
+struct remote_entry {
+	struct execd_id id;
+	bool has_remote;
+	struct remote_conf conf;
+	struct remote_entry *next;
+};
+static pthread_mutex_t remote_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct remote_entry *remotes;
+
+int tenant_remote_publish(struct tenant *t)
+{
+	struct remote_entry *e = calloc(1, sizeof *e);
+	if (!e || (t->remote && remote_conf_dup(t->remote, &e->conf) < 0)) {
+		free(e);
+		return -ENOMEM;
+	}
+	e->id = t->id;
+	e->has_remote = t->remote != NULL;
+	pthread_mutex_lock(&remote_lock);
+	e->next = remotes;
+	remotes = e;
+	pthread_mutex_unlock(&remote_lock);
+	t->remote_listed = true;
+	return 0;
+}
+
+static void tenant_remote_unpublish(struct tenant *t)
+{
+	struct remote_entry *e = NULL;
+	if (!t->remote_listed)
+		return;
+	pthread_mutex_lock(&remote_lock);
+	for (struct remote_entry **pp = &remotes; *pp; pp = &(*pp)->next)
+		if (execd_id_eq(&(*pp)->id, &t->id)) {
+			e = *pp;
+			*pp = e->next;
+			break;
+		}
+	pthread_mutex_unlock(&remote_lock);
+	if (e)
+		remote_conf_free(&e->conf);
+	free(e);
+	t->remote_listed = false;
+}
+
 int registry_tenant_remote(const struct execd_id *tenant, struct remote_conf *out)
 {
-	struct tenant *t;
-	int r;
-	pthread_mutex_lock(&reg.lock);
-	t = tenant_find_visible(tenant);
-	r = !t ? -ENOENT : !t->remote ? -ENODATA : remote_conf_dup(t->remote, out);
-	pthread_mutex_unlock(&reg.lock);
+	int r = -ENOENT;
+	pthread_mutex_lock(&remote_lock);
+	for (struct remote_entry *e = remotes; e; e = e->next)
+		if (execd_id_eq(&e->id, tenant)) {
+			r = e->has_remote ? remote_conf_dup(&e->conf, out) : -ENODATA;
+			break;
+		}
+	pthread_mutex_unlock(&remote_lock);
 	return r;
 }
 

@@ -69,8 +69,8 @@ static int write_claim(struct s3_client *cl, const struct remote_conf *c, const 
 	return 0;
 }
 
-int remote_claim_new_tenant(const struct remote_conf *c, const struct execd_id *t,
-			    const char *node, uint64_t *gen, char *why, size_t whylen)
+int remote_claim_new_tenant(const struct remote_conf *c, const struct execd_id *t, const char *node,
+			    uint64_t *gen, char *why, size_t whylen)
 {
 	struct remote_attachment cur;
 	struct s3_client *cl;

@@ -181,6 +181,34 @@ typedef int (*wal_keep_fn)(const struct execd_id *timeline, const char *waldir,
 void wal_set_keep_hook(wal_keep_fn fn);
 
 /**
+ * Remote storage's hooks into a timeline's WAL (issue 21, daemon/remote/upload.h), so that
+ * daemon/wal needs nothing of the object store. Registered once at start, before timelines
+ * start; any member may be NULL.
+ */
+struct wal_remote_hooks {
+	/** Spawn @p tl's remote_upload task if its tenant has remote storage and none runs; with
+	 * the timeline's other WAL tasks (a failure is logged by the hook). Not blocking. */
+	void (*spawn)(struct timeline *tl);
+	/**
+	 * May the retention GC remove segment file @p name (as in wal/, "<seg>" or "<seg>.zst") of
+	 * @p size bytes? Called on the blocking pool before each unlink. @return 1 (confirmed
+	 * remote: listed in the uploaded index and a HEAD matches size and ETag), 0 (not remote
+	 * yet, or the object store does not answer: keep it), -ENODATA (no remote storage: the
+	 * local limits alone decide).
+	 */
+	int (*may_remove)(struct timeline *tl, const char *name, uint64_t size);
+	/** Add the "remote" object to timeline.show's @p obj. @return 0 or -ENOMEM. */
+	int (*show)(struct timeline *tl, struct cJSON *obj);
+	/** Free what the hooks keep for @p tl (at wal_timeline_free, its tasks ended). */
+	void (*free)(struct timeline *tl);
+};
+
+/** Register @p h (static storage; once, at start). */
+void wal_set_remote_hooks(const struct wal_remote_hooks *h);
+/** The registered hooks (never NULL: an empty set before registration). */
+const struct wal_remote_hooks *wal_remote_hooks(void);
+
+/**
  * The WAL files of @p timeline kept elsewhere (daemon/remote: its remote index), for wal.list:
  * calls @p add with each one's name as it would be on disk ("<segment>", "<segment>.zst",
  * "<segment>.partial", "<tli>.history"). @return 0, or what @p add returned (<0 stops).

@@ -44,6 +44,34 @@ void wal_set_keep_hook(wal_keep_fn fn)
 	keep_hook = fn;
 }
 
+/* remote storage (issue 21): a segment goes only once it is confirmed remote */
+static const struct wal_remote_hooks no_remote_hooks;
+static const struct wal_remote_hooks *remote_hooks = &no_remote_hooks;
+
+void wal_set_remote_hooks(const struct wal_remote_hooks *h)
+{
+	remote_hooks = h ? h : &no_remote_hooks;
+}
+
+const struct wal_remote_hooks *wal_remote_hooks(void)
+{
+	return remote_hooks;
+}
+
+/* May segment file @p name go as far as remote storage is concerned? */
+static bool remote_allows(struct wal_timeline *wt, const char *name, uint64_t size,
+			  bool *held_upload)
+{
+	int r;
+	if (!remote_hooks->may_remove || !wt->tl)
+		return true;
+	r = remote_hooks->may_remove(wt->tl, name, size);
+	if (r == 1 || r == -ENODATA)
+		return true;
+	*held_upload = true; /* not remote yet (or unknown): never removed for the limits */
+	return false;
+}
+
 struct seg {
 	char name[WAL_FNAME_LEN + 5]; /* a segment, or a compressed one ("<name>.zst") */
 	uint64_t segno;
@@ -118,7 +146,8 @@ static int scan(struct wal_timeline *wt, struct seg **v, size_t *n, uint64_t *to
 /* Remove the oldest of the @p n segments @p v while the timeline is over its retention.
  * @return how many were removed; *err = -errno of the unlink that failed (the pass stops), or 0. */
 static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint64_t *total,
-			 uint64_t now_s, uint64_t keep_from, bool *held, int *err)
+			 uint64_t now_s, uint64_t keep_from, bool *held, bool *held_upload,
+			 int *err)
 {
 	int removed = 0;
 	*err = 0;
@@ -134,6 +163,8 @@ static int remove_oldest(struct wal_timeline *wt, struct seg *v, size_t n, uint6
 			*held = true; /* a kept base backup needs it: reported, not obeyed */
 			break;
 		}
+		if (!remote_allows(wt, v[i].name, v[i].size, held_upload))
+			break; /* oldest first: the newer ones are not remote either */
 		if (unlinkat(wt->dirfd, v[i].name, 0) < 0) {
 			*err = -errno;
 			break;
@@ -178,8 +209,16 @@ int walgc_pass_paused(struct wal_timeline *wt, uint64_t now_s, bool *paused)
 		free(v); /* what is needed is unknown: nothing goes */
 		return r;
 	}
-	bool held = false;
-	int removed = remove_oldest(wt, v, n, &total, now_s, keep_from, &held, &r);
+	bool held = false, held_upload = false;
+	int removed = remove_oldest(wt, v, n, &total, now_s, keep_from, &held, &held_upload, &r);
+	if (held_upload && !atomic_exchange(&wt->retention_held_upload, true))
+		execd_log_ids(
+			LOG_WARNING, &wt->tenant_id, &wt->timeline_id,
+			"retention: the local WAL limit is reached but the oldest segments are "
+			"not confirmed in remote storage yet; they are kept until uploaded");
+	else if (!held_upload && atomic_exchange(&wt->retention_held_upload, false))
+		execd_log_ids(LOG_INFO, &wt->tenant_id, &wt->timeline_id,
+			      "retention: segments held for upload are remote now");
 	if (held && !atomic_exchange(&wt->retention_held, true))
 		execd_log_ids(
 			LOG_WARNING, &wt->tenant_id, &wt->timeline_id,

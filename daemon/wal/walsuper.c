@@ -93,6 +93,8 @@ int walsuper_spawn(struct timeline *tl, struct wal_timeline *wt)
 		spawn_helper(tl, TASK_KIND_WAL_COMPRESS, "wal_compress", walcompress_new(wt),
 			     walcompress_drop,
 			     "cannot start WAL compression (segments stay plain)");
+	if (wal_remote_hooks()->spawn)
+		wal_remote_hooks()->spawn(tl);
 	return 0;
 }
 

@@ -118,6 +118,7 @@ int wal_timeline_start(struct timeline *tl)
 	if (r < 0)
 		return r;
 	walsuper_init(wt, tl);
+	wt->tl = tl;
 	walstart_phase(wt); /* a damaged timeline stands still in "error" */
 	if (atomic_load(&wt->damaged) || !wt->source)
 		;
@@ -135,6 +136,8 @@ int wal_timeline_start(struct timeline *tl)
 
 void wal_timeline_free(struct timeline *tl)
 {
+	if (tl->wal && wal_remote_hooks()->free)
+		wal_remote_hooks()->free(tl);
 	wt_free(tl->wal);
 	tl->wal = NULL;
 }
@@ -237,7 +240,10 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 		  cJSON_AddBoolToObject(obj, "retention_paused",
 					atomic_load(&wt->retention_paused)) &&
 		  cJSON_AddBoolToObject(obj, "retention_held", atomic_load(&wt->retention_held)) &&
-		  walstart_show(wt, obj) == 0 && walsuper_show(wt, obj) == 0;
+		  cJSON_AddBoolToObject(obj, "retention_held_for_upload",
+					atomic_load(&wt->retention_held_upload)) &&
+		  walstart_show(wt, obj) == 0 && walsuper_show(wt, obj) == 0 &&
+		  (!wal_remote_hooks()->show || wal_remote_hooks()->show(tl, obj) == 0);
 	free(error);
 	return ok ? 0 : -ENOMEM;
 }

@@ -61,6 +61,9 @@ struct wal_timeline {
 	atomic_bool retention_paused; /* the last GC pass removed nothing: source unreachable */
 	/* the last GC pass kept WAL over the limits for a base backup (daemon/backup) */
 	atomic_bool retention_held;
+	/* the last GC pass kept WAL over the limits that is not confirmed remote yet (issue 21) */
+	atomic_bool retention_held_upload;
+	struct timeline *tl; /* the registry's timeline (borrowed: it owns this state) */
 	struct metrics_timeline metrics; /* /metrics: registered from load to free (metrics.h) */
 };
 
