@@ -291,6 +291,31 @@ static void print_why(const cJSON *tl)
 		printf("    Restarts: %" PRId64 " (of the WAL receiver task)\n", restarts);
 }
 
+/* The remote storage lines of timeline show (issue 21): state, remote extent, upload lag. */
+static void print_remote(const cJSON *tl)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(tl, "remote");
+	const char *state = json_str(r, "state");
+	char bytes[32], lag[32], ms[32];
+
+	if (json_bool(tl, "retention_held_for_upload"))
+		printf("   Retention: held (segments over the limit are not remote yet)\n");
+	if (!state || !strcmp(state, "none"))
+		return;
+	printf("      Remote: %s, %s/%s, generation %" PRId64 "\n", state,
+	       json_str(r, "endpoint") ?: "-", json_str(r, "bucket") ?: "-",
+	       json_int(r, "generation", 0));
+	printf("   Remote to: %s, %" PRId64 " segment(s), %" PRId64 " backup(s), %s\n",
+	       json_str(r, "flush_lsn") ?: "-", json_int(r, "segments", 0),
+	       json_int(r, "backups", 0),
+	       format_bytes(bytes, sizeof(bytes), json_int(r, "bytes", 0)));
+	printf("  Upload lag: %s, oldest pending %s\n",
+	       format_bytes(lag, sizeof(lag), json_int(r, "lag_bytes", 0)),
+	       format_ms(ms, sizeof(ms), json_int(r, "lag_ms", 0)));
+	if (json_str(r, "last_error"))
+		print_indented("Upload error: ", json_str(r, "last_error"));
+}
+
 /* cmd_print_fn of timeline show: one "Label: value" line per field, labels right-aligned. */
 static int print_timeline(const struct execctl *ctx, const cJSON *result, const void *data)
 {
@@ -331,6 +356,7 @@ static int print_timeline(const struct execctl *ctx, const cJSON *result, const 
 		       format_bytes(lag, sizeof(lag), json_int(tl, "backup_bytes", 0)),
 		       json_int(tl, "backups", 0));
 	printf("\n");
+	print_remote(tl);
 	printf("     Created: %s ago\n",
 	       format_age(age, sizeof(age), json_int(tl, "created_at_ms", -1), cmd_wall_ms()));
 	return 0;

@@ -38,6 +38,7 @@
 #include "backup/backup.h"
 #include "remote/fetch.h"
 #include "remote/node.h"
+#include "remote/upload.h"
 
 static struct ex_runtime *rt;
 static int fatal_err; /* set once by a failing critical task */
@@ -171,8 +172,9 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
 		EX_RETURN(&r->a, f, 1);
 	r->listen_fd = (int)r->rc;
-	backup_init();       /* before the timelines' retention runs: it keeps what backups need */
-	remote_fetch_init(); /* wal.list shows what is remote only */
+	backup_init();        /* before the timelines' retention runs: it keeps what backups need */
+	remote_upload_init(); /* likewise: retention asks remote storage before removing */
+	remote_fetch_init();  /* wal.list shows what is remote only */
 	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_registry_start, NULL));
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
 		log_warning("some tenants or timelines did not start (%s); see above",

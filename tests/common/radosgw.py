@@ -11,8 +11,10 @@ failure inside it.
 """
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 
 import execd_harness
 
@@ -50,6 +52,51 @@ class Radosgw:
         subprocess.run([RADOSGW_SH, "stop", self.dir], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
+
+    def _gateway_pid(self):
+        with open(os.path.join(self.dir, "pids")) as f:
+            pids = f.read().split()
+        for pid in pids:
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv and os.path.basename(argv[0].decode()) == "radosgw":
+                return int(pid), [a.decode() for a in argv if a]
+        return None, None
+
+    def stop_gateway(self):
+        """Stop radosgw alone (the object store down; monitor and OSD keep the data): SIGTERM,
+        waited for. Its command line is kept for start_gateway()."""
+        pid, argv = self._gateway_pid()
+        if pid is None:
+            execd_harness.fail("radosgw is not running")
+        self._gateway_argv = argv
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+            try:  # reap it if it is our child's child; else just wait for it to go
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.1)  # polling a process's end, not synchronising with execd
+
+    def start_gateway(self):
+        """Start radosgw again with the same data (the object store back), remembered for stop;
+        returns once it answers HTTP."""
+        log = open(os.path.join(self.dir, "log", "daemons.out"), "ab")
+        p = subprocess.Popen(self._gateway_argv, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        with open(os.path.join(self.dir, "pids"), "a") as f:
+            f.write("%d\n" % p.pid)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if subprocess.run(["curl", "-sf", "-o", "/dev/null", self.endpoint + "/"]).returncode == 0:
+                return
+            time.sleep(0.2)
+        execd_harness.fail("radosgw did not answer again")
 
     @property
     def endpoint(self):

@@ -91,9 +91,9 @@ START_TEST(conf_json)
 				 "\"prefix\":\"a/../b\",\"credentials_file\":\"/c\"}",
 				 &c, why, sizeof why),
 			 -EINVAL);
-	ck_assert_int_eq(conf_of("{\"bucket\":\"abc\",\"credentials_file\":\"/c\"}", &c, why,
-				 sizeof why),
-			 -EINVAL);
+	ck_assert_int_eq(
+		conf_of("{\"bucket\":\"abc\",\"credentials_file\":\"/c\"}", &c, why, sizeof why),
+		-EINVAL);
 	ck_assert_ptr_nonnull(strstr(why, "endpoint is required"));
 }
 END_TEST
@@ -120,8 +120,9 @@ START_TEST(creds_checks)
 	ck_assert_int_eq(remote_conf_check(&c, why, sizeof why), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(why, path));
 
-	write_file(path, "[default]\n# keys\naccess_key_id = AKIATESTKEY\n\n"
-			 "secret_access_key=SuperSecret123\n",
+	write_file(path,
+		   "[default]\n# keys\naccess_key_id = AKIATESTKEY\n\n"
+		   "secret_access_key=SuperSecret123\n",
 		   0644);
 	ck_assert_int_eq(remote_conf_check(&c, why, sizeof why), -EACCES);
 	ck_assert_ptr_nonnull(strstr(why, "0644"));
@@ -197,7 +198,8 @@ static void fill_index(struct remote_index *idx)
 				    .size = 16u << 20,
 				    .stored_bytes = 12345,
 				    .etag = "0123456789abcdef0123456789abcdef" };
-	struct remote_file obj = { .name = "base.tar.zst", .stored_bytes = 40u << 20,
+	struct remote_file obj = { .name = "base.tar.zst",
+				   .stored_bytes = 40u << 20,
 				   .etag = "abc-3" };
 	struct remote_backup b = { .id = "20261206T030000",
 				   .start_lsn = 0x3000028,
