@@ -3,8 +3,8 @@
  * daemon/remote/detach.c — tenant.detach's remote part (attach.h: remote_detach_upload): each
  * timeline's final upload, then the attachment marked detached. Runs with the tenant's timeline
  * tasks stopped (daemon/ctl/cmd_tenant_remote.c), so the WAL on disk does not change meanwhile
- * and the index written last covers all of it. Nothing local is removed here: the caller removes
- * the local copy only after this returned 0.
+ * and the index written last covers all of it (remote_upload_final, upload.h). Nothing local is
+ * removed here: the caller removes the local copy only after this returned 0.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,16 +17,22 @@
 #include "registry/registry.h"
 #include "rindex.h"
 #include "s3.h"
+#include "upload.h"
 
-/* The final upload of @p tl: every complete segment, the open one as ".partial", history files
- * and backups, then its index with "detached". The uploader's entry (remote_upload_final) does
- * it; this build has none yet, so a detach is refused and keeps everything local. */
+/* The final upload of @p tl (upload.h): every complete segment, the open one as ".partial",
+ * history files and backups, then its index with "detached". */
 static int final_upload(struct timeline *tl, char *why, size_t whylen)
 {
 	char b[EXECD_ID_STR_SIZE];
-	snprintf(why, whylen, "timeline %s: the final upload is not available in this build",
-		 execd_id_format(&tl->id, b));
-	return -ENOSYS;
+	int r = remote_upload_final(tl);
+	if (r == -ESTALE)
+		snprintf(why, whylen,
+			 "timeline %s: a newer generation holds the tenant (this node is fenced)",
+			 execd_id_format(&tl->id, b));
+	else if (r < 0)
+		snprintf(why, whylen, "timeline %s: the final upload failed: %s",
+			 execd_id_format(&tl->id, b), strerror(-r));
+	return r;
 }
 
 static cJSON *detach_json(const struct execd_id *tenant, size_t timelines)

@@ -113,6 +113,9 @@ int remote_download(struct s3_client *cl, const struct remote_conf *conf, const 
 		r = s3_get_object(cl, conf->bucket, key, fd, &got);
 	if (r == 0 && got != stored)
 		r = -EBADMSG;
+	/* read from its start, as a file opened afresh (execctl's restore reads the tar so) */
+	if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
+		r = -errno;
 	if (r == 0)
 		return fd;
 	if (fd >= 0)

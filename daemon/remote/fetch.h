@@ -59,7 +59,7 @@ int remote_fetch_index(struct timeline *tl, const char *want, struct remote_inde
  * Download object @p key into an unnamed file (O_TMPFILE, 0600) in directory @p dir, checked:
  * its size is @p stored bytes and its ETag @p etag ("" = not checked) by a HEAD first, then the
  * body against the server's ETag (s3_get_object). @return the descriptor (O_RDWR; its offset at
- * the end) or -errno (-EBADMSG: not the object the index names).
+ * 0) or -errno (-EBADMSG: not the object the index names).
  */
 struct remote_conf;
 struct s3_client;
