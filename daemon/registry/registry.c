@@ -151,6 +151,7 @@ static void tenant_remote_unpublish(struct tenant *t)
 int registry_tenant_remote(const struct execd_id *tenant, struct remote_conf *out)
 {
 	int r = -ENOENT;
+	memset(out, 0, sizeof *out); /* remote_conf_free() of it is safe whatever we return */
 	pthread_mutex_lock(&remote_lock);
 	for (struct remote_entry *e = remotes; e; e = e->next)
 		if (execd_id_eq(&e->id, tenant)) {
