@@ -272,6 +272,23 @@ static int attach_local(struct attach *at)
 	return r;
 }
 
+/* A tenant without any timeline index must at least have an attachment.json: otherwise the id
+ * or the prefix is wrong, and attaching would create a tenant in the bucket by mistake. */
+static int attach_exists(struct attach *at)
+{
+	struct remote_attachment a;
+	char b[EXECD_ID_STR_SIZE];
+	int r = at->n ? 0 : remote_attachment_get(at->cl, at->a->conf, &at->a->tenant, &a);
+	if (r == -ENOENT)
+		snprintf(at->why, at->whylen, "no tenant %s in bucket %s under prefix '%s'",
+			 execd_id_format(&at->a->tenant, b), at->a->conf->bucket,
+			 at->a->conf->prefix ? at->a->conf->prefix : "");
+	else if (r < 0)
+		snprintf(at->why, at->whylen, "cannot read the tenant's attachment.json: %s",
+			 strerror(-r));
+	return r;
+}
+
 int remote_attach(const struct remote_attach_args *a, cJSON **result, char *why, size_t whylen)
 {
 	struct attach at = { .a = a, .why = why, .whylen = whylen };
@@ -279,6 +296,7 @@ int remote_attach(const struct remote_attach_args *a, cJSON **result, char *why,
 	*result = NULL;
 	why[0] = '\0';
 	if ((r = attach_check(&at)) == 0 && (r = read_indexes(&at)) == 0 &&
+	    (r = attach_exists(&at)) == 0 &&
 	    (r = remote_generation_take(at.cl, a->conf, &a->tenant, a->force, &at.gen, why,
 					whylen)) == 0) {
 		for (size_t i = 0; i < at.n; i++)

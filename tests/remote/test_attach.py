@@ -215,6 +215,11 @@ class TestAttach(unittest.TestCase):
         v = n2.json("timeline", "verify", tl)["verify"]
         self.assertTrue(v["ok"], v)
 
+        # a tenant that is not in the bucket (a wrong id or prefix) is not created there
+        rc, out, err = n2.ctl("tenant", "attach", "0" * 31 + "1", *self.remote("attach"))
+        self.assertEqual(rc, 3, out + err)
+        self.assertIn("no tenant", err)
+
         # #2 holds the tenant: #1 may not take it back
         rc, out, err = n1.ctl("tenant", "attach", tenant, *self.remote("attach"))
         self.assertEqual(rc, 1, out + err)
