@@ -167,6 +167,24 @@ int s3_multipart_complete(struct s3_client *c, struct s3_multipart *mp);
  */
 int s3_multipart_abort(struct s3_client *c, struct s3_multipart *mp);
 
+/**
+ * A handle of the multipart upload @p upload_id of @p key in @p bucket, found by
+ * s3_multipart_list() (no request is made): to abort it. @return 0 with *mp, or -ENOMEM.
+ */
+int s3_multipart_resume(struct s3_client *c, const char *bucket, const char *key,
+			const char *upload_id, struct s3_multipart **mp);
+
+/** Called by s3_multipart_list() for each upload in progress. @return 0 or a negative errno. */
+typedef int (*s3_upload_fn)(const char *key, const char *upload_id, void *arg);
+
+/**
+ * The multipart uploads in progress (neither completed nor aborted) of keys starting with
+ * @p prefix (ListMultipartUploads; the first 1000 only). @return 0, the callback's negative
+ * value, or -errno.
+ */
+int s3_multipart_list(struct s3_client *c, const char *bucket, const char *prefix, s3_upload_fn fn,
+		      void *arg);
+
 /** Free @p mp without a request (NULL is fine): its parts stay on the server. */
 void s3_multipart_free(struct s3_multipart *mp);
 

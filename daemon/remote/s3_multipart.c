@@ -76,6 +76,22 @@ static int parse_upload_id(struct s3_client *c, struct s3_multipart *mp, const s
 	return mp->upload_id_escaped ? 0 : -ENOMEM;
 }
 
+int s3_multipart_resume(struct s3_client *c, const char *bucket, const char *key,
+			const char *upload_id, struct s3_multipart **out)
+{
+	struct s3_multipart *mp = calloc(1, sizeof(*mp));
+
+	*out = NULL;
+	if (!mp || !(mp->bucket = strdup(bucket)) || !(mp->key = strdup(key)) ||
+	    !(mp->upload_id = strdup(upload_id)) ||
+	    !(mp->upload_id_escaped = s3_escape(c, upload_id, 0))) {
+		mp_free(mp);
+		return s3_set_error(c, -ENOMEM, "", "out of memory");
+	}
+	*out = mp;
+	return 0;
+}
+
 int s3_multipart_create(struct s3_client *c, const char *bucket, const char *key,
 			struct s3_multipart **out)
 {

@@ -48,7 +48,7 @@ int upload_hook_may_remove(struct timeline *tl, const char *name, uint64_t size)
 	char etag[80], *key = NULL;
 	int r;
 	(void)size; /* the local file may be plain while the object is compressed */
-	if (!st) { /* no upload state: no remote storage, or its task has not run yet */
+	if (!st) {  /* no upload state: no remote storage, or its task has not run yet */
 		r = registry_tenant_remote(&tl->tenant_id, &conf);
 		remote_conf_free(&conf);
 		return r == -ENODATA ? -ENODATA : 0;
@@ -100,7 +100,8 @@ static bool add_extent(cJSON *o, const struct upload_state *st, uint64_t flush, 
 	       cJSON_AddNumberToObject(o, "history_files", (double)idx->n_history) &&
 	       cJSON_AddNumberToObject(o, "backups", (double)idx->n_backups) &&
 	       cJSON_AddNumberToObject(o, "bytes", (double)bytes) &&
-	       cJSON_AddNumberToObject(o, "lag_bytes", (double)(flush > rflush ? flush - rflush : 0)) &&
+	       cJSON_AddNumberToObject(o, "lag_bytes",
+				       (double)(flush > rflush ? flush - rflush : 0)) &&
 	       cJSON_AddNumberToObject(o, "lag_ms",
 				       (double)(st->oldest_pending_ms && now > st->oldest_pending_ms
 							? now - st->oldest_pending_ms

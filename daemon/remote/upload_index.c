@@ -113,7 +113,7 @@ static int fill_header(struct upload_state *st, struct remote_index *work)
 }
 
 /* Is this execd's generation still the newest? -ESTALE if not. */
-static int check_fence(struct upload_state *st, struct s3_client *cl)
+int upload_check_fence(struct upload_state *st, struct s3_client *cl)
 {
 	struct remote_attachment a;
 	int r = remote_attachment_get(cl, &st->conf, &st->tl->tenant_id, &a);
@@ -123,7 +123,8 @@ static int check_fence(struct upload_state *st, struct s3_client *cl)
 		return r;
 	if (a.generation > st->conf.generation) {
 		execd_log_ids(LOG_WARNING, &st->tl->tenant_id, &st->tl->id,
-			      "remote: fenced by generation %" PRIu64 " (node %s); this execd holds "
+			      "remote: fenced by generation %" PRIu64
+			      " (node %s); this execd holds "
 			      "generation %" PRIu64 " and uploads no more",
 			      a.generation, a.node[0] ? a.node : "?", st->conf.generation);
 		return -ESTALE;
@@ -136,7 +137,7 @@ int upload_index_commit(struct upload_state *st, struct s3_client *cl, struct re
 	char *json = NULL;
 	int r = fill_header(st, work);
 	if (r == 0)
-		r = check_fence(st, cl);
+		r = upload_check_fence(st, cl);
 	if (r == 0)
 		r = remote_index_put(cl, &st->conf, work);
 	if (r == 0 && remote_index_format(work, &json) == 0) {

@@ -44,6 +44,13 @@ struct upload_state {
 	int64_t oldest_pending_ms; /* Unix ms: oldest complete segment not yet remote; 0 = none */
 	uint64_t uploaded;         /* objects uploaded since the start */
 	_Atomic(struct ex_cancel_token *) token; /* the task's, checked between objects */
+	/* multipart uploads whose abort failed (the object store down): aborted again by the
+	 * next pass, so that none stays on the server (under run: passes alone touch them) */
+	struct s3_multipart **orphans;
+	size_t n_orphans;
+	/* the next pass first aborts every multipart upload in progress under the timeline's
+	 * prefix (set at the start and after a failed pass: a create whose reply was lost) */
+	bool sweep;
 	struct upload_state *next;
 };
 
@@ -77,10 +84,13 @@ int upload_pass(struct upload_state *st, bool final);
 int upload_fd(struct upload_state *st, struct s3_client *cl, const char *key, int fd, uint64_t len,
 	      char etag[80]);
 
+/** Abort the multipart uploads a failed abort left (st->orphans). Under st->run. */
+void upload_abort_orphans(struct upload_state *st, struct s3_client *cl);
+
 /* upload_wal.c */
 /** Upload the complete segments and history files not in @p work; adds them. */
-int upload_wal(struct upload_state *st, struct s3_client *cl, struct remote_index *work,
-	       bool final, bool *changed);
+int upload_wal(struct upload_state *st, struct s3_client *cl, struct remote_index *work, bool final,
+	       bool *changed);
 /** The open segment as "<seg>.partial" (final upload). */
 int upload_partial(struct upload_state *st, struct s3_client *cl, struct remote_index *work,
 		   bool *changed);
@@ -96,6 +106,8 @@ int upload_backups(struct upload_state *st, struct s3_client *cl, struct remote_
 /** Make st->idx what is remote: the local copy, or the newest remote index of ours or an older
  * generation (a restart resumes), or an empty one. -ESTALE if a newer generation wrote one. */
 int upload_index_load(struct upload_state *st, struct s3_client *cl);
+/** Is this execd's generation still the newest (attachment.json)? 0, -ESTALE, -errno. */
+int upload_check_fence(struct upload_state *st, struct s3_client *cl);
 /** Fill @p work's header, check the fence, PUT it, write the local copy, publish it. */
 int upload_index_commit(struct upload_state *st, struct s3_client *cl, struct remote_index *work);
 

@@ -52,6 +52,8 @@ static int send_parts(struct upload_state *st, struct s3_client *cl, struct s3_m
 	return r;
 }
 
+static void keep_orphan(struct upload_state *st, struct s3_multipart *mp, const char *key, int a);
+
 static int put_multipart(struct upload_state *st, struct s3_client *cl, const char *key, int fd,
 			 uint64_t len)
 {
@@ -59,8 +61,7 @@ static int put_multipart(struct upload_state *st, struct s3_client *cl, const ch
 	int r = s3_multipart_create(cl, st->conf.bucket, key, &mp), a;
 	if (r < 0)
 		return r;
-	if ((r = send_parts(st, cl, mp, fd, len)) == 0 &&
-	    (r = s3_multipart_complete(cl, mp)) == 0)
+	if ((r = send_parts(st, cl, mp, fd, len)) == 0 && (r = s3_multipart_complete(cl, mp)) == 0)
 		return 0;
 	/* abandoned: its parts must not stay on the server (billed, invisible) */
 	a = s3_multipart_abort(cl, mp);
@@ -68,13 +69,73 @@ static int put_multipart(struct upload_state *st, struct s3_client *cl, const ch
 		execd_log_ids(LOG_INFO, &st->tl->tenant_id, &st->tl->id,
 			      "remote: aborted the multipart upload of %s (%s)", key,
 			      r == -ECANCELED ? "stopping" : strerror(-r));
-	else {
-		execd_log_ids(LOG_WARNING, &st->tl->tenant_id, &st->tl->id,
-			      "remote: cannot abort the multipart upload %s of %s: %s",
-			      s3_multipart_id(mp), key, strerror(-a));
-		s3_multipart_free(mp);
-	}
+	else
+		keep_orphan(st, mp, key, a);
 	return r;
+}
+
+/* Keep @p mp, whose abort failed, for the next pass to abort. */
+static void keep_orphan(struct upload_state *st, struct s3_multipart *mp, const char *key, int a)
+{
+	struct s3_multipart **g = realloc(st->orphans, (st->n_orphans + 1) * sizeof *g);
+	execd_log_ids(LOG_WARNING, &st->tl->tenant_id, &st->tl->id,
+		      "remote: cannot abort the multipart upload %s of %s now (%s); retried at the "
+		      "next pass",
+		      s3_multipart_id(mp), key, strerror(-a));
+	if (!g) {
+		s3_multipart_free(mp);
+		return;
+	}
+	st->orphans = g;
+	st->orphans[st->n_orphans++] = mp;
+}
+
+static int abort_listed(const char *key, const char *upload_id, void *arg)
+{
+	struct upload_state *st = ((void **)arg)[0];
+	struct s3_client *cl = ((void **)arg)[1];
+	struct s3_multipart *mp;
+	int r = s3_multipart_resume(cl, st->conf.bucket, key, upload_id, &mp);
+	if (r == 0 && (r = s3_multipart_abort(cl, mp)) < 0)
+		s3_multipart_free(mp);
+	if (r == 0)
+		execd_log_ids(LOG_INFO, &st->tl->tenant_id, &st->tl->id,
+			      "remote: aborted the multipart upload %s of %s left by a failure",
+			      upload_id, key);
+	return r;
+}
+
+/* Abort every multipart upload in progress under the timeline's prefix: only this uploader
+ * starts them (under st->run, in its own generation: checked first). */
+static int sweep(struct upload_state *st, struct s3_client *cl)
+{
+	void *arg[2] = { st, cl };
+	char *prefix = NULL;
+	int r = upload_check_fence(st, cl);
+	if (r == 0)
+		r = remote_key_timeline(&st->conf, &st->tl->tenant_id, &st->tl->id, "", &prefix);
+	if (r == 0)
+		r = s3_multipart_list(cl, st->conf.bucket, prefix, abort_listed, arg);
+	free(prefix);
+	return r;
+}
+
+void upload_abort_orphans(struct upload_state *st, struct s3_client *cl)
+{
+	if (st->sweep && sweep(st, cl) == 0)
+		st->sweep = false;
+	size_t kept = 0;
+	for (size_t i = 0; i < st->n_orphans; i++) {
+		char id[128];
+		snprintf(id, sizeof id, "%s", s3_multipart_id(st->orphans[i]));
+		if (s3_multipart_abort(cl, st->orphans[i]) == 0)
+			execd_log_ids(LOG_INFO, &st->tl->tenant_id, &st->tl->id,
+				      "remote: aborted the multipart upload %s left by a failure",
+				      id);
+		else
+			st->orphans[kept++] = st->orphans[i];
+	}
+	st->n_orphans = kept;
 }
 
 int upload_fd(struct upload_state *st, struct s3_client *cl, const char *key, int fd, uint64_t len,

@@ -69,17 +69,21 @@ static int pass_locked(struct upload_state *st, bool final)
 	char why[256];
 	int r = 0, c;
 	if (!(cl = remote_client_new(&st->conf, &r))) {
-		snprintf(why, sizeof why, "cannot make a client: %s (check the credentials file %s)",
-			 strerror(-r), st->conf.credentials_file);
+		snprintf(why, sizeof why,
+			 "cannot make a client: %s (check the credentials file %s)", strerror(-r),
+			 st->conf.credentials_file);
 		upload_state_outcome(st, r, why);
 		return r;
 	}
+	upload_abort_orphans(st, cl);
 	if ((r = work_copy(st, cl, &work)) == 0) {
 		r = upload_objects(st, cl, &work, final, &changed);
 		/* what was verified is listed, also after a failure or when stopping */
 		if (changed && r != -ESTALE && (c = upload_index_commit(st, cl, &work)) < 0)
 			r = c;
 	}
+	if (r < 0)
+		st->sweep = true; /* a multipart create's reply may have been lost */
 	describe(st, cl, r, why, sizeof why);
 	upload_state_outcome(st, r, why);
 	remote_index_free(&work);

@@ -12,6 +12,7 @@
 #include <executor/cancel.h>
 
 #include "log.h"
+#include "s3.h"
 #include "registry/timeline.h"
 #include "registry/timeline.h"
 #include "upload_int.h"
@@ -35,6 +36,9 @@ static void state_free(struct upload_state *st)
 		return;
 	remote_conf_free(&st->conf);
 	remote_index_free(&st->idx);
+	for (size_t i = 0; i < st->n_orphans; i++)
+		s3_multipart_free(st->orphans[i]); /* their parts stay: logged when kept */
+	free(st->orphans);
 	pthread_mutex_destroy(&st->run);
 	pthread_mutex_destroy(&st->lock);
 	free(st->tldir);
@@ -50,6 +54,7 @@ static struct upload_state *state_new(struct timeline *tl, const struct remote_c
 	pthread_mutex_init(&st->run, NULL);
 	pthread_mutex_init(&st->lock, NULL);
 	st->tl = tl;
+	st->sweep = true;
 	if (!(st->tldir = strdup(tl->dir)) || asprintf(&st->waldir, "%s/wal", tl->dir) < 0 ||
 	    remote_conf_dup(conf, &st->conf) < 0) {
 		st->waldir = NULL;

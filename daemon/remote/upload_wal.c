@@ -100,7 +100,8 @@ static int scan(struct upload_state *st, const struct remote_index *work, struct
 	while (r == 0 && (de = readdir(d)))
 		if (candidate(de->d_name, work, flush, &c) &&
 		    fstatat(dirfd(d), de->d_name, &sb, 0) == 0) {
-			c.mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
+			c.mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 +
+				     sb.st_mtim.tv_nsec / 1000000;
 			r = cand_add(v, n, &cap, &c);
 		}
 	closedir(d);
@@ -144,8 +145,10 @@ static int upload_file(struct upload_state *st, struct s3_client *cl, const char
 static int upload_cand(struct upload_state *st, struct s3_client *cl, struct remote_index *work,
 		       const struct cand *c)
 {
-	struct remote_segment s = { .name = (char *)c->seg, .object = (char *)c->file,
-				    .compressed = c->compressed, .size = WAL_SEG_SIZE };
+	struct remote_segment s = { .name = (char *)c->seg,
+				    .object = (char *)c->file,
+				    .compressed = c->compressed,
+				    .size = WAL_SEG_SIZE };
 	struct remote_file h = { .name = (char *)c->file };
 	int r;
 	if (!c->seg[0]) {
@@ -156,8 +159,8 @@ static int upload_cand(struct upload_state *st, struct s3_client *cl, struct rem
 	return r < 0 ? r : remote_index_put_segment(work, &s);
 }
 
-int upload_wal(struct upload_state *st, struct s3_client *cl, struct remote_index *work,
-	       bool final, bool *changed)
+int upload_wal(struct upload_state *st, struct s3_client *cl, struct remote_index *work, bool final,
+	       bool *changed)
 {
 	int64_t now = now_ms(), oldest = 0;
 	struct cand *v;

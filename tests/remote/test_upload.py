@@ -12,7 +12,9 @@ one cluster for the whole file; skipped (77) without radosgw, PostgreSQL 15 or b
    key), and with --wal-retention-bytes 1 the local segments go only once remote.
 4. radosgw stops: uploads back off, retention keeps every segment (timeline show says
    retention_held_for_upload) while more WAL comes; radosgw starts again on the same data and
-   everything is uploaded; no multipart upload is left in progress.
+   everything is uploaded; no multipart upload is left in progress. Then a base backup large
+   enough for a multipart upload, radosgw stopped during its upload and started again: it is
+   uploaded, its ETag a multipart one, and no multipart upload is left in progress.
 5. SIGTERM while a large backup uploads: execd stops, no multipart upload is left in progress,
    and the index lists nothing that is not complete.
 """
@@ -112,6 +114,11 @@ def check_listed(client, ten, tl, idx, waldir):
     return have
 
 
+def segment_files(waldir, names=None):
+    return {n for n in (os.listdir(waldir) if names is None else names)
+            if re.fullmatch(r"[0-9A-F]{24}(\.zst)?", n)}
+
+
 def uploaded_keys(text):
     return re.findall(r"remote: uploaded (\S+) \(", text)
 
@@ -170,6 +177,7 @@ try:
     listed_before = set(uploaded_keys(full_log(d)))
     check(d.stop() == 0, "execd exit status", d)
     mark = len(full_log(d))
+    before_gc = sorted(os.listdir(waldir))
     d = Daemon(tmpdir=d.tmp, extra=["--wal-retention-bytes", "1"])
     d.own_tmp = True
     d.start()
@@ -187,10 +195,11 @@ try:
         return not show(d, tl)["retention_held_for_upload"] and not kept
     trimmed.last = None
     wait_until(trimmed, "retention removed the uploaded segments", d)
-    for n in os.listdir(waldir):
-        check(n[:24] in listed or n.endswith(".partial") or n.endswith(".history")
-              or n.endswith(".prep") or n.startswith("."),
-              "a local file not remote was kept? %s" % n, d)
+    removed = segment_files(waldir, before_gc) - segment_files(waldir)
+    check(removed, "retention removed nothing", d)
+    listed = {x["name"] for x in index(client, ten, tl)["segments"]}
+    check({n[:24] for n in removed} <= listed, "removed but not remote: %r" %
+          sorted({n[:24] for n in removed} - listed), d)
 
     # 4. radosgw down: back-off, nothing removed, then everything uploaded
     rgw.stop_gateway()
@@ -202,8 +211,10 @@ try:
                show(d, tl)["retention_held_for_upload"], "back-off and retention held", d)
     s = show(d, tl)
     check(s["remote"]["last_error"], "last_error: %r" % s["remote"], d)
-    check(s["remote"]["lag_bytes"] > 0 and s["segments"] > 2, "local kept: %r" % s, d)
-    check(all(n in os.listdir(waldir) for n in before if not n.endswith(".partial")),
+    # over the 1-byte limit, kept: at least one complete segment besides the open one
+    check(s["remote"]["lag_bytes"] > 0 and s["segments"] >= 2, "local kept: %r" % s, d)
+    check({n[:24] for n in segment_files(waldir, before)} <=
+          {n[:24] for n in segment_files(waldir)},
           "a segment was removed while radosgw was down", d)
     rgw.start_gateway()
     wait_until(lambda: show(d, tl)["remote"]["state"] == "ok" and
@@ -214,7 +225,16 @@ try:
 
     # a base backup, large enough for a multipart upload (no backup before: it would hold
     # the WAL from its start locally, whatever remote storage has)
-    ok(d, "backup", "create", tl, "--wait", "--timeout", "300")
+    # radosgw stops during its upload (after its small files, when the multipart upload of
+    # base.tar.zst starts): back-off, then the upload completes once radosgw is back
+    bid = ok(d, "backup", "create", tl, "--wait", "--timeout", "300").split()[0]
+    wait_until(lambda: any(k.endswith("/backups/%s/backup.json" % bid)
+                           for k in uploaded_keys(full_log(d)[mark:])),
+               "the backup's upload started", d)
+    rgw.stop_gateway()
+    if show(d, tl)["remote"]["backups"] == 0:
+        wait_until(lambda: show(d, tl)["remote"]["state"] == "backoff", "back-off", d)
+    rgw.start_gateway()
     wait_until(lambda: show(d, tl)["remote"]["backups"] >= 1, "the backup uploaded", d)
     idx = index(client, ten, tl)
     tar = [o for o in idx["backups"][0]["objects"] if o["name"] == "base.tar.zst"]
@@ -223,9 +243,10 @@ try:
     check_listed(client, ten, tl, idx, waldir)
 
     # 5. SIGTERM during a large backup's upload
-    ok(d, "backup", "create", tl, "--wait", "--timeout", "300")
-    wait_until(lambda: "backup.json" in "".join(uploaded_keys(full_log(d)[mark:])[-2:]) or
-               show(d, tl)["remote"]["backups"] >= 2, "the second backup's upload started", d)
+    bid = ok(d, "backup", "create", tl, "--wait", "--timeout", "300").split()[0]
+    wait_until(lambda: any(k.endswith("/backups/%s/backup.json" % bid)
+                           for k in uploaded_keys(full_log(d)[mark:])),
+               "the second backup's upload started", d)
     check(d.stop(signal.SIGTERM) == 0, "execd exit status after SIGTERM", d)
     check(not in_progress(client), "multipart uploads left after SIGTERM: %r" %
           in_progress(client), d)
