@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "cmd_common.h"
+#include "cmd_tenant_remote.h"
 #include "output.h"
 
 enum {
@@ -228,6 +229,8 @@ static const struct execctl_command tenant_commands[] = {
 	{ "create", tenant_create, "create a tenant and print its id" },
 	{ "list", tenant_list, "list tenants" },
 	{ "delete", tenant_delete, "shut down a tenant's tasks and remove its data" },
+	{ "detach", tenant_detach_cmd, "upload a tenant, then remove the local copy" },
+	{ "attach", tenant_attach_cmd, "attach a tenant from its remote storage" },
 	{ NULL, NULL, NULL },
 };
 

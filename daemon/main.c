@@ -37,6 +37,8 @@
 #include "task_mgr.h"
 #include "registry/registry.h"
 #include "backup/backup.h"
+#include "remote/fetch.h"
+#include "remote/node.h"
 #include "remote/upload.h"
 
 static struct ex_runtime *rt;
@@ -137,7 +139,9 @@ struct root {
 static int64_t blk_registry_init(void *arg)
 {
 	(void)arg;
-	return registry_init(execd_config.state_dir);
+	int r = registry_init(execd_config.state_dir);
+	/* the node id names this execd in remote attachments (docs/remote-storage.md) */
+	return r < 0 ? r : node_id_init(execd_config.state_dir);
 }
 
 static int64_t blk_registry_start(void *arg)
@@ -171,6 +175,7 @@ static ex_poll_t root_poll(struct ex_future *f, struct ex_context *cx)
 	r->listen_fd = (int)r->rc;
 	backup_init();        /* before the timelines' retention runs: it keeps what backups need */
 	remote_upload_init(); /* likewise: retention asks remote storage before removing */
+	remote_fetch_init();  /* wal.list shows what is remote only */
 	EX_AWAIT(&r->a, cx, ex_spawn_blocking(&r->blk, blk_registry_start, NULL));
 	if ((r->rc = EX_AWAITED(&r->a)) < 0)
 		log_warning("some tenants or timelines did not start (%s); see above",

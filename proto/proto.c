@@ -55,6 +55,8 @@ static const struct {
 	[PROTO_CMD_BACKUP_CREATE] = { "backup.create", true },
 	[PROTO_CMD_BACKUP_LIST] = { "backup.list", false },
 	[PROTO_CMD_BACKUP_RESTORE] = { "backup.restore", false },
+	[PROTO_CMD_TENANT_DETACH] = { "tenant.detach", true },
+	[PROTO_CMD_TENANT_ATTACH] = { "tenant.attach", true },
 };
 
 static const struct {

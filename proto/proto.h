@@ -73,6 +73,8 @@ enum proto_command {
 	PROTO_CMD_BACKUP_CREATE,
 	PROTO_CMD_BACKUP_LIST,
 	PROTO_CMD_BACKUP_RESTORE,
+	PROTO_CMD_TENANT_DETACH, /**< final upload, then the local copy goes (remote storage) */
+	PROTO_CMD_TENANT_ATTACH, /**< the tenant from its remote indexes, a new generation */
 	PROTO_CMD__COUNT
 };
 

@@ -31,6 +31,7 @@
 enum tag { TAG_NONE, TAG_TENANT, TAG_TIMELINE };
 
 struct req;
+struct remote_req;
 
 /** One command of docs/protocol.md: checked in the connection task, run in its own task. A row of
  * the table indexed by enum proto_command (its name and rights: proto.h). */
@@ -86,6 +87,8 @@ struct req {
 	struct backup_waiter bw; /* backup.create --wait; released by req_free */
 	/* tenant.create's "remote" (issue 21); freed by req_free */
 	struct remote_conf *remote;
+	/* tenant.attach / tenant.detach (cmd_tenant_remote.c); freed by req_free */
+	struct remote_req *rr;
 };
 
 /* ---- the two halves of ctl_dispatch() (dispatch.c), apart for tests/fuzz ---- */
@@ -193,5 +196,14 @@ int prep_backup_list(struct req *r, const cJSON *args);
 ex_poll_t run_backup_list(struct req *r, struct ex_context *cx);
 int prep_backup_restore(struct req *r, const cJSON *args);
 ex_poll_t run_backup_restore(struct req *r, struct ex_context *cx);
+
+/* ---- remote storage of tenants (cmd_tenant_remote.c) ---- */
+
+int prep_tenant_detach(struct req *r, const cJSON *args);
+ex_poll_t run_tenant_detach(struct req *r, struct ex_context *cx);
+int prep_tenant_attach(struct req *r, const cJSON *args);
+ex_poll_t run_tenant_attach(struct req *r, struct ex_context *cx);
+/** Free r->rr (NULL is fine). */
+void remote_req_free(struct remote_req *rr);
 
 #endif /* EXECD_CTL_CMD_H */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "remote/fetch.h"
 #include "registry/timeline.h"
 #include "view.h"
 
@@ -252,14 +253,19 @@ static int answer(struct req *r, const struct backup_info *b, uint64_t flush)
 	char ten[EXECD_ID_STR_SIZE], tli[EXECD_ID_STR_SIZE], f[20];
 	cJSON *res = cJSON_CreateObject();
 	int tar, manifest, e = backup_open(r->ref.tl, b->id, &tar, &manifest);
+	if (e == -ENOENT) /* listed from remote storage (docs/remote-storage.md): fetched */
+		e = remote_fetch_backup(r->ref.tl, b->id,
+					r->manifest ? "backup_manifest" : "base.tar.zst", &r->fd);
+	else if (e == 0) {
+		/* one descriptor per response (wal.get's mechanism): the tar, or with "file":
+		 * "manifest" the manifest; execctl asks twice, naming the backup the second time */
+		r->fd = r->manifest ? manifest : tar;
+		close(r->manifest ? tar : manifest);
+	}
 	if (e < 0) {
 		cJSON_Delete(res);
 		return req_fail(r, e, "cannot open backup %s: %s", b->id, strerror(-e));
 	}
-	/* one descriptor per response (wal.get's mechanism): the tar, or with "file": "manifest"
-	 * the manifest; execctl asks twice, naming the backup the second time */
-	r->fd = r->manifest ? manifest : tar;
-	close(r->manifest ? tar : manifest);
 	lsn_format(flush, f);
 	if (!res || !cJSON_AddItemToObject(res, "backup", backup_info_json(b)) ||
 	    !cJSON_AddStringToObject(res, "tenant", execd_id_format(&r->ref.tl->tenant_id, ten)) ||
@@ -283,7 +289,8 @@ static int64_t blk_backup_restore(void *arg)
 	int e;
 	if (timeline_acquire(&r->timeline, &r->ref) < 0)
 		return req_fail(r, -ENOENT, "the timeline no longer exists");
-	if ((e = backup_list(r->ref.tl, &v, &n)) < 0)
+	if ((e = backup_list(r->ref.tl, &v, &n)) < 0 ||
+	    (e = remote_backups_merge(r->ref.tl, &v, &n)) < 0)
 		return req_fail(r, e, "cannot list the backups: %s", strerror(-e));
 	for (size_t i = 0; i < n; i++)
 		complete += v[i].complete;

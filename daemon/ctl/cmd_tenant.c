@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "remote/node.h"
 #include "remote/rindex.h"
 #include "view.h"
 
@@ -38,11 +39,12 @@ int prep_tenant_create(struct req *r, const cJSON *args)
  * generation in the bucket (refused if another execd holds it). */
 static int remote_claim(struct req *r, const struct execd_id *id)
 {
-	char why[300] = "";
+	char why[300] = "", node[EXECD_ID_STR_SIZE];
 	int e = remote_conf_check(r->remote, why, sizeof why);
 	if (e < 0)
 		return req_fail(r, e == -EACCES ? -EACCES : -EINVAL, "%s", why);
-	e = remote_claim_new_tenant(r->remote, id, "", &r->remote->generation, why, sizeof why);
+	e = remote_claim_new_tenant(r->remote, id, node_id_str(node) ?: "", &r->remote->generation,
+				    why, sizeof why);
 	if (e == -EEXIST || e == -EACCES)
 		return req_fail(r, e, "%s", why);
 	if (e < 0)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "remote/fetch.h"
 
 int prep_wal_get(struct req *r, const cJSON *args)
 {
@@ -51,11 +52,16 @@ static int64_t blk_wal_get(void *arg)
 	if (timeline_acquire(&r->timeline, &ref) < 0)
 		return req_fail(r, -ENOENT, "the timeline no longer exists");
 	int e = wal_timeline_open_file(ref.tl, r->name, &r->wf);
+	if (e == -ENOENT) /* not here: remote storage may have it (docs/remote-storage.md) */
+		e = remote_fetch_wal(ref.tl, r->name, &r->wf);
 	timeline_release(ref.tl);
 	if (e == -ENOENT)
 		return req_fail(r, e, "the timeline has no WAL file %s", r->name);
 	if (e == -EUCLEAN)
 		return req_fail(r, -EIO, "%s.zst is damaged: no zstd frame header", r->name);
+	if (e == -EBADMSG)
+		return req_fail(r, -EIO, "%s in remote storage is not what its index says",
+				r->name);
 	if (e < 0)
 		return req_fail(r, e, "cannot open WAL file %s: %s", r->name, strerror(-e));
 	r->fd = r->wf.fd; /* closed by req_free unless the reply takes it */

@@ -49,6 +49,9 @@ static const struct cmd commands[PROTO_CMD__COUNT] = {
 	[PROTO_CMD_BACKUP_CREATE] = { TAG_TIMELINE, prep_backup_create, run_backup_create },
 	[PROTO_CMD_BACKUP_LIST] = { TAG_NONE, prep_backup_list, run_backup_list },
 	[PROTO_CMD_BACKUP_RESTORE] = { TAG_TIMELINE, prep_backup_restore, run_backup_restore },
+	/* not bound, as deletes: detach shuts down the tenant's tasks itself; attach creates it */
+	[PROTO_CMD_TENANT_DETACH] = { TAG_NONE, prep_tenant_detach, run_tenant_detach },
+	[PROTO_CMD_TENANT_ATTACH] = { TAG_NONE, prep_tenant_attach, run_tenant_attach },
 };
 
 static const char *cmd_name(const struct cmd *c)
@@ -73,6 +76,7 @@ static void req_free(struct req *r)
 	if (r->remote)
 		remote_conf_free(r->remote);
 	free(r->remote);
+	remote_req_free(r->rr);
 	free(r);
 }
 

@@ -278,11 +278,12 @@ static int timeline_reserve(const struct timeline_spec *spec, const struct execd
 
 /* Without the lock: the timeline's directory from nothing (marked as being created until its
  * metadata is written), its metadata, its WAL state. */
-static int timeline_write(struct timeline *tl)
+static int timeline_write(struct timeline *tl, const struct timeline_spec *spec)
 {
 	int r;
 	if ((r = persist_remove_tree(tl->dir)) < 0 || (r = persist_mkdir(tl->dir)) < 0 ||
 	    (r = mark_creating(tl->dir)) < 0 || (r = meta_write_timeline(tl)) < 0 ||
+	    (spec->seed && (r = spec->seed(tl->dir, spec->seed_arg)) < 0) ||
 	    (r = persist_unlink(tl->dir, CREATING_MARK)) < 0) {
 		execd_log_ids(LOG_ERR, &tl->tenant_id, &tl->id, "cannot create the timeline: %s",
 			      strerror(-r));
@@ -315,7 +316,7 @@ int timeline_create(const struct timeline_spec *spec, struct timeline_ref *out)
 	/* a tenant with a timeline being created is not removed (tenant_detach): t stays valid */
 	if ((r = timeline_reserve(spec, id, &t, &tl)) < 0)
 		return r;
-	r = timeline_write(tl);
+	r = timeline_write(tl, spec);
 	pthread_mutex_lock(&reg.lock);
 	if (r == 0) { /* on disk and started: now, and only now, visible */
 		tl->state = REG_ACTIVE;

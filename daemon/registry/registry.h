@@ -135,6 +135,10 @@ struct timeline_spec {
 	const char *source, *slot; /**< may be NULL */
 	bool create_slot;
 	uint64_t start_lsn;
+	/** NULL, or called with the new timeline's directory after its metadata is written and
+	 * before its WAL state starts (tenant.attach seeds wal/ there). Blocking; <0 undoes it. */
+	int (*seed)(const char *dir, void *arg);
+	void *seed_arg;
 };
 
 /**

@@ -209,6 +209,18 @@ void wal_set_remote_hooks(const struct wal_remote_hooks *h);
 const struct wal_remote_hooks *wal_remote_hooks(void);
 
 /**
+ * The WAL files of @p timeline kept elsewhere (daemon/remote: its remote index), for wal.list:
+ * calls @p add with each one's name as it would be on disk ("<segment>", "<segment>.zst",
+ * "<segment>.partial", "<tli>.history"). @return 0, or what @p add returned (<0 stops).
+ * Blocking allowed (wal.list runs on the blocking pool).
+ */
+typedef int (*wal_more_files_fn)(struct timeline *tl, int (*add)(void *ctx, const char *name),
+				 void *ctx);
+
+/** Register that hook (once, at start; NULL removes it): wal.list merges what it adds. */
+void wal_set_more_files_hook(wal_more_files_fn fn);
+
+/**
  * Parse an LSN written as PostgreSQL writes it, "X/X" (each half 1..8 hex digits).
  * @return 0 and *out set; -EINVAL if @p s is not of that form. Thread-safe.
  */

@@ -123,45 +123,82 @@ static int lseg_cmp(const void *a, const void *b)
 	return (int)x->form - (int)y->form;
 }
 
-/* The segment files of wt (every PostgreSQL timeline) into *v, sorted, and the history files'
- * names into the JSON array @p hist. @return 0 or -errno. */
-static int list_files(struct wal_timeline *wt, struct lseg **v, size_t *n, cJSON *hist)
+/* What list_files collects: the segments and the history files' names. */
+struct lfiles {
+	struct lseg *v;
+	size_t n, cap;
+	cJSON *hist;
+};
+
+static bool hist_has(const cJSON *hist, const char *name)
 {
-	size_t cap = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach (it, hist)
+		if (strcmp(it->valuestring, name) == 0)
+			return true;
+	return false;
+}
+
+/* Add file @p name (a segment in any form, or a history file; anything else is skipped). */
+static int lfiles_add(void *ctx, const char *name)
+{
+	struct lfiles *f = ctx;
+	struct lseg s;
+	int partial;
+	bool h;
+	if (wal_seg_parse(name, &s.tli, &s.segno, &partial) == 0)
+		s.form = (unsigned char)partial;
+	else if (walzst_parse(name, &s.tli, &s.segno) == 0)
+		s.form = 2;
+	else if (wal_file_name_check(name, &h) == 0 && h && !hist_has(f->hist, name))
+		return cJSON_AddItemToArray(f->hist, cJSON_CreateString(name)) ? 0 : -ENOMEM;
+	else
+		return 0;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 64;
+		struct lseg *nv = realloc(f->v, cap * sizeof *nv);
+		if (!nv)
+			return -ENOMEM;
+		f->v = nv;
+		f->cap = cap;
+	}
+	f->v[f->n++] = s;
+	return 0;
+}
+
+static _Atomic wal_more_files_fn more_files_hook;
+
+void wal_set_more_files_hook(wal_more_files_fn fn)
+{
+	atomic_store(&more_files_hook, fn);
+}
+
+/* The segment files of tl (every PostgreSQL timeline), those the hook adds (remote storage)
+ * included, into *v, sorted, and the history files' names into the JSON array @p hist.
+ * @return 0 or -errno. */
+static int list_files(struct timeline *tl, struct lseg **v, size_t *n, cJSON *hist)
+{
+	struct lfiles f = { .hist = hist };
+	wal_more_files_fn more = atomic_load(&more_files_hook);
 	DIR *d;
-	*v = NULL;
-	*n = 0;
-	int r = walseg_opendir(wt->dirfd, &d);
+	int r = walseg_opendir(tl->wal->dirfd, &d);
 	if (r < 0)
 		return r;
 	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
-		struct lseg s;
-		int partial;
-		bool h;
-		if (wal_seg_parse(de->d_name, &s.tli, &s.segno, &partial) == 0)
-			s.form = (unsigned char)partial;
-		else if (walzst_parse(de->d_name, &s.tli, &s.segno) == 0)
-			s.form = 2;
-		else {
-			if (wal_file_name_check(de->d_name, &h) == 0 && h &&
-			    !cJSON_AddItemToArray(hist, cJSON_CreateString(de->d_name)))
-				r = -ENOMEM;
-			continue;
-		}
-		if (*n == cap) {
-			struct lseg *nv = realloc(*v, (cap = cap ? 2 * cap : 64) * sizeof *nv);
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			*v = nv;
-		}
-		(*v)[(*n)++] = s;
-	}
+	while (r == 0 && (de = readdir(d)))
+		r = lfiles_add(&f, de->d_name);
 	closedir(d);
-	if (r == 0 && *n > 1)
-		qsort(*v, *n, sizeof **v, lseg_cmp);
+	if (r == 0 && more)
+		r = more(tl, lfiles_add, &f);
+	if (r == 0 && f.n > 1)
+		qsort(f.v, f.n, sizeof *f.v, lseg_cmp);
+	if (r < 0) {
+		free(f.v);
+		f.v = NULL;
+		f.n = 0;
+	}
+	*v = f.v;
+	*n = f.n;
 	return r;
 }
 
@@ -194,9 +231,14 @@ static cJSON *tli_range(const struct lseg *v, size_t n, uint64_t flush, uint32_t
 					      lsn_str(wal_segno_lsn(v[i - 1].segno + 1)));
 			cJSON_AddItemToObject(g, "to_lsn", lsn_str(wal_segno_lsn(v[i].segno)));
 		}
+		/* a .partial beside a complete copy of the segment (a remote one uploaded at a
+		 * detach, the local one completed since) is not the open segment */
+		bool complete_too = dup || (i + 1 < n && v[i + 1].segno == v[i].segno);
 		segments += !dup;
-		compressed += v[i].form == 2;
-		if (v[i].form == 1) {
+		compressed += v[i].form == 2 && !(dup && v[i - 1].form == 2);
+		if (v[i].form == 1 && complete_too) {
+			continue;
+		} else if (v[i].form == 1) {
 			wal_seg_name(v[i].tli, v[i].segno, pname);
 			strcat(pname, ".partial");
 			partial = pname;
@@ -235,7 +277,7 @@ int wal_timeline_list(struct timeline *tl, cJSON **out)
 		r = -ENOENT;
 		goto out;
 	}
-	if ((r = list_files(wt, &v, &n, hist)) < 0)
+	if ((r = list_files(tl, &v, &n, hist)) < 0)
 		goto out;
 	pthread_mutex_lock(&wt->lock);
 	uint32_t cur = wt->pg_timeline;

@@ -13,7 +13,8 @@ import execd_harness
 from execd_harness import execctl
 
 COMMANDS = [["list"], ["shutdown"], ["cancel"], ["status"], ["tenant"], ["tenant", "create"],
-            ["tenant", "list"], ["tenant", "delete"], ["timeline"], ["timeline", "create"],
+            ["tenant", "list"], ["tenant", "delete"], ["tenant", "detach"], ["tenant", "attach"],
+            ["timeline"], ["timeline", "create"],
             ["timeline", "list"], ["timeline", "show"], ["timeline", "delete"],
             ["timeline", "wait-lsn"]]
 
@@ -158,7 +159,8 @@ class Completion(unittest.TestCase):
     def test_commands(self):
         self.assertEqual(self.complete("t"), ["tenant", "timeline"])
         self.assertEqual(self.complete("timeline", "w"), ["wait-lsn"])
-        self.assertEqual(self.complete("tenant", ""), ["create", "delete", "list"])
+        self.assertEqual(self.complete("tenant", ""),
+                         ["attach", "create", "delete", "detach", "list"])
 
     def test_options_and_values(self):
         self.assertEqual(self.complete("shutdown", "--a"), ["--all"])
@@ -166,6 +168,7 @@ class Completion(unittest.TestCase):
                          ["wal_compress", "wal_flush", "wal_prealloc", "wal_receiver"])
         self.assertEqual(self.complete("list", "--state", "r"), ["running"])
         self.assertIn("--create-slot", self.complete("timeline", "create", "--c"))
+        self.assertIn("--force", self.complete("tenant", "attach", "--f"))
         # Ids come from the daemon; none reachable: no candidates, no error.
         self.assertEqual(self.complete("tenant", "delete", ""), [])
 
