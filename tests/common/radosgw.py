@@ -5,7 +5,8 @@ fixture; see it for what is started and how), used as a context manager:
     with Radosgw() as rgw:
         rgw.endpoint, rgw.region, rgw.access_key, rgw.secret_key
 
-Skips the test (exit 77, execd_harness.skip) with radosgw.sh's reason when the cluster cannot be
+`rgw.client()` is a small S3 client for the tests' own checks (curl's --aws-sigv4, never execd's
+code: a test must not check execd with execd). Skips the test (exit 77, execd_harness.skip) with radosgw.sh's reason when the cluster cannot be
 started; the daemons are stopped and the directory removed on leaving the block, also on a
 failure inside it.
 """
@@ -15,8 +16,62 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.parse
+import xml.etree.ElementTree as ET
 
 import execd_harness
+
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+class S3Curl:
+    """The S3 requests the tests make (path-style, SigV4 by curl), each a curl process: create a
+    bucket, list objects, get one, list the multipart uploads in progress."""
+
+    def __init__(self, rgw):
+        self.rgw = rgw
+
+    def _curl(self, method, path, query=""):
+        url = "%s/%s%s" % (self.rgw.endpoint, urllib.parse.quote(path), "?" + query if query else "")
+        p = subprocess.run(["curl", "-sS", "-X", method, "-w", "\n%{http_code}",
+                            "--aws-sigv4", "aws:amz:%s:s3" % self.rgw.region,
+                            "--user", "%s:%s" % (self.rgw.access_key, self.rgw.secret_key),
+                            "-H", "x-amz-content-sha256: " + EMPTY_SHA256, url],
+                           capture_output=True, timeout=120)
+        body, _, status = p.stdout.rpartition(b"\n")
+        if p.returncode != 0 or not status.startswith(b"2"):
+            raise AssertionError("S3 %s %s: curl %d, HTTP %s: %s %s" % (
+                method, path, p.returncode, status.decode(), body[:300], p.stderr[:300]))
+        return body
+
+    def create_bucket(self, bucket):
+        self._curl("PUT", bucket)
+
+    def get_object(self, bucket, key):
+        return self._curl("GET", bucket + "/" + key)
+
+    def list_objects(self, bucket, prefix=""):
+        """{key: (size, etag without quotes)} of every object under prefix (all pages)."""
+        out, token = {}, None
+        while True:
+            q = {"list-type": "2", "prefix": prefix}
+            if token:
+                q["continuation-token"] = token
+            root = ET.fromstring(self._curl("GET", bucket, urllib.parse.urlencode(
+                sorted(q.items()), quote_via=urllib.parse.quote)))
+            for c in root.iter(S3_NS + "Contents"):
+                out[c.findtext(S3_NS + "Key")] = (int(c.findtext(S3_NS + "Size")),
+                                                  c.findtext(S3_NS + "ETag").strip('"'))
+            token = root.findtext(S3_NS + "NextContinuationToken")
+            if root.findtext(S3_NS + "IsTruncated") != "true" or not token:
+                return out
+
+    def list_multipart_uploads(self, bucket):
+        """The keys of the multipart uploads in progress."""
+        root = ET.fromstring(self._curl("GET", bucket, "uploads="))
+        return [u.findtext(S3_NS + "Key") for u in root.iter(S3_NS + "Upload")]
+
 
 RADOSGW_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "radosgw.sh")
 START_TIMEOUT_S = 300.0  # generous: a slow machine makes a test slow, never wrong
@@ -97,6 +152,9 @@ class Radosgw:
                 return
             time.sleep(0.2)
         execd_harness.fail("radosgw did not answer again")
+
+    def client(self):
+        return S3Curl(self)
 
     @property
     def endpoint(self):
