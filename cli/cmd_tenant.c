@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,15 +10,11 @@
 #include "cmd_common.h"
 #include "cmd_tenant_remote.h"
 #include "output.h"
+#include "remote_opts.h"
 
 enum {
 	OPT_ID = ARG_COMMAND_BASE,
 	OPT_TIMEOUT,
-	OPT_REMOTE_ENDPOINT,
-	OPT_REMOTE_BUCKET,
-	OPT_REMOTE_REGION,
-	OPT_REMOTE_PREFIX,
-	OPT_REMOTE_CREDENTIALS,
 };
 
 struct tenant_opts {
@@ -27,8 +22,7 @@ struct tenant_opts {
 	char *id;     /* create: --id */
 	char *tenant; /* delete: the positional TENANT */
 	int64_t timeout_ms;
-	/* create: --remote-* (issue 21); the credentials path as given */
-	const char *endpoint, *bucket, *region, *prefix, *credentials;
+	struct remote_opts remote; /* create: --remote-* (issue 21) */
 };
 
 static int tenant_option(void *userdata, int opt, const char *arg)
@@ -40,23 +34,8 @@ static int tenant_option(void *userdata, int opt, const char *arg)
 		return args_full_id_arg(o->cmd, (char *)arg, &o->id);
 	case OPT_TIMEOUT:
 		return args_timeout_arg(o->cmd, arg, &o->timeout_ms);
-	case OPT_REMOTE_ENDPOINT:
-		o->endpoint = arg;
-		return 0;
-	case OPT_REMOTE_BUCKET:
-		o->bucket = arg;
-		return 0;
-	case OPT_REMOTE_REGION:
-		o->region = arg;
-		return 0;
-	case OPT_REMOTE_PREFIX:
-		o->prefix = arg;
-		return 0;
-	case OPT_REMOTE_CREDENTIALS:
-		o->credentials = arg;
-		return 0;
 	}
-	return EXECCTL_EXIT_USAGE;
+	return remote_opts_take(&o->remote, opt, arg) ? 0 : EXECCTL_EXIT_USAGE;
 }
 
 static const char create_usage[] =
@@ -67,57 +46,16 @@ static const char create_usage[] =
 	"With --remote-*, its timelines' WAL segments and base backups are uploaded to that\n"
 	"S3-compatible object store (docs/remote-storage.md).\n"
 	"\n"
-	"  --id ID                     the new tenant's id: 32 hex digits\n"
-	"  --remote-endpoint URL       the object store, http(s)://host[:port]\n"
-	"  --remote-bucket BUCKET      its bucket (must exist)\n"
-	"  --remote-region REGION      its region (default us-east-1)\n"
-	"  --remote-prefix PREFIX      a key prefix for the tenant's objects (default none)\n"
-	"  --remote-credentials FILE   access_key_id and secret_access_key, mode 0600, owned by\n"
-	"                              execd's user (read by execd, never sent)\n"
+	"  --id ID                     the new tenant's id: 32 hex digits\n" REMOTE_OPTIONS_HELP
 	"  --json          print the daemon's result as JSON\n"
 	"  --socket PATH   talk to execd at PATH\n"
 	"  -h, --help      show this help\n";
 
 static const struct option create_options[] = {
 	{ "id", required_argument, NULL, OPT_ID },
-	{ "remote-endpoint", required_argument, NULL, OPT_REMOTE_ENDPOINT },
-	{ "remote-bucket", required_argument, NULL, OPT_REMOTE_BUCKET },
-	{ "remote-region", required_argument, NULL, OPT_REMOTE_REGION },
-	{ "remote-prefix", required_argument, NULL, OPT_REMOTE_PREFIX },
-	{ "remote-credentials", required_argument, NULL, OPT_REMOTE_CREDENTIALS },
+	REMOTE_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
-
-/* tenant.create's "remote" object from the --remote-* options; the credentials path made
- * absolute (execd runs elsewhere). @return 0 (none given or added) or a usage exit code. */
-static int add_remote(const struct tenant_opts *o, cJSON *args)
-{
-	char abs[PATH_MAX];
-	cJSON *r;
-
-	if (!o->endpoint && !o->bucket && !o->region && !o->prefix && !o->credentials)
-		return 0;
-	if (!o->endpoint || !o->bucket || !o->credentials)
-		return args_usage_error(o->cmd, "--remote-endpoint, --remote-bucket and "
-						"--remote-credentials go together");
-	if (o->credentials[0] != '/' && !realpath(o->credentials, abs)) {
-		fprintf(stderr, "execctl %s: --remote-credentials %s: %m\n", o->cmd,
-			o->credentials);
-		return EXECCTL_EXIT_USAGE;
-	}
-	r = cJSON_AddObjectToObject(args, "remote");
-	if (!r)
-		return print_out_of_memory();
-	cJSON_AddStringToObject(r, "endpoint", o->endpoint);
-	cJSON_AddStringToObject(r, "bucket", o->bucket);
-	if (o->region)
-		cJSON_AddStringToObject(r, "region", o->region);
-	if (o->prefix)
-		cJSON_AddStringToObject(r, "prefix", o->prefix);
-	cJSON_AddStringToObject(r, "credentials_file",
-				o->credentials[0] == '/' ? o->credentials : abs);
-	return 0;
-}
 
 static int tenant_create(struct execctl *ctx, int argc, char **argv)
 {
@@ -132,7 +70,7 @@ static int tenant_create(struct execctl *ctx, int argc, char **argv)
 	args = cJSON_CreateObject();
 	if (o.id)
 		cJSON_AddStringToObject(args, "id", o.id);
-	if ((r = add_remote(&o, args)) != 0) {
+	if ((r = remote_opts_add(o.cmd, &o.remote, false, args)) != 0) {
 		cJSON_Delete(args);
 		return r;
 	}

@@ -11,51 +11,32 @@
 #include "cmd_common.h"
 #include "cmd_tenant_remote.h"
 #include "output.h"
+#include "remote_opts.h"
 
 enum {
 	OPT_TIMEOUT = ARG_COMMAND_BASE,
-	OPT_ENDPOINT,
-	OPT_BUCKET,
-	OPT_REGION,
-	OPT_PREFIX,
-	OPT_CREDENTIALS,
 	OPT_FORCE,
 };
 
-struct remote_opts {
+struct tenant_remote_opts {
 	const char *cmd;
 	int64_t timeout_ms;
-	const char *endpoint, *bucket, *region, *prefix, *credentials;
+	struct remote_opts remote; /* attach */
 	bool force;
 };
 
 static int remote_option(void *userdata, int opt, const char *arg)
 {
-	struct remote_opts *o = userdata;
+	struct tenant_remote_opts *o = userdata;
 
 	switch (opt) {
 	case OPT_TIMEOUT:
 		return args_timeout_arg(o->cmd, arg, &o->timeout_ms);
-	case OPT_ENDPOINT:
-		o->endpoint = arg;
-		return 0;
-	case OPT_BUCKET:
-		o->bucket = arg;
-		return 0;
-	case OPT_REGION:
-		o->region = arg;
-		return 0;
-	case OPT_PREFIX:
-		o->prefix = arg;
-		return 0;
-	case OPT_CREDENTIALS:
-		o->credentials = arg;
-		return 0;
 	case OPT_FORCE:
 		o->force = true;
 		return 0;
 	}
-	return EXECCTL_EXIT_USAGE;
+	return remote_opts_take(&o->remote, opt, arg) ? 0 : EXECCTL_EXIT_USAGE;
 }
 
 static const char detach_usage[] =
@@ -87,7 +68,7 @@ static int print_detached(const struct execctl *ctx, const cJSON *result, const 
 
 int tenant_detach_cmd(struct execctl *ctx, int argc, char **argv)
 {
-	struct remote_opts o = { .cmd = "tenant detach", .timeout_ms = 30000 };
+	struct tenant_remote_opts o = { .cmd = "tenant detach", .timeout_ms = 30000 };
 	char *tenant = NULL;
 	cJSON *args;
 	int first = 0, r;
@@ -114,24 +95,14 @@ static const char attach_usage[] =
 	"a restore asks for them), and resume streaming where the remote WAL ends. Refused while\n"
 	"the tenant is attached to another execd, unless --force (that machine is lost).\n"
 	"TENANT is the full id (32 hex digits).\n"
-	"\n"
-	"  --remote-endpoint URL       the object store, http(s)://host[:port]\n"
-	"  --remote-bucket BUCKET      its bucket\n"
-	"  --remote-region REGION      its region (default us-east-1)\n"
-	"  --remote-prefix PREFIX      the key prefix the tenant was uploaded under\n"
-	"  --remote-credentials FILE   access_key_id and secret_access_key, mode 0600, owned by\n"
-	"                              execd's user\n"
+	"\n" REMOTE_OPTIONS_HELP
 	"  --force                     take the tenant although it is attached elsewhere\n"
 	"  --json                      print the daemon's result as JSON\n"
 	"  --socket PATH               talk to execd at PATH\n"
 	"  -h, --help                  show this help\n";
 
 static const struct option attach_options[] = {
-	{ "remote-endpoint", required_argument, NULL, OPT_ENDPOINT },
-	{ "remote-bucket", required_argument, NULL, OPT_BUCKET },
-	{ "remote-region", required_argument, NULL, OPT_REGION },
-	{ "remote-prefix", required_argument, NULL, OPT_PREFIX },
-	{ "remote-credentials", required_argument, NULL, OPT_CREDENTIALS },
+	REMOTE_LONG_OPTIONS,
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ NULL, 0, NULL, 0 },
 };
@@ -152,22 +123,9 @@ static int print_attached(const struct execctl *ctx, const cJSON *result, const 
 	return 0;
 }
 
-static cJSON *remote_json(const struct remote_opts *o)
-{
-	cJSON *r = cJSON_CreateObject();
-	cJSON_AddStringToObject(r, "endpoint", o->endpoint);
-	cJSON_AddStringToObject(r, "bucket", o->bucket);
-	if (o->region)
-		cJSON_AddStringToObject(r, "region", o->region);
-	if (o->prefix)
-		cJSON_AddStringToObject(r, "prefix", o->prefix);
-	cJSON_AddStringToObject(r, "credentials_file", o->credentials);
-	return r;
-}
-
 int tenant_attach_cmd(struct execctl *ctx, int argc, char **argv)
 {
-	struct remote_opts o = { .cmd = "tenant attach" };
+	struct tenant_remote_opts o = { .cmd = "tenant attach" };
 	char *tenant = NULL;
 	cJSON *args;
 	int first = 0, r;
@@ -176,14 +134,14 @@ int tenant_attach_cmd(struct execctl *ctx, int argc, char **argv)
 			       &o, 1, &first);
 	if (r == 0)
 		r = args_full_id_arg(o.cmd, argv[first], &tenant);
-	if (r == 0 && (!o.endpoint || !o.bucket || !o.credentials))
-		r = args_usage_error(o.cmd, "--remote-endpoint, --remote-bucket and "
-					    "--remote-credentials are required");
 	if (r != 0)
 		return r;
 	args = cJSON_CreateObject();
 	cJSON_AddStringToObject(args, "tenant", tenant);
-	cJSON_AddItemToObject(args, "remote", remote_json(&o));
+	if ((r = remote_opts_add(o.cmd, &o.remote, true, args)) != 0) {
+		cJSON_Delete(args);
+		return r;
+	}
 	if (o.force)
 		cJSON_AddTrueToObject(args, "force");
 	return cmd_call_print(ctx, PROTO_CMD_TENANT_ATTACH, args, 0, print_attached, tenant);

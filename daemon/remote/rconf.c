@@ -11,8 +11,8 @@
 
 #include "rconf.h"
 
-static const char *const conf_keys[] = { "endpoint", "bucket", "region", "prefix",
-					 "credentials_file" };
+static const char *const conf_keys[] = { "endpoint", "bucket",           "region",
+					 "prefix",   "credentials_file", "ca_file" };
 
 void remote_conf_free(struct remote_conf *c)
 {
@@ -23,6 +23,7 @@ void remote_conf_free(struct remote_conf *c)
 	free(c->region);
 	free(c->prefix);
 	free(c->credentials_file);
+	free(c->ca_file);
 	memset(c, 0, sizeof *c);
 }
 
@@ -37,7 +38,8 @@ int remote_conf_dup(const struct remote_conf *src, struct remote_conf *dst)
 	if (dup_field(src->endpoint, &dst->endpoint) < 0 ||
 	    dup_field(src->bucket, &dst->bucket) < 0 || dup_field(src->region, &dst->region) < 0 ||
 	    dup_field(src->prefix, &dst->prefix) < 0 ||
-	    dup_field(src->credentials_file, &dst->credentials_file) < 0) {
+	    dup_field(src->credentials_file, &dst->credentials_file) < 0 ||
+	    (src->ca_file && dup_field(src->ca_file, &dst->ca_file) < 0)) {
 		remote_conf_free(dst);
 		return -ENOMEM;
 	}
@@ -172,6 +174,8 @@ static int conf_validate(const struct remote_conf *c, char *why, size_t whylen)
 	if (c->credentials_file[0] != '/' || strlen(c->credentials_file) >= 4096)
 		return why_set(why, whylen, "remote.%s must be an absolute path",
 			       "credentials_file");
+	if (c->ca_file && (c->ca_file[0] != '/' || strlen(c->ca_file) >= 4096))
+		return why_set(why, whylen, "remote.%s must be an absolute path", "ca_file");
 	return 0;
 }
 
@@ -193,7 +197,8 @@ int remote_conf_from_json(const cJSON *o, struct remote_conf *out, char *why, si
 	    !(out->bucket = strdup(str_of(o, "bucket"))) ||
 	    !(out->region = strdup(region && *region ? region : REMOTE_DEFAULT_REGION)) ||
 	    !(out->prefix = trim_slashes(prefix ? prefix : "")) ||
-	    !(out->credentials_file = strdup(str_of(o, "credentials_file")))) {
+	    !(out->credentials_file = strdup(str_of(o, "credentials_file"))) ||
+	    (str_of(o, "ca_file") && !(out->ca_file = strdup(str_of(o, "ca_file"))))) {
 		remote_conf_free(out);
 		return -ENOMEM;
 	}
@@ -210,6 +215,7 @@ int remote_conf_to_json(const struct remote_conf *c, cJSON *parent, const char *
 	    !cJSON_AddStringToObject(o, "region", c->region) ||
 	    !cJSON_AddStringToObject(o, "prefix", c->prefix) ||
 	    !cJSON_AddStringToObject(o, "credentials_file", c->credentials_file) ||
+	    (c->ca_file && !cJSON_AddStringToObject(o, "ca_file", c->ca_file)) ||
 	    !cJSON_AddItemToObject(parent, key, o)) {
 		cJSON_Delete(o);
 		return -ENOMEM;

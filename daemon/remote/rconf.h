@@ -33,6 +33,9 @@ struct remote_conf {
 	char *region;           /**< SigV4 region; "us-east-1" when not given */
 	char *prefix;           /**< key prefix without leading/trailing '/'; "" = none */
 	char *credentials_file; /**< absolute path of the credentials file */
+	/** Absolute path of a PEM file with the CA of an https endpoint (a private CA, a
+	 * self-signed gateway; pgBackRest's repo-storage-ca-file), or NULL: the system's CAs. */
+	char *ca_file;
 	/** The generation this execd holds the tenant with (attachment.json), 0 = none yet. Not
 	 * part of the user's JSON (remote_conf_from_json/to_json leave it): tenant.json keeps it
 	 * as "remote_generation" beside "remote" (registry/meta.c). */
@@ -43,7 +46,7 @@ struct remote_conf {
 #define REMOTE_DEFAULT_REGION "us-east-1"
 
 /**
- * Read a configuration from JSON object @p o (keys as above; "region" and "prefix" optional; a
+ * Read a configuration from JSON object @p o (keys as above; "region", "prefix" and "ca_file" optional; a
  * prefix's leading and trailing '/' are dropped). Unknown keys are refused (a typo must not pass
  * silently). @return 0 with *out filled (free with remote_conf_free), -EINVAL with a reason in
  * @p why (naming the key, never a secret: the object holds none), or -ENOMEM.
@@ -51,7 +54,7 @@ struct remote_conf {
 int remote_conf_from_json(const cJSON *o, struct remote_conf *out, char *why, size_t whylen);
 
 /**
- * Add @p c to @p parent as object @p key (the five keys above). @return 0 or -ENOMEM.
+ * Add @p c to @p parent as object @p key (the keys above; "ca_file" only when set). @return 0 or -ENOMEM.
  */
 int remote_conf_to_json(const struct remote_conf *c, cJSON *parent, const char *key);
 

@@ -197,6 +197,7 @@ struct s3_client *remote_client_new(const struct remote_conf *c, int *err)
 		.secret_key = k.secret,
 		.connect_timeout_ms = 5000,
 		.stall_timeout_s = 30,
+		.ca_file = c->ca_file,
 	};
 	if (s3_global_init() < 0) {
 		creds_clear(&k);

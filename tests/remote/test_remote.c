@@ -98,6 +98,45 @@ START_TEST(conf_json)
 }
 END_TEST
 
+/* ca_file: optional, absolute, kept through dup and JSON; absent stays absent (NULL). */
+START_TEST(conf_ca_file)
+{
+	struct remote_conf c, d;
+	char why[256];
+	cJSON *o;
+	char *s;
+
+	ck_assert_int_eq(conf_of("{\"endpoint\":\"https://h\",\"bucket\":\"abc\","
+				 "\"credentials_file\":\"/c\",\"ca_file\":\"/etc/ca.pem\"}",
+				 &c, why, sizeof why),
+			 0);
+	ck_assert_int_eq(remote_conf_dup(&c, &d), 0);
+	ck_assert_str_eq(d.ca_file, "/etc/ca.pem");
+	o = cJSON_CreateObject();
+	ck_assert_int_eq(remote_conf_to_json(&d, o, "remote"), 0);
+	s = cJSON_PrintUnformatted(o);
+	ck_assert_ptr_nonnull(strstr(s, "\"ca_file\":\"/etc/ca.pem\""));
+	free(s);
+	cJSON_Delete(o);
+	remote_conf_free(&c);
+	remote_conf_free(&d);
+	ck_assert_int_eq(conf_of("{\"endpoint\":\"https://h\",\"bucket\":\"abc\","
+				 "\"credentials_file\":\"/c\"}",
+				 &c, why, sizeof why),
+			 0);
+	ck_assert_ptr_null(c.ca_file);
+	ck_assert_int_eq(remote_conf_dup(&c, &d), 0);
+	ck_assert_ptr_null(d.ca_file);
+	remote_conf_free(&c);
+	remote_conf_free(&d);
+	ck_assert_int_eq(conf_of("{\"endpoint\":\"https://h\",\"bucket\":\"abc\","
+				 "\"credentials_file\":\"/c\",\"ca_file\":\"ca.pem\"}",
+				 &c, why, sizeof why),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "ca_file"));
+}
+END_TEST
+
 static struct remote_conf conf_with_creds(const char *path)
 {
 	struct remote_conf c = { .endpoint = "http://127.0.0.1:1",
@@ -308,6 +347,7 @@ int main(void)
 		return EXIT_FAILURE;
 	}
 	tcase_add_test(tc, conf_json);
+	tcase_add_test(tc, conf_ca_file);
 	tcase_add_test(tc, creds_checks);
 	tcase_add_test(tc, keys);
 	tcase_add_test(tc, index_round_trip);

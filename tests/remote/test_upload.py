@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Uploads to remote storage (issue 21) against a real Ceph radosgw (tests/common/radosgw.py),
-one cluster for the whole file; skipped (77) without radosgw, PostgreSQL 15 or boto3.
+one cluster for the whole file; skipped (77) without radosgw or PostgreSQL 15.
 
 1. A credentials file readable by others is refused, naming the file and the problem, and its
    secret appears neither in the reply nor in the log.
@@ -26,12 +26,6 @@ import signal
 
 from execd_harness import Daemon, check, execctl, require_binaries, skip, wait_until
 from pgcluster import PgCluster
-
-try:
-    import boto3
-    from botocore.config import Config
-except ImportError:
-    skip("python3-boto3 is not installed (the test's S3 client)")
 
 from radosgw import Radosgw
 
@@ -61,26 +55,20 @@ def full_log(daemon):
 
 
 def s3():
-    return boto3.client("s3", endpoint_url=rgw.endpoint, region_name=rgw.region,
-                        aws_access_key_id=rgw.access_key, aws_secret_access_key=rgw.secret_key,
-                        config=Config(s3={"addressing_style": "path"}))
+    return rgw.client()
 
 
 def objects(client, prefix):
-    out = {}
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
-        for o in page.get("Contents", []):
-            out[o["Key"]] = (o["Size"], o["ETag"].strip('"'))
-    return out
+    return client.list_objects(BUCKET, prefix)
 
 
 def index(client, ten, tl):
     key = "tenants/%s/timelines/%s/index-00000001.json" % (ten, tl)
-    return json.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    return json.loads(client.get_object(BUCKET, key))
 
 
 def in_progress(client):
-    return client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+    return client.list_multipart_uploads(BUCKET)
 
 
 def make_wal(rows):
@@ -104,7 +92,7 @@ def check_listed(client, ten, tl, idx, waldir):
         if os.path.exists(local):
             with open(local, "rb") as f:
                 md5 = hashlib.md5(f.read()).hexdigest()
-            body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+            body = client.get_object(BUCKET, key)
             check(hashlib.md5(body).hexdigest() == md5, "bytes of %s differ" % key, d)
     for b in idx["backups"]:
         for o in b["objects"]:
@@ -126,7 +114,7 @@ def uploaded_keys(text):
 try:
     rgw.start()
     client = s3()
-    client.create_bucket(Bucket=BUCKET)
+    client.create_bucket(BUCKET)
     pg = PgCluster.start(port=5483)
     d = Daemon(workers=2)
     d.start()
@@ -135,8 +123,12 @@ try:
     with open(creds, "w") as f:
         f.write("[default]\naccess_key_id = %s\nsecret_access_key = %s\n" %
                 (rgw.access_key, secret))
-    remote = ["--remote-endpoint", rgw.endpoint, "--remote-bucket", BUCKET,
+    # over https with the gateway's own CA (--remote-ca-file) when it serves TLS, else http
+    endpoint = rgw.env.get("RADOSGW_TLS_ENDPOINT") or rgw.endpoint
+    remote = ["--remote-endpoint", endpoint, "--remote-bucket", BUCKET,
               "--remote-region", rgw.region, "--remote-credentials", creds]
+    if endpoint != rgw.endpoint:
+        remote += ["--remote-ca-file", rgw.env["RADOSGW_CA_FILE"]]
 
     # 1. a credentials file readable by others
     os.chmod(creds, 0o644)
