@@ -2,7 +2,9 @@
 /*
  * daemon/remote/upload_task.c — the remote_upload task of a timeline (upload.h): a pass on the
  * blocking pool (one client per pass, used by that job alone), then a wait raced with the
- * task's shutdown watcher (both cancel-safe): UPLOAD_INTERVAL_NS after a pass that succeeded,
+ * task's shutdown watcher and, after a pass that succeeded, the next segment the WalCompress task
+ * compresses (all cancel-safe): UPLOAD_INTERVAL_NS at most after a pass that succeeded (history
+ * files, backups and uncompressed segments are found by that poll),
  * a back-off with jitter after one that failed (1 s doubling to 60 s: the object store down or
  * slow), nothing more once fenced. A pass sees the cancellation between objects (a multipart
  * upload between parts, and aborts it): SIGTERM ends it within one object's transfer.
@@ -15,6 +17,7 @@
 
 #include <executor/async.h>
 #include <executor/select.h>
+#include <executor/seqwait.h>
 #include <executor/time.h>
 
 #include "log.h"
@@ -37,7 +40,10 @@ struct upload_task {
 	struct ex_sleep sleep;
 	struct task_mgr_watcher watch;
 	struct ex_select sel;
+	struct ex_seqwait_wait sw;
 	uint64_t backoff_ms, wait_ns;
+	uint64_t compressed; /* wal_timeline_compressed() when the last pass began */
+	bool no_wake;        /* that seqwait was shut down: the timer alone */
 	int last_err;
 	int64_t e;
 };
@@ -46,6 +52,14 @@ static int64_t job_pass(void *arg)
 {
 	struct upload_task *u = arg;
 	return upload_pass(u->st, false);
+}
+
+/* What makes a pass due before its timer, if anything: a segment compressed since the last pass
+ * began (a new .zst to ship at once, not up to UPLOAD_INTERVAL_NS later). Not while backing off
+ * (the object store needs the pause), nor without WAL state. */
+static struct ex_seqwait *next_segment(struct upload_task *u)
+{
+	return u->backoff_ms || u->no_wake ? NULL : wal_timeline_compressed(u->st->tl);
 }
 
 /* The wait after a pass that ended with @p e; logs a change of outcome once. */
@@ -82,15 +96,27 @@ static ex_poll_t upload_poll(struct ex_future *f, struct ex_context *cx)
 	EX_BEGIN(&u->a);
 	atomic_store(&u->st->token, task_mgr_current_token());
 	while (!task_mgr_is_shutdown_requested()) {
+		if (wal_timeline_compressed(u->st->tl))
+			u->compressed = ex_seqwait_load(wal_timeline_compressed(u->st->tl));
 		EX_AWAIT(&u->a, cx, task_mgr_spawn_blocking(&u->blk, job_pass, u));
 		u->e = EX_AWAITED(&u->a);
 		if (u->e == -ESTALE)
 			break; /* fenced: another execd owns the tenant now (logged) */
 		next_wait(u, (int)u->e);
-		EX_AWAIT(&u->a, cx,
-			 &ex_select(&u->sel, ex_sleep(&u->sleep, u->wait_ns),
-				    task_mgr_shutdown_watcher(&u->watch))
-				  ->base);
+		if (next_segment(u)) {
+			EX_AWAIT(&u->a, cx,
+				 &ex_select(&u->sel, ex_sleep(&u->sleep, u->wait_ns),
+					    task_mgr_shutdown_watcher(&u->watch),
+					    ex_seqwait_wait_for(&u->sw, next_segment(u),
+								u->compressed + 1))
+					  ->base);
+			u->no_wake = u->sw.cs.base.output == -ESHUTDOWN;
+		} else {
+			EX_AWAIT(&u->a, cx,
+				 &ex_select(&u->sel, ex_sleep(&u->sleep, u->wait_ns),
+					    task_mgr_shutdown_watcher(&u->watch))
+					  ->base);
+		}
 	}
 	if (u->e == -ESTALE) /* stays, showing "fenced", until the timeline stops */
 		EX_AWAIT(&u->a, cx, &task_mgr_shutdown_watcher(&u->watch)->base);

@@ -67,6 +67,15 @@ int wal_timeline_show(struct timeline *tl, struct cJSON *obj);
 /** The flush LSN of @p tl (durable and persisted), 0 without WAL state. Lock-free. */
 uint64_t wal_timeline_flush_lsn(struct timeline *tl);
 
+/**
+ * The number of segments @p tl's WalCompress task has compressed since the start, as a seqwait
+ * (NULL without WAL state): a task that acts on new `.zst` files (the remote uploader) waits
+ * with ex_seqwait_wait_for() for the next count instead of polling the directory. It lives as
+ * long as the timeline's WAL state, that is longer than any of its tasks; it is shut down (a
+ * wait fails with -ESHUTDOWN) when that state is freed. Thread-safe.
+ */
+struct ex_seqwait *wal_timeline_compressed(struct timeline *tl);
+
 /** State of a wal_timeline_wait_lsn() future; owned by the caller, treat as opaque. */
 struct wal_wait {
 	struct ex_cancel_safe_future cs;

@@ -105,8 +105,11 @@ static ex_poll_t walcompress_poll(struct ex_future *f, struct ex_context *cx)
 	while (!task_mgr_is_shutdown_requested()) {
 		EX_AWAIT(&c->a, cx, task_mgr_spawn_blocking(&c->blk, job_compress, c));
 		c->e = EX_AWAITED(&c->a);
-		if (c->e > 0)
+		if (c->e > 0) {
+			/* one more .zst: wake whoever ships them (wal_timeline_compressed) */
+			ex_seqwait_advance(c->wt->compressed_wait, ++c->wt->compressed);
 			continue; /* more may be waiting */
+		}
 		if (c->e < 0)
 			log_failure(
 				c); /* skipped from now on; the others are tried at the next wake */

@@ -47,6 +47,12 @@ static void wt_free(struct wal_timeline *wt)
 		if (ex_seqwait_free(wt->flush_wait) < 0)
 			log_warning("wal: a wait_lsn waiter is still pending; leaking its seqwait");
 	}
+	if (wt->compressed_wait) {
+		ex_seqwait_shutdown(wt->compressed_wait);
+		if (ex_seqwait_free(wt->compressed_wait) < 0)
+			log_warning(
+				"wal: a compressed-segment waiter is still pending; leaking it");
+	}
 	if (wt->dirfd >= 0)
 		close(wt->dirfd);
 	pthread_mutex_destroy(&wt->lock);
@@ -92,8 +98,9 @@ static int wt_load(struct timeline *tl, struct wal_timeline **out)
 		   (tl->slot && !(wt->slot = strdup(tl->slot)))) {
 		r = -ENOMEM;
 	} else if (!wt->source || (r = conninfo_redact(wt->source, &wt->source_shown)) == 0) {
-		if ((r = wt_open_dir(wt)) == 0)
-			r = ex_seqwait_new(atomic_load(&wt->flush_lsn), &wt->flush_wait);
+		if ((r = wt_open_dir(wt)) == 0 &&
+		    (r = ex_seqwait_new(atomic_load(&wt->flush_lsn), &wt->flush_wait)) == 0)
+			r = ex_seqwait_new(0, &wt->compressed_wait);
 	}
 	if (r < 0) {
 		wt_free(wt);
@@ -251,6 +258,11 @@ int wal_timeline_show(struct timeline *tl, cJSON *obj)
 uint64_t wal_timeline_flush_lsn(struct timeline *tl)
 {
 	return tl->wal ? atomic_load(&tl->wal->flush_lsn) : 0;
+}
+
+struct ex_seqwait *wal_timeline_compressed(struct timeline *tl)
+{
+	return tl->wal ? tl->wal->compressed_wait : NULL;
 }
 
 /* --- wait_lsn: a cancel-safe wrapper around a seqwait wait ------------------------------- */

@@ -44,6 +44,10 @@ struct wal_timeline {
 	_Atomic uint64_t flush_lsn;    /* durable and persisted (mirror of wal.state, seed 002) */
 	_Atomic uint64_t server_lsn;   /* the server's end of WAL, from its messages */
 	struct ex_seqwait *flush_wait; /* flush_lsn as a seqwait (timeline.wait_lsn) */
+	/* segments compressed since the start, as a seqwait: the remote uploader waits on it
+	 * (wal_timeline_compressed); advanced by the WalCompress task alone */
+	struct ex_seqwait *compressed_wait;
+	uint64_t compressed;
 
 	struct walstate persisted; /* what wal.state holds (the receiver's copy) */
 	bool has_persisted;
