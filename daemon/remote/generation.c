@@ -49,7 +49,7 @@ int remote_generation_take(struct s3_client *cl, const struct remote_conf *c,
 			   const struct execd_id *t, bool force, uint64_t *gen, char *why,
 			   size_t whylen)
 {
-	struct remote_attachment a, back;
+	struct remote_attachment a;
 	char me[EXECD_ID_STR_SIZE];
 	int r;
 	if (!node_id_str(me))
@@ -67,25 +67,9 @@ int remote_generation_take(struct s3_client *cl, const struct remote_conf *c,
 		execd_log_ids(LOG_WARNING, t, NULL,
 			      "taking the tenant from node %s (generation %llu) by force", a.node,
 			      (unsigned long long)a.generation);
-	struct remote_attachment mine = { .generation = a.generation + 1,
-					  .attached = true,
-					  .at_ms = now_ms() };
-	memcpy(mine.node, me, sizeof mine.node);
-	if ((r = remote_attachment_put(cl, c, t, &mine)) < 0) {
-		snprintf(why, whylen, "cannot write the tenant's attachment.json: %s (%s)",
-			 strerror(-r), s3_client_error(cl, NULL));
+	if ((r = remote_attachment_claim(cl, c, t, me, a.generation + 1, why, whylen)) < 0)
 		return r;
-	}
-	/* read back: another attach that wrote after us wins, and we must not go on */
-	if ((r = read_attachment(cl, c, t, &back, why, whylen)) < 0)
-		return r;
-	if (back.generation != mine.generation || strcmp(back.node, me) != 0) {
-		snprintf(why, whylen,
-			 "another attach took the tenant meanwhile (generation %llu, node %s)",
-			 (unsigned long long)back.generation, back.node);
-		return -EEXIST;
-	}
-	*gen = mine.generation;
+	*gen = a.generation + 1;
 	execd_log_ids(LOG_NOTICE, t, NULL, "attached in remote storage, generation %llu",
 		      (unsigned long long)*gen);
 	return 0;

@@ -49,9 +49,9 @@ static int next_generation(int got, const struct remote_attachment *cur, uint64_
 	return 0;
 }
 
-/* Write generation @p gen for @p node and read it back. */
-static int write_claim(struct s3_client *cl, const struct remote_conf *c, const struct execd_id *t,
-		       const char *node, uint64_t gen, char *why, size_t whylen)
+int remote_attachment_claim(struct s3_client *cl, const struct remote_conf *c,
+			    const struct execd_id *t, const char *node, uint64_t gen, char *why,
+			    size_t whylen)
 {
 	struct remote_attachment a = { .generation = gen, .attached = true, .at_ms = now_ms() }, b;
 	int r;
@@ -82,7 +82,7 @@ int remote_claim_new_tenant(const struct remote_conf *c, const struct execd_id *
 	if (r < 0 && r != -ENOENT)
 		r = fail(r, cl, "read attachment.json", why, whylen);
 	else if ((r = next_generation(r, &cur, gen, why, whylen)) == 0)
-		r = write_claim(cl, c, t, node, *gen, why, whylen);
+		r = remote_attachment_claim(cl, c, t, node, *gen, why, whylen);
 	s3_client_free(cl);
 	return r;
 }

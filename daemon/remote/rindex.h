@@ -198,4 +198,16 @@ int remote_attachment_put(struct s3_client *cl, const struct remote_conf *c,
 int remote_claim_new_tenant(const struct remote_conf *c, const struct execd_id *t, const char *node,
 			    uint64_t *gen, char *why, size_t whylen);
 
+/**
+ * The write of a claim, shared by tenant.create (above) and tenant.attach (attach.h,
+ * remote_generation_take): write generation @p gen, attached, for node @p node (32 hex, or "")
+ * into tenant @p t's attachment.json, read it back and check that it is still ours (S3 has no
+ * compare-and-swap: a claim written after ours wins, and we must not go on). Blocking; @p cl
+ * used by this thread alone. @return 0; -EEXIST (claimed concurrently, @p why naming the
+ * winner's generation and node); -errno of s3.h with @p why.
+ */
+int remote_attachment_claim(struct s3_client *cl, const struct remote_conf *c,
+			    const struct execd_id *t, const char *node, uint64_t gen, char *why,
+			    size_t whylen);
+
 #endif /* EXECD_RINDEX_H */
