@@ -273,6 +273,10 @@ int main(int argc, char **argv)
 
 	cfg = ex_runtime_config_default();
 	cfg.workers = execd_config.workers;
+	/* A fixed pool, started now: the thread count is the same with 1 timeline as with 500
+	 * (issue 18). The stream's hot path never uses the pool; what does (compression, zero-filling
+	 * the next segment, retention, control requests, uploads) queues past 16. */
+	cfg.blocking_core_threads = cfg.blocking_threads;
 	cfg.handle_signals = true;
 	cfg.log = runtime_log;
 	/* the root future waits for every task, in order, under --shutdown-timeout; what is left of

@@ -2,8 +2,11 @@
 /*
  * spawn_blocking: a bounded pool of plain threads for functions that block (tokio's
  * spawn_blocking). Threads start lazily when a call finds no idle thread, up to
- * config.blocking_threads, and retire after EX_BLOCKING_IDLE_NS without work. The pool has one
- * lock: blocking calls are slow by nature, so it is never on the hot path of polling.
+ * config.blocking_threads, and retire after EX_BLOCKING_IDLE_NS without work, except the
+ * config.blocking_core_threads "core" threads, started with the runtime and kept (Java's
+ * ThreadPoolExecutor core size, prestarted; libuv's pool is all core): a daemon that wants its
+ * thread count not to follow its load (execd, issue 18) sets both to the same number. The pool
+ * has one lock: blocking calls are slow by nature, so it is never on the hot path of polling.
  */
 #include <executor/park.h>
 
@@ -20,7 +23,7 @@
 
 enum { B_NEW = 0, B_QUEUED = 1, B_DONE = 2 };
 
-void ex__pool_init(struct ex_blocking_pool *p, unsigned max)
+void ex__pool_init(struct ex_blocking_pool *p, unsigned max, unsigned core)
 {
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_t ca;
@@ -32,6 +35,7 @@ void ex__pool_init(struct ex_blocking_pool *p, unsigned max)
 	p->head = p->tail = NULL;
 	p->threads = p->idle = 0;
 	p->max = max;
+	p->core = core;
 	p->shutdown = false;
 }
 
@@ -45,6 +49,34 @@ static struct ex_waker finish_locked(struct ex_blocking *b, int64_t result)
 	return w;
 }
 
+/*
+ * Wait, lock held, until a call is queued or the pool shuts down: 0. A thread beyond the core
+ * ones gives up after EX_BLOCKING_IDLE_NS without work: ETIMEDOUT. Which threads are "core" is
+ * decided when the wait ends, by count (threads > core), so two that time out together never
+ * both retire below the core size.
+ */
+static int idle_wait(struct ex_blocking_pool *p)
+{
+	while (!p->head && !p->shutdown) {
+		int r;
+		p->idle++;
+		if (p->threads > p->core) {
+			struct timespec dl;
+			clock_gettime(CLOCK_MONOTONIC, &dl);
+			uint64_t ns = (uint64_t)dl.tv_nsec + EX_BLOCKING_IDLE_NS;
+			dl.tv_sec += (time_t)(ns / 1000000000ull);
+			dl.tv_nsec = (long)(ns % 1000000000ull);
+			r = pthread_cond_timedwait(&p->cond, &p->lock, &dl);
+		} else {
+			r = pthread_cond_wait(&p->cond, &p->lock);
+		}
+		p->idle--;
+		if (r == ETIMEDOUT && !p->head && !p->shutdown && p->threads > p->core)
+			return ETIMEDOUT;
+	}
+	return 0;
+}
+
 static void *pool_thread(void *arg)
 {
 	struct ex_runtime *rt = arg;
@@ -52,20 +84,11 @@ static void *pool_thread(void *arg)
 	ex__tl_runtime = rt;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		int r = 0;
-		while (!p->head && !p->shutdown && r != ETIMEDOUT) {
-			struct timespec dl;
-			clock_gettime(CLOCK_MONOTONIC, &dl);
-			uint64_t ns = (uint64_t)dl.tv_nsec + EX_BLOCKING_IDLE_NS;
-			dl.tv_sec += (time_t)(ns / 1000000000ull);
-			dl.tv_nsec = (long)(ns % 1000000000ull);
-			p->idle++;
-			r = pthread_cond_timedwait(&p->cond, &p->lock, &dl);
-			p->idle--;
-		}
+		if (!p->head && !p->shutdown && idle_wait(p) == ETIMEDOUT)
+			break; /* idle long enough, and not a core thread: retire */
 		struct ex_blocking *b = p->head;
 		if (!b)
-			break; /* shutdown, or idle long enough: retire */
+			break; /* shutdown */
 		p->head = b->next;
 		if (!p->head)
 			p->tail = NULL;
@@ -87,6 +110,8 @@ static void *pool_thread(void *arg)
 	return NULL;
 }
 
+static int start_thread_locked(struct ex_runtime *rt);
+
 /* Called with the lock held, after queueing one call. */
 static int maybe_start_thread(struct ex_runtime *rt)
 {
@@ -97,6 +122,13 @@ static int maybe_start_thread(struct ex_runtime *rt)
 	}
 	if (p->threads >= p->max)
 		return 0; /* queued: a busy thread takes it when done */
+	return start_thread_locked(rt);
+}
+
+/* Start one pool thread; called with the lock held. @return 0 or -errno of pthread_create. */
+static int start_thread_locked(struct ex_runtime *rt)
+{
+	struct ex_blocking_pool *p = &rt->pool;
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
@@ -165,6 +197,17 @@ struct ex_future *ex_spawn_blocking(struct ex_blocking *b, int64_t (*fn)(void *a
 	b->arg = arg;
 	b->state = B_NEW;
 	return &b->fut;
+}
+
+int ex__pool_start_core(struct ex_runtime *rt)
+{
+	struct ex_blocking_pool *p = &rt->pool;
+	int r = 0;
+	pthread_mutex_lock(&p->lock);
+	while (r == 0 && p->threads < p->core)
+		r = start_thread_locked(rt);
+	pthread_mutex_unlock(&p->lock);
+	return r;
 }
 
 void ex__pool_shutdown(struct ex_blocking_pool *p)

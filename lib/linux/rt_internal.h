@@ -123,6 +123,7 @@ struct ex_blocking_pool {
 	pthread_cond_t exited; /* a thread exited (ex_runtime_free waits on it) */
 	struct ex_blocking *head, *tail;
 	unsigned threads, idle, max;
+	unsigned core; /* threads that never retire (config.blocking_core_threads) */
 	bool shutdown;
 };
 
@@ -241,7 +242,8 @@ int ex__workers_start(struct ex_runtime *rt);
 void ex__workers_stop(struct ex_runtime *rt);
 
 /* blocking.c */
-void ex__pool_init(struct ex_blocking_pool *p, unsigned max);
+void ex__pool_init(struct ex_blocking_pool *p, unsigned max, unsigned core);
+int ex__pool_start_core(struct ex_runtime *rt);
 void ex__pool_shutdown(struct ex_blocking_pool *p);
 void ex__pool_destroy(struct ex_blocking_pool *p);
 

@@ -27,6 +27,7 @@ struct ex_runtime_config ex_runtime_config_default(void)
 	return (struct ex_runtime_config){
 		.workers = 0,
 		.blocking_threads = 16,
+		.blocking_core_threads = 0,
 		.sq_entries = 0,
 		.slow_poll_ns = EX_SLOW_POLL_NS_DEFAULT,
 		.detach_grace_ns = EX_DETACH_GRACE_NS_DEFAULT,
@@ -70,6 +71,8 @@ int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runtime **out)
 		return -EINVAL;
 	if (c.blocking_threads == 0)
 		c.blocking_threads = 16;
+	if (c.blocking_core_threads > c.blocking_threads)
+		return -EINVAL;
 
 	struct ex_runtime *rt = calloc(1, sizeof(*rt));
 	if (!rt)
@@ -102,7 +105,7 @@ int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runtime **out)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&rt->live_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	ex__pool_init(&rt->pool, c.blocking_threads);
+	ex__pool_init(&rt->pool, c.blocking_threads, c.blocking_core_threads);
 
 	int r = ex_cancel_token_new(&rt->shutdown_token);
 	if (r < 0)
@@ -120,6 +123,8 @@ int ex_runtime_new(const struct ex_runtime_config *cfg, struct ex_runtime **out)
 	if ((r = ex_reactor_new(&rc, &rt->reactor)) < 0)
 		goto fail;
 	if ((r = ex__workers_start(rt)) < 0)
+		goto fail;
+	if ((r = ex__pool_start_core(rt)) < 0)
 		goto fail;
 	if (c.handle_signals && (r = ex__signals_start(rt)) < 0)
 		goto fail;

@@ -2,8 +2,10 @@
 /*
  * spawn_blocking: many more calls than pool threads; every call blocks in read(2) on a pipe until
  * the root has queued them all and writes one byte per call. All results are right, and the pool
- * never ran more threads at once than configured.
+ * never ran more threads at once than configured. A pool of core threads (a fixed pool) is
+ * started with the runtime and does not grow or shrink with the calls.
  */
+#include <dirent.h>
 #include <unistd.h>
 
 #include "rt_test.h"
@@ -96,6 +98,58 @@ START_TEST(more_calls_than_threads)
 }
 END_TEST
 
+static void tweak_fixed(struct ex_runtime_config *c)
+{
+	c->blocking_threads = POOL;
+	c->blocking_core_threads = POOL;
+}
+
+/* Threads of this process, from /proc/self/task. */
+static int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The core threads exist once the runtime does, before any call; the calls start no more. */
+START_TEST(fixed_pool)
+{
+	ck_assert_int_eq(pipe(pipefd), 0);
+	atomic_store(&max_active, 0);
+	int before = thread_count();
+	the_rt = rt_make(2, tweak_fixed);
+	int started = thread_count();
+	ck_assert_int_ge(started - before, POOL + 2); /* the pool and the two workers at least */
+	static struct root root;
+	root.fut.poll = root_poll;
+	int64_t out = -1;
+	ck_assert_int_eq(ex_runtime_block_on(the_rt, &root.fut, &out), 0);
+	ck_assert_int_eq(out, 0);
+	ck_assert_int_eq(thread_count(), started);
+	ck_assert_int_le(atomic_load(&max_active), POOL);
+	/* (not compared after ex_runtime_free: the detached pool threads may still be exiting) */
+	ex_runtime_free(the_rt);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+END_TEST
+
+START_TEST(core_above_max)
+{
+	struct ex_runtime_config c = ex_runtime_config_default();
+	c.blocking_threads = 2;
+	c.blocking_core_threads = 3;
+	struct ex_runtime *rt = (struct ex_runtime *)1;
+	ck_assert_int_eq(ex_runtime_new(&c, &rt), -EINVAL);
+	ck_assert_ptr_null(rt);
+}
+END_TEST
+
 /* Polled outside any runtime: -ESRCH at once. */
 START_TEST(outside_runtime)
 {
@@ -114,6 +168,8 @@ int main(void)
 	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, more_calls_than_threads);
 	tcase_add_test(tc, outside_runtime);
+	tcase_add_test(tc, fixed_pool);
+	tcase_add_test(tc, core_above_max);
 	suite_add_tcase(s, tc);
 	return rt_run_suite(s);
 }

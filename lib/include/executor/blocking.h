@@ -6,7 +6,8 @@
  * A poll must never block (a blocked worker stalls every task queued behind it). Work that must
  * block (a synchronous library call, fsync of a file not opened for io_uring, DNS resolution)
  * runs on the runtime's blocking pool: at most config.blocking_threads threads, started lazily
- * and retired after 10 s idle. Design: tokio::task::spawn_blocking.
+ * and retired after 10 s idle, except config.blocking_core_threads started with the runtime and
+ * kept. Design: tokio::task::spawn_blocking; the core threads, Java's ThreadPoolExecutor.
  */
 #ifndef EXECUTOR_BLOCKING_H
 #define EXECUTOR_BLOCKING_H

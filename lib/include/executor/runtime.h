@@ -30,11 +30,16 @@ typedef void (*ex_log_fn)(int prio, const char *msg, void *arg);
 
 /** How to build a runtime. Start from ex_runtime_config_default() and change fields. */
 struct ex_runtime_config {
-	unsigned workers;          /**< Worker threads; 0 = number of online CPUs. */
-	unsigned blocking_threads; /**< Max threads of the spawn_blocking pool; 0 = 16. */
-	unsigned sq_entries;       /**< io_uring submission queue entries; 0 = reactor default. */
-	uint64_t slow_poll_ns;     /**< Warn when one poll takes longer (ns); 0 = never warn. */
-	uint64_t detach_grace_ns;  /**< Shutdown deadline: how long block_on/ex_main wait for
+	unsigned workers;               /**< Worker threads; 0 = number of online CPUs. */
+	unsigned blocking_threads;      /**< Max threads of the spawn_blocking pool; 0 = 16. */
+	unsigned blocking_core_threads; /**< Pool threads started with the runtime that never
+	                                     retire (<= blocking_threads; 0 = none: every pool
+	                                     thread starts on demand and retires after 10 s idle).
+	                                     Equal to blocking_threads: a fixed-size pool, as
+	                                     libuv's, so the thread count does not follow the load. */
+	unsigned sq_entries;      /**< io_uring submission queue entries; 0 = reactor default. */
+	uint64_t slow_poll_ns;    /**< Warn when one poll takes longer (ns); 0 = never warn. */
+	uint64_t detach_grace_ns; /**< Shutdown deadline: how long block_on/ex_main wait for
 	                                detached tasks after the root finished (ns); the tasks still
 	                                running then are named in the log (docs/executor.md). */
 	bool handle_signals; /**< Read SIGINT/SIGTERM on a signalfd; fire the shutdown token. */
@@ -48,7 +53,8 @@ struct ex_runtime_config {
 #define EX_DETACH_GRACE_NS_DEFAULT (5ull * 1000 * 1000 * 1000)
 
 /**
- * The default configuration: workers = online CPUs, 16 blocking threads, reactor default ring
+ * The default configuration: workers = online CPUs, 16 blocking threads started on demand
+ * (blocking_core_threads = 0), reactor default ring
  * size, slow_poll_ns = 10 ms, detach_grace_ns = 5 s, handle_signals = false (ex_main() turns it on
  * when given no config), log to stderr.
  * @return the configuration by value. Thread-safe. Cancel-safety: n/a (not a future).
