@@ -84,6 +84,9 @@ struct ex_local_queue {
 	_Atomic(struct ex_task *) buf[EX_LOCAL_CAP];
 };
 
+/* Spawns a worker batches before it links them into the registry and queues them (task.c). */
+#define EX_PEND_MAX 32u
+
 struct ex_worker {
 	struct ex_runtime *rt;
 	unsigned index;
@@ -102,6 +105,15 @@ struct ex_worker {
 	/* Polls run by this worker and those over slow_poll_ns: written by it alone, as above,
 	 * read by ex_runtime_get_stats(). */
 	_Atomic uint64_t polls, slow_polls;
+	/* Tasks this worker spawned and has neither linked into the registry nor queued yet: the
+	 * spawn batch (task.c, "The spawn batch"). Appended to by the owner alone without a lock
+	 * (slot, then a release store of pend_n); linked and queued by the owner under pend_lock
+	 * when full or between polls; linked (not queued) by registry readers under pend_lock,
+	 * which then raise pend_linked. */
+	_Atomic uint32_t pend_lock; /* 1 = held */
+	_Atomic uint32_t pend_n;    /* slots in use */
+	uint32_t pend_linked;       /* slots [0, pend_linked) already linked (under pend_lock) */
+	struct ex_task *pend[EX_PEND_MAX];
 	struct ex_local_queue q;
 } __attribute__((aligned(64)));
 
@@ -212,6 +224,13 @@ void ex__task_complete(struct ex_task *t, int64_t output);
 void ex__registry_init(struct ex_runtime *rt);
 uint64_t ex__live_count(struct ex_runtime *rt);
 void ex__registry_orphan_all(struct ex_runtime *rt);
+void ex__spawn_batch_flush(struct ex_worker *w); /* owner thread only */
+/* Between polls, before parking and before exiting, a worker links and queues its batch. */
+static inline void ex__spawn_batch_flush_any(struct ex_worker *w)
+{
+	if (atomic_load_explicit(&w->pend_n, memory_order_relaxed))
+		ex__spawn_batch_flush(w);
+}
 
 /* queue.c */
 #define EX_IDLE_SLEEPER 1u

@@ -2,6 +2,27 @@
 /*
  * Tasks: the header around a spawned future, its reference count, the waker over it, its state
  * machine (tokio's NOTIFIED/RUNNING/COMPLETE bits) and the sharded registry of live tasks.
+ *
+ * The spawn batch (issue 19). Linking every spawn into its registry shard cost a spinlock
+ * exchange per spawn, waiting for the new header's stores to drain. A worker's spawns instead
+ * go into its batch (struct ex_worker.pend, EX_PEND_MAX slots) with plain stores, and the worker
+ * links the whole batch under one shard lock and only then queues its tasks: when the batch is
+ * full, after every poll, before it looks for work (so before it spins or parks) and before it
+ * exits. Other threads' spawns are linked and queued at once, as before.
+ *
+ * Why the tasks are queued only after they are linked: until then the batch's queue reference
+ * keeps each task alive and nobody but the spawning worker can run, complete or free it; so the
+ * free path always finds its task linked (no "is it linked?" state read across threads), and a
+ * reader of the batch never sees a task freed under it. The cost: a spawned task can be stolen
+ * only when its spawner's poll returns (or 32 spawns later), which a poll must anyway do soon.
+ *
+ * Why readers link batches themselves: introspection (ex_runtime_foreach_task,
+ * ex_task_info_by_id) must see every live task even while a worker is inside a long poll, so
+ * it cannot wait for the worker. The batch's slots are written by the owner alone, each before
+ * the release store of pend_n that publishes it; a reader takes the batch's pend_lock (the owner
+ * takes it to flush, so the slots below pend_n stay put), acquires pend_n, links the slots the
+ * owner has not linked and records that in pend_linked (read and written under pend_lock only);
+ * the owner's flush links only the rest. Lock order: a batch's lock, then a shard's.
  */
 #include "config.h"
 
@@ -47,15 +68,16 @@ void ex__registry_init(struct ex_runtime *rt)
 }
 
 /*
- * The shard's spinlock. Held for a few pointer moves (spawn, free) or one walk of the shard
- * (introspection, which snapshots and calls back outside it). A waiter pauses, then yields its
- * CPU, so that a holder preempted on a busy machine gets to run.
+ * A one-word spinlock: a shard's, or a worker's spawn batch's. Held for a few pointer moves
+ * (spawn, free, a batch's links) or one walk of a shard (introspection, which snapshots and
+ * calls back outside it). A waiter pauses, then yields its CPU, so that a holder preempted on a
+ * busy machine gets to run.
  */
-static void shard_lock(struct ex_registry_shard *s)
+static void spin_lock(_Atomic uint32_t *lock)
 {
 	for (unsigned n = 0;; n++) {
-		if (!atomic_load_explicit(&s->lock, memory_order_relaxed) &&
-		    !atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
+		if (!atomic_load_explicit(lock, memory_order_relaxed) &&
+		    !atomic_exchange_explicit(lock, 1, memory_order_acquire))
 			return;
 		if (n < 64) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -67,21 +89,102 @@ static void shard_lock(struct ex_registry_shard *s)
 	}
 }
 
+static void spin_unlock(_Atomic uint32_t *lock)
+{
+	atomic_store_explicit(lock, 0, memory_order_release);
+}
+
+static void shard_lock(struct ex_registry_shard *s)
+{
+	spin_lock(&s->lock);
+}
+
 static void shard_unlock(struct ex_registry_shard *s)
 {
-	atomic_store_explicit(&s->lock, 0, memory_order_release);
+	spin_unlock(&s->lock);
+}
+
+static void registry_link_locked(struct ex_registry_shard *s, struct ex_task *t)
+{
+	t->reg_prev = NULL;
+	t->reg_next = s->head;
+	if (s->head)
+		s->head->reg_prev = t;
+	s->head = t;
 }
 
 static void registry_add(struct ex_runtime *rt, struct ex_task *t)
 {
 	struct ex_registry_shard *s = shard_of(rt, t->id);
 	shard_lock(s);
-	t->reg_prev = NULL;
-	t->reg_next = s->head;
-	if (s->head)
-		s->head->reg_prev = t;
-	s->head = t;
+	registry_link_locked(s, t);
 	shard_unlock(s);
+}
+
+/*
+ * Link slots [from, to) of @p w's batch into their shards, under pend_lock. Consecutive ids
+ * share a shard (an id block), so a batch mostly takes one shard lock.
+ */
+static void batch_link_locked(struct ex_worker *w, uint32_t from, uint32_t to)
+{
+	struct ex_registry_shard *held = NULL;
+	for (uint32_t i = from; i < to; i++) {
+		struct ex_registry_shard *s = shard_of(w->rt, w->pend[i]->id);
+		if (s != held) {
+			if (held)
+				shard_unlock(held);
+			shard_lock(s);
+			held = s;
+		}
+		registry_link_locked(s, w->pend[i]);
+	}
+	if (held)
+		shard_unlock(held);
+}
+
+/* The owner: link what no reader linked yet, empty the batch, then queue its tasks in order. */
+void ex__spawn_batch_flush(struct ex_worker *w)
+{
+	spin_lock(&w->pend_lock);
+	uint32_t n = atomic_load_explicit(&w->pend_n, memory_order_relaxed);
+	batch_link_locked(w, w->pend_linked, n);
+	w->pend_linked = 0;
+	/* Release: a reader that acquires this 0 and skips the batch finds its tasks linked. */
+	atomic_store_explicit(&w->pend_n, 0, memory_order_release);
+	spin_unlock(&w->pend_lock);
+	/* Only this thread writes the slots, and readers see none of them now (pend_n is 0). */
+	for (uint32_t i = 0; i < n; i++)
+		ex__enqueue(w->pend[i]);
+}
+
+static void spawn_batch_add(struct ex_worker *w, struct ex_task *t)
+{
+	uint32_t n = atomic_load_explicit(&w->pend_n, memory_order_relaxed);
+	w->pend[n] = t;
+	/* Publishes the slot and the task's fields to a reader that acquires pend_n. */
+	atomic_store_explicit(&w->pend_n, n + 1, memory_order_release);
+	if (n + 1 == EX_PEND_MAX)
+		ex__spawn_batch_flush(w);
+}
+
+/* A reader needs every live task in the shards: link every worker's batch (not queued: the
+ * owner does that). Any thread; takes no shard lock before a batch's lock (same order as the
+ * owner's flush). */
+static void registry_complete(struct ex_runtime *rt)
+{
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		struct ex_worker *w = &rt->workers[i];
+		/* Acquire: pairs with the owner's release stores (an append, or the 0 after a flush
+		 * linked its tasks). A task appended after this look was not spawned before the reader
+		 * began, so it need not be seen. */
+		if (!atomic_load_explicit(&w->pend_n, memory_order_acquire))
+			continue;
+		spin_lock(&w->pend_lock);
+		uint32_t n = atomic_load_explicit(&w->pend_n, memory_order_acquire);
+		batch_link_locked(w, w->pend_linked, n);
+		w->pend_linked = n;
+		spin_unlock(&w->pend_lock);
+	}
 }
 
 static void registry_remove_locked(struct ex_registry_shard *s, struct ex_task *t)
@@ -95,7 +198,8 @@ static void registry_remove_locked(struct ex_registry_shard *s, struct ex_task *
 	t->reg_prev = t->reg_next = NULL;
 }
 
-/* ex_runtime_free: the runtime goes away; leftover tasks (still referenced somewhere) forget it. */
+/* ex_runtime_free: the runtime goes away; leftover tasks (still referenced somewhere) forget it.
+ * The workers have exited, each with its spawn batch queued (linked). */
 void ex__registry_orphan_all(struct ex_runtime *rt)
 {
 	for (unsigned i = 0; i < EX_REGISTRY_SHARDS; i++) {
@@ -304,9 +408,14 @@ int ex__spawn(struct ex_runtime *rt, struct ex_future *fut, ex_future_drop_fn dr
 	atomic_init(&t->state, EX_TS_NOTIFIED | (internal ? EX_TS_INTERNAL : 0));
 	if (!internal)
 		live_inc(rt);
-	registry_add(rt, t);
 	if (out)
 		out->task = t;
+	struct ex_worker *w = ex__tl_worker;
+	if (w && w->rt == rt) {
+		spawn_batch_add(w, t);
+		return 0;
+	}
+	registry_add(rt, t);
 	ex__enqueue(t);
 	return 0;
 }
@@ -372,10 +481,8 @@ static void snapshot(const struct ex_task *t, struct ex_task_info *info)
 		<< EX_MAX_POLL_SHIFT);
 }
 
-int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_task_info *info)
+static int lookup(struct ex_runtime *rt, uint64_t id, struct ex_task_info *info)
 {
-	if (!rt || !info)
-		return -EINVAL;
 	struct ex_registry_shard *s = shard_of(rt, id);
 	int r = -ENOENT;
 	shard_lock(s);
@@ -390,11 +497,25 @@ int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_task_info *
 	return r;
 }
 
+int ex_task_info_by_id(struct ex_runtime *rt, uint64_t id, struct ex_task_info *info)
+{
+	if (!rt || !info)
+		return -EINVAL;
+	/* Not in its shard: maybe in a worker's spawn batch; link the batches and look again. */
+	int r = lookup(rt, id, info);
+	if (r == -ENOENT) {
+		registry_complete(rt);
+		r = lookup(rt, id, info);
+	}
+	return r;
+}
+
 int ex_runtime_foreach_task(struct ex_runtime *rt, int (*cb)(const struct ex_task_info *, void *),
 			    void *arg)
 {
 	if (!rt || !cb)
 		return -EINVAL;
+	registry_complete(rt);
 	/* Snapshot a shard under its lock, call back without it (the callback may spawn). */
 	for (unsigned i = 0; i < EX_REGISTRY_SHARDS; i++) {
 		struct ex_registry_shard *s = &rt->shards[i];

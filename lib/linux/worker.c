@@ -494,6 +494,7 @@ static void park(struct ex_worker *w)
 		if (t) {
 			stop_searching(w);
 			run_task(w, t);
+			ex__spawn_batch_flush_any(w);
 			ex_reactor_after_poll(rt->reactor, worker_idle(w));
 		}
 		return;
@@ -512,6 +513,9 @@ static void *worker_main(void *arg)
 	ex__tl_worker = w;
 	ex_reactor_set_current(rt->reactor);
 	while (!atomic_load(&rt->stopping)) {
+		/* A poll's spawns are queued right after it (below; task.c, "The spawn batch"); this
+		 * catches a spawn made on this thread outside a poll before the worker spins or parks. */
+		ex__spawn_batch_flush_any(w);
 		struct ex_task *t = find_task(w);
 		if (!t) {
 			/* Submit what this worker batched first: the completions are the work to wait for. */
@@ -524,8 +528,10 @@ static void *worker_main(void *arg)
 			stop_searching(w);
 		}
 		run_task(w, t);
+		ex__spawn_batch_flush_any(w);
 		ex_reactor_after_poll(rt->reactor, worker_idle(w));
 	}
+	ex__spawn_batch_flush_any(w); /* queued for ex_runtime_free to drain */
 	ex_reactor_after_poll(rt->reactor, true);
 	ex_reactor_set_current(NULL);
 	ex__tl_worker = NULL;

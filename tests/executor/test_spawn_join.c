@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * 100k tasks spawned and joined with the right outputs; each task yields once so that it really
- * goes through a wake and a second poll. Also: task ids, names and introspection.
+ * goes through a wake and a second poll. Also: task ids, names and introspection, which sees the
+ * spawn batches of workers.
  */
 #include "rt_test.h"
 
@@ -179,6 +180,124 @@ START_TEST(introspection)
 }
 END_TEST
 
+/*
+ * Registry batches: a worker links its spawns into the registry in batches (task.c, "The spawn
+ * batch"). Introspection must still see every live task: from the spawning poll itself, and from
+ * another thread while the spawner is still inside that poll (a reader links the batch); once
+ * the tasks are joined, none is left behind.
+ */
+#define BATCH_TASKS 1000 /* not a multiple of the batch size: a part batch stays behind */
+#define BATCH_MORE 5     /* spawned after the first look, found by the other thread */
+
+static ex_poll_t done_poll(struct ex_future *f, struct ex_context *cx)
+{
+	(void)cx;
+	f->output = 1;
+	return EX_READY;
+}
+
+struct batch_root {
+	struct ex_future fut;
+	struct ex_async a;
+	struct ex_runtime *rt;
+	struct ex_future kids[BATCH_TASKS + BATCH_MORE];
+	struct ex_join_handle h[BATCH_TASKS + BATCH_MORE];
+	struct ex_join j;
+	struct ex_task_info info;
+	int i;
+	/* The other thread: looks up ids[] when asked (ask = 1), answers found (ask = 2), and walks
+	 * the registry over and over meanwhile (so that ThreadSanitizer sees readers race spawns). */
+	uint64_t ids[BATCH_MORE];
+	int found;
+	_Atomic int ask;
+	_Atomic bool stop;
+};
+
+static void *batch_reader(void *arg)
+{
+	struct batch_root *r = arg;
+	struct ex_task_info info;
+	while (!atomic_load(&r->stop)) {
+		if (atomic_load(&r->ask) == 1) {
+			r->found = 0;
+			for (int k = 0; k < BATCH_MORE; k++)
+				if (ex_task_info_by_id(r->rt, r->ids[k], &info) == 0 &&
+				    info.id == r->ids[k])
+					r->found++;
+			atomic_store(&r->ask, 2);
+		}
+		int n = 0;
+		ck_assert_int_eq(ex_runtime_foreach_task(r->rt, count_cb, &n), 0);
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void batch_spawn(struct batch_root *r, int from, int to)
+{
+	for (int k = from; k < to; k++) {
+		r->kids[k].poll = done_poll;
+		ck_assert_int_eq(ex_spawn(&r->kids[k], NULL, NULL, &r->h[k]), 0);
+	}
+}
+
+static ex_poll_t batch_root_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct batch_root *r = ex_container_of(f, struct batch_root, fut);
+	EX_BEGIN(&r->a);
+	/* One poll: spawn, look from here, spawn more, have the other thread look. */
+	batch_spawn(r, 0, BATCH_TASKS);
+	int n = 0;
+	ck_assert_int_eq(ex_runtime_foreach_task(r->rt, count_cb, &n), 0);
+	ck_assert_int_eq(n, BATCH_TASKS + 1); /* the root and every child, done or not */
+	for (int k = 0; k < BATCH_TASKS; k++)
+		ck_assert_int_eq(ex_task_info_by_id(r->rt, ex_join_handle_id(&r->h[k]), &r->info),
+				 0);
+	batch_spawn(r, BATCH_TASKS, BATCH_TASKS + BATCH_MORE);
+	for (int k = 0; k < BATCH_MORE; k++)
+		r->ids[k] = ex_join_handle_id(&r->h[BATCH_TASKS + k]);
+	atomic_store(&r->ask, 1);
+	uint64_t deadline = rt_now_ns() + RT_TIMEOUT_S * 1000000000ull;
+	while (atomic_load(&r->ask) != 2) {
+		ck_assert_msg(rt_now_ns() < deadline, "the reader thread did not answer");
+		sched_yield();
+	}
+	ck_assert_int_eq(r->found, BATCH_MORE);
+
+	for (r->i = 0; r->i < BATCH_TASKS + BATCH_MORE; r->i++) {
+		EX_AWAIT(&r->a, cx, &ex_join(&r->j, &r->h[r->i])->base);
+		ck_assert_int_eq(EX_AWAITED(&r->a), 1);
+	}
+	/* Joined: only the root is left (a completing worker may still drop its last reference). */
+	for (;;) {
+		n = 0;
+		ck_assert_int_eq(ex_runtime_foreach_task(r->rt, count_cb, &n), 0);
+		if (n == 1)
+			break;
+		ck_assert_msg(n > 1, "%d tasks listed, the root at least is live", n);
+		EX_YIELD(&r->a, cx);
+	}
+	EX_END(&r->a, f, 0);
+}
+
+START_TEST(registry_batches)
+{
+	struct batch_root *r = calloc(1, sizeof(*r));
+	ck_assert_ptr_nonnull(r);
+	r->fut.poll = batch_root_poll;
+	r->rt = rt_make(2, NULL);
+	pthread_t reader;
+	ck_assert_int_eq(pthread_create(&reader, NULL, batch_reader, r), 0);
+	int64_t out = -1;
+	ck_assert_int_eq(ex_runtime_block_on(r->rt, &r->fut, &out), 0);
+	ck_assert_int_eq(out, 0);
+	atomic_store(&r->stop, true);
+	pthread_join(reader, NULL);
+	ex_runtime_free(r->rt);
+	free(r);
+}
+END_TEST
+
 START_TEST(spawn_errors)
 {
 	struct ex_ready r;
@@ -208,6 +327,7 @@ int main(void)
 	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, hundred_thousand_tasks);
 	tcase_add_test(tc, introspection);
+	tcase_add_test(tc, registry_batches);
 	tcase_add_test(tc, spawn_errors);
 	suite_add_tcase(s, tc);
 	return rt_run_suite(s);
