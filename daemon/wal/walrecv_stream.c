@@ -79,7 +79,7 @@ static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
 		if (s->input == WALRECV_INPUT_MORE && walrecv_cancelled())
 			s->input = WALRECV_INPUT_EMPTY;
 		if (flush_due(s)) {
-			EX_AWAIT(&s->a, cx, task_mgr_spawn_blocking(&c->blk, walrecv_flush_job, s));
+			EX_AWAIT(&s->a, cx, walrecv_flush(&s->fl, s));
 			walrecv_pending_free(s);
 			e = (int)EX_AWAITED(&s->a);
 			/* persisted: now (and only now) the in-memory mirror advances */
