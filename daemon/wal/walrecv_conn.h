@@ -7,7 +7,7 @@
  * command's remaining results.
  *
  * The phases: walrecv_handshake.c (connect, IDENTIFY_SYSTEM ... START_REPLICATION),
- * walrecv_stream.c with walrecv_flush.c (CopyData, keepalives, the flush job, status updates),
+ * walrecv_stream.c with walrecv_flush.c (CopyData, keepalives, the flush, status updates),
  * walrecv_end.c (end of the copy: timeline switch or shutdown), driven by the supervisor loop
  * in walrecv.c. Each phase owns its state; this struct is lent to all of them.
  */
@@ -32,7 +32,7 @@ struct walrecv_conn {
 	struct wal_timeline *wt;       /* the timeline being received (borrowed) */
 	PGconn *conn;                  /* NULL between connections */
 	int sock;                      /* PQsocket(conn): may change while connecting */
-	struct ex_cancel_token *token; /* the task's (borrowed): a flush job looks at it */
+	struct ex_cancel_token *token; /* the task's (borrowed): the flush looks at it */
 	/* waiting: socket readiness | timer | cancellation (walrecv_wait) */
 	struct ex_io io;
 	struct ex_sleep sleep;

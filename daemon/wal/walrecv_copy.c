@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * daemon/wal/walrecv_copy.c — CopyData of a stream, both ways (walrecv_copy.h): taking the
- * server's messages (XLogData queued for the flush job, keepalives noted; pg_receivewal's
+ * server's messages (XLogData queued for the flush, keepalives noted; pg_receivewal's
  * ProcessXLogDataMsg and ProcessKeepaliveMsg, receivelog.c) and sending standby status updates
- * (sendFeedback). Used by the stream loop, the flush job and the end of the stream; calls none
+ * (sendFeedback). Used by the stream loop, the flush and the end of the stream; calls none
  * of them. Never blocks: libpq is non-blocking and the socket is looked at with a zero timeout.
  */
 #include "config.h"

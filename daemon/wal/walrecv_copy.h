@@ -2,7 +2,7 @@
 /*
  * daemon/wal/walrecv_copy.h — internal to the WAL receiver: CopyData of a stream both ways,
  * taking the server's messages and sending standby status updates (walrecv_copy.c).
- * Thread-safety: called by the task, or by the flush job while the task awaits it; never both.
+ * Thread-safety: called by the task (the flush runs in it), one thread at a time.
  */
 #ifndef EXECD_WAL_WALRECV_COPY_H
 #define EXECD_WAL_WALRECV_COPY_H

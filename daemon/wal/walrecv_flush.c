@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/wal/walrecv_flush.c — the receiver's flush job, on the blocking pool: it writes the
- * queued XLogData at the segment offsets and, once everything the server sent is taken,
- * fdatasyncs the segment and at once sends the standby status update with the new flush
- * position (pg_receivewal --synchronous does the same; wal.state comes after, off the server's
- * commit path, see walrecv_copy.c). Then it takes what arrived meanwhile (during the fdatasync,
- * typically) from the socket without waiting, and flushes that the same way, for JOB_BUDGET_NS
- * at most; it returns when the socket is empty, at a server request for a reply, at the end of
- * the copy, on an error or at cancellation. It never waits for the socket: the task does, through
- * io_uring (walrecv_wait), so no pool thread is held by an idle or a slow stream.
+ * daemon/wal/walrecv_flush.c — the receiver's flush, a future the stream's task awaits itself
+ * (walrecv_stream.c): it writes the queued XLogData at the segment offsets and, once everything
+ * the server sent is taken (more waiting in the socket while catching up: write only), syncs the
+ * segment and at once sends the standby status update with the new flush position
+ * (pg_receivewal --synchronous does the same; wal.state comes after, off the server's commit
+ * path, see walrecv_copy.c). The writes and the sync go through io_uring (walseg_aio.h: a
+ * direct-I/O sync is one RWF_DSYNC write), so no thread is held by a stream, busy or idle.
  *
- * wal.state is written by a job when persist_due() says so (a wait-lsn waiter would be woken, or
- * PERSIST_NS since the last write), and by the last job of a stream; the task then advances the
+ * Steps that open, complete or close a segment (renames, directory syncs, zero-filling a segment
+ * that was not prepared) stay on the blocking pool as walseg_write(): once per 16 MiB. So does
+ * wal.state's first creation (tmp file, rename, directory sync); its common write, one slot in
+ * place, goes through io_uring too (walstate_aio.h).
+ *
+ * wal.state is written when walrecv_persist_due() says so (a wait-lsn waiter would be woken, or
+ * PERSIST_NS since the last write), and at the end of a stream; the task then advances the
  * in-memory flush LSN (seed 002: after the write completed).
  */
 #include "config.h"
@@ -27,22 +30,13 @@
 
 #include "log.h"
 #include "walprep.h"
+#include "walseg_aio.h"
+#include "walstate_aio.h"
 #include "walrecv_conn.h"
 #include "walrecv_copy.h"
 #include "walrecv_flush.h"
 #include "walrecv_stream.h"
 #include "waltl.h"
-
-#define JOB_BUDGET_NS (10ull * 1000000) /* a flush job takes more rounds for this long */
-
-/* One flush job's own state (its stack frame). */
-struct flush_job {
-	uint64_t until; /* the job's end (JOB_BUDGET_NS) */
-	int e;          /* the first error, -errno */
-};
-
-/* What a round decided. */
-enum flush_next { FLUSH_NEXT_ROUND, FLUSH_DONE };
 
 static bool job_cancelled(const struct walrecv_stream *s)
 {
@@ -113,87 +107,105 @@ static int job_send(struct walrecv_stream *s)
 	return k < 0 ? k : 0;
 }
 
-/* Write the queue; once everything is taken (more is waiting in the socket while catching up:
- * write only, as pg_receivewal --synchronous syncs when it has drained what the server sent, and
- * at each segment's end, which walseg_write does), sync and report at once. @return 0 or -errno. */
-static int write_round(struct walrecv_stream *s)
+/* The segment was synced (at @p t0, ex_now_ns): count it, and tell the server at once (the
+ * status update is what the server's synchronous commit waits for). @return 0 or -errno. */
+static int report_synced(struct walrecv_stream *s, uint64_t t0)
 {
-	int e = 0;
-	for (struct walrecv_msg *p = s->head; p && e == 0; p = p->next)
-		if ((e = walseg_write(&s->w, p->lsn, p->data, p->len)) < 0)
-			walrecv_fail(s->c, e, "storing WAL: %s", strerror(-e));
-		else
-			s->unsynced_bytes += p->len;
-	walrecv_pending_free(s);
-	if (e < 0)
-		return e;
-	prepare_next(s);
-	if (s->input == WALRECV_INPUT_MORE)
-		return 0;
-	uint64_t t0 = ex_now_ns();
-	if ((e = walseg_sync(&s->w)) < 0)
-		return walrecv_fail(s->c, e, "storing WAL: %s", strerror(-e));
 	struct metrics_timeline *m = &s->c->wt->metrics;
 	metrics_hist_observe(&m->fsync, &metrics_fsync_bounds, ex_now_ns() - t0);
 	metrics_add(&m->flushed_bytes, s->unsynced_bytes);
 	s->unsynced_bytes = 0;
 	if (s->input == WALRECV_INPUT_FAILED || walrecv_flush_to_report(s) <= s->reported_flush)
 		return 0;
-	if ((e = walrecv_send_status(s)) < 0)
+	int e = walrecv_send_status(s);
+	if (e < 0)
 		return e;
 	s->reply_requested = false;
 	return job_send(s);
 }
 
-/* Take what arrived meanwhile, without waiting (walrecv_receive reads the socket only when
- * libpq holds no complete message, so that libpq's input buffer stays the size of a message).
- * @return FLUSH_NEXT_ROUND if there is WAL to write (or more to take); FLUSH_DONE when the socket
- * is empty, the copy ended, or the task must answer the server. */
-static enum flush_next receive_more(struct walrecv_stream *s)
+/* A message that opens, completes or leaves a segment (renames, directory syncs): on the pool. */
+static int64_t write_msg_job(void *arg)
 {
-	s->input = walrecv_receive(s);
-	/* what was taken is written first (the next round), whatever came with it */
-	if (s->head)
-		return FLUSH_NEXT_ROUND;
-	if (walrecv_input_ended(s->input) || s->reply_requested)
-		return FLUSH_DONE;
-	return s->input == WALRECV_INPUT_MORE ? FLUSH_NEXT_ROUND : FLUSH_DONE;
+	struct walrecv_flush *fl = arg;
+	return walseg_write(&fl->s->w, fl->m->lsn, fl->m->data, fl->m->len);
 }
 
-static enum flush_next flush_round(struct walrecv_stream *s, struct flush_job *j)
+/* Whether wal.state lags the synced position (walrecv_persist_due aside). */
+static bool persist_behind(const struct walrecv_stream *s)
 {
-	if ((j->e = write_round(s)) < 0)
-		return FLUSH_DONE;
-	/* the task ends the copy (after a timeline's last message, or a failed connection) and
-	 * answers the server */
-	if (walrecv_input_ended(s->input) || job_cancelled(s) || s->reply_requested ||
-	    ex_now_ns() >= j->until)
-		return FLUSH_DONE;
-	return receive_more(s);
+	const struct wal_timeline *wt = s->c->wt;
+	return !wt->has_persisted || s->w.sync_lsn != wt->persisted.flush_lsn;
 }
 
-/* Persist the synced position when due (or after an error: what was synced is persisted, the
- * first error is reported). @return 0 or -errno. */
-static int persist_if_due(struct walrecv_stream *s, bool failed)
+/* Write the queue (walseg_aio_write within the open segment, the pool otherwise). */
+static ex_poll_t flush_poll(struct ex_future *f, struct ex_context *cx)
 {
-	uint64_t now = ex_now_ns();
-	if (!failed && !walrecv_persist_due(s, now))
-		return 0;
-	int e = persist_flush(s, failed);
-	if (e == 0)
-		s->last_persist_ns = now;
-	return e;
+	struct walrecv_flush *fl = ex_container_of(f, struct walrecv_flush, fut);
+	struct walrecv_stream *s = fl->s;
+	struct walrecv_conn *c = s->c;
+	struct wal_timeline *wt = c->wt;
+	int e;
+
+	EX_BEGIN(&fl->a);
+	for (fl->m = s->head; fl->m && fl->e == 0; fl->m = fl->m->next) {
+		if (walseg_fits(&s->w, fl->m->lsn, fl->m->len))
+			EX_AWAIT(&fl->a, cx,
+				 walseg_aio_write(&fl->seg, &s->w, fl->m->lsn, fl->m->data,
+						  fl->m->len));
+		else
+			EX_AWAIT(&fl->a, cx, task_mgr_spawn_blocking(&c->blk, write_msg_job, fl));
+		if ((fl->e = (int)EX_AWAITED(&fl->a)) < 0)
+			walrecv_fail(c, fl->e, "storing WAL: %s", strerror(-fl->e));
+		else
+			s->unsynced_bytes += fl->m->len;
+	}
+	walrecv_pending_free(s);
+	if (fl->e == 0) {
+		prepare_next(s);
+		/* pg_receivewal --synchronous syncs once it has drained what the server sent (and at
+		 * each segment's end, which walseg_write does) */
+		if (s->input != WALRECV_INPUT_MORE) {
+			fl->t0 = ex_now_ns();
+			EX_AWAIT(&fl->a, cx, walseg_aio_sync(&fl->seg, &s->w));
+			if ((fl->e = (int)EX_AWAITED(&fl->a)) < 0)
+				walrecv_fail(c, fl->e, "storing WAL: %s", strerror(-fl->e));
+			else
+				fl->e = report_synced(s, fl->t0);
+		}
+	}
+	/* persist the synced position when due (or after an error: what was synced is persisted,
+	 * the first error is reported) */
+	fl->now = ex_now_ns();
+	if ((fl->e < 0 || walrecv_persist_due(s, fl->now)) && persist_behind(s)) {
+		fl->next = wt->persisted;
+		fl->next.flush_lsn = s->w.sync_lsn;
+		EX_AWAIT(&fl->a, cx, walstate_aio_save(&fl->st, wt->dirfd, &fl->next));
+		if ((e = (int)EX_AWAITED(&fl->a)) == 0) {
+			wt->persisted = fl->next;
+			s->last_persist_ns = fl->now;
+		} else if (e == -ENODATA) {
+			/* wal.state is created once, crash-safely (a rename): on the pool */
+			EX_AWAIT(&fl->a, cx,
+				 task_mgr_spawn_blocking(&c->blk, walrecv_persist_job, s));
+			fl->e2 = (int)EX_AWAITED(&fl->a);
+		} else {
+			fl->e2 = e;
+			if (fl->e == 0)
+				walrecv_fail(c, e, "writing wal.state: %s", strerror(-e));
+		}
+	}
+	EX_END(&fl->a, f, fl->e < 0 ? fl->e : fl->e2);
 }
 
-/* @return 0, or -errno with the error recorded (s->input == FAILED: the connection failed). */
-int64_t walrecv_flush_job(void *arg)
+struct ex_future *walrecv_flush(struct walrecv_flush *fl, struct walrecv_stream *s)
 {
-	struct walrecv_stream *s = arg;
-	struct flush_job j = { .until = ex_now_ns() + JOB_BUDGET_NS };
-	while (flush_round(s, &j) == FLUSH_NEXT_ROUND)
-		;
-	int e2 = persist_if_due(s, j.e < 0);
-	return j.e < 0 ? j.e : e2;
+	fl->fut = (struct ex_future){ .poll = flush_poll };
+	ex_async_init(&fl->a);
+	fl->s = s;
+	fl->e = 0;
+	fl->e2 = 0;
+	return &fl->fut;
 }
 
 /* @return 0 or -errno (recorded unless an error was recorded before). */

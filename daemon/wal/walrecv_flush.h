@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon/wal/walrecv_flush.h — internal to the WAL receiver: the flush job of a stream
+ * daemon/wal/walrecv_flush.h — internal to the WAL receiver: the flush of a stream
  * (walrecv_flush.c), and the in-memory flush LSN it and the stream loop advance.
  */
 #ifndef EXECD_WAL_WALRECV_FLUSH_H
@@ -9,22 +9,42 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <executor/async.h>
+
+#include "walseg_aio.h"
+#include "walstate_aio.h"
+
 struct walrecv_stream;
+struct walrecv_msg;
 
 /* wal.state is written this often while the stream is busy and nobody waits (ns): each write is
  * an fdatasync of its own, off the server's commit path (the server learns of synced WAL first,
  * walrecv_flush_to_report). */
 #define WALRECV_PERSIST_NS (1000ull * 1000000)
 
+/** State of walrecv_flush() (part of the stream). */
+struct walrecv_flush {
+	struct ex_future fut;
+	struct ex_async a;
+	struct walrecv_stream *s;
+	struct walrecv_msg *m; /* the message being written */
+	struct walseg_aio seg;
+	struct walstate_aio st;
+	struct walstate next; /* the state being persisted */
+	uint64_t t0, now;     /* ex_now_ns */
+	int e, e2;            /* the first error of the writes and sync; of persisting */
+};
+
 /**
- * The flush job, for ex_spawn_blocking with @p arg the stream: writes the queue, syncs, reports,
- * and takes (without waiting) what arrived meanwhile (see walrecv_flush.c); the task touches
- * neither the stream nor the connection until it returns. Before returning it persists the synced
- * position when walrecv_persist_due(). @return 0, or -errno with the error recorded (s->input ==
- * WALRECV_INPUT_FAILED: the connection failed). Blocks (write, fdatasync; never on the socket):
- * the blocking pool only.
+ * One flush of stream @p s, a future its task awaits (see walrecv_flush.c): writes the queue
+ * (through io_uring within the open segment, on the blocking pool where a segment is opened or
+ * completed), and unless more is waiting (s->input == WALRECV_INPUT_MORE) syncs through io_uring
+ * and sends the status update; then persists the synced position in wal.state when
+ * walrecv_persist_due(). Output: 0, or -errno with the error recorded (s->input ==
+ * WALRECV_INPUT_FAILED: the connection failed). Not cancel-safe: await it to completion (the
+ * task does, and checks its cancellation between flushes).
  */
-int64_t walrecv_flush_job(void *arg);
+struct ex_future *walrecv_flush(struct walrecv_flush *fl, struct walrecv_stream *s);
 
 /** A job that persists the synced position in wal.state (the end of a stream, or a persist due
  * while the socket is idle). @return 0 or -errno. Blocks (fdatasync): the blocking pool only. */

@@ -2,14 +2,13 @@
 /*
  * daemon/wal/walrecv_stream.c — the receiver's stream loop (walrecv_stream.h), pg_receivewal's
  * HandleCopyStream (receivelog.c) and neon's walreceiver: it takes CopyData (walrecv_copy.c),
- * hands the queue to the flush job (walrecv_flush.c), answers the server and otherwise waits
- * for the socket.
+ * awaits the flush of the queue (walrecv_flush.c: its file I/O through io_uring), answers the
+ * server and otherwise waits for the socket.
  *
- * While a flush job runs, the task touches neither the stream nor the connection: the job has
- * both to itself until it returns, which it does as soon as the socket is empty (it never waits
- * for it, see walrecv_flush.c). The task alone waits for the socket, through io_uring
- * (walrecv_wait): no thread is held by a stream between its messages. The in-memory flush LSN
- * changes only after a job wrote wal.state (seed 002); the server is told of synced WAL earlier
+ * The task alone waits for the socket, through io_uring (walrecv_wait), and it awaits the flush
+ * itself: no thread is held by a stream, busy or idle (segment switches and wal.state's first
+ * creation still take a pool thread for their duration). The in-memory flush LSN changes only
+ * after wal.state was written (seed 002); the server is told of synced WAL earlier
  * (walrecv_flush_to_report).
  */
 #include "config.h"
@@ -46,8 +45,8 @@ static enum walrecv_input receive_input(struct walrecv_stream *s)
 	return walrecv_receive(s);
 }
 
-/* Whether a flush job has work: queued WAL, or (with everything received) WAL written by
- * earlier jobs and not synced yet, or a wal.state write that is due. */
+/* Whether a flush has work: queued WAL, or (with everything received) WAL written by earlier
+ * flushes and not synced yet, or a wal.state write that is due. */
 static bool flush_due(const struct walrecv_stream *s)
 {
 	return s->head || (s->input != WALRECV_INPUT_MORE &&
@@ -79,14 +78,14 @@ static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
 		if (s->input == WALRECV_INPUT_MORE && walrecv_cancelled())
 			s->input = WALRECV_INPUT_EMPTY;
 		if (flush_due(s)) {
-			EX_AWAIT(&s->a, cx, task_mgr_spawn_blocking(&c->blk, walrecv_flush_job, s));
+			EX_AWAIT(&s->a, cx, walrecv_flush(&s->fl, s));
 			walrecv_pending_free(s);
 			e = (int)EX_AWAITED(&s->a);
 			/* persisted: now (and only now) the in-memory mirror advances */
 			walrecv_publish_flush(s);
 			if (e < 0 || s->input == WALRECV_INPUT_FAILED)
 				break;
-			/* a synced position the job did not report (it ended before sending) is
+			/* a synced position the flush did not report (it ended before sending) is
 			 * reported now */
 			if (walrecv_flush_to_report(s) > s->reported_flush)
 				s->reply_requested = true;

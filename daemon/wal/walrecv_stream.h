@@ -4,7 +4,7 @@
  * succeeded, pg_receivewal's HandleCopyStream (receivelog.c) and neon's walreceiver
  * handle_walreceiver_connection: CopyData in, XLogData to the segment files, keepalives
  * answered, standby status updates out. The state of a stream, shared by its parts: the loop
- * (walrecv_stream.c) calls the flush job (walrecv_flush.c); both, and the end of the copy
+ * (walrecv_stream.c) awaits the flush (walrecv_flush.c); both, and the end of the copy
  * (walrecv_end.c), use the CopyData helpers (walrecv_copy.c), which call none of them.
  */
 #ifndef EXECD_WAL_WALRECV_STREAM_H
@@ -17,11 +17,12 @@
 #include <executor/async.h>
 #include <executor/cancel.h>
 
+#include "walrecv_flush.h"
 #include "walseg.h"
 
 struct walrecv_conn;
 
-/* One XLogData message held between the socket and the flush job. */
+/* One XLogData message held between the socket and the flush. */
 struct walrecv_msg {
 	struct walrecv_msg *next;
 	char *buf; /* from PQgetCopyData (PQfreemem) */
@@ -47,11 +48,11 @@ struct walrecv_stream {
 	struct ex_future fut;
 	struct ex_async a;
 	struct walrecv_conn *c;
-	/* the segment files (the flush job writes, the end of the stream closes) */
+	/* the segment files (the flush writes, the end of the stream closes) */
 	struct walseg_writer w;
 	bool writer_open;
 	uint64_t prep_for; /* the segment whose successor was handed to walprep_start */
-	/* received, not yet written: walrecv_receive() appends, the flush job takes */
+	/* received, not yet written: walrecv_receive() appends, the flush takes */
 	struct walrecv_msg *head, **tail;
 	size_t pending_bytes;
 	uint64_t unsynced_bytes;  /* written since the last sync (metrics: flushed bytes) */
@@ -64,6 +65,7 @@ struct walrecv_stream {
 	uint64_t reported_flush;  /* the last flush position sent on this connection */
 	bool reply_requested;     /* a keepalive asked for a reply */
 	unsigned ev;              /* socket events being waited for */
+	struct walrecv_flush fl;  /* the flush being awaited (walrecv_flush.c) */
 	uint64_t last_persist_ns; /* when wal.state was last written on this stream (ex_now_ns) */
 };
 

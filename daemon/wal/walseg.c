@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "walfmt.h"
@@ -341,21 +342,60 @@ int walseg_close(struct walseg_writer *w)
 	return r;
 }
 
-int walseg_sync(struct walseg_writer *w)
+bool walseg_fits(const struct walseg_writer *w, uint64_t lsn, size_t len)
 {
-	if (w->dir_dirty) {
-		int r = sync_dir(w);
-		if (r < 0)
-			return r;
+	return w->fd >= 0 && lsn == w->write_lsn && wal_segno(lsn) == w->segno &&
+	       (uint64_t)wal_seg_offset(lsn) + len < WAL_SEG_SIZE;
+}
+
+void walseg_sync_plan(struct walseg_writer *w, struct walseg_sync_plan *p)
+{
+	*p = (struct walseg_sync_plan){ .dir = w->dir_dirty, .fd = -1 };
+	if (w->fd < 0 || !w->dirty)
+		return;
+	p->fd = w->fd;
+	if (!w->blk) {
+		p->fdatasync = true;
+		return;
 	}
-	if (w->fd >= 0 && w->dirty) {
-		int r = sync_segment(w);
-		if (r < 0)
-			return r;
+	/* direct I/O (walseg_dio.c): the staged bytes as one RWF_DSYNC write; after full-buffer
+	 * writes since the last sync, which RWF_DSYNC does not cover, with an fdatasync instead */
+	p->buf = w->blk;
+	p->buf_off = w->blk_off;
+	p->buf_len = walseg_dio_sync_begin(w);
+	p->dsync = p->buf_len > 0 && !w->unsynced;
+	p->fdatasync = !p->dsync;
+}
+
+int walseg_sync_done(struct walseg_writer *w, const struct walseg_sync_plan *p)
+{
+	if (p->dir)
+		w->dir_dirty = false;
+	if (p->fd >= 0) {
+		if (w->blk) {
+			int r = walseg_dio_sync_end(w);
+			if (r < 0)
+				return r;
+		}
 		w->dirty = false;
 	}
 	w->sync_lsn = w->write_lsn;
 	return 0;
+}
+
+int walseg_sync(struct walseg_writer *w)
+{
+	struct walseg_sync_plan p;
+	int r;
+	walseg_sync_plan(w, &p);
+	if (p.dir && (r = walseg_sync_dir(w->dirfd)) < 0)
+		return r;
+	if (p.buf_len > 0 &&
+	    (r = walseg_write_at(p.fd, p.buf, p.buf_len, p.buf_off, p.dsync ? RWF_DSYNC : 0)) < 0)
+		return r;
+	if (p.fdatasync && fdatasync(p.fd) < 0)
+		return -errno;
+	return walseg_sync_done(w, &p);
 }
 
 int walseg_write(struct walseg_writer *w, uint64_t lsn, const void *data, size_t len)

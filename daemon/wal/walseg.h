@@ -22,8 +22,10 @@
  * final name after a crash, or @c buffered set) it goes through the page cache and fdatasync.
  * Bytes beyond write_lsn in the last block of a ".partial" may be zeroed: they are not WAL yet.
  *
- * These calls block (write, fdatasync, rename): the receiver runs them through spawn_blocking;
- * the host test tool calls them directly. Not thread-safe: one writer per timeline.
+ * These calls block (write, fdatasync, rename): the host test tool calls them directly; the
+ * receiver runs writes within the open segment and syncs through io_uring instead
+ * (walseg_aio.h, on the same staging: walseg_fits, walseg_sync_plan) and the rest, segment
+ * switches, through spawn_blocking. Not thread-safe: one writer per timeline.
  */
 #ifndef EXECD_WAL_WALSEG_H
 #define EXECD_WAL_WALSEG_H
@@ -78,6 +80,34 @@ int walseg_write(struct walseg_writer *w, uint64_t lsn, const void *data, size_t
  * @return 0 or -errno of pwritev2/fdatasync.
  */
 int walseg_sync(struct walseg_writer *w);
+
+/**
+ * Staging and I/O apart (walseg_aio.h runs the I/O through io_uring): whether @p len bytes at
+ * @p lsn go into the open segment without opening, completing or closing one (they continue at
+ * write_lsn and end before the segment's last byte), i.e. without a rename or a directory sync.
+ */
+bool walseg_fits(const struct walseg_writer *w, uint64_t lsn, size_t len);
+
+/** What a sync must do, in this order (walseg_sync_plan; nothing if all false / 0). */
+struct walseg_sync_plan {
+	bool dir;        /* fsync the directory (a completed segment's rename is not durable yet) */
+	int fd;          /* the open segment if it has unsynced writes, else -1 */
+	const char *buf; /* direct I/O: buf_len staged bytes (0: none) to write at buf_off... */
+	uint32_t buf_len; /* ...(a multiple of the alignment, padded with zeros) */
+	uint32_t buf_off;
+	bool dsync;     /* ...with RWF_DSYNC: durable with the write, no fdatasync */
+	bool fdatasync; /* fdatasync fd (after the write, if any) */
+};
+
+/**
+ * The staging half of walseg_sync (no I/O): fill @p p with what makes the written bytes durable.
+ * The caller performs it, then calls walseg_sync_done(); nothing may be written in between.
+ */
+void walseg_sync_plan(struct walseg_writer *w, struct walseg_sync_plan *p);
+
+/** @p p (from walseg_sync_plan) was performed without error: sync_lsn = write_lsn.
+ * @return 0 or -errno of madvise (the staging buffer's pages given back). */
+int walseg_sync_done(struct walseg_writer *w, const struct walseg_sync_plan *p);
 
 /**
  * Sync and close the open segment, leaving its name (".partial" unless it was complete).

@@ -21,7 +21,7 @@
  * (MAX_SEND_SIZE, 128 KiB) per write while catching up; a streaming sync touches one block, so
  * after a catch-up the pages past the first DIO_KEEP bytes go back to the system (dio_sync):
  * 50 timelines catching up at once would otherwise keep 256 KiB each resident. */
-#define DIO_BUF (256u * 1024)
+#define DIO_BUF WALSEG_DIO_BUF
 #define DIO_KEEP (16u * 1024)
 
 /* Write all @p n bytes at @p off (retrying after EINTR and short writes); @p flags: pwritev2's
@@ -98,24 +98,40 @@ static int dio_put(struct walseg_writer *w, size_t n, bool dsync)
 	return walseg_write_at(w->fd, w->blk, n, w->blk_off, dsync ? RWF_DSYNC : 0);
 }
 
+size_t walseg_dio_stage(struct walseg_writer *w, const char *p, size_t n)
+{
+	size_t k = DIO_BUF - w->blk_len;
+	if (k > n)
+		k = n;
+	memcpy(w->blk + w->blk_len, p, k);
+	w->blk_len += (uint32_t)k;
+	w->blk_wide |= w->blk_len > DIO_KEEP;
+	return k;
+}
+
+bool walseg_dio_full(const struct walseg_writer *w)
+{
+	return w->blk_len == DIO_BUF;
+}
+
+void walseg_dio_full_written(struct walseg_writer *w)
+{
+	w->blk_off += DIO_BUF;
+	w->blk_len = 0;
+	w->unsynced = true;
+}
+
 int walseg_dio_append(struct walseg_writer *w, const char *p, size_t n)
 {
 	while (n > 0) {
-		size_t k = DIO_BUF - w->blk_len;
-		if (k > n)
-			k = n;
-		memcpy(w->blk + w->blk_len, p, k);
-		w->blk_len += (uint32_t)k;
-		w->blk_wide |= w->blk_len > DIO_KEEP;
+		size_t k = walseg_dio_stage(w, p, n);
 		p += k;
 		n -= k;
-		if (w->blk_len == DIO_BUF) {
+		if (walseg_dio_full(w)) {
 			int r = dio_put(w, DIO_BUF, false);
 			if (r < 0)
 				return r;
-			w->blk_off += DIO_BUF;
-			w->blk_len = 0;
-			w->unsynced = true;
+			walseg_dio_full_written(w);
 		}
 	}
 	return 0;

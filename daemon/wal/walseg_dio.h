@@ -14,6 +14,9 @@
 
 struct walseg_writer;
 
+/* The staging buffer's size (bytes): two of the server's largest messages (walseg_dio.c). */
+#define WALSEG_DIO_BUF (256u * 1024)
+
 /** Write all @p n bytes at @p off of @p fd (retrying after EINTR and short writes) with
  * pwritev2 @p flags (RWF_DSYNC: durable with them). @return 0, or -errno (-EIO if short). */
 int walseg_write_at(int fd, const char *p, size_t n, off_t off, int flags);
@@ -25,10 +28,22 @@ int walseg_dio_start(struct walseg_writer *w, int fd, uint32_t off);
 /** Stage @p n bytes at the write position, writing full buffers as they fill. @return 0/-errno. */
 int walseg_dio_append(struct walseg_writer *w, const char *p, size_t n);
 
+/** The staging half of walseg_dio_append (no I/O): copy as many of @p n bytes as fit into blk.
+ * @return how many were taken; when walseg_dio_full() then, the caller writes blk's
+ * WALSEG_DIO_BUF bytes at blk_off and calls walseg_dio_full_written() before staging more. */
+size_t walseg_dio_stage(struct walseg_writer *w, const char *p, size_t n);
+
+/** Whether blk is full (its WALSEG_DIO_BUF bytes must be written at blk_off). */
+bool walseg_dio_full(const struct walseg_writer *w);
+
+/** The full blk was written (not synced): staging starts again at the next block. */
+void walseg_dio_full_written(struct walseg_writer *w);
+
 /** Make the staged bytes durable (see walseg_dio.c). @return 0 or -errno. */
 int walseg_dio_sync(struct walseg_writer *w);
 
-/** The first half of a sync done by the caller (walrecv_dsync.c, through io_uring): pads the last
+/** The first half of a sync done by the caller (walseg_sync_plan; walseg_aio.c does it
+ * through io_uring): pads the last
  * staged block with zeros. @return how many bytes of blk to write at blk_off (a multiple of
  * align; 0: nothing staged), which must then be made durable (write + fdatasync) before
  * walseg_dio_sync_end(). */

@@ -175,17 +175,15 @@ static int write_all(int fd, const char *p, size_t len, off_t off)
 	return 0;
 }
 
-int walstate_save(int dirfd, struct walstate *st)
+uint64_t walstate_stage(const struct walstate *st, char slot[static WALSTATE_SLOT], off_t *off)
 {
-	char slot[WALSTATE_SLOT], lsn[20];
-	struct stat sb;
+	char lsn[20];
 	uint64_t seq = st->seq + 1;
-	int r = 0;
 
-	memset(slot, 0, sizeof slot);
+	memset(slot, 0, WALSTATE_SLOT);
 	lsn_format(st->flush_lsn, lsn);
 	/* the checksum is computed with its own digits as "00000000", then written over them */
-	int len = snprintf(slot, sizeof slot,
+	int len = snprintf(slot, WALSTATE_SLOT,
 			   "{\"version\":2,\"seq\":%" PRIu64 ",\"system_id\":\"%" PRIu64
 			   "\",\"pg_timeline\":%" PRIu32 ",\"flush_lsn\":\"%s\"," CRC_KEY
 			   "00000000\"}\n",
@@ -193,7 +191,17 @@ int walstate_save(int dirfd, struct walstate *st)
 	char digits[9];
 	snprintf(digits, sizeof digits, "%08" PRIx32, crc32c(0, slot, (size_t)len));
 	memcpy(slot + len - 3 - 8, digits, 8); /* before the closing "}\n */
-	off_t off = (off_t)(seq % 2) * WALSTATE_SLOT;
+	*off = (off_t)(seq % 2) * WALSTATE_SLOT;
+	return seq;
+}
+
+int walstate_save(int dirfd, struct walstate *st)
+{
+	char slot[WALSTATE_SLOT];
+	struct stat sb;
+	off_t off;
+	uint64_t seq = walstate_stage(st, slot, &off);
+	int r = 0;
 
 	int fd = openat(dirfd, WALSTATE_FILE, O_WRONLY | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size == 2 * WALSTATE_SLOT) {

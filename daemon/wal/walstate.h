@@ -17,12 +17,14 @@
  * write can only damage the slot being written, never the last good state. The file is first
  * created crash-safely (write "wal.state.tmp", fsync, rename, fsync the directory).
  * The receiver changes its in-memory flush LSN only after walstate_save() returned 0 (seed 002).
- * Blocking calls: run through spawn_blocking by the receiver. Not thread-safe per directory.
+ * Blocking calls (the receiver writes the slot through io_uring instead, walstate_aio.h, and
+ * creates the file through spawn_blocking). Not thread-safe per directory.
  */
 #ifndef EXECD_WAL_WALSTATE_H
 #define EXECD_WAL_WALSTATE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #define WALSTATE_FILE "wal.state"
 
@@ -56,5 +58,12 @@ int walstate_load(int dirfd, struct walstate *st);
 /** Persist @p st crash-safely in @p dirfd with st->seq + 1 (st->seq is incremented on success),
  * as a version 2 slot with its checksum. @return 0 or -errno. */
 int walstate_save(int dirfd, struct walstate *st);
+
+/**
+ * The staging half of walstate_save() (no I/O): the slot that persists @p st as version 2 with
+ * seq st->seq + 1, into @p slot (WALSTATE_SLOT bytes, padded with NULs), and its offset in the
+ * two-slot file into *off. @return the new seq (st->seq is not changed).
+ */
+uint64_t walstate_stage(const struct walstate *st, char slot[static WALSTATE_SLOT], off_t *off);
 
 #endif /* EXECD_WAL_WALSTATE_H */

@@ -18,6 +18,7 @@
 enum io_kind {
 	K_READ = 1,
 	K_WRITE,
+	K_WRITE_FLAGS,
 	K_READV,
 	K_WRITEV,
 	K_FSYNC,
@@ -54,6 +55,10 @@ static void io_prep(struct ex_io *io, struct io_uring_sqe *sqe)
 		break;
 	case K_WRITE:
 		io_uring_prep_write(sqe, io->fd, io->p1, len, io_off(io->off));
+		break;
+	case K_WRITE_FLAGS:
+		io_uring_prep_write(sqe, io->fd, io->p1, len, io_off(io->off));
+		sqe->rw_flags = io->flags; /* RWF_*, as pwritev2(2) takes them */
 		break;
 	case K_READV:
 		io_uring_prep_readv(sqe, io->fd, io->p1, len, io_off(io->off));
@@ -114,6 +119,7 @@ static enum ex_wait_kind io_wait_kind(int kind)
 	case K_SIGNALFD:
 		return EX_WAIT_READ;
 	case K_WRITE:
+	case K_WRITE_FLAGS:
 	case K_WRITEV:
 	case K_SEND:
 	case K_CONNECT:
@@ -183,6 +189,15 @@ struct ex_future *ex_write(struct ex_io *io, int fd, const void *buf, size_t len
 	io->p1 = buf;
 	io->len = len;
 	io->off = off;
+	return f;
+}
+
+struct ex_future *ex_write_flags(struct ex_io *io, int fd, const void *buf, size_t len, int64_t off,
+				 int rwflags)
+{
+	struct ex_future *f = ex_write(io, fd, buf, len, off);
+	io->kind = K_WRITE_FLAGS;
+	io->flags = rwflags;
 	return f;
 }
 

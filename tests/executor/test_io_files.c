@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <executor/io.h>
@@ -67,6 +68,30 @@ START_TEST(vectored)
 	ck_assert_int_eq(drv_block_on(&D, ex_readv(&io, fd, r, 2, 0)), 6);
 	ck_assert_str_eq(a, "abc");
 	ck_assert_str_eq(b, "def");
+	close(fd);
+}
+END_TEST
+
+/* A write with RWF_DSYNC lands at its offset like a plain one (its durability is the kernel's:
+ * what is asserted is that the flag reaches it, unknown flags are refused, and 0 is ex_write). */
+START_TEST(write_flags)
+{
+	struct ex_io io;
+	int fd = (int)drv_block_on(&D,
+				   ex_openat(&io, dfd, "d", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(drv_block_on(&D, ex_write_flags(&io, fd, "durable", 7, 0, RWF_DSYNC)), 7);
+	ck_assert_int_eq(drv_block_on(&D, ex_write_flags(&io, fd, "D", 1, 0, 0)), 1);
+	ck_assert_int_eq(drv_block_on(&D, ex_write_flags(&io, fd, "!", 1, 7, RWF_DSYNC)), 1);
+	char buf[16] = { 0 };
+	ck_assert_int_eq(drv_block_on(&D, ex_read(&io, fd, buf, sizeof buf, 0)), 8);
+	ck_assert_str_eq(buf, "Durable!");
+	/* a flag no kernel knows is refused, nothing written */
+	ck_assert_int_eq(drv_block_on(&D, ex_write_flags(&io, fd, "x", 1, 0, 0x40000000)),
+			 -EOPNOTSUPP);
+	ck_assert_int_eq(drv_block_on(&D, ex_read(&io, fd, buf, 1, 0)), 1);
+	ck_assert_int_eq(buf[0], 'D');
+	ck_assert_int_eq(drv_block_on(&D, ex_write_flags(&io, -1, "x", 1, 0, RWF_DSYNC)), -EBADF);
 	close(fd);
 }
 END_TEST
@@ -176,6 +201,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, open_write_read_close);
 	tcase_add_test(tc, vectored);
+	tcase_add_test(tc, write_flags);
 	tcase_add_test(tc, metadata);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, no_reactor);

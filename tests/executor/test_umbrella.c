@@ -155,6 +155,7 @@ void umbrella_io(struct ex_io *io, int fd, struct statx *stx, struct signalfd_si
 	(void)ex_recv_ready(io, fd, buf, sizeof(buf), 0);
 	(void)ex_read(io, fd, buf, sizeof(buf), 0);
 	(void)ex_write(io, fd, buf, sizeof(buf), 0);
+	(void)ex_write_flags(io, fd, buf, sizeof(buf), 0, 0);
 	(void)ex_readv(io, fd, &iov, 1, 0);
 	(void)ex_writev(io, fd, &iov, 1, 0);
 	(void)ex_fsync(io, fd);

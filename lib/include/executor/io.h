@@ -75,6 +75,17 @@ EX_PUBLIC struct ex_future *ex_read(struct ex_io *io, int fd, void *buf, size_t 
 EX_PUBLIC struct ex_future *ex_write(struct ex_io *io, int fd, const void *buf, size_t len,
 				     int64_t off);
 
+/**
+ * ex_write() with pwritev2(2) flags @p rwflags (RWF_DSYNC, RWF_HIPRI, RWF_APPEND, ...; 0 is
+ * ex_write()): with RWF_DSYNC the bytes written are durable when the future is ready, as after a
+ * write and an fdatasync, in one operation (one completion instead of two).
+ * @return output: bytes written or -errno (-EOPNOTSUPP or -EINVAL for a flag the kernel or the
+ * file does not support). Not cancel-safe. Design: IORING_OP_WRITE with sqe->rw_flags, as
+ * liburing's io_uring_prep_write with rw_flags set; PostgreSQL's open_datasync WAL writes.
+ */
+EX_PUBLIC struct ex_future *ex_write_flags(struct ex_io *io, int fd, const void *buf, size_t len,
+					   int64_t off, int rwflags);
+
 /** Scatter read into @p iovcnt buffers (readv(2)/preadv(2); @p off -1 = current position).
  * @return output: bytes read or -errno. Not cancel-safe. Design: IORING_OP_READV. */
 EX_PUBLIC struct ex_future *ex_readv(struct ex_io *io, int fd, const struct iovec *iov,
