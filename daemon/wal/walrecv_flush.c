@@ -43,13 +43,20 @@ static bool job_cancelled(const struct walrecv_stream *s)
 	return s->c->token && ex_cancel_token_is_cancelled(s->c->token);
 }
 
+/* Whether wal.state lags the synced position (walrecv_persist_due aside). */
+static bool persist_behind(const struct walrecv_stream *s)
+{
+	const struct wal_timeline *wt = s->c->wt;
+	return !wt->has_persisted || s->w.sync_lsn != wt->persisted.flush_lsn;
+}
+
 /* Persist w.sync_lsn as the flush LSN in wal.state (and wt->persisted, the receiver's copy).
  * @return 0 or -errno, with the error recorded unless @p quiet (an earlier one is reported). */
 static int persist_flush(struct walrecv_stream *s, bool quiet)
 {
 	struct wal_timeline *wt = s->c->wt;
 	int e;
-	if (wt->has_persisted && s->w.sync_lsn == wt->persisted.flush_lsn)
+	if (!persist_behind(s))
 		return 0;
 	struct walstate st = wt->persisted;
 	st.flush_lsn = s->w.sync_lsn;
@@ -129,13 +136,6 @@ static int64_t write_msg_job(void *arg)
 {
 	struct walrecv_flush *fl = arg;
 	return walseg_write(&fl->s->w, fl->m->lsn, fl->m->data, fl->m->len);
-}
-
-/* Whether wal.state lags the synced position (walrecv_persist_due aside). */
-static bool persist_behind(const struct walrecv_stream *s)
-{
-	const struct wal_timeline *wt = s->c->wt;
-	return !wt->has_persisted || s->w.sync_lsn != wt->persisted.flush_lsn;
 }
 
 /* Write the queue (walseg_aio_write within the open segment, the pool otherwise). */
