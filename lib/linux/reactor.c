@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The io_uring reactor: one ring per runtime, batched submission from the workers, one
- * completion thread (seed 003, "Linux Executor").
+ * completion thread for timers and what no worker reaps (seed 003, "Linux Executor"), and idle
+ * workers that wait on the ring themselves (tokio's driver; reactor.h).
  *
  * Why this shape:
  *  - A separate completion thread rules out IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN, so
@@ -12,9 +13,10 @@
  *    number of ops in flight reached the CQ size (so the CQ can never overflow; the kernel's
  *    IORING_FEAT_NODROP is the second line). The completion thread re-flushes that queue after
  *    each reap.
- *  - The completion thread is woken through an eventfd it polls with a multishot poll (a kick
- *    needs no SQE, so it works even when the ring is full): a new earliest timer deadline, an
- *    op deferred to the overflow queue, shutdown.
+ *  - The completion thread is kicked (ex_reactor_kick): a new earliest timer deadline, an op
+ *    deferred to the overflow queue, shutdown. While workers drive it sleeps on a futex; else
+ *    on the CQ, woken through an eventfd it polls with a multishot poll (needs no SQE, so it
+ *    works even when the ring is full).
  *  - Results are stored in heap op records (struct ex_op) and the task is woken through a
  *    waker cloned at submission; the completion thread holds its own reference to the record,
  *    so it never touches memory the owner may reuse.
@@ -25,8 +27,10 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <poll.h>
+#include <linux/futex.h>
 #include <semaphore.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <string.h>
 #include <time.h>
@@ -54,8 +58,18 @@ struct ex_reactor {
 	int kick_pending;          /* atomic: a kick was written and not yet seen */
 	int wake_fd;               /* eventfd: any thread wakes the completion thread, no SQE */
 	int stopping;              /* atomic */
-	int cancel_all_pending;    /* completion thread only */
-	int rearm_wake;            /* completion thread only */
+	int cancel_all_pending;    /* atomic: set by the completion thread, cleared by a reaper */
+	int rearm_wake;            /* atomic: set by a reaper, acted on by the completion thread */
+	/* The CQ's consumer side (its head, complete()): the completion thread and, while workers
+	 * drive (reactor.h), the worker that waits on the ring or reaps between polls. */
+	pthread_mutex_t reap_lock;
+	int drive;  /* atomic: workers drive the ring (ex_reactor_set_drive) */
+	int driver; /* atomic: 1 = a worker waits in io_uring_enter (ex_reactor_drive_begin) */
+	unsigned internal_polls; /* atomic: multishot polls of kick_op and the parkers in flight */
+	/* The completion thread's wake-ups: every kick bumps ct_seq; ct_wait says where it sleeps
+	 * (ct_wait_kind), so that the kick wakes it there (see ex_reactor_kick). */
+	_Atomic uint32_t ct_seq;
+	int ct_wait;
 	pthread_t thread;
 	sem_t started; /* posted by the completion thread once its wake poll is armed */
 	struct ex_timers timers;
@@ -103,7 +117,7 @@ struct ex_timers *ex_reactor_timers(struct ex_reactor *r)
 
 static bool op_is_internal(struct ex_reactor *r, struct ex_op *op)
 {
-	return op == &r->kick_op || op == &r->cancel_all_op;
+	return op == &r->kick_op || op == &r->cancel_all_op || op->is_parker;
 }
 
 /*
@@ -515,8 +529,39 @@ static void submit_now(struct ex_reactor *r, struct ex_op *op)
 	sub_unlock(r);
 }
 
+/* Where the completion thread is (ct_wait). */
+enum ct_wait_kind {
+	CT_RUNNING,    /* awake: it reads ct_seq again before it waits */
+	CT_WAIT_CQ,    /* in io_uring_enter: woken by a CQE (the wake eventfd's poll, say) */
+	CT_WAIT_FUTEX, /* workers drive the ring: on ct_seq, with a timeout */
+};
+
+static void futex_wait_ns(_Atomic uint32_t *word, uint32_t expected, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+			       .tv_nsec = (long)(ns % 1000000000u) };
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected,
+		ns == UINT64_MAX ? NULL : &ts, NULL, 0);
+}
+
+/*
+ * Wake the completion thread. The kicker bumps ct_seq, then reads where the thread waits; the
+ * thread stores where it waits, then reads ct_seq, and does not wait if it changed (both
+ * sequentially consistent: one side sees the other). So a kick is never lost, and it costs a
+ * syscall only when the thread sleeps: a futex wake, or an eventfd write whose multishot poll
+ * ends the CQ wait (needs no SQE, so it works even when the ring is full), coalesced by
+ * kick_pending until the completion thread read the eventfd.
+ */
 void ex_reactor_kick(struct ex_reactor *r)
 {
+	__atomic_add_fetch(&r->ct_seq, 1, __ATOMIC_SEQ_CST);
+	int where = __atomic_load_n(&r->ct_wait, __ATOMIC_SEQ_CST);
+	if (where == CT_WAIT_FUTEX) {
+		syscall(SYS_futex, (uint32_t *)&r->ct_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		return;
+	}
+	if (where == CT_RUNNING)
+		return;
 	if (__atomic_exchange_n(&r->kick_pending, 1, __ATOMIC_ACQ_REL))
 		return; /* a kick is on its way and not yet seen: it covers this one */
 	eventfd_write(r->wake_fd, 1);
@@ -528,6 +573,7 @@ static void arm_wake(struct ex_reactor *r)
 	struct io_uring_sqe sqe;
 	io_uring_prep_poll_multishot(&sqe, r->wake_fd, POLLIN);
 	ex_op_set_sqe(&r->kick_op, &sqe);
+	ADD(&r->internal_polls, 1);
 	submit_now(r, &r->kick_op);
 }
 
@@ -646,15 +692,28 @@ static void complete(struct ex_reactor *r, struct ex_op *op, int32_t res, uint32
 	if (op == &r->kick_op) {
 		eventfd_t v;
 		(void)eventfd_read(r->wake_fd, &v); /* reset; -EAGAIN if another CQE already did */
-		/* an RMW, so that it is ordered after the kicker's exchange: whatever the kicker
-		 * published before kicking (need_retry, a timer) is seen by this loop iteration */
+		/* an RMW, so that it is ordered after the kicker's exchange */
 		__atomic_exchange_n(&r->kick_pending, 0, __ATOMIC_ACQ_REL);
-		if (!(flags & IORING_CQE_F_MORE) && !LOAD(&r->stopping))
-			r->rearm_wake = 1; /* multishot ended (e.g. CQ overflow): arm it again */
+		if (!(flags & IORING_CQE_F_MORE)) {
+			SUB(&r->internal_polls, 1);
+			if (!LOAD(&r->stopping))
+				STORE(&r->rearm_wake,
+				      1); /* multishot ended (CQ overflow): arm again */
+		}
+		return;
+	}
+	if (op->is_parker) {
+		/* The eventfd is not read here: a read by this (any) reaper could consume a write
+		 * whose wake-up is still on its way to the poll, which then finds nothing to
+		 * report and the driver sleeps on. Its owner resets it (ex_reactor_parker_reset). */
+		if (!(flags & IORING_CQE_F_MORE)) {
+			SUB(&r->internal_polls, 1);
+			STORE(&op->flow, 0); /* the poll ended: its worker arms it again */
+		}
 		return;
 	}
 	if (op == &r->cancel_all_op) {
-		r->cancel_all_pending = 0;
+		STORE(&r->cancel_all_pending, 0);
 		return;
 	}
 	if (op->is_cancel) {
@@ -684,6 +743,109 @@ static void ts_from_ns(struct __kernel_timespec *ts, uint64_t ns)
 	ts->tv_nsec = (long long)(ns % 1000000000u);
 }
 
+/* Anything in the CQ? Atomic loads of both indexes, so that it may be asked outside reap_lock. */
+static bool cq_nonempty(struct ex_reactor *r)
+{
+	return __atomic_load_n(r->ring.cq.ktail, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(r->ring.cq.khead, __ATOMIC_RELAXED);
+}
+
+/*
+ * Reap the CQEs that are ready: store each result and wake its task (one wake batch). Caller
+ * holds reap_lock. Returns how many.
+ */
+static unsigned reap_locked(struct ex_reactor *r)
+{
+	/* Acquire what the flushers published with their release increments of inflight before
+	 * they submitted: the op records reach us through the kernel (user_data), which establishes
+	 * no happens-before a race detector could see. Only the CQEs counted before that load are
+	 * reaped in this round. */
+	unsigned ready = io_uring_cq_ready(&r->ring);
+	if (!ready)
+		return 0;
+	(void)LOAD(&r->inflight);
+	unsigned head, n = 0, ended = 0, ended_bounded = 0;
+	/* counted before the wakes: a woken task that reads the statistics sees its CQE */
+	STAT(&r->st_completions, ready);
+	wake_batch_begin(r);
+	struct io_uring_cqe *cqe;
+	io_uring_for_each_cqe(&r->ring, head, cqe)
+	{
+		if (n == ready)
+			break;
+		struct ex_op *op = io_uring_cqe_get_data(cqe);
+		if (!(cqe->flags & IORING_CQE_F_MORE)) {
+			ended++; /* a multishot CQE does not end its op */
+			if (!op->unbounded)
+				ended_bounded++; /* read before complete() may free op */
+		}
+		complete(r, op, cqe->res, cqe->flags);
+		n++;
+	}
+	wake_batch_end(r);
+	io_uring_cq_advance(&r->ring, n);
+	SUB(&r->inflight, ended);
+	__atomic_sub_fetch(&r->bounded, ended_bounded, __ATOMIC_SEQ_CST); /* see flush_locked */
+	return n;
+}
+
+/* After a reap: submit what waited for room in the CQ (the overflow queue) and what was handed
+ * over meanwhile. The completion thread and workers only (may_combine). */
+static void resubmit(struct ex_reactor *r)
+{
+	if (!__atomic_load_n(&r->need_retry, __ATOMIC_SEQ_CST) &&
+	    !atomic_load_explicit(&r->handoff, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&r->sub_lock);
+	if (atomic_load_explicit(&r->handoff, memory_order_relaxed))
+		take_handoff_locked(r); /* with the retries: one io_uring_enter */
+	flush_locked(r);
+	sub_unlock(r);
+}
+
+/* Completion thread: sleep until a kick (ct_seq moves from @p seq), a CQE (when the workers do
+ * not drive) or @p wait_ns (UINT64_MAX: no timeout). */
+static void ct_sleep(struct ex_reactor *r, uint32_t seq, uint64_t wait_ns)
+{
+	/* not on the CQ while a worker still waits there (driving is being turned off): the CQEs
+	 * are that worker's, and would only wake this thread for nothing */
+	bool drive = LOAD(&r->drive) || LOAD(&r->driver);
+	__atomic_store_n(&r->ct_wait, drive ? CT_WAIT_FUTEX : CT_WAIT_CQ, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->ct_seq, __ATOMIC_SEQ_CST) != seq) {
+		/* kicked meanwhile: look again */
+	} else if (drive) {
+		if (LOAD(&r->inflight) > LOAD(&r->internal_polls) && wait_ns > EX_REACTOR_RESCUE_NS)
+			wait_ns = EX_REACTOR_RESCUE_NS; /* reap what a stuck worker would leave */
+		futex_wait_ns(&r->ct_seq, seq, wait_ns);
+	} else {
+		/* A direct io_uring_enter: liburing's wait reads the CQ head outside reap_lock. */
+		struct __kernel_timespec ts;
+		struct io_uring_getevents_arg arg = { .sigmask_sz = _NSIG / 8 };
+		if (wait_ns != UINT64_MAX) {
+			ts_from_ns(&ts, wait_ns);
+			arg.ts = (uint64_t)(uintptr_t)&ts;
+		}
+		(void)io_uring_enter2(r->ring.ring_fd, 0, 1,
+				      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+				      (sigset_t *)&arg, sizeof(arg));
+	}
+	__atomic_store_n(&r->ct_wait, CT_RUNNING, __ATOMIC_SEQ_CST);
+}
+
+/* Completion thread, while stopping: cancel whatever is still in flight (again every 10 ms,
+ * for ops submitted late; an op already running in io-wq completes on its own). */
+static void cancel_all(struct ex_reactor *r, uint64_t now, uint64_t *last)
+{
+	if (LOAD(&r->cancel_all_pending) || !LOAD(&r->inflight) || now - *last < 10000000)
+		return;
+	STORE(&r->cancel_all_pending, 1);
+	*last = now;
+	struct io_uring_sqe sqe;
+	io_uring_prep_cancel64(&sqe, 0, IORING_ASYNC_CANCEL_ANY);
+	ex_op_set_sqe(&r->cancel_all_op, &sqe);
+	submit_now(r, &r->cancel_all_op);
+}
+
 static void *completion_main(void *arg)
 {
 	struct ex_reactor *r = arg;
@@ -693,6 +855,7 @@ static void *completion_main(void *arg)
 	arm_wake(r);
 	sem_post(&r->started);
 	for (;;) {
+		uint32_t seq = __atomic_load_n(&r->ct_seq, __ATOMIC_SEQ_CST);
 		uint64_t now = ex_now_ns();
 		wake_batch_begin(r);
 		uint64_t next = ex_timers_fire(r, now, 0);
@@ -708,78 +871,128 @@ static void *completion_main(void *arg)
 		if (LOAD(&r->need_retry) && wait_ns > 1000000)
 			wait_ns = 1000000; /* -EAGAIN: retry the overflow queue at least every ms */
 		if (stopping) {
-			if (!r->cancel_all_pending && LOAD(&r->inflight) > 0 &&
-			    now - last_cancel_all >= 10000000) {
-				/* cancel whatever is still in flight (again every 10 ms, for ops submitted
-				 * late; an op already running in io-wq completes on its own) */
-				r->cancel_all_pending = 1;
-				last_cancel_all = now;
-				struct io_uring_sqe sqe;
-				io_uring_prep_cancel64(&sqe, 0, IORING_ASYNC_CANCEL_ANY);
-				ex_op_set_sqe(&r->cancel_all_op, &sqe);
-				submit_now(r, &r->cancel_all_op);
-			}
+			cancel_all(r, now, &last_cancel_all);
 			if (wait_ns > 10000000)
 				wait_ns = 10000000;
 		}
+		if (wait_ns > 0 && (LOAD(&r->driver) || !cq_nonempty(r)))
+			ct_sleep(r, seq, wait_ns);
 
-		struct io_uring_cqe *cqe = NULL;
-		if (wait_ns > 0) {
-			struct __kernel_timespec ts, *tsp = NULL;
-			if (wait_ns != UINT64_MAX) {
-				ts_from_ns(&ts, wait_ns);
-				tsp = &ts;
-			}
-			/* With IORING_FEAT_EXT_ARG this passes the timeout to io_uring_enter and never
-			 * touches the SQ, so it is safe next to the submitting workers. */
-			(void)io_uring_wait_cqes(&r->ring, &cqe, 1, tsp, NULL);
+		/* Never while a worker waits on the ring: that worker must find in the CQ whatever
+		 * arrived since it looked (its own wake-up, the parker's CQE, above all), or it
+		 * sleeps on. It reaps everything itself when it wakes. */
+		if (!LOAD(&r->driver)) {
+			pthread_mutex_lock(&r->reap_lock);
+			(void)reap_locked(r);
+			pthread_mutex_unlock(&r->reap_lock);
 		}
-
-		/* Acquire what the flushers published with their release increments of inflight
-		 * before they submitted: the op records reach us through the kernel (user_data),
-		 * which establishes no happens-before a race detector could see.
-		 * Only the CQEs counted before that load are reaped in this round. */
-		unsigned ready = io_uring_cq_ready(&r->ring);
-		(void)LOAD(&r->inflight);
-		unsigned head, n = 0, ended = 0, ended_bounded = 0;
-		/* counted before the wakes: a woken task that reads the statistics sees its CQE */
-		if (ready)
-			STAT(&r->st_completions, ready);
-		wake_batch_begin(r);
-		io_uring_for_each_cqe(&r->ring, head, cqe)
-		{
-			if (n == ready)
-				break;
-			struct ex_op *op = io_uring_cqe_get_data(cqe);
-			if (!(cqe->flags & IORING_CQE_F_MORE)) {
-				ended++; /* a multishot CQE does not end its op */
-				if (!op->unbounded)
-					ended_bounded++; /* read before complete() may free op */
-			}
-			complete(r, op, cqe->res, cqe->flags);
-			n++;
-		}
-		wake_batch_end(r);
-		if (n) {
-			io_uring_cq_advance(&r->ring, n);
-			SUB(&r->inflight, ended);
-			__atomic_sub_fetch(&r->bounded, ended_bounded,
-					   __ATOMIC_SEQ_CST); /* see flush_locked */
-		}
-		if (r->rearm_wake) {
-			r->rearm_wake = 0;
+		if (__atomic_exchange_n(&r->rearm_wake, 0, __ATOMIC_ACQ_REL))
 			arm_wake(r);
-		}
-		if (__atomic_load_n(&r->need_retry, __ATOMIC_SEQ_CST) ||
-		    atomic_load_explicit(&r->handoff, memory_order_relaxed)) {
-			pthread_mutex_lock(&r->sub_lock);
-			if (atomic_load_explicit(&r->handoff, memory_order_relaxed))
-				take_handoff_locked(r); /* with the retries: one io_uring_enter */
-			flush_locked(r);
-			sub_unlock(r);
-		}
+		resubmit(r);
 	}
 	return NULL;
+}
+
+/* ---- workers that drive the ring (reactor.h) ---- */
+
+int ex_reactor_parker_init(struct ex_reactor *r, struct ex_reactor_parker *p)
+{
+	p->op = calloc(1, sizeof(*p->op));
+	if (!p->op)
+		return -ENOMEM;
+	p->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->fd < 0) {
+		int err = -errno;
+		free(p->op);
+		p->op = NULL;
+		return err;
+	}
+	p->op->r = r;
+	p->op->is_parker = true;
+	p->op->unbounded = true;
+	return 0;
+}
+
+void ex_reactor_parker_destroy(struct ex_reactor_parker *p)
+{
+	if (!p->op)
+		return;
+	close(p->fd);
+	free(p->op);
+	p->op = NULL;
+}
+
+void ex_reactor_set_drive(struct ex_reactor *r, bool on)
+{
+	STORE(&r->drive, on ? 1 : 0);
+	ex_reactor_kick(r); /* the completion thread changes where it waits */
+}
+
+bool ex_reactor_drive_begin(struct ex_reactor *r)
+{
+	int idle = 0;
+	return LOAD(&r->drive) && !LOAD(&r->driver) &&
+	       __atomic_compare_exchange_n(&r->driver, &idle, 1, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_RELAXED);
+}
+
+void ex_reactor_drive_end(struct ex_reactor *r)
+{
+	STORE(&r->driver, 0);
+	if (!LOAD(&r->drive))
+		ex_reactor_kick(r); /* driving was turned off meanwhile: the CQ is the
+		                     * completion thread's again */
+}
+
+void ex_reactor_unpark(struct ex_reactor_parker *p)
+{
+	eventfd_write(p->fd, 1);
+}
+
+void ex_reactor_parker_reset(struct ex_reactor_parker *p)
+{
+	eventfd_t v;
+	(void)eventfd_read(p->fd, &v); /* -EAGAIN if nothing was written */
+}
+
+/* Arm the parker's multishot poll from the worker itself, so that a wake-up runs as task_work
+ * on the thread that waits (flow: 1 = armed; complete() clears it when the poll ends). */
+static void parker_arm(struct ex_reactor *r, struct ex_reactor_parker *p)
+{
+	if (LOAD(&p->op->flow))
+		return;
+	STORE(&p->op->flow, 1);
+	ADD(&r->internal_polls, 1);
+	struct io_uring_sqe sqe;
+	io_uring_prep_poll_multishot(&sqe, p->fd, POLLIN);
+	ex_op_set_sqe(p->op, &sqe);
+	submit_now(r, p->op);
+}
+
+void ex_reactor_drive_wait(struct ex_reactor *r, struct ex_reactor_parker *p)
+{
+	if (tls_batch.n)
+		batch_flush();
+	parker_arm(r, p);
+	/* Returns at once if a CQE is there: only the driver reaps while it holds the place, so
+	 * whatever arrived since it last looked (its own wake-up above all) is still in the CQ. */
+	if (!cq_nonempty(r))
+		(void)io_uring_enter(r->ring.ring_fd, 0, 1, IORING_ENTER_GETEVENTS, NULL);
+}
+
+unsigned ex_reactor_reap(struct ex_reactor *r)
+{
+	/* A worker waiting on the ring is woken by these CQEs anyway: leave them to it, or it
+	 * wakes for nothing (and could miss its own wake-up). */
+	if (!cq_nonempty(r) || LOAD(&r->driver) || !LOAD(&r->drive) ||
+	    pthread_mutex_trylock(&r->reap_lock) != 0)
+		return 0;
+	unsigned n = reap_locked(r);
+	pthread_mutex_unlock(&r->reap_lock);
+	if (LOAD(&r->rearm_wake))
+		ex_reactor_kick(r); /* the completion thread re-arms its wake poll */
+	resubmit(r);
+	return n;
 }
 
 /* ---- lifecycle ---- */
@@ -798,6 +1011,26 @@ static void cap_iowq(struct ex_reactor *r)
 	(void)io_uring_register_iowq_max_workers(&r->ring, max);
 }
 
+/*
+ * The ring, with the setup flags this kernel knows, newest first:
+ *  - SUBMIT_ALL (5.18): a failing SQE does not stop the rest of its batch.
+ */
+static int ring_init(struct ex_reactor *r, unsigned sq, unsigned cq, struct io_uring_params *p)
+{
+	static const unsigned flags[] = {
+		IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL,
+		IORING_SETUP_CQSIZE,
+	};
+	int ret = -EINVAL;
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]) && ret == -EINVAL; i++) {
+		memset(p, 0, sizeof(*p));
+		p->flags = flags[i];
+		p->cq_entries = cq;
+		ret = io_uring_queue_init_params(sq, &r->ring, p);
+	}
+	return ret;
+}
+
 int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 {
 	unsigned sq = cfg && cfg->sq_entries ? cfg->sq_entries : 256;
@@ -808,17 +1041,7 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 	if (!r)
 		return -ENOMEM;
 	struct io_uring_params p;
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-	p.cq_entries = cq;
-	int ret = io_uring_queue_init_params(sq, &r->ring, &p);
-	if (ret == -EINVAL) {
-		/* kernel older than 5.18: no SUBMIT_ALL */
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
-		p.cq_entries = cq;
-		ret = io_uring_queue_init_params(sq, &r->ring, &p);
-	}
+	int ret = ring_init(r, sq, cq, &p);
 	if (ret < 0) {
 		free(r);
 		return ret;
@@ -833,6 +1056,7 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 	if (cfg)
 		r->hooks = cfg->hooks;
 	pthread_mutex_init(&r->sub_lock, NULL);
+	pthread_mutex_init(&r->reap_lock, NULL);
 	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->wake_fd < 0) {
 		ret = -errno;
@@ -861,6 +1085,7 @@ fail:
 	if (r->wake_fd >= 0)
 		close(r->wake_fd);
 	pthread_mutex_destroy(&r->sub_lock);
+	pthread_mutex_destroy(&r->reap_lock);
 	io_uring_queue_exit(&r->ring);
 	free(r);
 	return ret;
@@ -885,6 +1110,7 @@ void ex_reactor_free(struct ex_reactor *r)
 	if (tls_current == r)
 		tls_current = NULL;
 	pthread_mutex_destroy(&r->sub_lock);
+	pthread_mutex_destroy(&r->reap_lock);
 	close(r->wake_fd);
 	io_uring_queue_exit(&r->ring);
 	free(r);
@@ -899,5 +1125,7 @@ void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st)
 	st->busy = LOAD(&r->st_busy);
 	st->max_inflight = LOAD(&r->st_max_inflight);
 	st->inflight = LOAD(&r->inflight);
+	st->cq_ready = __atomic_load_n(r->ring.cq.ktail, __ATOMIC_ACQUIRE) -
+		       __atomic_load_n(r->ring.cq.khead, __ATOMIC_ACQUIRE);
 	st->cq_limit = r->cq_limit;
 }

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lib/linux/reactor.h — internal: the io_uring reactor of one runtime (seed 003, "Linux
- * Executor": workers submit SQEs, one dedicated thread waits on the CQ and wakes the task).
+ * Executor": workers submit SQEs, a dedicated thread reaps the CQ and wakes the task; tokio:
+ * an idle worker waits on the I/O driver itself).
  *
  * One ring per runtime. Worker threads (and the test drivers) prepare SQEs into a thread-local
- * batch; ex_reactor_after_poll() flushes the batch with one io_uring_enter for many SQEs. The
- * completion thread reaps CQEs, stores each result in its heap-allocated op record and wakes the
- * task through a waker cloned at submission.
+ * batch; ex_reactor_after_poll() flushes the batch with one io_uring_enter for many SQEs. A
+ * reaper stores each CQE's result in its heap-allocated op record and wakes the task through a
+ * waker cloned at submission: an idle worker waiting on the ring, a worker between polls, or the
+ * completion thread (see "Workers that wait on the ring" below).
  */
 #ifndef EXECUTOR_LINUX_REACTOR_H
 #define EXECUTOR_LINUX_REACTOR_H
@@ -28,8 +30,8 @@ struct ex_reactor;
 /**
  * The scheduler's hooks, given at construction (as Redis's ae reaches its users through the
  * callbacks it was given): the reactor never calls up into the runtime by name, so it builds and
- * tests without it. Each hook is optional (NULL: nothing to do) and is called on the completion
- * thread only, with @p arg.
+ * tests without it. Each hook is optional (NULL: nothing to do) and is called with @p arg by the
+ * thread that reaps or fires timers: the completion thread, or a worker of a driving runtime.
  *  - wake_batch_begin / wake_batch_end bracket one round of wakes (a timer sweep, one reap of the
  *    CQ): the runtime may queue the woken tasks together at the end (one atomic operation, at
  *    most one worker woken) instead of one by one.
@@ -84,6 +86,60 @@ struct ex_reactor *ex_reactor_current(void);
  */
 void ex_reactor_after_poll(struct ex_reactor *r, bool idle);
 
+/*
+ * Workers that wait on the ring themselves (tokio's worker drives its own I/O driver). A reap by
+ * the completion thread costs a task two thread wake-ups (the kernel wakes the completion thread,
+ * which wakes a parked worker) and a socket poll a third (its completion runs as task_work on the
+ * parked worker that submitted it). So once the runtime turned it on (ex_reactor_set_drive), an
+ * idle worker waits in io_uring_enter itself (at most one at a time: the kernel wakes every
+ * waiter of a ring for each CQE) and reaps what arrives into its own queue, busy workers reap
+ * between polls, and the completion thread keeps the timers, the overflow queue and shutdown,
+ * waiting on a futex instead of the CQ. It still reaps whatever a worker has left in the CQ
+ * every EX_REACTOR_RESCUE_NS while ops are in flight, so I/O completes even when every worker is
+ * stuck in a long poll. Without a runtime (the io tests' driver) it reaps everything, as before.
+ */
+
+/** A worker's place to wait on the ring: an eventfd with a multishot poll the worker arms itself
+ * (its wake-up then runs as task_work on the very thread that waits). */
+struct ex_reactor_parker {
+	struct ex_op *op; /* the poll's record (internal, no waker; flow 1 = armed) */
+	int fd;           /* eventfd written by ex_reactor_unpark */
+};
+
+/** Make @p p (eventfd; the poll is armed at its first wait). 0 or -errno. */
+int ex_reactor_parker_init(struct ex_reactor *r, struct ex_reactor_parker *p);
+/** Close @p p's eventfd; call after ex_reactor_free (its poll's record is freed there). */
+void ex_reactor_parker_destroy(struct ex_reactor_parker *p);
+
+/** Workers drive the ring from now on (@p on) or no longer (before they exit). Any thread. */
+void ex_reactor_set_drive(struct ex_reactor *r, bool on);
+
+/**
+ * A parking worker takes the ring's one waiting place: true if it is now the driver (then it
+ * must call ex_reactor_drive_wait and ex_reactor_drive_end), false if driving is off or another
+ * worker waits there (then it parks on its futex as before).
+ */
+bool ex_reactor_drive_begin(struct ex_reactor *r);
+/** The driver waits in io_uring_enter until a CQE arrives (a completion, or @p p's eventfd
+ * written by ex_reactor_unpark); it reaps after ex_reactor_drive_end (ex_reactor_reap). Submits
+ * the calling thread's batch first. */
+void ex_reactor_drive_wait(struct ex_reactor *r, struct ex_reactor_parker *p);
+/** Give the waiting place back (the driver woke up). */
+void ex_reactor_drive_end(struct ex_reactor *r);
+/** Wake the worker that waits with @p p (an eventfd write: one syscall). Any thread. */
+void ex_reactor_unpark(struct ex_reactor_parker *p);
+/** The owner of @p p, awake after a wait in which it was unparked: read the eventfd back to 0
+ * (only the owner does, once it is awake, so no write meant to wake it is ever consumed
+ * before its wait ended). */
+void ex_reactor_parker_reset(struct ex_reactor_parker *p);
+/** Between polls: reap what is in the CQ if no worker waits on the ring and another thread is
+ * not at it; returns the count. Two loads when the CQ is empty. Worker threads only; 0 while
+ * workers do not drive (the CQ is then the completion thread's alone). */
+unsigned ex_reactor_reap(struct ex_reactor *r);
+
+/** The completion thread's longest wait while workers drive and ops are in flight (ns). */
+#define EX_REACTOR_RESCUE_NS 10000000u
+
 /* ---- Below: internals shared by reactor*.c, io*.c and time*.c (not for the runtime). ---- */
 
 /** Batched SQEs that make a thread flush without being idle. */
@@ -99,6 +155,7 @@ struct ex_reactor_stats {
 	uint64_t busy;    /**< submits that returned -EBUSY / -EAGAIN */
 	uint64_t max_inflight; /**< highest number of bounded ops in flight at once */
 	uint64_t inflight;     /**< ops in the SQ ring and not yet reaped, now (a gauge) */
+	uint64_t cq_ready;     /**< CQEs in the CQ not yet reaped, now (a gauge) */
 	unsigned cq_limit;     /**< bound on bounded ops in flight (the CQ size) */
 };
 void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st);
@@ -159,6 +216,7 @@ struct ex_op {
 	_Atomic uint32_t refs; /* owner + kernel (+ a cancel op naming this one) */
 	uint8_t state;         /* enum ex_op_state, under the submission lock */
 	bool is_cancel;        /* an ASYNC_CANCEL op of ex_op_release: target, not waker */
+	bool is_parker;        /* a worker's parker poll (ex_reactor_parker): internal, no waker */
 	bool res_is_fd;        /* a result >= 0 is a new fd: closed if the owner abandoned the op */
 	bool unbounded;        /* a poll or a cancel: not counted against the CQ bound (a poll may
 	                           * wait for hours; a cancel must not wait behind anything) */

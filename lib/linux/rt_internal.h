@@ -18,7 +18,7 @@
 #include <executor/runtime.h>
 #include <executor/task.h>
 
-struct ex_reactor;
+#include "reactor.h"
 
 /*
  * Task state bits (tokio's). NOTIFIED without RUNNING = "scheduled": the task sits in exactly one
@@ -95,8 +95,11 @@ struct ex_worker {
 	bool searching;        /* counted in rt->idle */
 	bool in_parked;        /* on rt->parked (under park_lock) */
 	_Atomic uint32_t wake; /* futex word: 1 = claimed by a waker (parked workers wait on it) */
-	struct ex_task *lifo;  /* woken by this worker's last poll: runs next (owner thread only) */
-	unsigned lifo_turns;   /* LIFO polls in a row */
+	_Atomic uint32_t on_ring; /* 1 = parked in io_uring_enter as the ring's driver: a waker
+	                           * writes the parker's eventfd instead of the futex */
+	struct ex_reactor_parker parker;
+	struct ex_task *lifo; /* woken by this worker's last poll: runs next (owner thread only) */
+	unsigned lifo_turns;  /* LIFO polls in a row */
 	uint32_t tick; /* polls so far: every 61st look at the injection queue first (fairness) */
 	uint32_t rng;  /* victim choice for stealing */
 	/* User tasks spawned / completed on this worker: written by it alone (no shared counter

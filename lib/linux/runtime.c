@@ -163,6 +163,8 @@ void ex_runtime_free(struct ex_runtime *rt)
 			struct ex_task *t;
 			while ((t = ex__local_drain(&w->q)))
 				ex__task_unref(t);
+			/* its poll ended in ex_reactor_free */
+			ex_reactor_parker_destroy(&w->parker);
 		}
 	}
 	ex__signals_free(rt);

@@ -19,7 +19,9 @@
  *
  * Before parking, an idle worker keeps searching for a few microseconds (EX_SPIN_NS), so that a
  * busy spawner or the completion thread hands it work through the queues, not through a futex
- * wake, a park and a wake again.
+ * wake, a park and a wake again. It reaps the ring meanwhile, and the first worker to park
+ * waits in io_uring_enter rather than on its futex (park_on_ring; reactor.h, "Workers that wait
+ * on the ring"): an I/O completion then wakes the worker that runs its task, and nobody else.
  */
 #include "config.h"
 
@@ -80,8 +82,22 @@ static struct ex_worker *claim_parked_locked(struct ex_runtime *rt)
 	struct ex_worker *v = rt->parked[--rt->nparked];
 	v->in_parked = false;
 	atomic_fetch_add(&rt->idle, EX_IDLE_SEARCHER - EX_IDLE_SLEEPER);
-	atomic_store_explicit(&v->wake, 1, memory_order_release);
+	atomic_store_explicit(&v->wake, 1, memory_order_seq_cst); /* see wake_parked */
 	return v;
+}
+
+/*
+ * Wake a claimed worker where it sleeps: its futex, or, if it parked as the ring's driver, its
+ * parker's eventfd (park_on_ring). The claim stored wake = 1, then this reads on_ring; the parker
+ * stores on_ring = 1, then reads wake (all sequentially consistent): so either this sees it on
+ * the ring, or it sees the claim and does not wait there.
+ */
+static void wake_parked(struct ex_worker *v)
+{
+	if (atomic_load_explicit(&v->on_ring, memory_order_seq_cst))
+		ex_reactor_unpark(&v->parker);
+	else
+		futex_wake(&v->wake, 1);
 }
 
 /*
@@ -120,7 +136,7 @@ void ex__notify(struct ex_runtime *rt)
 		v = claim_parked_locked(rt);
 	pthread_mutex_unlock(&rt->park_lock);
 	if (v)
-		futex_wake(&v->wake, 1);
+		wake_parked(v);
 }
 
 void ex__notify_all(struct ex_runtime *rt)
@@ -133,7 +149,7 @@ void ex__notify_all(struct ex_runtime *rt)
 			n++;
 		pthread_mutex_unlock(&rt->park_lock);
 		for (unsigned i = 0; i < n; i++)
-			futex_wake(&v[i]->wake, 1);
+			wake_parked(v[i]);
 		if (n < 64)
 			return;
 	}
@@ -330,6 +346,17 @@ found:
 	return t;
 }
 
+/* What a reap on this worker queued for it (the LIFO slot first: the latest completion). */
+static struct ex_task *take_own(struct ex_worker *w)
+{
+	struct ex_task *t = w->lifo;
+	if (t) {
+		w->lifo = NULL;
+		return t;
+	}
+	return ex__local_pop(&w->q);
+}
+
 /* Anything to take elsewhere? Plain loads: cheap enough to repeat while spinning. */
 static bool work_visible(struct ex_worker *w)
 {
@@ -354,6 +381,11 @@ static struct ex_task *spin(struct ex_worker *w)
 	struct ex_runtime *rt = w->rt;
 	uint64_t start = ex__ticks();
 	for (unsigned i = 1;; i++) {
+		if (ex_reactor_reap(rt->reactor)) {
+			struct ex_task *t = take_own(w);
+			if (t)
+				return t;
+		}
 		if (work_visible(w)) {
 			struct ex_task *t = take_injected(w);
 			if (!t)
@@ -466,6 +498,30 @@ static bool unpark_self_locked(struct ex_worker *w)
 	return true;
 }
 
+/*
+ * Parked as the ring's driver (reactor.h, "Workers that wait on the ring"): wait in
+ * io_uring_enter until a CQE arrives (a completion, or the parker's eventfd written by a waker),
+ * leave the parked list, then reap: the woken tasks land in this worker's own LIFO slot and
+ * queue, so the completion costs one thread wake-up instead of two or three.
+ */
+static void park_on_ring(struct ex_worker *w)
+{
+	struct ex_runtime *rt = w->rt;
+	atomic_store_explicit(&w->on_ring, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&w->wake, memory_order_seq_cst) == 0)
+		ex_reactor_drive_wait(rt->reactor, &w->parker);
+	atomic_store_explicit(&w->on_ring, 0, memory_order_relaxed);
+	pthread_mutex_lock(&rt->park_lock);
+	bool mine = unpark_self_locked(w);
+	pthread_mutex_unlock(&rt->park_lock);
+	if (!mine) {
+		w->searching = true; /* claimed by a waker, which counted us as a searcher */
+		ex_reactor_parker_reset(&w->parker); /* it may have written our eventfd */
+	}
+	ex_reactor_drive_end(rt->reactor);
+	(void)ex_reactor_reap(rt->reactor);
+}
+
 static void park(struct ex_worker *w)
 {
 	struct ex_runtime *rt = w->rt;
@@ -499,6 +555,10 @@ static void park(struct ex_worker *w)
 		}
 		return;
 	}
+	if (ex_reactor_drive_begin(rt->reactor)) {
+		park_on_ring(w);
+		return;
+	}
 	while (atomic_load_explicit(&w->wake, memory_order_acquire) == 0)
 		futex_wait(&w->wake, 0);
 	/* Claimed by a waker, which counted us as a searcher. */
@@ -530,6 +590,7 @@ static void *worker_main(void *arg)
 		run_task(w, t);
 		ex__spawn_batch_flush_any(w);
 		ex_reactor_after_poll(rt->reactor, worker_idle(w));
+		(void)ex_reactor_reap(rt->reactor); /* completions land here between polls */
 	}
 	ex__spawn_batch_flush_any(w); /* queued for ex_runtime_free to drain */
 	ex_reactor_after_poll(rt->reactor, true);
@@ -548,6 +609,9 @@ int ex__workers_start(struct ex_runtime *rt)
 		w->index = i;
 		w->rng = 0x9e3779b9u * (i + 1);
 		ex__local_init(&w->q);
+		int r = ex_reactor_parker_init(rt->reactor, &w->parker);
+		if (r < 0)
+			return r;
 	}
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		struct ex_worker *w = &rt->workers[i];
@@ -556,12 +620,15 @@ int ex__workers_start(struct ex_runtime *rt)
 			return -r;
 		w->started = true;
 	}
+	ex_reactor_set_drive(rt->reactor, true);
 	return 0;
 }
 
 void ex__workers_stop(struct ex_runtime *rt)
 {
 	atomic_store(&rt->stopping, true);
+	if (rt->reactor)
+		ex_reactor_set_drive(rt->reactor, false); /* the completion thread reaps again */
 	ex__notify_all(rt);
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		struct ex_worker *w = &rt->workers[i];

@@ -4,7 +4,8 @@
  * of 8 SQ / 16 CQ entries all complete with the right data; no more than the CQ size is ever in
  * flight; reads that cannot complete fill the CQ bound and the rest wait in the userspace
  * overflow queue until completions make room; operations released while queued or in flight
- * under that pressure, also on a thread that is not the reactor's, leave nothing behind.
+ * under that pressure, also on a thread that is not the reactor's, leave nothing behind. And the
+ * parker that wakes a worker waiting on the ring keeps its write until its owner resets it.
  */
 #include <check.h>
 #include <errno.h>
@@ -368,6 +369,59 @@ START_TEST(free_with_inflight)
 }
 END_TEST
 
+/* The eventfd count of @p fd, from /proc/self/fdinfo. */
+static long long eventfd_count(int fd)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	long long n = -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "eventfd-count: %llx", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * A worker waiting on the ring is woken through its parker: an eventfd write that its multishot
+ * poll turns into a CQE. Whoever reaps that CQE must not read the eventfd back: a read there
+ * could consume a later write whose wake-up is still on its way to the poll, which then reports
+ * nothing, and the driver sleeps on with a task queued (found 2026-12-06: ex_bench hung after
+ * its timer round). Only the owner, awake, resets it.
+ */
+START_TEST(parker_write_outlives_reapers)
+{
+	struct drv d;
+	drv_init(&d, 0, 0);
+	struct ex_reactor_parker p;
+	ck_assert_int_eq(ex_reactor_parker_init(d.r, &p), 0);
+	ex_reactor_set_drive(d.r, true);
+	ck_assert(ex_reactor_drive_begin(d.r));
+	ck_assert(!ex_reactor_drive_begin(d.r)); /* one driver at a time */
+	ex_reactor_unpark(&p);
+	/* arms the poll, which finds the write and posts its CQE in the arming io_uring_enter */
+	ex_reactor_drive_wait(d.r, &p);
+	ex_reactor_drive_end(d.r);
+	struct ex_reactor_stats st;
+	ex_reactor_get_stats(d.r, &st);
+	ck_assert_uint_ge(st.cq_ready + st.completions, 1);
+	/* reap as a worker between polls does (the completion thread may take some too) */
+	for (int i = 0; i < 2000000 && st.cq_ready; i++) {
+		(void)ex_reactor_reap(d.r);
+		ex_reactor_get_stats(d.r, &st);
+	}
+	ck_assert_uint_eq(st.cq_ready, 0);
+	ck_assert_int_eq(eventfd_count(p.fd), 1); /* reaped, not consumed */
+	ex_reactor_parker_reset(&p);
+	ck_assert_int_eq(eventfd_count(p.fd), 0);
+	ex_reactor_set_drive(d.r, false);
+	drv_fini(&d); /* cancels the parker's poll */
+	ex_reactor_parker_destroy(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("io_ring");
@@ -382,6 +436,7 @@ int main(void)
 	tcase_add_test(tc, poll_completions_overflow_cq);
 	tcase_add_test(tc, refused_submits_are_retried);
 	tcase_add_test(tc, free_with_inflight);
+	tcase_add_test(tc, parker_write_outlives_reapers);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -3,7 +3,7 @@
  * The leaf futures on the real runtime (two workers, tasks migrating between them): many tasks
  * doing file I/O and sleeps at once, and the cancel-safe accept / recv bounded by ex_timeout()
  * (lib/sync), whose losing branch is released by the timeout: no fd leaks, no connection or byte
- * lost.
+ * lost; and rounds that each start with every worker idle (one waiting on the ring).
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -226,6 +226,106 @@ START_TEST(timeout_releases_accept_and_recv)
 }
 END_TEST
 
+/* ---- idle workers: every wake-up reaches a worker ---- */
+
+/*
+ * Rounds that each start with every worker idle: one waiting on the ring as its driver, the
+ * other on its futex (lib/linux/reactor.h, "Workers that wait on the ring"). This thread queues
+ * each round's root task, which must wake one of them: first 2000 tasks that sleep 1 ms (the
+ * completion thread fires them in sweeps and wakes workers), then 2000 tasks that read (their
+ * completions land while workers park, drive and reap). Every wake-up must reach a worker: a
+ * lost one leaves a round queued and ends in the Check timeout. (test_io_ring's
+ * parker_write_outlives_reapers checks the one such loss found, deterministically.)
+ */
+enum { IDLE_ROUNDS = 20, READERS = 2000, BLOCKS = 16, BLK = 4096 };
+
+struct reader {
+	struct ex_future fut;
+	struct ex_async a;
+	struct ex_io io;
+	struct ex_sleep s;
+	int fd, i, k;
+	bool sleep_only;
+	unsigned char buf[BLK];
+};
+
+static ex_poll_t reader_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct reader *t = ex_container_of(f, struct reader, fut);
+	EX_BEGIN(&t->a);
+	if (t->sleep_only) {
+		EX_AWAIT(&t->a, cx, &ex_sleep(&t->s, 1000000)->base);
+		EX_RETURN(&t->a, f, 0);
+	}
+	for (t->k = 0; t->k < 64; t->k++) {
+		EX_AWAIT(&t->a, cx,
+			 ex_read(&t->io, t->fd, t->buf, BLK, (int64_t)(t->i % BLOCKS) * BLK));
+		if (EX_AWAITED(&t->a) != BLK || t->buf[0] != t->i % BLOCKS ||
+		    t->buf[BLK - 1] != t->i % BLOCKS)
+			EX_RETURN(&t->a, f, -EIO);
+	}
+	EX_END(&t->a, f, 0);
+}
+
+struct round_root {
+	struct ex_future fut;
+	struct ex_async a;
+	struct reader t[READERS];
+	struct ex_join_handle h[READERS];
+	struct ex_join j;
+	int fd, i, failed;
+	bool sleep_only;
+};
+
+static ex_poll_t round_root_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct round_root *r = ex_container_of(f, struct round_root, fut);
+	EX_BEGIN(&r->a);
+	for (r->i = 0; r->i < READERS; r->i++) {
+		r->t[r->i] = (struct reader){
+			.fut.poll = reader_poll, .fd = r->fd, .i = r->i, .sleep_only = r->sleep_only
+		};
+		if (ex_spawn(&r->t[r->i].fut, NULL, "reader", &r->h[r->i]) < 0)
+			EX_RETURN(&r->a, f, -ENOMEM);
+	}
+	for (r->i = 0; r->i < READERS; r->i++) {
+		EX_AWAIT(&r->a, cx, &ex_join(&r->j, &r->h[r->i])->base);
+		if (EX_AWAITED(&r->a) != 0)
+			r->failed++;
+	}
+	EX_END(&r->a, f, r->failed);
+}
+
+START_TEST(idle_workers_wake_every_round)
+{
+	char path[96];
+	snprintf(path, sizeof path, "%s/blocks", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	unsigned char blk[BLK];
+	for (int i = 0; i < BLOCKS; i++) {
+		memset(blk, i, sizeof blk);
+		ck_assert_int_eq(pwrite(fd, blk, BLK, (off_t)i * BLK), BLK);
+	}
+	static struct round_root r;
+	for (int round = 0; round < IDLE_ROUNDS; round++) {
+		memset(&r, 0, sizeof r);
+		r.fut.poll = round_root_poll;
+		r.fd = fd;
+		r.sleep_only = true;
+		int64_t out = -1;
+		ck_assert_int_eq(ex_runtime_block_on(rt, &r.fut, &out), 0);
+		ck_assert_msg(out == 0, "round %d: %lld sleepers failed", round, (long long)out);
+		memset(&r, 0, sizeof r);
+		r.fut.poll = round_root_poll;
+		r.fd = fd;
+		ck_assert_int_eq(ex_runtime_block_on(rt, &r.fut, &out), 0);
+		ck_assert_msg(out == 0, "round %d: %lld readers failed", round, (long long)out);
+	}
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("io_runtime");
@@ -234,6 +334,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, many_tasks_file_io);
 	tcase_add_test(tc, timeout_releases_accept_and_recv);
+	tcase_add_test(tc, idle_workers_wake_every_round);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
