@@ -554,7 +554,7 @@ static void futex_wait_ns(_Atomic uint32_t *word, uint32_t expected, uint64_t ns
  */
 void ex_reactor_kick(struct ex_reactor *r)
 {
-	__atomic_add_fetch(&r->ct_seq, 1, __ATOMIC_SEQ_CST);
+	atomic_fetch_add_explicit(&r->ct_seq, 1, memory_order_seq_cst);
 	int where = __atomic_load_n(&r->ct_wait, __ATOMIC_SEQ_CST);
 	if (where == CT_WAIT_FUTEX) {
 		syscall(SYS_futex, (uint32_t *)&r->ct_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -708,7 +708,8 @@ static void complete(struct ex_reactor *r, struct ex_op *op, int32_t res, uint32
 		 * report and the driver sleeps on. Its owner resets it (ex_reactor_parker_reset). */
 		if (!(flags & IORING_CQE_F_MORE)) {
 			SUB(&r->internal_polls, 1);
-			STORE(&op->flow, 0); /* the poll ended: its worker arms it again */
+			/* the poll ended: its worker arms it again */
+			atomic_store_explicit(&op->flow, 0, memory_order_release);
 		}
 		return;
 	}
@@ -811,7 +812,7 @@ static void ct_sleep(struct ex_reactor *r, uint32_t seq, uint64_t wait_ns)
 	 * are that worker's, and would only wake this thread for nothing */
 	bool drive = LOAD(&r->drive) || LOAD(&r->driver);
 	__atomic_store_n(&r->ct_wait, drive ? CT_WAIT_FUTEX : CT_WAIT_CQ, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&r->ct_seq, __ATOMIC_SEQ_CST) != seq) {
+	if (atomic_load_explicit(&r->ct_seq, memory_order_seq_cst) != seq) {
 		/* kicked meanwhile: look again */
 	} else if (drive) {
 		if (LOAD(&r->inflight) > LOAD(&r->internal_polls) && wait_ns > EX_REACTOR_RESCUE_NS)
@@ -855,7 +856,7 @@ static void *completion_main(void *arg)
 	arm_wake(r);
 	sem_post(&r->started);
 	for (;;) {
-		uint32_t seq = __atomic_load_n(&r->ct_seq, __ATOMIC_SEQ_CST);
+		uint32_t seq = atomic_load_explicit(&r->ct_seq, memory_order_seq_cst);
 		uint64_t now = ex_now_ns();
 		wake_batch_begin(r);
 		uint64_t next = ex_timers_fire(r, now, 0);
@@ -959,9 +960,9 @@ void ex_reactor_parker_reset(struct ex_reactor_parker *p)
  * on the thread that waits (flow: 1 = armed; complete() clears it when the poll ends). */
 static void parker_arm(struct ex_reactor *r, struct ex_reactor_parker *p)
 {
-	if (LOAD(&p->op->flow))
+	if (atomic_load_explicit(&p->op->flow, memory_order_acquire))
 		return;
-	STORE(&p->op->flow, 1);
+	atomic_store_explicit(&p->op->flow, 1, memory_order_release);
 	ADD(&r->internal_polls, 1);
 	struct io_uring_sqe sqe;
 	io_uring_prep_poll_multishot(&sqe, p->fd, POLLIN);
