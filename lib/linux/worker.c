@@ -191,6 +191,10 @@ struct wake_batch {
 	struct ex_runtime *rt;
 	struct ex_task *head, *tail;
 	size_t n;
+	/* a reap on a worker: tasks queued into its own ring, and whether that ring overflowed */
+	struct ex_runtime *local_rt;
+	size_t local;
+	bool spilled;
 };
 static EX_TLS struct wake_batch tl_wake_batch;
 
@@ -214,20 +218,37 @@ void ex__wake_batch_begin(void *arg)
 void ex__wake_batch_end(void *arg)
 {
 	(void)arg;
-	wake_batch_flush(&tl_wake_batch);
-	tl_wake_batch.active = false;
+	struct wake_batch *b = &tl_wake_batch;
+	wake_batch_flush(b);
+	/* one reaped task: this worker runs it next; more: others may take a share */
+	if (b->local > 1 || b->spilled)
+		ex__notify(b->local_rt);
+	b->local = 0;
+	b->spilled = false;
+	b->active = false;
 }
 
 /*
  * Queue a woken task. Woken by a task of this worker (a channel send waking the receiver, a join
  * completing): into the LIFO slot, so that it runs next while its data is still in this CPU's
  * cache (tokio's LIFO slot); the task it displaces goes to the back of the queue. The slot belongs
- * to the worker alone (thieves never see it), so no lock.
+ * to the worker alone (thieves never see it), so no lock. Woken by this worker's reap of the
+ * ring (between polls, or as its driver): at the back of its queue, in completion order, so that
+ * a completion never overtakes older ones through the slot (with a reap after every poll it
+ * would, and the oldest requests of a busy server wait longest: its tail latency).
  */
 void ex__enqueue_woken(struct ex_task *t)
 {
 	struct ex_runtime *rt = t->rt;
 	struct ex_worker *w = ex__tl_worker;
+	if (w && w->rt == rt && tl_wake_batch.active) {
+		struct wake_batch *b = &tl_wake_batch;
+		b->local_rt = rt;
+		b->local++;
+		if (ex__local_push(rt, &w->q, t) == EX_PUSH_OVERFLOW)
+			b->spilled = true; /* half the ring went to the injection queue */
+		return;
+	}
 	if (!w || w->rt != rt) {
 		struct wake_batch *b = &tl_wake_batch;
 		if (b->active) {
