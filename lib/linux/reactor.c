@@ -27,15 +27,14 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <poll.h>
-#include <linux/futex.h>
 #include <semaphore.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "linux/ex_futex.h"
 #include "linux/reactor.h"
 #include <executor/time.h>
 
@@ -536,14 +535,6 @@ enum ct_wait_kind {
 	CT_WAIT_FUTEX, /* workers drive the ring: on ct_seq, with a timeout */
 };
 
-static void futex_wait_ns(_Atomic uint32_t *word, uint32_t expected, uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
-			       .tv_nsec = (long)(ns % 1000000000u) };
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected,
-		ns == UINT64_MAX ? NULL : &ts, NULL, 0);
-}
-
 /*
  * Wake the completion thread. The kicker bumps ct_seq, then reads where the thread waits; the
  * thread stores where it waits, then reads ct_seq, and does not wait if it changed (both
@@ -557,7 +548,7 @@ void ex_reactor_kick(struct ex_reactor *r)
 	atomic_fetch_add_explicit(&r->ct_seq, 1, memory_order_seq_cst);
 	int where = __atomic_load_n(&r->ct_wait, __ATOMIC_SEQ_CST);
 	if (where == CT_WAIT_FUTEX) {
-		syscall(SYS_futex, (uint32_t *)&r->ct_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		ex__futex_wake(&r->ct_seq, 1);
 		return;
 	}
 	if (where == CT_RUNNING)
@@ -817,7 +808,7 @@ static void ct_sleep(struct ex_reactor *r, uint32_t seq, uint64_t wait_ns)
 	} else if (drive) {
 		if (LOAD(&r->inflight) > LOAD(&r->internal_polls) && wait_ns > EX_REACTOR_RESCUE_NS)
 			wait_ns = EX_REACTOR_RESCUE_NS; /* reap what a stuck worker would leave */
-		futex_wait_ns(&r->ct_seq, seq, wait_ns);
+		ex__futex_wait(&r->ct_seq, seq, wait_ns);
 	} else {
 		/* A direct io_uring_enter: liburing's wait reads the CQ head outside reap_lock. */
 		struct __kernel_timespec ts;

@@ -7,16 +7,15 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <executor/signal.h>
 
+#include "ex_futex.h"
 #include "reactor.h"
 #include "rt_internal.h"
 
@@ -193,7 +192,7 @@ static void parker_wake(const void *d)
 {
 	struct thread_parker *p = (struct thread_parker *)d;
 	atomic_store(&p->woken, 1);
-	syscall(SYS_futex, (uint32_t *)&p->woken, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	ex__futex_wake(&p->woken, 1);
 }
 
 static void parker_drop(const void *d)
@@ -283,8 +282,7 @@ int ex_runtime_block_on(struct ex_runtime *rt, struct ex_future *root, int64_t *
 		if (ex_poll(jf, &cx) == EX_READY)
 			break;
 		while (!atomic_load(&p.woken))
-			syscall(SYS_futex, (uint32_t *)&p.woken, FUTEX_WAIT_PRIVATE, 0, NULL, NULL,
-				0);
+			ex__futex_wait(&p.woken, 0, UINT64_MAX);
 	}
 	if (out)
 		*out = jf->output;

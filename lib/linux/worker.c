@@ -27,14 +27,13 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "ex_futex.h"
 #include "reactor.h"
 #include "rt_internal.h"
 
@@ -43,16 +42,6 @@ EX_TLS struct ex_worker *ex__tl_worker;
 /* How long an idle worker searches before it parks. Long enough to bridge the gaps of a spawn
  * loop or of an I/O batch's completion; short enough to cost nothing visible when idle. */
 #define EX_SPIN_NS 20000u
-
-static void futex_wait(_Atomic uint32_t *word, uint32_t expected)
-{
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *word, int n)
-{
-	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
-}
 
 static inline void cpu_relax(void)
 {
@@ -97,7 +86,7 @@ static void wake_parked(struct ex_worker *v)
 	if (atomic_load_explicit(&v->on_ring, memory_order_seq_cst))
 		ex_reactor_unpark(&v->parker);
 	else
-		futex_wake(&v->wake, 1);
+		ex__futex_wake(&v->wake, 1);
 }
 
 /*
@@ -581,7 +570,7 @@ static void park(struct ex_worker *w)
 		return;
 	}
 	while (atomic_load_explicit(&w->wake, memory_order_acquire) == 0)
-		futex_wait(&w->wake, 0);
+		ex__futex_wait(&w->wake, 0, UINT64_MAX);
 	/* Claimed by a waker, which counted us as a searcher. */
 	w->searching = true;
 }
