@@ -735,11 +735,17 @@ static void ts_from_ns(struct __kernel_timespec *ts, uint64_t ns)
 	ts->tv_nsec = (long long)(ns % 1000000000u);
 }
 
-/* Anything in the CQ? Atomic loads of both indexes, so that it may be asked outside reap_lock. */
+/* CQEs in the CQ not reaped yet. Atomic loads of both indexes, so that it may be asked outside
+ * reap_lock (liburing's io_uring_cq_ready reads the head with a plain load). */
+static unsigned cq_pending(struct ex_reactor *r)
+{
+	return __atomic_load_n(r->ring.cq.ktail, __ATOMIC_ACQUIRE) -
+	       __atomic_load_n(r->ring.cq.khead, __ATOMIC_RELAXED);
+}
+
 static bool cq_nonempty(struct ex_reactor *r)
 {
-	return __atomic_load_n(r->ring.cq.ktail, __ATOMIC_ACQUIRE) !=
-	       __atomic_load_n(r->ring.cq.khead, __ATOMIC_RELAXED);
+	return cq_pending(r) != 0;
 }
 
 /*
@@ -1123,7 +1129,6 @@ void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st)
 	st->busy = LOAD(&r->st_busy);
 	st->max_inflight = LOAD(&r->st_max_inflight);
 	st->inflight = LOAD(&r->inflight);
-	st->cq_ready = __atomic_load_n(r->ring.cq.ktail, __ATOMIC_ACQUIRE) -
-		       __atomic_load_n(r->ring.cq.khead, __ATOMIC_ACQUIRE);
+	st->cq_ready = cq_pending(r);
 	st->cq_limit = r->cq_limit;
 }

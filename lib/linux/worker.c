@@ -181,7 +181,6 @@ struct wake_batch {
 	struct ex_task *head, *tail;
 	size_t n;
 	/* a reap on a worker: tasks queued into its own ring, and whether that ring overflowed */
-	struct ex_runtime *local_rt;
 	size_t local;
 	bool spilled;
 };
@@ -211,7 +210,7 @@ void ex__wake_batch_end(void *arg)
 	wake_batch_flush(b);
 	/* one reaped task: this worker runs it next; more: others may take a share */
 	if (b->local > 1 || b->spilled)
-		ex__notify(b->local_rt);
+		ex__notify(ex__tl_worker->rt);
 	b->local = 0;
 	b->spilled = false;
 	b->active = false;
@@ -232,7 +231,6 @@ void ex__enqueue_woken(struct ex_task *t)
 	struct ex_worker *w = ex__tl_worker;
 	if (w && w->rt == rt && tl_wake_batch.active) {
 		struct wake_batch *b = &tl_wake_batch;
-		b->local_rt = rt;
 		b->local++;
 		if (ex__local_push(rt, &w->q, t) == EX_PUSH_OVERFLOW)
 			b->spilled = true; /* half the ring went to the injection queue */
@@ -356,17 +354,6 @@ found:
 	return t;
 }
 
-/* What a reap on this worker queued for it (the LIFO slot first: the latest completion). */
-static struct ex_task *take_own(struct ex_worker *w)
-{
-	struct ex_task *t = w->lifo;
-	if (t) {
-		w->lifo = NULL;
-		return t;
-	}
-	return ex__local_pop(&w->q);
-}
-
 /* Anything to take elsewhere? Plain loads: cheap enough to repeat while spinning. */
 static bool work_visible(struct ex_worker *w)
 {
@@ -392,7 +379,8 @@ static struct ex_task *spin(struct ex_worker *w)
 	uint64_t start = ex__ticks();
 	for (unsigned i = 1;; i++) {
 		if (ex_reactor_reap(rt->reactor)) {
-			struct ex_task *t = take_own(w);
+			/* a reap queues into this worker's ring (ex__enqueue_woken) */
+			struct ex_task *t = ex__local_pop(&w->q);
 			if (t)
 				return t;
 		}
@@ -511,8 +499,8 @@ static bool unpark_self_locked(struct ex_worker *w)
 /*
  * Parked as the ring's driver (reactor.h, "Workers that wait on the ring"): wait in
  * io_uring_enter until a CQE arrives (a completion, or the parker's eventfd written by a waker),
- * leave the parked list, then reap: the woken tasks land in this worker's own LIFO slot and
- * queue, so the completion costs one thread wake-up instead of two or three.
+ * leave the parked list, then reap: the woken tasks land in this worker's own queue, so the
+ * completion costs one thread wake-up instead of two or three.
  */
 static void park_on_ring(struct ex_worker *w)
 {
