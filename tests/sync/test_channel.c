@@ -15,6 +15,7 @@
 #include <executor/mutex.h>
 #include <executor/oneshot.h>
 #include <executor/select.h>
+#include <executor/semaphore.h>
 #include "test_waker.h"
 
 #define MSG(i) ((void *)(uintptr_t)(i))
@@ -304,22 +305,62 @@ START_TEST(mutex_fifo_and_cancel_safe_lock)
 	test_waker_init(&tw);
 	ck_assert(ex_mutex_try_lock(&m));
 	struct ex_mutex_lock l[4];
-	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(ex_poll(&ex_mutex_lock(&l[i], &m)->base, &tw.cx), EX_PENDING);
+	struct ex_cancel_safe_future *f[4];
+	for (int i = 0; i < 4; i++) {
+		f[i] = ex_mutex_lock(&l[i], &m);
+		ck_assert_int_eq(ex_poll(&f[i]->base, &tw.cx), EX_PENDING);
+	}
 	ck_assert(!ex_mutex_try_lock(&m));
-	l[1].cs.release(&l[1].cs); /* leaves the queue at once */
-	ex_mutex_unlock(&m);       /* -> l[0] */
-	ck_assert_int_eq(ex_poll(&l[2].cs.base, &tw.cx), EX_PENDING);
-	ck_assert_int_eq(ex_poll(&l[0].cs.base, &tw.cx), EX_READY);
+	f[1]->release(f[1]); /* leaves the queue at once */
+	ex_mutex_unlock(&m); /* -> l[0] */
+	ck_assert_int_eq(ex_poll(&f[2]->base, &tw.cx), EX_PENDING);
+	ck_assert_int_eq(ex_poll(&f[0]->base, &tw.cx), EX_READY);
 	ex_mutex_unlock(&m); /* -> l[2], which is released before it notices: passed on to l[3] */
-	l[2].cs.release(&l[2].cs);
-	ck_assert_int_eq(ex_poll(&l[3].cs.base, &tw.cx), EX_READY);
+	f[2]->release(f[2]);
+	ck_assert_int_eq(ex_poll(&f[3]->base, &tw.cx), EX_READY);
 	ck_assert_int_eq(ex_mutex_destroy(&m), -EBUSY);
-	l[3].cs.release(&l[3].cs); /* completed: no-op, still held */
+	f[3]->release(f[3]); /* completed: no-op, still held */
 	ck_assert(!ex_mutex_try_lock(&m));
 	ex_mutex_unlock(&m);
 	ck_assert_int_eq(test_waker_refs(&tw), 0);
 	ck_assert_int_eq(ex_mutex_destroy(&m), 0);
+}
+END_TEST
+
+/* Two permits: both taken at once, the third waits; a release serves the oldest waiter, never
+ * a newcomer; a waiter released with a permit handed to it passes the permit on. */
+START_TEST(semaphore_permits_fifo_and_cancel_safe)
+{
+	struct ex_semaphore s;
+	ck_assert_int_eq(ex_semaphore_init(&s, 0), -EINVAL);
+	ck_assert_int_eq(ex_semaphore_init(&s, 2), 0);
+	struct test_waker tw;
+	test_waker_init(&tw);
+	struct ex_semaphore_acquire a[5];
+	struct ex_cancel_safe_future *f[5];
+	for (int i = 0; i < 5; i++)
+		f[i] = ex_semaphore_acquire(&a[i], &s);
+	ck_assert_int_eq(ex_poll(&f[0]->base, &tw.cx), EX_READY);
+	ck_assert(ex_semaphore_try_acquire(&s));
+	ck_assert_uint_eq(ex_semaphore_available(&s), 0);
+	for (int i = 1; i < 4; i++)
+		ck_assert_int_eq(ex_poll(&f[i]->base, &tw.cx), EX_PENDING);
+	ck_assert(!ex_semaphore_try_acquire(&s));
+	ex_semaphore_release(&s); /* -> a[1], not the free count */
+	ck_assert(!ex_semaphore_try_acquire(&s));
+	ck_assert_int_eq(ex_poll(&f[4]->base, &tw.cx), EX_PENDING); /* a newcomer queues last */
+	ck_assert_int_eq(ex_poll(&f[2]->base, &tw.cx), EX_PENDING);
+	ck_assert_int_eq(ex_poll(&f[1]->base, &tw.cx), EX_READY);
+	ex_semaphore_release(&s); /* -> a[2], released before it notices: on to a[3] */
+	f[2]->release(f[2]);
+	ck_assert_int_eq(ex_poll(&f[3]->base, &tw.cx), EX_READY);
+	ck_assert_int_eq(ex_semaphore_destroy(&s), -EBUSY);
+	f[4]->release(f[4]); /* a waiter leaves: nothing handed, nothing lost */
+	ex_semaphore_release(&s);
+	ex_semaphore_release(&s);
+	ck_assert_uint_eq(ex_semaphore_available(&s), 2);
+	ck_assert_int_eq(test_waker_refs(&tw), 0);
+	ck_assert_int_eq(ex_semaphore_destroy(&s), 0);
 }
 END_TEST
 
@@ -361,6 +402,47 @@ START_TEST(mutex_threads)
 		pthread_join(th[i], NULL);
 	ck_assert_int_gt(total, 0);
 	ck_assert_int_eq(ex_mutex_destroy(&tm), 0);
+}
+END_TEST
+
+/* Threads: many acquirers of 2 permits, some abandoning their wait: never more than 2 holders,
+ * and every permit back at the end. */
+static struct ex_semaphore tsem;
+static int sem_holders;
+
+static void *acquirer(void *arg)
+{
+	struct test_waker tw;
+	test_waker_init(&tw);
+	for (int i = 0; i < 3000; i++) {
+		struct ex_semaphore_acquire a;
+		struct ex_cancel_safe_future *f = ex_semaphore_acquire(&a, &tsem);
+		if (ex_poll(&f->base, &tw.cx) == EX_PENDING) {
+			if ((i + (int)(intptr_t)arg) % 3 == 0) {
+				f->release(f);
+				continue;
+			}
+			while (ex_poll(&f->base, &tw.cx) == EX_PENDING)
+				sched_yield();
+		}
+		ck_assert_int_le(__atomic_add_fetch(&sem_holders, 1, __ATOMIC_SEQ_CST), 2);
+		__atomic_sub_fetch(&sem_holders, 1, __ATOMIC_SEQ_CST);
+		ex_semaphore_release(&tsem);
+	}
+	ck_assert_int_eq(test_waker_refs(&tw), 0);
+	return NULL;
+}
+
+START_TEST(semaphore_threads)
+{
+	ex_semaphore_init(&tsem, 2);
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, acquirer, (void *)(intptr_t)i);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_uint_eq(ex_semaphore_available(&tsem), 2);
+	ck_assert_int_eq(ex_semaphore_destroy(&tsem), 0);
 }
 END_TEST
 
@@ -440,6 +522,8 @@ int main(void)
 	tcase_add_test(tc, oneshot_value_survives_released_recv);
 	tcase_add_test(tc, mutex_fifo_and_cancel_safe_lock);
 	tcase_add_test(tc, mutex_threads);
+	tcase_add_test(tc, semaphore_permits_fifo_and_cancel_safe);
+	tcase_add_test(tc, semaphore_threads);
 	tcase_add_test(tc, channel_threads);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -28,6 +28,7 @@
 #include <executor/channel.h>
 #include <executor/oneshot.h>
 #include <executor/mutex.h>
+#include <executor/semaphore.h>
 #include <executor/bundle.h>
 
 #endif /* EXECUTOR_EXECUTOR_H */

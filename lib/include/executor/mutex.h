@@ -3,7 +3,8 @@
  * @file executor/mutex.h
  * @brief An async mutex: FIFO-fair, with a cancel-safe lock future; may be held across awaits.
  *
- * Design: tokio::sync::Mutex (FIFO-fair). Unlocking hands the mutex directly to the oldest
+ * Design: tokio::sync::Mutex (FIFO-fair), which is, as here, a semaphore with one permit
+ * (executor/semaphore.h). Unlocking hands the mutex directly to the oldest
  * waiter, so a newcomer never overtakes a waiter. A lock future that is released leaves the queue
  * at once; if the mutex had been handed to it at that moment, it is passed on to the next waiter.
  *
@@ -20,20 +21,15 @@
 #ifndef EXECUTOR_MUTEX_H
 #define EXECUTOR_MUTEX_H
 
-#include <pthread.h>
-#include <executor/future.h>
+#include <executor/semaphore.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct ex_mutex_lock;
-
 /** An async mutex; embed it and initialise it with ex_mutex_init(). */
 struct ex_mutex {
-	pthread_mutex_t lock; /* protects the fields below (held for a few instructions) */
-	bool locked;
-	struct ex_mutex_lock *head, *tail; /* waiters, oldest first */
+	struct ex_semaphore sem; /* one permit */
 };
 
 /** Initialise @p m unlocked. @return 0. Not thread-safe (before sharing). */
@@ -53,11 +49,7 @@ EX_PUBLIC void ex_mutex_unlock(struct ex_mutex *m);
 
 /** State of one lock. Treat as opaque. */
 struct ex_mutex_lock {
-	struct ex_cancel_safe_future cs;
-	struct ex_mutex *m;
-	struct ex_waker waker;
-	struct ex_mutex_lock *prev, *next;
-	int state;
+	struct ex_semaphore_acquire acq;
 };
 
 /**

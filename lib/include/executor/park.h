@@ -40,24 +40,25 @@ enum ex_wait_kind {
 	EX_WAIT_WRITE,    /**< A write (write, writev, send, connect): detail = the fd. */
 	EX_WAIT_IO,   /**< Another io_uring operation (fsync, openat, close, statx, ...): the fd. */
 	EX_WAIT_POLL, /**< Readiness of an fd (ex_poll_fd): detail = the fd. */
-	EX_WAIT_SLEEP,    /**< A timer: detail = its deadline, CLOCK_MONOTONIC ns (ex_now_ns()). */
-	EX_WAIT_SEQWAIT,  /**< A seqwait: detail = the value waited for (an LSN in execd). */
-	EX_WAIT_JOIN,     /**< A join: detail = the executor id of the joined task. */
-	EX_WAIT_CANCEL,   /**< A cancellation token (ex_cancelled): detail 0. */
-	EX_WAIT_BLOCKING, /**< A spawn_blocking job: detail 0. */
-	EX_WAIT_CHANNEL,  /**< A channel send or receive: detail 0. */
-	EX_WAIT_MUTEX,    /**< An async mutex: detail 0. */
-	EX_WAIT_ONESHOT,  /**< A oneshot receive: detail 0. */
+	EX_WAIT_SLEEP,     /**< A timer: detail = its deadline, CLOCK_MONOTONIC ns (ex_now_ns()). */
+	EX_WAIT_SEQWAIT,   /**< A seqwait: detail = the value waited for (an LSN in execd). */
+	EX_WAIT_JOIN,      /**< A join: detail = the executor id of the joined task. */
+	EX_WAIT_CANCEL,    /**< A cancellation token (ex_cancelled): detail 0. */
+	EX_WAIT_BLOCKING,  /**< A spawn_blocking job: detail 0. */
+	EX_WAIT_CHANNEL,   /**< A channel send or receive: detail 0. */
+	EX_WAIT_MUTEX,     /**< An async mutex: detail 0. */
+	EX_WAIT_ONESHOT,   /**< A oneshot receive: detail 0. */
+	EX_WAIT_SEMAPHORE, /**< A semaphore permit (ex_semaphore_acquire): detail 0. */
 	EX_WAIT__COUNT
 };
 
 /** "none", "read", "write", "io", "poll", "sleep", "seqwait", "join", "cancel", "blocking",
- * "channel", "mutex", "oneshot" ("?" otherwise): a static string. Thread-safe. */
+ * "channel", "mutex", "oneshot", "semaphore" ("?" otherwise): a static string. Thread-safe. */
 static inline const char *ex_wait_kind_name(enum ex_wait_kind k)
 {
 	static const char *const names[EX_WAIT__COUNT] = {
 		"none", "read",   "write",    "io",      "poll",  "sleep",   "seqwait",
-		"join", "cancel", "blocking", "channel", "mutex", "oneshot",
+		"join", "cancel", "blocking", "channel", "mutex", "oneshot", "semaphore",
 	};
 	return (unsigned)k < EX_WAIT__COUNT ? names[k] : "?";
 }
