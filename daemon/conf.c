@@ -46,6 +46,7 @@ enum {
 	OPT_BASEBACKUP_INTERVAL,
 	OPT_KEEP_BACKUPS,
 	OPT_METRICS_LISTEN,
+	OPT_WAL_COMPRESS_JOBS,
 };
 
 static const struct option options[] = {
@@ -67,6 +68,7 @@ static const struct option options[] = {
 	{ "basebackup-interval", required_argument, NULL, OPT_BASEBACKUP_INTERVAL },
 	{ "keep-backups", required_argument, NULL, OPT_KEEP_BACKUPS },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "wal-compress-jobs", required_argument, NULL, OPT_WAL_COMPRESS_JOBS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -87,6 +89,8 @@ static void usage(FILE *out)
 		"  --max-connections N      concurrent control connections (default 64)\n"
 		"  --wal-retention-bytes N  WAL kept per timeline, bytes (default 1073741824)\n"
 		"  --wal-retention-age SEC  remove WAL segments older than this (default 0 = off)\n"
+		"  --wal-compress-jobs N    WAL segments compressed at once over all timelines\n"
+		"                           (default 0 = half the CPUs, at least 1)\n"
 		"  --max-connections-per-uid N  control connections of one uid other than root and\n"
 		"                           the daemon's own (default 16)\n"
 		"  --reserved-connections N of --max-connections, kept for root and the daemon's\n"
@@ -198,6 +202,10 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 		break;
 	case OPT_WAL_RETENTION_AGE:
 		r = parse_u64(v, UINT64_MAX / 1000, &execd_config.wal_retention_age_s);
+		break;
+	case OPT_WAL_COMPRESS_JOBS:
+		if ((r = parse_u64(v, 1024, &u)) == 0)
+			execd_config.wal_compress_jobs = (unsigned)u;
 		break;
 	case OPT_MAX_CONNECTIONS_PER_UID:
 		if ((r = parse_u64(v, 65536, &u)) == 0 && u == 0)
@@ -409,6 +417,7 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 	execd_config.max_connections = 64;
 	execd_config.wal_retention_bytes = 1ULL << 30;
 	execd_config.wal_retention_age_s = 0;
+	execd_config.wal_compress_jobs = 0;
 	execd_config.max_connections_per_uid = 16;
 	execd_config.reserved_connections = 3;
 	reserved_given = false;

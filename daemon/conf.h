@@ -21,6 +21,8 @@ struct execd_config {
 	uint64_t wal_retention_bytes; /**< --wal-retention-bytes (default 1 GiB), bytes */
 	uint64_t wal_retention_age_s; /**< --wal-retention-age SEC (default 0 = off), s */
 	bool socket_from_flag;        /**< --socket given explicitly */
+	/** --wal-compress-jobs N: segments compressed at once, daemon-wide (0 = half the CPUs) */
+	unsigned wal_compress_jobs;
 
 	/* the control socket's guards (daemon/ctl/slots.c, access.c, args.c) */
 	/** --max-connections-per-uid: slots of a uid other than root and the daemon's (default 16) */

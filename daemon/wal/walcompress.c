@@ -9,12 +9,19 @@
  * timeline's flush seqwait, raced with its shutdown watcher; both cancel-safe), so a segment is
  * compressed as soon as the receiver has completed it and persisted past it, without polling.
  * A stopping timeline finishes the segment being compressed (one job, tens of ms) and stops.
+ *
+ * Each job first takes a permit of one daemon-wide semaphore (--wal-compress-jobs, default half
+ * the CPUs): compression is bulk CPU work, and the same segment completes on every timeline
+ * following one server at once, so without a bound it filled the blocking pool that the WAL
+ * streams' own jobs (a segment's completion, wal.state's creation) and the timelines' start-up
+ * wait in, and a restart with a compression backlog took minutes (docs/wal.md).
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,8 +29,10 @@
 #include <executor/async.h>
 #include <executor/blocking.h>
 #include <executor/select.h>
+#include <executor/semaphore.h>
 #include <executor/seqwait.h>
 
+#include "conf.h"
 #include "log.h"
 #include "task_mgr.h"
 #include "walcompress.h"
@@ -40,12 +49,26 @@ struct walcompress {
 	struct ex_seqwait_wait sw;
 	struct task_mgr_watcher watch;
 	struct ex_select sel;
+	struct ex_semaphore_acquire acq;
 	uint32_t bad_tli; /* a segment that failed: skipped until the next start */
 	uint64_t bad_segno;
 	uint32_t tli; /* the job's segment */
 	uint64_t segno;
 	int64_t e;
 };
+
+/* Compressions running at once, over all timelines (set once, by the first walcompress_new). */
+static struct ex_semaphore permits;
+static pthread_once_t permits_once = PTHREAD_ONCE_INIT;
+
+static void permits_init(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = execd_config.wal_compress_jobs;
+	if (n == 0)
+		n = cpus > 3 ? (unsigned)(cpus / 2) : 1;
+	ex_semaphore_init(&permits, n);
+}
 
 /* The oldest plain segment of wt wholly at or below @p flush (not @p c's failed one) into
  * c->tli/c->segno. @return 1 if one was found, 0 if none, -errno of readdir. */
@@ -103,7 +126,15 @@ static ex_poll_t walcompress_poll(struct ex_future *f, struct ex_context *cx)
 	struct walcompress *c = ex_container_of(f, struct walcompress, fut);
 	EX_BEGIN(&c->a);
 	while (!task_mgr_is_shutdown_requested()) {
+		/* a permit (both cancel-safe: the loser of the race is released) */
+		EX_AWAIT(&c->a, cx,
+			 &ex_select(&c->sel, ex_semaphore_acquire(&c->acq, &permits),
+				    task_mgr_shutdown_watcher(&c->watch))
+				  ->base);
+		if (EX_AWAITED(&c->a) != 0)
+			break; /* stopping */
 		EX_AWAIT(&c->a, cx, task_mgr_spawn_blocking(&c->blk, job_compress, c));
+		ex_semaphore_release(&permits);
 		c->e = EX_AWAITED(&c->a);
 		if (c->e > 0) {
 			/* one more .zst: wake whoever ships them (wal_timeline_compressed) */
@@ -130,6 +161,7 @@ static ex_poll_t walcompress_poll(struct ex_future *f, struct ex_context *cx)
 
 struct ex_future *walcompress_new(struct wal_timeline *wt)
 {
+	pthread_once(&permits_once, permits_init);
 	struct walcompress *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
