@@ -120,7 +120,7 @@ static ex_poll_t walrecv_poll(struct ex_future *f, struct ex_context *cx)
 			break;
 		if (r->result == 0) {
 			r->backoff_ns = BACKOFF_MIN_NS;
-			continue; /* timeline switch: reconnect at once */
+			continue; /* timeline switch, or a recycle: reconnect at once */
 		}
 		EX_AWAIT(&r->a, cx, walrecv_wait(c, 0, backoff(r)));
 	}

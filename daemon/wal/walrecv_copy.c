@@ -70,6 +70,8 @@ static int take_msg(struct walrecv_stream *s, char *buf, int n)
 {
 	struct wal_timeline *wt = s->c->wt;
 	struct wal_msg m;
+	if ((size_t)n > s->max_msg)
+		s->max_msg = (size_t)n;
 	if (wal_msg_parse(buf, (size_t)n, &m) < 0) {
 		walrecv_fail(s->c, -EPROTO,
 			     "unexpected replication message of type '%c' (%d bytes)", buf[0], n);

@@ -3,7 +3,8 @@
  * daemon/wal/walrecv_end.c — the end of a stream (walrecv_end.h). After the server's CopyDone
  * the receiver answers with its own and reads the result that follows: one row with the next
  * timeline and its start LSN after a promotion (a timeline switch, followed at once from the
- * start of the switch segment, as pg_receivewal does), or none when the server stops. At
+ * start of the switch segment, as pg_receivewal does), or none when the server stops. A
+ * recycle (walrecv_stream.c) sends CopyDone first and reads up to the server's. At
  * shutdown everything received is flushed already (the stream's last job); the final status
  * update and CopyDone go out, bounded in time so that a dead server cannot hold the shutdown.
  */
@@ -76,6 +77,35 @@ static int64_t job_close(void *arg)
 	return walseg_close(&s->w);
 }
 
+/* Our CopyDone was sent (a recycle): take what the server sent before it saw it, up to its own
+ * CopyDone. XLogData among it is dropped: the next connection starts at the synced position.
+ * @return -1 at the server's CopyDone, 0 if more must be read, -2 on an error. */
+static int drain_copy(struct walrecv_conn *c)
+{
+	char *buf;
+	int n;
+	while ((n = PQgetCopyData(c->conn, &buf, 1)) > 0)
+		PQfreemem(buf);
+	return n;
+}
+
+/* A recycle (walrecv_stream.c): the copy is ended from this side, then as if by the server. */
+static void recycle_ended(struct walrecv_end *e, int got)
+{
+	struct walrecv_stream *s = e->s;
+	if (got == -1)
+		s->copy_ended = true;
+	else
+		walrecv_fail(s->c, -ECONNRESET, "ending the stream to reconnect: %s",
+			     got == 0 ? "no answer" : PQerrorMessage(s->c->conn));
+}
+
+/* The result of a copy this side ended to reconnect: the command's completion. */
+static bool recycled(const struct walrecv_end *e)
+{
+	return e->s->recycle && e->res && PQresultStatus(e->res) == PGRES_COMMAND_OK;
+}
+
 static ex_poll_t end_poll(struct ex_future *f, struct ex_context *cx)
 {
 	struct walrecv_end *e = ex_container_of(f, struct walrecv_end, fut);
@@ -83,8 +113,21 @@ static ex_poll_t end_poll(struct ex_future *f, struct ex_context *cx)
 	struct walrecv_conn *c = s->c;
 
 	EX_BEGIN(&e->a);
-	if (s->copy_ended && !c->err) {
+	if (s->recycle && !c->err) {
 		PQputCopyEnd(c->conn, NULL);
+		e->deadline = ex_now_ns() + FINAL_FLUSH_NS;
+		while ((e->got = drain_copy(c)) == 0) {
+			e->ev = PQflush(c->conn) == 1 ? POLLIN | POLLOUT : POLLIN;
+			EX_AWAIT(&e->a, cx, walrecv_wait(c, e->ev, e->deadline));
+			if (walrecv_woke(c, e->ev) != WALRECV_WOKE_SOCKET ||
+			    !PQconsumeInput(c->conn))
+				break;
+		}
+		recycle_ended(e, e->got);
+	}
+	if (s->copy_ended && !c->err) {
+		if (!s->recycle)
+			PQputCopyEnd(c->conn, NULL);
 		PQflush(c->conn);
 		e->deadline = ex_now_ns() + FINAL_FLUSH_NS;
 		while (PQisBusy(c->conn)) {
@@ -99,7 +142,7 @@ static ex_poll_t end_poll(struct ex_future *f, struct ex_context *cx)
 			s->writer_open = false;
 			EX_AWAIT(&e->a, cx, walrecv_save_state(c, switch_state(e)));
 			switch_persisted(e, (int)EX_AWAITED(&e->a));
-		} else {
+		} else if (!recycled(e)) {
 			walrecv_fail(c, -ECONNRESET, "the server ended streaming%s%s",
 				     e->res ? ": " : "",
 				     e->res ? PQresultErrorMessage(e->res) : "");

@@ -18,6 +18,7 @@
 
 #include <executor/blocking.h>
 
+#include "log.h"
 #include "walrecv_conn.h"
 #include "walrecv_copy.h"
 #include "walrecv_flush.h"
@@ -62,6 +63,37 @@ static uint64_t wait_deadline(const struct walrecv_stream *s)
 	    s->last_persist_ns + WALRECV_PERSIST_NS < d)
 		d = s->last_persist_ns + WALRECV_PERSIST_NS;
 	return d;
+}
+
+/* A message above this many bytes grew libpq's input buffer past 64 KiB (it doubles from 16 KiB
+ * to hold the largest message whole, and never shrinks). */
+#define RECYCLE_MSG_BYTES (32u << 10)
+#define RECYCLE_INTERVAL_NS (60ull * 1000000000) /* at most one reconnection a minute for it */
+
+/* Whether to end this connection, now caught up, to shed libpq's input buffer. A timeline
+ * created on a busy server catches up with 128 KiB XLogData messages, which left a 256 KiB
+ * buffer (about 215 KiB resident) for the connection's life: more than all the rest of a
+ * timeline (docs/benchmarks.md, issue 18). Caught up means everything received is written,
+ * synced and reported, nothing is buffered or unsent: the next connection starts exactly at the
+ * synced position, which the stream's end persists first. */
+static bool recycle_due(const struct walrecv_stream *s, int unsent)
+{
+	uint64_t now = ex_now_ns();
+	return s->max_msg > RECYCLE_MSG_BYTES && !unsent && !s->head &&
+	       s->w.write_lsn == s->w.sync_lsn && s->reported_flush >= walrecv_flush_to_report(s) &&
+	       (!s->last_recycle_ns || now - s->last_recycle_ns >= RECYCLE_INTERVAL_NS);
+}
+
+/* The stream ends to reconnect (recycle_due): say why, once per reconnection. */
+static void recycle(struct walrecv_stream *s)
+{
+	struct wal_timeline *wt = s->c->wt;
+	s->recycle = true;
+	s->last_recycle_ns = ex_now_ns();
+	execd_log_ids(LOG_INFO, &wt->tenant_id, &wt->timeline_id,
+		      "caught up after messages of up to %zu bytes: reconnecting, so that libpq's "
+		      "input buffer, which kept that size, is freed",
+		      s->max_msg);
 }
 
 static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
@@ -109,6 +141,10 @@ static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
 			break;
 		if (s->input != WALRECV_INPUT_EMPTY || s->head || s->reply_requested)
 			continue; /* (COPY_END: the loop's next receive reports the end again) */
+		if (recycle_due(s, e)) {
+			recycle(s);
+			break;
+		}
 		s->ev = e ? POLLIN | POLLOUT : POLLIN;
 		EX_AWAIT(&s->a, cx, walrecv_wait(c, s->ev, wait_deadline(s)));
 	}
@@ -117,7 +153,10 @@ static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
 		EX_AWAIT(&s->a, cx, task_mgr_spawn_blocking(&c->blk, walrecv_persist_job, s));
 		walrecv_publish_flush(s);
 	}
-	EX_END(&s->a, f, s->copy_ended ? 0 : c->err ? c->err : -ECANCELED);
+	EX_END(&s->a, f,
+	       s->copy_ended || (s->recycle && !c->err) ? 0
+	       : c->err                                 ? c->err
+							: -ECANCELED);
 }
 
 struct ex_future *walrecv_stream(struct walrecv_stream *s, uint64_t start_lsn, uint32_t tli)
@@ -131,6 +170,8 @@ struct ex_future *walrecv_stream(struct walrecv_stream *s, uint64_t start_lsn, u
 	s->reported_flush = 0;
 	s->copy_done_seen = false;
 	s->copy_ended = false;
+	s->recycle = false;
+	s->max_msg = 0;
 	s->last_persist_ns = ex_now_ns();
 	return &s->fut;
 }

@@ -60,6 +60,9 @@ struct walrecv_stream {
 	enum walrecv_input input; /* walrecv_receive()'s last result, kept across the flush */
 	bool copy_done_seen;      /* PQgetCopyData returned -1 on this connection */
 	bool copy_ended;          /* the loop ended at the server's end of the copy */
+	bool recycle;             /* the loop ended to reconnect (walrecv_stream.c, recycle_due) */
+	size_t max_msg;           /* the largest CopyData message on this connection, bytes */
+	uint64_t last_recycle_ns; /* when a stream last ended to recycle (ex_now_ns; 0 = never) */
 	/* standby status updates */
 	uint64_t next_status_ns;  /* when the periodic one is due (ex_now_ns, ns) */
 	uint64_t reported_flush;  /* the last flush position sent on this connection */
@@ -77,8 +80,10 @@ void walrecv_stream_release(struct walrecv_stream *s);
 
 /**
  * A future that streams from @p start_lsn on PostgreSQL timeline @p tli into the timeline's
- * segments until the server ends the copy, an error, or the task's cancellation. Output: 0 if
- * the server ended the copy (s->copy_ended; walrecv_end reads its result); -ECANCELED if asked
+ * segments until the server ends the copy, an error, the task's cancellation, or, caught up, a
+ * reconnection is due to shed libpq's grown input buffer (s->recycle). Output: 0 if the server
+ * ended the copy (s->copy_ended; walrecv_end reads its result) or s->recycle (walrecv_end ends
+ * the copy, everything received being synced and persisted); -ECANCELED if asked
  * to stop (everything received is flushed); -errno with the error recorded. The segment stays
  * open (s->writer_open) for walrecv_end. Not cancel-safe.
  */
