@@ -364,59 +364,18 @@ START_TEST(semaphore_permits_fifo_and_cancel_safe)
 }
 END_TEST
 
-/* Threads: many lockers, some abandoning, never two holders at once. */
-static struct ex_mutex tm;
-static int holders, total;
+/* Threads: many contenders for a semaphore of climit permits (the mutex: 1), some abandoning
+ * their wait: never more than climit holders, and every permit back at the end. */
+static struct ex_semaphore *csem;
+static int climit, holders, total;
 
-static void *locker(void *arg)
-{
-	struct test_waker tw;
-	test_waker_init(&tw);
-	for (int i = 0; i < 3000; i++) {
-		struct ex_mutex_lock l;
-		struct ex_cancel_safe_future *f = ex_mutex_lock(&l, &tm);
-		if (ex_poll(&f->base, &tw.cx) == EX_PENDING) {
-			if ((i + (int)(intptr_t)arg) % 3 == 0) {
-				f->release(f);
-				continue;
-			}
-			while (ex_poll(&f->base, &tw.cx) == EX_PENDING)
-				sched_yield();
-		}
-		ck_assert_int_eq(__atomic_add_fetch(&holders, 1, __ATOMIC_SEQ_CST), 1);
-		total++; /* protected by the async mutex: TSan checks the hand-off orders it */
-		__atomic_sub_fetch(&holders, 1, __ATOMIC_SEQ_CST);
-		ex_mutex_unlock(&tm);
-	}
-	ck_assert_int_eq(test_waker_refs(&tw), 0);
-	return NULL;
-}
-
-START_TEST(mutex_threads)
-{
-	ex_mutex_init(&tm);
-	pthread_t th[4];
-	for (int i = 0; i < 4; i++)
-		pthread_create(&th[i], NULL, locker, (void *)(intptr_t)i);
-	for (int i = 0; i < 4; i++)
-		pthread_join(th[i], NULL);
-	ck_assert_int_gt(total, 0);
-	ck_assert_int_eq(ex_mutex_destroy(&tm), 0);
-}
-END_TEST
-
-/* Threads: many acquirers of 2 permits, some abandoning their wait: never more than 2 holders,
- * and every permit back at the end. */
-static struct ex_semaphore tsem;
-static int sem_holders;
-
-static void *acquirer(void *arg)
+static void *contender(void *arg)
 {
 	struct test_waker tw;
 	test_waker_init(&tw);
 	for (int i = 0; i < 3000; i++) {
 		struct ex_semaphore_acquire a;
-		struct ex_cancel_safe_future *f = ex_semaphore_acquire(&a, &tsem);
+		struct ex_cancel_safe_future *f = ex_semaphore_acquire(&a, csem);
 		if (ex_poll(&f->base, &tw.cx) == EX_PENDING) {
 			if ((i + (int)(intptr_t)arg) % 3 == 0) {
 				f->release(f);
@@ -425,24 +384,44 @@ static void *acquirer(void *arg)
 			while (ex_poll(&f->base, &tw.cx) == EX_PENDING)
 				sched_yield();
 		}
-		ck_assert_int_le(__atomic_add_fetch(&sem_holders, 1, __ATOMIC_SEQ_CST), 2);
-		__atomic_sub_fetch(&sem_holders, 1, __ATOMIC_SEQ_CST);
-		ex_semaphore_release(&tsem);
+		ck_assert_int_le(__atomic_add_fetch(&holders, 1, __ATOMIC_SEQ_CST), climit);
+		if (climit == 1)
+			total++; /* protected by the permit: TSan checks the hand-off orders it */
+		__atomic_sub_fetch(&holders, 1, __ATOMIC_SEQ_CST);
+		ex_semaphore_release(csem);
 	}
 	ck_assert_int_eq(test_waker_refs(&tw), 0);
 	return NULL;
 }
 
-START_TEST(semaphore_threads)
+static void contend(struct ex_semaphore *s, int limit)
 {
-	ex_semaphore_init(&tsem, 2);
+	csem = s;
+	climit = limit;
 	pthread_t th[4];
 	for (int i = 0; i < 4; i++)
-		pthread_create(&th[i], NULL, acquirer, (void *)(intptr_t)i);
+		pthread_create(&th[i], NULL, contender, (void *)(intptr_t)i);
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
-	ck_assert_uint_eq(ex_semaphore_available(&tsem), 2);
-	ck_assert_int_eq(ex_semaphore_destroy(&tsem), 0);
+	ck_assert_uint_eq(ex_semaphore_available(s), (size_t)limit);
+}
+
+START_TEST(mutex_threads)
+{
+	struct ex_mutex m;
+	ex_mutex_init(&m);
+	contend(&m.sem, 1);
+	ck_assert_int_gt(total, 0);
+	ck_assert_int_eq(ex_mutex_destroy(&m), 0);
+}
+END_TEST
+
+START_TEST(semaphore_threads)
+{
+	struct ex_semaphore s;
+	ex_semaphore_init(&s, 2);
+	contend(&s, 2);
+	ck_assert_int_eq(ex_semaphore_destroy(&s), 0);
 }
 END_TEST
 
