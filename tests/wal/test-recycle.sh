@@ -8,21 +8,9 @@
 #  - it follows the server afterwards, and stops cleanly.
 set -eu
 . "${top_srcdir:-../..}/tests/common/pg.sh"
+. "${top_srcdir:-../..}/tests/common/execd.sh"
 pg_require
-B=${top_builddir:-../..}
-EXECD=$B/daemon/execd
-EXECCTL=$B/cli/execctl
-[ -x "$EXECD" ] && [ -x "$EXECCTL" ] || { echo "SKIP: execd or execctl not built" >&2; exit 77; }
-T=$(mktemp -d /tmp/test-walrecycle.XXXXXX)
-EP=
-cleanup() {
-	set +e
-	[ -z "$EP" ] || kill -9 "$EP" 2>/dev/null
-	pg_stop; rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-C() { "$EXECCTL" --socket "$T/sock" "$@"; }
-fail() { echo "test-recycle: $*" >&2; tail -20 "$T/execd.log" >&2; exit 1; }
+execd_test_init test-walrecycle
 # wait_log PATTERN COUNT: until the log has COUNT lines matching PATTERN (bounded, 60 s)
 wait_log() {
 	i=0
@@ -37,14 +25,7 @@ pg_start "wal_keep_size = 1GB"
 # (as pg_receivewal does) and catches up with messages of up to 128 KiB
 pg_psql -c 'create table t(x int, pad text); select pg_switch_wal()' >/dev/null
 pg_psql -c "insert into t select g, repeat('x', 100) from generate_series(1, 40000) g" >/dev/null
-"$EXECD" --state-dir "$T/state" --socket "$T/sock" --config /dev/null --log-level info \
-	2>>"$T/execd.log" &
-EP=$!
-i=0
-until C status >/dev/null 2>&1; do
-	i=$((i + 1)); [ $i -lt 600 ] || fail "execd did not come up"
-	sleep 0.1
-done
+execd_start --log-level info
 TEN=$(C tenant create)
 TL=$(C timeline create --tenant "$TEN" --source "$PG_CONNINFO")
 wait_log "caught up after messages of up to" 1
