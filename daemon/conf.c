@@ -47,6 +47,7 @@ enum {
 	OPT_KEEP_BACKUPS,
 	OPT_METRICS_LISTEN,
 	OPT_WAL_COMPRESS_JOBS,
+	OPT_WAL_RECYCLE_AFTER,
 };
 
 static const struct option options[] = {
@@ -69,6 +70,7 @@ static const struct option options[] = {
 	{ "keep-backups", required_argument, NULL, OPT_KEEP_BACKUPS },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "wal-compress-jobs", required_argument, NULL, OPT_WAL_COMPRESS_JOBS },
+	{ "wal-recycle-after", required_argument, NULL, OPT_WAL_RECYCLE_AFTER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -91,6 +93,9 @@ static void usage(FILE *out)
 		"  --wal-retention-age SEC  remove WAL segments older than this (default 0 = off)\n"
 		"  --wal-compress-jobs N    WAL segments compressed at once over all timelines\n"
 		"                           (default 0 = half the CPUs, at least 1)\n"
+		"  --wal-recycle-after SEC  reconnect a stream that caught up with large messages\n"
+		"                           once it is SEC to 2*SEC old, to free libpq's input\n"
+		"                           buffer (default 60; 0 = never)\n"
 		"  --max-connections-per-uid N  control connections of one uid other than root and\n"
 		"                           the daemon's own (default 16)\n"
 		"  --reserved-connections N of --max-connections, kept for root and the daemon's\n"
@@ -202,6 +207,9 @@ static int apply(int opt, const char *name, const char *v, const char *where, FI
 		break;
 	case OPT_WAL_RETENTION_AGE:
 		r = parse_u64(v, UINT64_MAX / 1000, &execd_config.wal_retention_age_s);
+		break;
+	case OPT_WAL_RECYCLE_AFTER:
+		r = parse_u64(v, 86400, &execd_config.wal_recycle_after_s);
 		break;
 	case OPT_WAL_COMPRESS_JOBS:
 		if ((r = parse_u64(v, 1024, &u)) == 0)
@@ -418,6 +426,7 @@ enum config_action config_parse(int argc, char **argv, FILE *out, FILE *err)
 	execd_config.wal_retention_bytes = 1ULL << 30;
 	execd_config.wal_retention_age_s = 0;
 	execd_config.wal_compress_jobs = 0;
+	execd_config.wal_recycle_after_s = 60;
 	execd_config.max_connections_per_uid = 16;
 	execd_config.reserved_connections = 3;
 	reserved_given = false;

@@ -23,6 +23,10 @@ struct execd_config {
 	bool socket_from_flag;        /**< --socket given explicitly */
 	/** --wal-compress-jobs N: segments compressed at once, daemon-wide (0 = half the CPUs) */
 	unsigned wal_compress_jobs;
+	/** --wal-recycle-after SEC: reconnect a stream that caught up with large messages once it is
+	 * this old (plus a spread of up to as much again), to free libpq's input buffer (default
+	 * 60 s; 0 = never), s */
+	uint64_t wal_recycle_after_s;
 
 	/* the control socket's guards (daemon/ctl/slots.c, access.c, args.c) */
 	/** --max-connections-per-uid: slots of a uid other than root and the daemon's (default 16) */

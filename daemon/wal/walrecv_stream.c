@@ -18,6 +18,7 @@
 
 #include <executor/blocking.h>
 
+#include "conf.h"
 #include "log.h"
 #include "walrecv_conn.h"
 #include "walrecv_copy.h"
@@ -37,6 +38,37 @@ void walrecv_stream_release(struct walrecv_stream *s)
 	walrecv_pending_free(s);
 }
 
+/* A message above this many bytes grew libpq's input buffer past 64 KiB (it doubles from 16 KiB
+ * to hold the largest message whole, and never shrinks). */
+#define RECYCLE_MSG_BYTES (32u << 10)
+#define RECYCLE_INTERVAL_NS (60ull * 1000000000) /* at most one reconnection a minute for it */
+/* When this connection may first be recycled: --wal-recycle-after after it started streaming,
+ * plus a spread of up to as much again, so that a restart's burst of connections is long over
+ * before the server sees them again, and not all at once (xorshift of the clock and the
+ * stream's address: no need for quality). UINT64_MAX: never (0 configured). */
+static uint64_t recycle_after(const struct walrecv_stream *s)
+{
+	uint64_t age = execd_config.wal_recycle_after_s * 1000000000ull;
+	uint64_t now = ex_now_ns(), x = now ^ (uint64_t)(uintptr_t)s;
+	if (!age)
+		return UINT64_MAX;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return now + age + x % age;
+}
+
+/* The earliest time (ex_now_ns) this connection may be recycled; UINT64_MAX if it need not be. */
+static uint64_t recycle_at(const struct walrecv_stream *s)
+{
+	uint64_t t = s->recycle_after_ns;
+	if (s->max_msg <= RECYCLE_MSG_BYTES || t == UINT64_MAX)
+		return UINT64_MAX;
+	if (s->last_recycle_ns && s->last_recycle_ns + RECYCLE_INTERVAL_NS > t)
+		t = s->last_recycle_ns + RECYCLE_INTERVAL_NS;
+	return t;
+}
+
 /* The messages libpq holds, and the socket read only when it holds no complete one
  * (walrecv_receive): a PQconsumeInput on every wake-up would read ahead of what is taken, and
  * libpq's input buffer, which never shrinks, grew to a whole catch-up (8-14 MiB per timeline
@@ -54,21 +86,19 @@ static bool flush_due(const struct walrecv_stream *s)
 			   (s->w.write_lsn > s->w.sync_lsn || walrecv_persist_due(s, ex_now_ns())));
 }
 
-/* Until when the task waits for the socket: the next status update, or the next wal.state write
- * while synced WAL is not persisted (WALRECV_PERSIST_NS after the last). */
+/* Until when the task waits for the socket: the next status update, the next wal.state write
+ * while synced WAL is not persisted (WALRECV_PERSIST_NS after the last), or when a recycle may
+ * be due. */
 static uint64_t wait_deadline(const struct walrecv_stream *s)
 {
-	uint64_t d = s->next_status_ns;
+	uint64_t d = s->next_status_ns, r = recycle_at(s);
+	if (r < d && r > ex_now_ns()) /* (a past one waits for the stream to be caught up) */
+		d = r;
 	if (s->w.sync_lsn > s->c->wt->persisted.flush_lsn &&
 	    s->last_persist_ns + WALRECV_PERSIST_NS < d)
 		d = s->last_persist_ns + WALRECV_PERSIST_NS;
 	return d;
 }
-
-/* A message above this many bytes grew libpq's input buffer past 64 KiB (it doubles from 16 KiB
- * to hold the largest message whole, and never shrinks). */
-#define RECYCLE_MSG_BYTES (32u << 10)
-#define RECYCLE_INTERVAL_NS (60ull * 1000000000) /* at most one reconnection a minute for it */
 
 /* Whether to end this connection, now caught up, to shed libpq's input buffer. A timeline
  * created on a busy server catches up with 128 KiB XLogData messages, which left a 256 KiB
@@ -78,10 +108,8 @@ static uint64_t wait_deadline(const struct walrecv_stream *s)
  * synced position, which the stream's end persists first. */
 static bool recycle_due(const struct walrecv_stream *s, int unsent)
 {
-	uint64_t now = ex_now_ns();
-	return s->max_msg > RECYCLE_MSG_BYTES && !unsent && !s->head &&
-	       s->w.write_lsn == s->w.sync_lsn && s->reported_flush >= walrecv_flush_to_report(s) &&
-	       (!s->last_recycle_ns || now - s->last_recycle_ns >= RECYCLE_INTERVAL_NS);
+	return !unsent && !s->head && s->w.write_lsn == s->w.sync_lsn &&
+	       s->reported_flush >= walrecv_flush_to_report(s) && ex_now_ns() >= recycle_at(s);
 }
 
 /* The stream ends to reconnect (recycle_due): say why, once per reconnection. */
@@ -172,6 +200,7 @@ struct ex_future *walrecv_stream(struct walrecv_stream *s, uint64_t start_lsn, u
 	s->copy_ended = false;
 	s->recycle = false;
 	s->max_msg = 0;
+	s->recycle_after_ns = recycle_after(s);
 	s->last_persist_ns = ex_now_ns();
 	return &s->fut;
 }

@@ -55,14 +55,15 @@ struct walrecv_stream {
 	/* received, not yet written: walrecv_receive() appends, the flush takes */
 	struct walrecv_msg *head, **tail;
 	size_t pending_bytes;
-	uint64_t unsynced_bytes;  /* written since the last sync (metrics: flushed bytes) */
-	uint64_t pending_end;     /* end LSN of the last pending message */
-	enum walrecv_input input; /* walrecv_receive()'s last result, kept across the flush */
-	bool copy_done_seen;      /* PQgetCopyData returned -1 on this connection */
-	bool copy_ended;          /* the loop ended at the server's end of the copy */
-	bool recycle;             /* the loop ended to reconnect (walrecv_stream.c, recycle_due) */
-	size_t max_msg;           /* the largest CopyData message on this connection, bytes */
-	uint64_t last_recycle_ns; /* when a stream last ended to recycle (ex_now_ns; 0 = never) */
+	uint64_t unsynced_bytes;   /* written since the last sync (metrics: flushed bytes) */
+	uint64_t pending_end;      /* end LSN of the last pending message */
+	enum walrecv_input input;  /* walrecv_receive()'s last result, kept across the flush */
+	bool copy_done_seen;       /* PQgetCopyData returned -1 on this connection */
+	bool copy_ended;           /* the loop ended at the server's end of the copy */
+	bool recycle;              /* the loop ended to reconnect (walrecv_stream.c, recycle_due) */
+	size_t max_msg;            /* the largest CopyData message on this connection, bytes */
+	uint64_t recycle_after_ns; /* not before then on this connection (ex_now_ns) */
+	uint64_t last_recycle_ns;  /* when a stream last ended to recycle (ex_now_ns; 0 = never) */
 	/* standby status updates */
 	uint64_t next_status_ns;  /* when the periodic one is due (ex_now_ns, ns) */
 	uint64_t reported_flush;  /* the last flush position sent on this connection */

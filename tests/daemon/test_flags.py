@@ -20,7 +20,7 @@ check(p.returncode == 0 and p.stdout.startswith("execd "), "--version: %r" % (p,
 p = run("--help")
 check(p.returncode == 0 and "--shutdown-timeout" in p.stdout and "--wal-retention-bytes" in p.stdout
       and "--reserved-connections" in p.stdout and "--max-request-timeout" in p.stdout
-      and "--wal-compress-jobs" in p.stdout,
+      and "--wal-compress-jobs" in p.stdout and "--wal-recycle-after" in p.stdout,
       "--help: %r" % (p,))
 for bad, what in ((["--bogus"], "unknown option"), (["--workers"], "needs a value"),
                   (["--workers", "0"], "invalid value"), (["--log-level", "loud"], "invalid value"),
@@ -32,6 +32,7 @@ for bad, what in ((["--bogus"], "unknown option"), (["--workers"], "needs a valu
                   (["--socket-group", ""], "invalid value"),
                   (["--wal-compress-jobs", "-1"], "invalid value"),
                   (["--wal-compress-jobs", "1025"], "invalid value"),
+                  (["--wal-recycle-after", "86401"], "invalid value"),
                   (["--max-connections", "4", "--reserved-connections", "4"],
                    "must be less than --max-connections")):
     p = run(*bad)

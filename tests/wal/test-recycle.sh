@@ -25,7 +25,7 @@ pg_start "wal_keep_size = 1GB"
 # (as pg_receivewal does) and catches up with messages of up to 128 KiB
 pg_psql -c 'create table t(x int, pad text); select pg_switch_wal()' >/dev/null
 pg_psql -c "insert into t select g, repeat('x', 100) from generate_series(1, 40000) g" >/dev/null
-execd_start --log-level info
+execd_start --log-level info --wal-recycle-after 1
 TEN=$(C tenant create)
 TL=$(C timeline create --tenant "$TEN" --source "$PG_CONNINFO")
 wait_log "caught up after messages of up to" 1
