@@ -197,7 +197,7 @@ void umbrella_cancel(struct ex_cancel_token *tok)
 	(void)ex_timeout_with_timer(&t, ex_sleep(&s, 1), ex_cancelled(&c, tok));
 }
 
-/* seqwait.h, channel.h, oneshot.h, mutex.h, bundle.h */
+/* seqwait.h, channel.h, oneshot.h, mutex.h, semaphore.h, bundle.h */
 void umbrella_sync(struct ex_seqwait *sw, struct ex_channel *ch, struct ex_oneshot *o,
 		   struct ex_mutex *m, struct ex_bundle *b, struct ex_future *f);
 void umbrella_sync(struct ex_seqwait *sw, struct ex_channel *ch, struct ex_oneshot *o,
@@ -213,6 +213,8 @@ void umbrella_sync(struct ex_seqwait *sw, struct ex_channel *ch, struct ex_onesh
 	struct ex_oneshot *o2;
 	struct ex_oneshot_recv orv;
 	struct ex_mutex_lock ml;
+	struct ex_semaphore sem;
+	struct ex_semaphore_acquire sa;
 	struct ex_bundle *b2;
 	struct ex_bundle_wait bw;
 	struct ex_bundle_result br;
@@ -245,6 +247,12 @@ void umbrella_sync(struct ex_seqwait *sw, struct ex_channel *ch, struct ex_onesh
 	(void)ex_mutex_lock(&ml, m);
 	ex_mutex_unlock(m);
 	(void)ex_mutex_destroy(m);
+	(void)ex_semaphore_init(&sem, 2);
+	(void)ex_semaphore_try_acquire(&sem);
+	(void)ex_semaphore_acquire(&sa, &sem);
+	(void)ex_semaphore_available(&sem);
+	ex_semaphore_release(&sem);
+	(void)ex_semaphore_destroy(&sem);
 	(void)ex_bundle_new(NULL, &b2);
 	(void)ex_bundle_spawn(b, f, drop_fn, "t");
 	(void)ex_bundle_size(b);
