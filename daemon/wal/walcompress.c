@@ -12,9 +12,9 @@
  *
  * Each job first takes a permit of one daemon-wide semaphore (--wal-compress-jobs, default half
  * the CPUs): compression is bulk CPU work, and the same segment completes on every timeline
- * following one server at once, so without a bound it filled the blocking pool that the WAL
- * streams' own jobs (a segment's completion, wal.state's creation) and the timelines' start-up
- * wait in, and a restart with a compression backlog took minutes (docs/wal.md).
+ * following one server at once, so without a bound it could fill the blocking pool that the
+ * WAL streams' own jobs (a segment's completion, wal.state's creation) and the timelines'
+ * start-up wait in (docs/wal.md).
  */
 #include "config.h"
 
@@ -66,7 +66,7 @@ static void permits_init(void)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = execd_config.wal_compress_jobs;
 	if (n == 0)
-		n = cpus > 3 ? (unsigned)(cpus / 2) : 1;
+		n = cpus > 1 ? (unsigned)(cpus / 2) : 1;
 	ex_semaphore_init(&permits, n);
 }
 

@@ -49,17 +49,10 @@ struct walrecv {
 	enum ex_cancel_reason reason; /* why it ended (EX_CANCEL_NONE: the timeline is paused) */
 };
 
-static uint64_t rnd_state;
-
-/* Jitter: +-25 %, xorshift (no need for crypto quality; must not block). */
+/* Jitter: +-25 %. */
 static uint64_t jitter(uint64_t ns)
 {
-	uint64_t x = __atomic_add_fetch(&rnd_state, 0x9E3779B97F4A7C15ull, __ATOMIC_RELAXED) ^
-		     ex_now_ns();
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return ns - ns / 4 + x % (ns / 2 + 1);
+	return ns - ns / 4 + walrecv_random() % (ns / 2 + 1);
 }
 
 /* The handshake succeeded: the phase shown becomes "streaming" (clearing the last error). */

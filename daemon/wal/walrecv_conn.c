@@ -37,6 +37,17 @@ enum walrecv_woke walrecv_woke(const struct walrecv_conn *c, unsigned events)
 	return (enum walrecv_woke)(events ? o : o + 1);
 }
 
+uint64_t walrecv_random(void)
+{
+	static uint64_t state;
+	uint64_t x = __atomic_add_fetch(&state, 0x9E3779B97F4A7C15ull, __ATOMIC_RELAXED) ^
+		     ex_now_ns();
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
 bool walrecv_cancelled(void)
 {
 	return task_mgr_is_shutdown_requested();

@@ -62,6 +62,10 @@ struct ex_future *walrecv_wait(struct walrecv_conn *c, unsigned events, uint64_t
 /** What ended the walrecv_wait(c, @p events, ...) just awaited. */
 enum walrecv_woke walrecv_woke(const struct walrecv_conn *c, unsigned events);
 
+/** A pseudo-random 64-bit value for spreading waits (a counter and the clock, mixed as
+ * splitmix64 does: no crypto quality, never blocks). Thread-safe, lock-free. */
+uint64_t walrecv_random(void);
+
 /** True once the running task is asked to shut down (its cancellation token). Lock-free. */
 bool walrecv_cancelled(void);
 

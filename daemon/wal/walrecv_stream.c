@@ -44,18 +44,11 @@ void walrecv_stream_release(struct walrecv_stream *s)
 #define RECYCLE_INTERVAL_NS (60ull * 1000000000) /* at most one reconnection a minute for it */
 /* When this connection may first be recycled: --wal-recycle-after after it started streaming,
  * plus a spread of up to as much again, so that a restart's burst of connections is long over
- * before the server sees them again, and not all at once (xorshift of the clock and the
- * stream's address: no need for quality). UINT64_MAX: never (0 configured). */
-static uint64_t recycle_after(const struct walrecv_stream *s)
+ * before the server sees them again, and not all at once. UINT64_MAX: never (0 configured). */
+static uint64_t recycle_after(void)
 {
 	uint64_t age = execd_config.wal_recycle_after_s * 1000000000ull;
-	uint64_t now = ex_now_ns(), x = now ^ (uint64_t)(uintptr_t)s;
-	if (!age)
-		return UINT64_MAX;
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return now + age + x % age;
+	return age ? ex_now_ns() + age + walrecv_random() % age : UINT64_MAX;
 }
 
 /* The earliest time (ex_now_ns) this connection may be recycled; UINT64_MAX if it need not be. */
@@ -200,7 +193,7 @@ struct ex_future *walrecv_stream(struct walrecv_stream *s, uint64_t start_lsn, u
 	s->copy_ended = false;
 	s->recycle = false;
 	s->max_msg = 0;
-	s->recycle_after_ns = recycle_after(s);
+	s->recycle_after_ns = recycle_after();
 	s->last_persist_ns = ex_now_ns();
 	return &s->fut;
 }
