@@ -145,6 +145,9 @@ static ex_poll_t io_poll(struct ex_future *f, struct ex_context *cx)
 		io_prep(io, &sqe);
 		ex_op_set_sqe(op, &sqe);
 		op->res_is_fd = io->kind == K_OPENAT;
+		/* a signal may never come: like a poll, it must not count as a transfer in flight
+		 * (the CQ bound, ex_reactor_data_inflight) */
+		op->unbounded = io->kind == K_SIGNALFD;
 		io->op = op;
 		ex_op_submit(op, cx->waker);
 		ex_park_wait(cx, io_wait_kind(io->kind), (uint64_t)(int64_t)io->fd);
