@@ -978,6 +978,11 @@ void ex_reactor_drive_wait(struct ex_reactor *r, struct ex_reactor_parker *p)
 		(void)io_uring_enter(r->ring.ring_fd, 0, 1, IORING_ENTER_GETEVENTS, NULL);
 }
 
+bool ex_reactor_data_inflight(struct ex_reactor *r)
+{
+	return __atomic_load_n(&r->bounded, __ATOMIC_RELAXED) != 0;
+}
+
 unsigned ex_reactor_reap(struct ex_reactor *r)
 {
 	/* A worker waiting on the ring is woken by these CQEs anyway: leave them to it, or it

@@ -136,6 +136,9 @@ void ex_reactor_parker_reset(struct ex_reactor_parker *p);
  * not at it; returns the count. Two loads when the CQ is empty. Worker threads only; 0 while
  * workers do not drive (the CQ is then the completion thread's alone). */
 unsigned ex_reactor_reap(struct ex_reactor *r);
+/** Whether a data transfer (a bounded op: a read, a write, a sync, a send...) is in flight,
+ * submitted by any thread. One relaxed load; a hint, stale by the time it returns. */
+bool ex_reactor_data_inflight(struct ex_reactor *r);
 
 /** The completion thread's longest wait while workers drive and ops are in flight (ns). */
 #define EX_REACTOR_RESCUE_NS 10000000u

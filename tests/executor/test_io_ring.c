@@ -5,14 +5,18 @@
  * flight; reads that cannot complete fill the CQ bound and the rest wait in the userspace
  * overflow queue until completions make room; operations released while queued or in flight
  * under that pressure, also on a thread that is not the reactor's, leave nothing behind. And the
- * parker that wakes a worker waiting on the ring keeps its write until its owner resets it.
+ * parker that wakes a worker waiting on the ring keeps its write until its owner resets it; and
+ * only transfers count as data in flight (not polls nor signalfd reads).
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <executor/io.h>
@@ -280,6 +284,52 @@ START_TEST(polls_do_not_block_io)
 }
 END_TEST
 
+/* ex_reactor_data_inflight counts transfers only: a read waiting on an empty pipe, not a poll
+ * nor a signalfd read, which may wait for hours (an idle worker does not yield while a transfer
+ * is in flight: worker.c, spin). */
+START_TEST(data_inflight_counts_transfers_only)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	/* blocked before the reactor's thread starts, which inherits the mask */
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	ck_assert_int_ge(sfd, 0);
+	struct drv d;
+	drv_init(&d, 8, 16);
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	struct signalfd_siginfo info;
+	drv_slot_init(&d, &slot[0], &ex_poll_fd(&io[0], p[0], POLLIN)->base);
+	drv_slot_init(&d, &slot[1], ex_read_signalfd(&io[1], sfd, &info));
+	ck_assert_int_eq(drv_poll_once(&d, &slot[0]), EX_PENDING);
+	ck_assert_int_eq(drv_poll_once(&d, &slot[1]), EX_PENDING);
+	ck_assert(!ex_reactor_data_inflight(d.r));
+
+	drv_slot_init(&d, &slot[2], ex_read(&io[2], p[0], bufs[2], 1, -1));
+	ck_assert_int_eq(drv_poll_once(&d, &slot[2]), EX_PENDING);
+	ck_assert(ex_reactor_data_inflight(d.r));
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	drv_run(&d, slot + 2, 1);
+	ck_assert_int_eq(io[2].cs.base.output, 1);
+	/* the reaper lowers the count after the wake (once the CQ has room again): wait for it;
+	 * a count that never drops fails by the test's timeout */
+	while (ex_reactor_data_inflight(d.r))
+		sched_yield();
+
+	/* a signalfd read cannot be abandoned (it is not cancel-safe): the signal ends it */
+	ck_assert_int_eq(kill(getpid(), SIGUSR2), 0);
+	drv_run(&d, slot + 1, 1);
+	ck_assert_int_eq(info.ssi_signo, SIGUSR2);
+	io[0].cs.release(&io[0].cs);
+	drv_fini(&d);
+	close(p[0]);
+	close(p[1]);
+	close(sfd);
+}
+END_TEST
+
 /* The kernel refusing submissions (-EBUSY: CQ backlog; -EAGAIN: no memory; injected here, as
  * neither can be provoked at will) loses nothing: the SQEs stay in the ring, the rest waits in
  * the overflow queue, and the completion thread submits again until the kernel takes them.
@@ -433,6 +483,7 @@ int main(void)
 	tcase_add_test(tc, release_under_pressure);
 	tcase_add_test(tc, release_on_plain_thread);
 	tcase_add_test(tc, polls_do_not_block_io);
+	tcase_add_test(tc, data_inflight_counts_transfers_only);
 	tcase_add_test(tc, poll_completions_overflow_cq);
 	tcase_add_test(tc, refused_submits_are_retried);
 	tcase_add_test(tc, free_with_inflight);
