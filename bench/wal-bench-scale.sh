@@ -15,7 +15,7 @@
 # Rounds reconnect all followers of one kind, then all of the other, rotated each round (the
 # walsenders connected last are served first, see section 2). The load average is read before
 # and after each round (the machine may be shared).
-# Uses from wal-bench: C, EP, TEN, start_execd, rss_kb, out, threads, PIDS, N, SECS, RATE,
+# Uses from wal-bench: C, EP, TEN, NICE, start_execd, rss_kb, out, threads, PIDS, N, SECS, RATE,
 # ROUNDS, RECV_FIRST, EXECD_ONLY, W.
 
 KINDS="execd pg_receivewal"
@@ -101,7 +101,7 @@ out ""
 out "$N timelines created and streaming in $(( $(date +%s%3N) - t0 )) ms. flush_lag sampled every"
 out "100 ms inside the server over all walsenders of each kind; CPU = utime + stime over the pgbench"
 out "run (execd: all its threads; pg_receivewal: the sum of the processes); >1 s = followers with a"
-out "flush_lag sample over 1 s; load = load average (1 min) before-after the round."
+out "flush_lag sample over 1 s; load = load average (1 min) before-after the round. execd's nice: $NICE."
 out ""
 out "| round | load | order | follower | tps | samples | flush_lag mean | p99 | max | >1 s | bytes behind max | CPU | RSS total | RSS per follower | threads own / io-wq |"
 out "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
