@@ -9,6 +9,7 @@
 #  - SIGTERM: execd stops cleanly; the persisted flush LSN is what was flushed.
 set -eu
 . "${top_srcdir:-../..}/tests/common/pg.sh"
+. "${top_srcdir:-../..}/tests/common/walfiles.sh"
 pg_require
 B=${top_builddir:-../..}
 EXECD=$B/daemon/execd
@@ -102,12 +103,11 @@ while [ ! -e "$T/recv/$seg.partial" ] && [ ! -e "$T/recv/$seg" ]; do
 	sleep 0.1
 done
 n=0
-for f in "$WALDIR"/???????????????????????? "$WALDIR"/????????????????????????.zst; do
-	[ -e "$f" ] || continue
-	name=$(basename "$f" .zst)
-	# completed segments are compressed (docs/wal.md): compare what they hold
-	case $f in *.zst) zstd -q -d -c "$f" >"$T/$name" && f=$T/$name ;; esac
+for name in $(wal_segments "$WALDIR"); do
 	[ -e "$T/recv/$name" ] || continue
+	# completed segments are compressed (docs/wal.md), maybe while we look: compare what they hold
+	f=$T/$name
+	wal_segment_copy "$WALDIR" "$name" "$f" || { echo "segment $name vanished" >&2; exit 1; }
 	cmp "$f" "$T/recv/$name" || { echo "segment $name differs from pg_receivewal's" >&2; exit 1; }
 	"$PG_BINDIR/pg_waldump" -q "$f" >/dev/null 2>"$T/waldump.err" ||
 		{ grep -v "invalid record length\|contrecord" "$T/waldump.err" >&2 && exit 1 || true; }

@@ -9,6 +9,7 @@
 set -eu
 . "${top_srcdir:-../..}/tests/common/pg.sh"
 . "${top_srcdir:-../..}/tests/common/execd.sh"
+. "${top_srcdir:-../..}/tests/common/walfiles.sh"
 pg_require
 execd_test_init test-walrecycle
 # wait_log PATTERN COUNT: until the log has COUNT lines matching PATTERN (bounded, 60 s)
@@ -40,11 +41,9 @@ pg_psql -c 'insert into t values (0)' >/dev/null
 C timeline wait-lsn "$TL" --lsn "$(pg_current_lsn)" --timeout 60 >/dev/null
 WALDIR=$(ls -d "$T"/state/tenants/*/timelines/"$TL"*/wal)
 n=0
-for f in "$WALDIR"/???????????????????????? "$WALDIR"/????????????????????????.zst; do
-	[ -e "$f" ] || continue
-	name=$(basename "$f" .zst)
-	case $f in *.zst) zstd -q -d -c "$f" >"$T/$name" && f=$T/$name ;; esac
-	cmp "$f" "$PG_DATA/pg_wal/$name" || fail "segment $name differs from the server's"
+for name in $(wal_segments "$WALDIR"); do
+	wal_segment_copy "$WALDIR" "$name" "$T/$name" || fail "segment $name vanished"
+	cmp "$T/$name" "$PG_DATA/pg_wal/$name" || fail "segment $name differs from the server's"
 	n=$((n + 1))
 done
 [ $n -ge 1 ] || fail "no complete segment to compare"
