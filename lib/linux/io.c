@@ -145,9 +145,10 @@ static ex_poll_t io_poll(struct ex_future *f, struct ex_context *cx)
 		io_prep(io, &sqe);
 		ex_op_set_sqe(op, &sqe);
 		op->res_is_fd = io->kind == K_OPENAT;
-		/* a signal may never come: like a poll, it must not count as a transfer in flight
-		 * (the CQ bound, ex_reactor_data_inflight) */
-		op->unbounded = io->kind == K_SIGNALFD;
+		/* a signal may never come, nor may an idle peer send: like a poll, such a wait must
+		 * not count as a transfer in flight (the CQ bound, ex_reactor_data_inflight), or a
+		 * thousand idle ex_recv()s would hold back every file write */
+		op->unbounded = io->kind == K_SIGNALFD || io->kind == K_RECV;
 		io->op = op;
 		ex_op_submit(op, cx->waker);
 		ex_park_wait(cx, io_wait_kind(io->kind), (uint64_t)(int64_t)io->fd);

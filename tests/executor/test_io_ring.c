@@ -6,7 +6,7 @@
  * overflow queue until completions make room; operations released while queued or in flight
  * under that pressure, also on a thread that is not the reactor's, leave nothing behind. And the
  * parker that wakes a worker waiting on the ring keeps its write until its owner resets it; and
- * only transfers count as data in flight (not polls nor signalfd reads).
+ * only transfers count as data in flight (not polls, receives nor signalfd reads).
  */
 #include <check.h>
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <executor/io.h>
@@ -284,6 +285,37 @@ START_TEST(polls_do_not_block_io)
 }
 END_TEST
 
+/* Receives on idle sockets, more than the CQ has entries, do not hold back data transfers
+ * either: a receive, like a poll, may wait for hours. */
+START_TEST(recvs_do_not_block_io)
+{
+	struct drv d;
+	drv_init(&d, 8, 16);
+	int sv[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	int fd = make_file();
+	enum { M = 100 };
+	for (int i = 0; i < M; i++) {
+		drv_slot_init(&d, &slot[i], ex_recv(&io[i], sv[0], bufs[i], 1, 0));
+		ck_assert_int_eq(drv_poll_once(&d, &slot[i]), EX_PENDING);
+	}
+	ck_assert(!ex_reactor_data_inflight(d.r));
+	for (int i = M; i < M + 64; i++)
+		drv_slot_init(&d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
+	drv_run(&d, slot + M, 64);
+	for (int i = M; i < M + 64; i++)
+		ck_assert_int_eq(io[i].cs.base.output, REC);
+	/* the receives end when the peer goes (0: closed); a receive is not cancel-safe */
+	close(sv[1]);
+	drv_run(&d, slot, M);
+	for (int i = 0; i < M; i++)
+		ck_assert_int_eq(io[i].cs.base.output, 0);
+	close(fd);
+	close(sv[0]);
+	drv_fini(&d);
+}
+END_TEST
+
 /* ex_reactor_data_inflight counts transfers only: a read waiting on an empty pipe, not a poll
  * nor a signalfd read, which may wait for hours (an idle worker does not yield while a transfer
  * is in flight: worker.c, spin). */
@@ -483,6 +515,7 @@ int main(void)
 	tcase_add_test(tc, release_under_pressure);
 	tcase_add_test(tc, release_on_plain_thread);
 	tcase_add_test(tc, polls_do_not_block_io);
+	tcase_add_test(tc, recvs_do_not_block_io);
 	tcase_add_test(tc, data_inflight_counts_transfers_only);
 	tcase_add_test(tc, poll_completions_overflow_cq);
 	tcase_add_test(tc, refused_submits_are_retried);

@@ -144,8 +144,9 @@ EX_PUBLIC struct ex_future *ex_connect(struct ex_io *io, int fd, const struct so
 				       socklen_t addrlen);
 
 /** recv(2) up to @p len bytes with @p flags (MSG_*). @return output: bytes (0 = peer closed) or
- * -errno. Not cancel-safe: use ex_recv_ready() where the receive may be abandoned.
- * Design: IORING_OP_RECV. */
+ * -errno. Not cancel-safe: use ex_recv_ready() where the receive may be abandoned. It may wait
+ * for hours on an idle connection without holding back other I/O (not counted against the CQ
+ * bound, like a poll). Design: IORING_OP_RECV. */
 EX_PUBLIC struct ex_future *ex_recv(struct ex_io *io, int fd, void *buf, size_t len, int flags);
 
 /** send(2) up to @p len bytes with @p flags (MSG_*; add MSG_NOSIGNAL to get -EPIPE instead of
