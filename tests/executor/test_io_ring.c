@@ -248,6 +248,16 @@ START_TEST(release_on_plain_thread)
 }
 END_TEST
 
+/* Reads of @p n records of @p fd into slots @p first.., driven to completion, each whole. */
+static void reads_complete(struct drv *d, int fd, int first, int n)
+{
+	for (int i = first; i < first + n; i++)
+		drv_slot_init(d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
+	drv_run(d, slot + first, (size_t)n);
+	for (int i = first; i < first + n; i++)
+		ck_assert_int_eq(io[i].cs.base.output, REC);
+}
+
 /* More long waits (polls on an idle pipe) than the CQ has entries do not hold back data
  * transfers, and releasing them all (one cancel each) goes through too. */
 START_TEST(polls_do_not_block_io)
@@ -263,11 +273,7 @@ START_TEST(polls_do_not_block_io)
 		ck_assert_int_eq(drv_poll_once(&d, &slot[i]), EX_PENDING);
 	}
 	/* 64 reads while 100 polls wait */
-	for (int i = M; i < M + 64; i++)
-		drv_slot_init(&d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
-	drv_run(&d, slot + M, 64);
-	for (int i = M; i < M + 64; i++)
-		ck_assert_int_eq(io[i].cs.base.output, REC);
+	reads_complete(&d, fd, M, 64);
 	for (int i = 0; i < M; i++) {
 		ck_assert(!slot[i].ready);
 		io[i].cs.release(&io[i].cs);
@@ -300,11 +306,7 @@ START_TEST(recvs_do_not_block_io)
 		ck_assert_int_eq(drv_poll_once(&d, &slot[i]), EX_PENDING);
 	}
 	ck_assert(!ex_reactor_data_inflight(d.r));
-	for (int i = M; i < M + 64; i++)
-		drv_slot_init(&d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
-	drv_run(&d, slot + M, 64);
-	for (int i = M; i < M + 64; i++)
-		ck_assert_int_eq(io[i].cs.base.output, REC);
+	reads_complete(&d, fd, M, 64);
 	/* the receives end when the peer goes (0: closed); a receive is not cancel-safe */
 	close(sv[1]);
 	drv_run(&d, slot, M);

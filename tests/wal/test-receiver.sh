@@ -9,6 +9,7 @@
 #    across the kill and the restart) and pg_waldump parses it.
 set -eu
 . "${top_srcdir:-../..}/tests/common/pg.sh"
+. "${top_srcdir:-../..}/tests/common/walfiles.sh"
 pg_require
 BIN=${top_builddir:-../..}/tests/wal
 T=$(mktemp -d /tmp/test-walrecv.XXXXXX)
@@ -84,12 +85,11 @@ while [ ! -e "$T/recv/$seg.partial" ] && [ ! -e "$T/recv/$seg" ]; do
 done
 n=0
 mkdir -p "$T/unz"
-for f in "$T/drv/tl0/wal"/???????????????????????? "$T/drv/tl0/wal"/????????????????????????.zst; do
-	[ -e "$f" ] || continue
-	name=$(basename "$f" .zst)
+for name in $(wal_segments "$T/drv/tl0/wal"); do
 	[ -e "$T/recv/$name" ] || continue
 	# completed segments are compressed (docs/wal.md): compare what they hold
-	case $f in *.zst) zstd -q -d -c "$f" >"$T/unz/$name" && f=$T/unz/$name ;; esac
+	f=$T/unz/$name
+	wal_segment_copy "$T/drv/tl0/wal" "$name" "$f" || { echo "segment $name vanished" >&2; exit 1; }
 	cmp "$f" "$T/recv/$name" || { echo "segment $name differs from pg_receivewal's" >&2; exit 1; }
 	"$PG_BINDIR/pg_waldump" -q "$f" >/dev/null 2>"$T/waldump.err" ||
 		{ grep -v "invalid record length\|contrecord" "$T/waldump.err" >&2 && exit 1 || true; }

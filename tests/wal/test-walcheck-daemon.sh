@@ -8,6 +8,7 @@
 # restarts at the resume point and the rewritten segment is identical to the server's.
 set -eu
 . "${top_srcdir:-../..}/tests/common/pg.sh"
+. "${top_srcdir:-../..}/tests/common/walfiles.sh"
 pg_require
 B=${top_builddir:-../..}
 EXECD=$B/daemon/execd
@@ -126,13 +127,7 @@ repaired() {
 	pg_psql -c "insert into t select generate_series(1, 1000); select pg_switch_wal()" >/dev/null
 	C timeline wait-lsn "$TL" --lsn "$(pg_current_lsn)" --timeout 60 >/dev/null || die "wait-lsn after repair"
 	# plain, or compressed by then
-	if [ -e "$WAL/$1" ]; then
-		cp "$WAL/$1" "$T/again" 2>/dev/null || zstd -q -d -c "$WAL/$1.zst" >"$T/again"
-	elif [ -e "$WAL/$1.zst" ]; then
-		zstd -q -d -c "$WAL/$1.zst" >"$T/again"
-	else
-		die "$1 was not streamed again: $(ls "$WAL")"
-	fi
+	wal_segment_copy "$WAL" "$1" "$T/again" || die "$1 was not streamed again: $(ls "$WAL")"
 	cmp "$T/again" "$PG_DATA/pg_wal/$1" || die "$1 differs from the server's"
 	echo "repaired: resumed at $resume, $1 identical to the server's"
 }
