@@ -73,7 +73,10 @@ struct ex_reactor {
 	sem_t started; /* posted by the completion thread once its wake poll is armed */
 	struct ex_timers timers;
 	struct ex_reactor_hooks hooks; /* the scheduler's, given at construction */
-	struct ex_op kick_op;       /* multishot poll on wake_fd, armed by the completion thread */
+	struct ex_op kick_op;      /* multishot poll on wake_fd, armed by the completion thread */
+	struct ex_own_ring **owns; /* the workers' own rings, by op->ring - 1 (set before the
+	                             * workers start; reactor.h, "A worker's own ring") */
+	unsigned nowns;
 	struct ex_op cancel_all_op; /* ASYNC_CANCEL_ANY issued by ex_reactor_free */
 	/* statistics (atomic) */
 	uint64_t st_enters, st_sqes, st_completions, st_deferred, st_busy, st_max_inflight;
@@ -90,6 +93,13 @@ struct tls_batch {
 static EX_TLS struct ex_reactor *tls_current;
 static EX_TLS struct tls_batch tls_batch;
 static EX_TLS struct ex_reactor *tls_reaper; /* set on the completion thread */
+static EX_TLS struct ex_own_ring *tls_own;   /* the calling worker's own ring, if attached */
+
+static bool own_take(struct ex_op *op);
+static void own_flush(struct ex_own_ring *o);
+static bool own_batched(const struct ex_own_ring *o, bool idle);
+static void own_cancel(struct ex_own_ring *o, struct ex_op *op);
+static unsigned own_reap(struct ex_own_ring *o);
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -484,9 +494,11 @@ static void batch_flush(void)
 
 void ex_reactor_after_poll(struct ex_reactor *r, bool idle)
 {
-	(void)r; /* the batch knows its reactor */
+	(void)r; /* the batches know their reactor */
 	if (tls_batch.n && (idle || tls_batch.n >= EX_REACTOR_BATCH))
 		batch_flush();
+	if (tls_own && own_batched(tls_own, idle))
+		own_flush(tls_own);
 }
 
 void ex_op_submit(struct ex_op *op, const struct ex_waker *w)
@@ -497,6 +509,8 @@ void ex_op_submit(struct ex_op *op, const struct ex_waker *w)
 	op->waker = ex_waker_clone(w);
 	atomic_store_explicit(&op->refs, 2, memory_order_relaxed); /* owner + kernel */
 	op->state = EX_OP_QUEUED;
+	if (own_take(op))
+		return; /* a data transfer of a worker: its own ring */
 	if (b->n && b->r != op->r)
 		batch_flush();
 	b->r = op->r;
@@ -628,6 +642,10 @@ ex_poll_t ex_op_poll(struct ex_op *op, struct ex_context *cx, int32_t *res, uint
 /* The owner releases an op still in flight: cancel it in the kernel if it got there. */
 static void op_cancel_in_kernel(struct ex_reactor *r, struct ex_op *op)
 {
+	if (op->ring) {
+		own_cancel(r->owns[op->ring - 1], op);
+		return;
+	}
 	pthread_mutex_lock(&r->sub_lock);
 	bool in_kernel = op->state == EX_OP_SUBMITTED;
 	sub_unlock(r);
@@ -893,8 +911,12 @@ static void *completion_main(void *arg)
 
 /* ---- workers that drive the ring (reactor.h) ---- */
 
+static int own_new(struct ex_reactor *r, struct ex_own_ring **out);
+static void own_free(struct ex_own_ring *o);
+
 int ex_reactor_parker_init(struct ex_reactor *r, struct ex_reactor_parker *p)
 {
+	p->own = NULL;
 	p->op = calloc(1, sizeof(*p->op));
 	if (!p->op)
 		return -ENOMEM;
@@ -908,13 +930,20 @@ int ex_reactor_parker_init(struct ex_reactor *r, struct ex_reactor_parker *p)
 	p->op->r = r;
 	p->op->is_parker = true;
 	p->op->unbounded = true;
-	return 0;
+	int ret = own_new(r, &p->own);
+	if (ret == -ENOMEM) {
+		ex_reactor_parker_destroy(p);
+		return ret;
+	}
+	return 0; /* any other error: no own ring, the runtime's ring serves this worker */
 }
 
 void ex_reactor_parker_destroy(struct ex_reactor_parker *p)
 {
 	if (!p->op)
 		return;
+	own_free(p->own);
+	p->own = NULL;
 	close(p->fd);
 	free(p->op);
 	p->op = NULL;
@@ -942,15 +971,18 @@ void ex_reactor_drive_end(struct ex_reactor *r)
 		                     * completion thread's again */
 }
 
-void ex_reactor_unpark(struct ex_reactor_parker *p)
+static int own_wake_fd(const struct ex_own_ring *o);
+
+void ex_reactor_unpark(struct ex_reactor_parker *p, bool own)
 {
-	eventfd_write(p->fd, 1);
+	eventfd_write(own ? own_wake_fd(p->own) : p->fd, 1);
 }
 
-void ex_reactor_parker_reset(struct ex_reactor_parker *p)
+void ex_reactor_parker_reset(struct ex_reactor_parker *p, bool own)
 {
 	eventfd_t v;
-	(void)eventfd_read(p->fd, &v); /* -EAGAIN if nothing was written */
+	/* -EAGAIN if nothing was written */
+	(void)eventfd_read(own ? own_wake_fd(p->own) : p->fd, &v);
 }
 
 /* Arm the parker's multishot poll from the worker itself, so that a wake-up runs as task_work
@@ -967,10 +999,14 @@ static void parker_arm(struct ex_reactor *r, struct ex_reactor_parker *p)
 	submit_now(r, p->op);
 }
 
+static bool own_watch(struct ex_own_ring *o);
+
 void ex_reactor_drive_wait(struct ex_reactor *r, struct ex_reactor_parker *p)
 {
 	if (tls_batch.n)
 		batch_flush();
+	if (p->own && p->own == tls_own && own_watch(p->own))
+		return; /* its own ring has completions: reap them instead of waiting */
 	parker_arm(r, p);
 	/* Returns at once if a CQE is there: only the driver reaps while it holds the place, so
 	 * whatever arrived since it last looked (its own wake-up above all) is still in the CQ. */
@@ -978,19 +1014,23 @@ void ex_reactor_drive_wait(struct ex_reactor *r, struct ex_reactor_parker *p)
 		(void)io_uring_enter(r->ring.ring_fd, 0, 1, IORING_ENTER_GETEVENTS, NULL);
 }
 
+static bool own_data_inflight(const struct ex_own_ring *o);
+
 bool ex_reactor_data_inflight(struct ex_reactor *r)
 {
-	return __atomic_load_n(&r->bounded, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&r->bounded, __ATOMIC_RELAXED) != 0 ||
+	       (tls_own && own_data_inflight(tls_own));
 }
 
 unsigned ex_reactor_reap(struct ex_reactor *r)
 {
+	unsigned own = tls_own ? own_reap(tls_own) : 0;
 	/* A worker waiting on the ring is woken by these CQEs anyway: leave them to it, or it
 	 * wakes for nothing (and could miss its own wake-up). */
 	if (!cq_nonempty(r) || LOAD(&r->driver) || !LOAD(&r->drive) ||
 	    pthread_mutex_trylock(&r->reap_lock) != 0)
-		return 0;
-	unsigned n = reap_locked(r);
+		return own;
+	unsigned n = own + reap_locked(r);
 	pthread_mutex_unlock(&r->reap_lock);
 	if (LOAD(&r->rearm_wake))
 		ex_reactor_kick(r); /* the completion thread re-arms its wake poll */
@@ -1008,10 +1048,10 @@ unsigned ex_reactor_reap(struct ex_reactor *r)
 
 /* Cap the ring's io-wq workers (IORING_REGISTER_IOWQ_MAX_WORKERS, Linux 5.15; set on the ring,
  * so that every thread's io-wq inherits it). Best effort: an older kernel keeps its default. */
-static void cap_iowq(struct ex_reactor *r)
+static void cap_iowq(struct io_uring *ring)
 {
 	unsigned max[2] = { IOWQ_MAX_BOUNDED, IOWQ_MAX_UNBOUNDED };
-	(void)io_uring_register_iowq_max_workers(&r->ring, max);
+	(void)io_uring_register_iowq_max_workers(ring, max);
 }
 
 /*
@@ -1061,7 +1101,7 @@ int ex_reactor_new(const struct ex_reactor_config *cfg, struct ex_reactor **out)
 		return -ENOSYS;
 	}
 	r->cq_limit = p.cq_entries;
-	cap_iowq(r);
+	cap_iowq(&r->ring);
 	if (cfg)
 		r->hooks = cfg->hooks;
 	pthread_mutex_init(&r->sub_lock, NULL);
@@ -1122,8 +1162,11 @@ void ex_reactor_free(struct ex_reactor *r)
 	pthread_mutex_destroy(&r->reap_lock);
 	close(r->wake_fd);
 	io_uring_queue_exit(&r->ring);
+	free(r->owns);
 	free(r);
 }
+
+static unsigned own_inflight(const struct ex_own_ring *o);
 
 void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st)
 {
@@ -1134,6 +1177,392 @@ void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st)
 	st->busy = LOAD(&r->st_busy);
 	st->max_inflight = LOAD(&r->st_max_inflight);
 	st->inflight = LOAD(&r->inflight);
+	for (unsigned i = 0; i < r->nowns; i++)
+		st->inflight += own_inflight(r->owns[i]);
 	st->cq_ready = cq_pending(r);
 	st->cq_limit = r->cq_limit;
+}
+
+/* ---- a worker's own ring (reactor.h, "A worker's own ring") ---- */
+
+#define EX_OWN_SQ 64u
+#define EX_OWN_CQ 512u
+
+struct ex_own_ring {
+	struct io_uring ring;
+	struct ex_reactor *r;
+	/* The SQ, and op->state of the ring's ops: taken by the owner's flush and by other
+	 * threads' cancels. The CQ and the queues below are the owner's alone. */
+	pthread_mutex_t lock;
+	struct ex_queue batch; /* queued since the owner's last flush */
+	unsigned nbatch;
+	struct ex_queue pend;    /* waiting for room under `limit` or for an SQ entry */
+	unsigned inflight;       /* atomic: in the SQ ring and not reaped (transfers and cancels) */
+	unsigned bounded;        /* atomic: the transfers among them (<= limit) */
+	unsigned limit;          /* half the CQ: the other half is for the cancels of those */
+	int retry;               /* atomic: the kernel took nothing at the last flush (-EAGAIN) */
+	uint16_t index;          /* op->ring of its ops */
+	int wake_fd;             /* eventfd of ex_reactor_unpark(p, true) */
+	struct ex_op wake;       /* multishot poll of wake_fd on this ring (flow 1 = armed) */
+	struct ex_op watch;      /* oneshot poll of this ring's fd on the runtime's ring (flow 1 =
+	                       * armed; complete() clears it): wakes the driver */
+	struct ex_op cancel_any; /* ex_reactor_own_detach's ASYNC_CANCEL_ANY */
+};
+
+static int own_wake_fd(const struct ex_own_ring *o)
+{
+	return o->wake_fd;
+}
+
+static unsigned own_inflight(const struct ex_own_ring *o)
+{
+	return __atomic_load_n(&o->inflight, __ATOMIC_RELAXED);
+}
+
+static bool own_data_inflight(const struct ex_own_ring *o)
+{
+	return __atomic_load_n(&o->bounded, __ATOMIC_RELAXED) != 0;
+}
+
+static int own_new(struct ex_reactor *r, struct ex_own_ring **out)
+{
+	*out = NULL;
+	if (r->nowns >= UINT16_MAX)
+		return -ERANGE;
+	struct ex_own_ring **owns = realloc(r->owns, (r->nowns + 1) * sizeof(*owns));
+	if (!owns)
+		return -ENOMEM;
+	r->owns = owns;
+	struct ex_own_ring *o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	/* COOP_TASKRUN for the reason the runtime's ring has it; without it, no own ring */
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+		.cq_entries = EX_OWN_CQ,
+	};
+	int ret = io_uring_queue_init_params(EX_OWN_SQ, &o->ring, &p);
+	if (ret < 0) {
+		free(o);
+		return ret;
+	}
+	o->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_EXT_ARG) ||
+	    o->wake_fd < 0) {
+		ret = o->wake_fd < 0 ? -errno : -ENOSYS;
+		io_uring_queue_exit(&o->ring);
+		free(o);
+		return ret;
+	}
+	cap_iowq(&o->ring);
+	pthread_mutex_init(&o->lock, NULL);
+	o->r = r;
+	o->limit = p.cq_entries / 2;
+	o->index = (uint16_t)(r->nowns + 1);
+	o->wake.r = o->watch.r = o->cancel_any.r = r;
+	o->wake.is_parker = o->watch.is_parker = true; /* internal: complete() ends a watch */
+	o->wake.unbounded = o->watch.unbounded = o->cancel_any.unbounded = true;
+	r->owns[r->nowns++] = o;
+	*out = o;
+	return 0;
+}
+
+static void own_free(struct ex_own_ring *o)
+{
+	if (!o)
+		return;
+	close(o->wake_fd);
+	io_uring_queue_exit(&o->ring);
+	pthread_mutex_destroy(&o->lock);
+	free(o);
+}
+
+/* ex_op_submit: queue a data transfer of a worker for its own ring (not yet shared: plain). */
+static bool own_take(struct ex_op *op)
+{
+	struct ex_own_ring *o = tls_own;
+	if (!o || op->unbounded || op->r != o->r)
+		return false;
+	op->ring = o->index;
+	q_push(&o->batch, op);
+	o->nbatch++;
+	return true;
+}
+
+static bool own_batched(const struct ex_own_ring *o, bool idle)
+{
+	return o->nbatch && (idle || o->nbatch >= EX_REACTOR_BATCH);
+}
+
+static bool own_busy(const struct ex_own_ring *o)
+{
+	return LOAD(&o->inflight) || o->pend.head || o->nbatch || LOAD(&o->retry);
+}
+
+static void own_submit(struct ex_own_ring *o)
+{
+	for (;;) {
+		int ret = io_uring_submit(&o->ring);
+		STAT(&o->r->st_enters, 1);
+		if (ret >= 0) {
+			STAT(&o->r->st_sqes, (uint64_t)ret);
+			return;
+		}
+		if (ret != -EINTR) {
+			STAT(&o->r->st_busy, 1); /* the SQEs stay in the ring for the next flush */
+			return;
+		}
+	}
+}
+
+/* Write @p op into an SQ entry (submitting first if the SQ is full); false if none is free. */
+static bool own_put_locked(struct ex_own_ring *o, struct ex_op *op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&o->ring);
+	if (!sqe) {
+		own_submit(o);
+		sqe = io_uring_get_sqe(&o->ring);
+		if (!sqe)
+			return false;
+	}
+	op_fill_sqe(op, sqe);
+	op->state = EX_OP_SUBMITTED;
+	return true;
+}
+
+/* Move waiting transfers into the SQ while the bound allows, then one io_uring_enter. */
+static void own_drain_locked(struct ex_own_ring *o)
+{
+	while (o->pend.head) {
+		struct ex_op *op = o->pend.head;
+		if (atomic_load_explicit(&op->flow, memory_order_acquire) & EX_OPF_ABANDONED) {
+			q_pop(&o->pend); /* released before it reached the kernel: it never will */
+			op_unref(op);
+			continue;
+		}
+		if (LOAD(&o->bounded) >= o->limit) {
+			STAT(&o->r->st_deferred, 1); /* a completion makes room (own_reap) */
+			break;
+		}
+		if (!own_put_locked(o, op))
+			break;
+		q_pop(&o->pend);
+		ADD(&o->inflight, 1);
+		ADD(&o->bounded, 1);
+	}
+	if (io_uring_sq_ready(&o->ring))
+		own_submit(o);
+	bool stuck = io_uring_sq_ready(&o->ring) || (o->pend.head && !LOAD(&o->bounded));
+	STORE(&o->retry, stuck ? 1 : 0);
+}
+
+/* Owner: submit what it queued, then reap what completed inline (page-cached reads do). */
+static void own_flush(struct ex_own_ring *o)
+{
+	if (o->nbatch) {
+		if (o->pend.tail)
+			o->pend.tail->next = o->batch.head;
+		else
+			o->pend.head = o->batch.head;
+		o->pend.tail = o->batch.tail;
+		o->batch.head = o->batch.tail = NULL;
+		o->nbatch = 0;
+	}
+	pthread_mutex_lock(&o->lock);
+	own_drain_locked(o);
+	pthread_mutex_unlock(&o->lock);
+	(void)own_reap(o);
+}
+
+/* Owner: reap the own ring's CQ (one wake batch; the woken tasks go to the owner's queue), then
+ * submit what waited for room. Two loads when it is empty. */
+static unsigned own_reap(struct ex_own_ring *o)
+{
+	unsigned ready = io_uring_cq_ready(&o->ring);
+	if (!ready)
+		return 0;
+	/* acquire what other threads' cancels published with their increment (see reap_locked) */
+	(void)LOAD(&o->inflight);
+	struct ex_reactor *r = o->r;
+	unsigned head, n = 0, ended = 0, ended_bounded = 0;
+	STAT(&r->st_completions, ready);
+	wake_batch_begin(r);
+	struct io_uring_cqe *cqe;
+	io_uring_for_each_cqe(&o->ring, head, cqe)
+	{
+		if (n == ready)
+			break;
+		n++;
+		struct ex_op *op = io_uring_cqe_get_data(cqe);
+		if (op == &o->wake || op == &o->cancel_any) {
+			/* the eventfd is reset by its owner (see complete()); a poll that ended is
+			 * armed again at the next wait */
+			if (op == &o->wake && !(cqe->flags & IORING_CQE_F_MORE))
+				atomic_store_explicit(&o->wake.flow, 0, memory_order_release);
+			continue;
+		}
+		ended++;
+		if (!op->unbounded)
+			ended_bounded++; /* read before complete() may free op */
+		complete(r, op, cqe->res, cqe->flags);
+	}
+	wake_batch_end(r);
+	io_uring_cq_advance(&o->ring, n);
+	SUB(&o->inflight, ended);
+	SUB(&o->bounded, ended_bounded);
+	if (o->pend.head) {
+		pthread_mutex_lock(&o->lock);
+		own_drain_locked(o);
+		pthread_mutex_unlock(&o->lock);
+	}
+	return n;
+}
+
+/*
+ * Another thread (or the owner) releases @p op, in flight on @p o: cancel it there. Under the
+ * lock, so that it sees whether the owner's flush put the op in the SQ. The kernel completes an
+ * ASYNC_CANCEL inline, so the submitting thread need not outlive it (reactor.h's note).
+ */
+static void own_cancel(struct ex_own_ring *o, struct ex_op *op)
+{
+	struct ex_op *c = ex_op_new(o->r);
+	if (!c)
+		return; /* the op completes on its own; its CQE is reaped either way */
+	atomic_fetch_add_explicit(&op->refs, 1, memory_order_relaxed);
+	c->is_cancel = true;
+	c->target = op;
+	c->unbounded = true;
+	c->ring = o->index;
+	struct io_uring_sqe sqe;
+	io_uring_prep_cancel64(&sqe, (uint64_t)(uintptr_t)op, 0);
+	ex_op_set_sqe(c, &sqe);
+	pthread_mutex_lock(&o->lock);
+	bool sent = op->state == EX_OP_SUBMITTED && own_put_locked(o, c);
+	if (sent) {
+		ADD(&o->inflight, 1); /* release: the owner's reap reads c (see own_reap) */
+		own_submit(o);
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (!sent)
+		op_unref(
+			c); /* not in the kernel yet (the owner's flush drops it), or no SQ entry */
+}
+
+/* Owner: arm the multishot poll of its wake eventfd on the own ring. */
+static void own_arm_wake(struct ex_own_ring *o)
+{
+	if (atomic_load_explicit(&o->wake.flow, memory_order_acquire))
+		return;
+	struct io_uring_sqe sqe;
+	io_uring_prep_poll_multishot(&sqe, o->wake_fd, POLLIN);
+	ex_op_set_sqe(&o->wake, &sqe);
+	pthread_mutex_lock(&o->lock);
+	bool armed = own_put_locked(o, &o->wake);
+	if (armed)
+		own_submit(o);
+	else
+		STORE(&o->retry, 1); /* wait with a timeout instead */
+	pthread_mutex_unlock(&o->lock);
+	if (armed)
+		atomic_store_explicit(&o->wake.flow, 1, memory_order_release);
+}
+
+static bool own_cq_nonempty(struct ex_own_ring *o)
+{
+	return io_uring_cq_ready(&o->ring) != 0;
+}
+
+/* Owner: wait in io_uring_enter on the own ring for a CQE, at most @p ns (UINT64_MAX: none). */
+static void own_enter_wait(struct ex_own_ring *o, uint64_t ns)
+{
+	struct __kernel_timespec ts;
+	struct io_uring_getevents_arg arg = { .sigmask_sz = _NSIG / 8 };
+	if (ns != UINT64_MAX) {
+		ts_from_ns(&ts, ns);
+		arg.ts = (uint64_t)(uintptr_t)&ts;
+	}
+	(void)io_uring_enter2(o->ring.ring_fd, 0, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+			      (sigset_t *)&arg, sizeof(arg));
+}
+
+/*
+ * The driver, before it waits on the runtime's ring: its own transfers must wake it too. Submit
+ * what it batched; if completions are there, reap them and do not wait (true); else, if some are
+ * in flight, arm a poll of the own ring's fd on the runtime's ring (readable once a CQE is
+ * posted; armed after the last look, so a CQE posted in between completes it at once).
+ */
+static bool own_watch(struct ex_own_ring *o)
+{
+	if (o->nbatch)
+		own_flush(o);
+	if (own_reap(o))
+		return true;
+	if (LOAD(&o->retry))
+		return true; /* the kernel took nothing: try again rather than sleep */
+	if (!LOAD(&o->inflight) || atomic_load_explicit(&o->watch.flow, memory_order_acquire))
+		return false;
+	atomic_store_explicit(&o->watch.flow, 1, memory_order_release);
+	struct io_uring_sqe sqe;
+	io_uring_prep_poll_add(&sqe, o->ring.ring_fd, POLLIN);
+	ex_op_set_sqe(&o->watch, &sqe);
+	ADD(&o->r->internal_polls, 1);
+	submit_now(o->r, &o->watch);
+	return false;
+}
+
+void ex_reactor_own_attach(struct ex_reactor_parker *p)
+{
+	tls_own = p->own;
+}
+
+bool ex_reactor_own_busy(struct ex_reactor_parker *p)
+{
+	return p->own && p->own == tls_own && own_busy(p->own);
+}
+
+void ex_reactor_own_wait(struct ex_reactor_parker *p)
+{
+	struct ex_own_ring *o = p->own;
+	if (o->nbatch)
+		own_flush(o);
+	if (own_reap(o))
+		return;
+	own_arm_wake(o);
+	if (own_cq_nonempty(o))
+		return;
+	/* -EAGAIN at the last flush: nothing in flight may wake us, so look again in 1 ms */
+	own_enter_wait(o, LOAD(&o->retry) ? 1000000u : UINT64_MAX);
+}
+
+void ex_reactor_own_detach(struct ex_reactor_parker *p)
+{
+	struct ex_own_ring *o = p->own;
+	if (!o || tls_own != o)
+		return;
+	own_flush(o);
+	struct ex_reactor *r = o->r;
+	if (o->pend.head) { /* never to be submitted now */
+		wake_batch_begin(r);
+		while (o->pend.head)
+			complete(r, q_pop(&o->pend), -ECANCELED, 0);
+		wake_batch_end(r);
+	}
+	uint64_t last = 0;
+	while (LOAD(&o->inflight)) {
+		if (own_reap(o))
+			continue;
+		uint64_t now = ex_now_ns();
+		if (now - last >= 10000000u) { /* again for ops another thread's cancel raced */
+			last = now;
+			struct io_uring_sqe sqe;
+			io_uring_prep_cancel64(&sqe, 0, IORING_ASYNC_CANCEL_ANY);
+			ex_op_set_sqe(&o->cancel_any, &sqe);
+			pthread_mutex_lock(&o->lock);
+			if (own_put_locked(o, &o->cancel_any))
+				own_submit(o);
+			pthread_mutex_unlock(&o->lock);
+		}
+		own_enter_wait(o, 10000000u);
+	}
+	tls_own = NULL;
 }

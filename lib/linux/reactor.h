@@ -99,17 +99,51 @@ void ex_reactor_after_poll(struct ex_reactor *r, bool idle);
  * stuck in a long poll. Without a runtime (the io tests' driver) it reaps everything, as before.
  */
 
+/*
+ * A worker's own ring. With one ring per runtime the workers' data transfers queue for each
+ * other in the kernel: io_uring submits under the ring's lock, and a page-cached read is copied
+ * inline in the io_uring_enter that submits it, so two workers' reads were copied by one CPU at
+ * a time (2 workers read no faster than 1; fio with two jobs, a ring each, reads twice as fast
+ * as with one). So each worker also has a small ring of its own for the data transfers it
+ * submits (bounded ops: reads, writes, syncs, sends; polls, receives and cancels of the
+ * reactor's stay on the runtime's ring). Only the owner submits there and reaps there (other
+ * threads may add a cancel, under the ring's lock), so nothing is handed between threads on
+ * the hot path: a page-cached read is submitted, copied and reaped by the worker that polled
+ * it. An idle owner with transfers in flight waits for them: as the runtime ring's driver,
+ * with a poll on its own ring's fd armed there (the ring fd is readable while its CQ is not
+ * empty); otherwise in io_uring_enter on its own ring, woken by its completions or by an
+ * eventfd of its own (ex_reactor_unpark(p, true)). Before the worker exits it cancels what is
+ * still in flight there and reaps every completion (ex_reactor_own_detach). A runtime whose
+ * kernel lacks IORING_SETUP_COOP_TASKRUN, or that could not make the ring, runs without it.
+ */
+struct ex_own_ring;
+
 /** A worker's place to wait on the ring: an eventfd with a multishot poll the worker arms itself
- * (its wake-up then runs as task_work on the very thread that waits). */
+ * (its wake-up then runs as task_work on the very thread that waits); and its own ring. */
 struct ex_reactor_parker {
-	struct ex_op *op; /* the poll's record (internal, no waker; flow 1 = armed) */
-	int fd;           /* eventfd written by ex_reactor_unpark */
+	struct ex_op *op;        /* the poll's record (internal, no waker; flow 1 = armed) */
+	int fd;                  /* eventfd written by ex_reactor_unpark */
+	struct ex_own_ring *own; /* the worker's own ring, or NULL (see above) */
 };
 
-/** Make @p p (eventfd; the poll is armed at its first wait). 0 or -errno. */
+/** Make @p p (eventfd; the poll is armed at its first wait) and, if the kernel allows, its own
+ * ring. Before the workers start (not thread-safe against ops in flight). 0 or -errno. */
 int ex_reactor_parker_init(struct ex_reactor *r, struct ex_reactor_parker *p);
-/** Close @p p's eventfd; call after ex_reactor_free (its poll's record is freed there). */
+/** Close @p p's eventfd and own ring; call after ex_reactor_free (its poll's record is freed
+ * there) and after its worker's ex_reactor_own_detach. */
 void ex_reactor_parker_destroy(struct ex_reactor_parker *p);
+/** The calling worker's data transfers go to @p p's own ring from now on (if it has one). */
+void ex_reactor_own_attach(struct ex_reactor_parker *p);
+/** Before the worker exits: submit what it batched, cancel what is in flight on its own ring
+ * (IORING_OP_ASYNC_CANCEL, "any"; what never reached the kernel completes with -ECANCELED) and
+ * reap every completion; its transfers go to the runtime's ring afterwards. */
+void ex_reactor_own_detach(struct ex_reactor_parker *p);
+/** Transfers of the calling worker in flight or waiting on its own ring: it must then park where
+ * their completions wake it (as the driver, or ex_reactor_own_wait), not on a futex. */
+bool ex_reactor_own_busy(struct ex_reactor_parker *p);
+/** Wait in io_uring_enter on the own ring until a completion or ex_reactor_unpark(p, true); it
+ * reaps after (ex_reactor_reap). Owner only. */
+void ex_reactor_own_wait(struct ex_reactor_parker *p);
 
 /** Workers drive the ring from now on (@p on) or no longer (before they exit). Any thread. */
 void ex_reactor_set_drive(struct ex_reactor *r, bool on);
@@ -126,18 +160,21 @@ bool ex_reactor_drive_begin(struct ex_reactor *r);
 void ex_reactor_drive_wait(struct ex_reactor *r, struct ex_reactor_parker *p);
 /** Give the waiting place back (the driver woke up). */
 void ex_reactor_drive_end(struct ex_reactor *r);
-/** Wake the worker that waits with @p p (an eventfd write: one syscall). Any thread. */
-void ex_reactor_unpark(struct ex_reactor_parker *p);
-/** The owner of @p p, awake after a wait in which it was unparked: read the eventfd back to 0
- * (only the owner does, once it is awake, so no write meant to wake it is ever consumed
- * before its wait ended). */
-void ex_reactor_parker_reset(struct ex_reactor_parker *p);
-/** Between polls: reap what is in the CQ if no worker waits on the ring and another thread is
- * not at it; returns the count. Two loads when the CQ is empty. Worker threads only; 0 while
- * workers do not drive (the CQ is then the completion thread's alone). */
+/** Wake the worker that waits with @p p (an eventfd write: one syscall): as the driver, or on
+ * its own ring if @p own. Any thread. */
+void ex_reactor_unpark(struct ex_reactor_parker *p, bool own);
+/** The owner of @p p, awake after a wait (on its own ring if @p own) in which it was unparked:
+ * read the eventfd back to 0 (only the owner does, once it is awake, so no write meant to wake
+ * it is ever consumed before its wait ended). */
+void ex_reactor_parker_reset(struct ex_reactor_parker *p, bool own);
+/** Between polls: reap the calling worker's own ring, and what is in the runtime ring's CQ if no
+ * worker waits on the ring and another thread is not at it; returns the count. Four loads when
+ * both CQs are empty. Worker threads only; the runtime ring not while workers do not drive (its
+ * CQ is then the completion thread's alone). */
 unsigned ex_reactor_reap(struct ex_reactor *r);
-/** Whether a data transfer (a bounded op: a read, a write, a sync, a send...) is in flight,
- * submitted by any thread. One relaxed load; a hint, stale by the time it returns. */
+/** Whether a data transfer (a bounded op: a read, a write, a sync, a send...) is in flight on
+ * the runtime's ring (submitted by any thread) or on the calling worker's own ring. Relaxed
+ * loads; a hint, stale by the time it returns. */
 bool ex_reactor_data_inflight(struct ex_reactor *r);
 
 /** The completion thread's longest wait while workers drive and ops are in flight (ns). */
@@ -223,6 +260,8 @@ struct ex_op {
 	bool res_is_fd;        /* a result >= 0 is a new fd: closed if the owner abandoned the op */
 	bool unbounded;        /* a poll or a cancel: not counted against the CQ bound (a poll may
 	                           * wait for hours; a cancel must not wait behind anything) */
+	uint16_t ring;         /* 0: the runtime's ring; i: the own ring of the i-th parker
+	                        * (set at submission, before the op is shared; never changes) */
 };
 
 /** A new op for reactor @p r with one (owner) reference; NULL on -ENOMEM. */

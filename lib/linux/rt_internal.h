@@ -87,6 +87,10 @@ struct ex_local_queue {
 /* Spawns a worker batches before it links them into the registry and queues them (task.c). */
 #define EX_PEND_MAX 32u
 
+/* ex_worker.on_ring: where a parked worker waits (0: on its futex). */
+#define EX_ON_RING 1u     /* the runtime's ring, as its driver */
+#define EX_ON_OWN_RING 2u /* its own ring, for its own transfers */
+
 struct ex_worker {
 	struct ex_runtime *rt;
 	unsigned index;
@@ -95,8 +99,9 @@ struct ex_worker {
 	bool searching;        /* counted in rt->idle */
 	bool in_parked;        /* on rt->parked (under park_lock) */
 	_Atomic uint32_t wake; /* futex word: 1 = claimed by a waker (parked workers wait on it) */
-	_Atomic uint32_t on_ring; /* 1 = parked in io_uring_enter as the ring's driver: a waker
-	                           * writes the parker's eventfd instead of the futex */
+	_Atomic uint32_t on_ring; /* EX_ON_*: parked in io_uring_enter as the ring's driver or on
+	                           * its own ring: a waker writes that ring's eventfd instead of
+	                           * the futex */
 	struct ex_reactor_parker parker;
 	struct ex_task *lifo; /* woken by this worker's last poll: runs next (owner thread only) */
 	unsigned lifo_turns;  /* LIFO polls in a row */

@@ -76,15 +76,17 @@ static struct ex_worker *claim_parked_locked(struct ex_runtime *rt)
 }
 
 /*
- * Wake a claimed worker where it sleeps: its futex, or, if it parked as the ring's driver, its
- * parker's eventfd (park_on_ring). The claim stored wake = 1, then this reads on_ring; the parker
- * stores on_ring = 1, then reads wake (all sequentially consistent): so either this sees it on
- * the ring, or it sees the claim and does not wait there.
+ * Wake a claimed worker where it sleeps: its futex, or, if it parked in io_uring_enter (as the
+ * ring's driver, or on its own ring), the parker's eventfd for that ring (park_on_ring). The
+ * claim stored wake = 1, then this reads on_ring; the parker stores on_ring, then reads wake (all
+ * sequentially consistent): so either this sees it on a ring, or it sees the claim and does not
+ * wait there.
  */
 static void wake_parked(struct ex_worker *v)
 {
-	if (atomic_load_explicit(&v->on_ring, memory_order_seq_cst))
-		ex_reactor_unpark(&v->parker);
+	uint32_t where = atomic_load_explicit(&v->on_ring, memory_order_seq_cst);
+	if (where)
+		ex_reactor_unpark(&v->parker, where == EX_ON_OWN_RING);
 	else
 		ex__futex_wake(&v->wake, 1);
 }
@@ -503,26 +505,33 @@ static bool unpark_self_locked(struct ex_worker *w)
 }
 
 /*
- * Parked as the ring's driver (reactor.h, "Workers that wait on the ring"): wait in
- * io_uring_enter until a CQE arrives (a completion, or the parker's eventfd written by a waker),
- * leave the parked list, then reap: the woken tasks land in this worker's own queue, so the
- * completion costs one thread wake-up instead of two or three.
+ * Parked in io_uring_enter (reactor.h): as the ring's driver (EX_ON_RING, "Workers that wait on
+ * the ring"), or on the worker's own ring while its own transfers are in flight (EX_ON_OWN_RING,
+ * "A worker's own ring"). Wait until a CQE arrives (a completion, or the parker's eventfd written
+ * by a waker), leave the parked list, then reap: the woken tasks land in this worker's own
+ * queue, so the completion costs one thread wake-up instead of two or three.
  */
-static void park_on_ring(struct ex_worker *w)
+static void park_on_ring(struct ex_worker *w, uint32_t where)
 {
 	struct ex_runtime *rt = w->rt;
-	atomic_store_explicit(&w->on_ring, 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&w->wake, memory_order_seq_cst) == 0)
-		ex_reactor_drive_wait(rt->reactor, &w->parker);
+	bool own = where == EX_ON_OWN_RING;
+	atomic_store_explicit(&w->on_ring, where, memory_order_seq_cst);
+	if (atomic_load_explicit(&w->wake, memory_order_seq_cst) == 0) {
+		if (own)
+			ex_reactor_own_wait(&w->parker);
+		else
+			ex_reactor_drive_wait(rt->reactor, &w->parker);
+	}
 	atomic_store_explicit(&w->on_ring, 0, memory_order_relaxed);
 	pthread_mutex_lock(&rt->park_lock);
 	bool mine = unpark_self_locked(w);
 	pthread_mutex_unlock(&rt->park_lock);
 	if (!mine) {
 		w->searching = true; /* claimed by a waker, which counted us as a searcher */
-		ex_reactor_parker_reset(&w->parker); /* it may have written our eventfd */
+		ex_reactor_parker_reset(&w->parker, own); /* it may have written our eventfd */
 	}
-	ex_reactor_drive_end(rt->reactor);
+	if (!own)
+		ex_reactor_drive_end(rt->reactor);
 	(void)ex_reactor_reap(rt->reactor);
 }
 
@@ -560,7 +569,11 @@ static void park(struct ex_worker *w)
 		return;
 	}
 	if (ex_reactor_drive_begin(rt->reactor)) {
-		park_on_ring(w);
+		park_on_ring(w, EX_ON_RING);
+		return;
+	}
+	if (ex_reactor_own_busy(&w->parker)) {
+		park_on_ring(w, EX_ON_OWN_RING); /* its transfers' completions must wake it */
 		return;
 	}
 	while (atomic_load_explicit(&w->wake, memory_order_acquire) == 0)
@@ -576,15 +589,20 @@ static void *worker_main(void *arg)
 	ex__tl_runtime = rt;
 	ex__tl_worker = w;
 	ex_reactor_set_current(rt->reactor);
+	ex_reactor_own_attach(&w->parker);
 	while (!atomic_load(&rt->stopping)) {
 		/* A poll's spawns are queued right after it (below; task.c, "The spawn batch"); this
 		 * catches a spawn made on this thread outside a poll before the worker spins or parks. */
 		ex__spawn_batch_flush_any(w);
 		struct ex_task *t = find_task(w);
 		if (!t) {
-			/* Submit what this worker batched first: the completions are the work to wait for. */
+			/* Submit what this worker batched first: the completions are the work to wait for.
+			 * Those that completed inline (page-cached reads on its own ring) are reaped by the
+			 * flush into this worker's queue. */
 			ex_reactor_after_poll(rt->reactor, true);
-			t = spin(w);
+			t = ex__local_pop(&w->q);
+			if (!t)
+				t = spin(w);
 			if (!t) {
 				park(w);
 				continue;
@@ -598,6 +616,7 @@ static void *worker_main(void *arg)
 	}
 	ex__spawn_batch_flush_any(w); /* queued for ex_runtime_free to drain */
 	ex_reactor_after_poll(rt->reactor, true);
+	ex_reactor_own_detach(&w->parker); /* its transfers end before the thread does */
 	ex_reactor_set_current(NULL);
 	ex__tl_worker = NULL;
 	ex__tl_runtime = NULL;

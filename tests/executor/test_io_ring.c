@@ -6,7 +6,8 @@
  * overflow queue until completions make room; operations released while queued or in flight
  * under that pressure, also on a thread that is not the reactor's, leave nothing behind. And the
  * parker that wakes a worker waiting on the ring keeps its write until its owner resets it; and
- * only transfers count as data in flight (not polls, receives nor signalfd reads).
+ * only transfers count as data in flight (not polls, receives nor signalfd reads); and a worker's
+ * own ring takes its transfers, its cancels from other threads and its detach.
  */
 #include <check.h>
 #include <errno.h>
@@ -484,7 +485,7 @@ START_TEST(parker_write_outlives_reapers)
 	ex_reactor_set_drive(d.r, true);
 	ck_assert(ex_reactor_drive_begin(d.r));
 	ck_assert(!ex_reactor_drive_begin(d.r)); /* one driver at a time */
-	ex_reactor_unpark(&p);
+	ex_reactor_unpark(&p, false);
 	/* arms the poll, which finds the write and posts its CQE in the arming io_uring_enter */
 	ex_reactor_drive_wait(d.r, &p);
 	ex_reactor_drive_end(d.r);
@@ -498,10 +499,90 @@ START_TEST(parker_write_outlives_reapers)
 	}
 	ck_assert_uint_eq(st.cq_ready, 0);
 	ck_assert_int_eq(eventfd_count(p.fd), 1); /* reaped, not consumed */
-	ex_reactor_parker_reset(&p);
+	ex_reactor_parker_reset(&p, false);
 	ck_assert_int_eq(eventfd_count(p.fd), 0);
 	ex_reactor_set_drive(d.r, false);
 	drv_fini(&d); /* cancels the parker's poll */
+	ex_reactor_parker_destroy(&p);
+}
+END_TEST
+
+/* A plain transfer cannot be released by its user (it is not cancel-safe); the reactor's own
+ * ex_op_release still cancels it, from any thread: run it on another one. */
+static void *release_op(void *op)
+{
+	ex_op_release(op);
+	return NULL;
+}
+
+/* Reap the calling thread's own ring until slot @p s is woken (a hang fails by the timeout). */
+static void own_reap_until_woken(struct drv *d, struct drv_slot *s)
+{
+	while (!__atomic_load_n(&s->woken, __ATOMIC_ACQUIRE))
+		if (!ex_reactor_reap(d->r))
+			sched_yield();
+}
+
+/*
+ * A worker's own ring (reactor.h): a thread attached to a parker submits its transfers there,
+ * reaps them itself (the completion thread never sees them) and parks where they wake it. A
+ * transfer released on another thread is cancelled there (under the ring's lock) and consumes
+ * nothing; what is in flight at detach is cancelled and reaped before the thread may exit.
+ */
+START_TEST(own_ring_transfers)
+{
+	struct drv d;
+	drv_init(&d, 0, 0);
+	struct ex_reactor_parker p;
+	ck_assert_int_eq(ex_reactor_parker_init(d.r, &p), 0);
+	ck_assert_ptr_nonnull(p.own); /* COOP_TASKRUN: Linux 5.19 */
+	ex_reactor_own_attach(&p);
+	int fd = make_file();
+	int pp[2];
+	ck_assert_int_eq(pipe2(pp, O_CLOEXEC | O_NONBLOCK), 0);
+
+	/* file reads: reaped by this thread alone (the completion thread reaps the runtime's ring) */
+	for (int i = 0; i < 64; i++) {
+		drv_slot_init(&d, &slot[i], ex_read(&io[i], fd, bufs[i], REC, (int64_t)i * REC));
+		if (drv_poll_once(&d, &slot[i]) == EX_PENDING) {
+			own_reap_until_woken(&d, &slot[i]);
+			ck_assert_int_eq(drv_poll_once(&d, &slot[i]), EX_READY);
+		}
+	}
+	check_reads(64);
+	ck_assert(!ex_reactor_own_busy(&p));
+
+	/* a read of an empty pipe, released (ex_op_release) on another thread: cancelled, consumes
+	 * nothing */
+	drv_slot_init(&d, &slot[0], ex_read(&io[0], pp[0], bufs[0], 1, -1));
+	ck_assert_int_eq(drv_poll_once(&d, &slot[0]), EX_PENDING);
+	ck_assert(ex_reactor_own_busy(&p));
+	ck_assert(ex_reactor_data_inflight(d.r));
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, release_op, io[0].op), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	while (ex_reactor_own_busy(&p)) /* the read's and the cancel's CQEs */
+		if (!ex_reactor_reap(d.r))
+			sched_yield();
+	ck_assert_int_eq(write(pp[1], "x", 1), 1);
+	char c = 0;
+	ck_assert_int_eq(read(pp[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'x');
+
+	/* in flight at detach: completes with -ECANCELED, nothing left behind */
+	drv_slot_init(&d, &slot[1], ex_read(&io[1], pp[0], bufs[1], 1, -1));
+	ck_assert_int_eq(drv_poll_once(&d, &slot[1]), EX_PENDING);
+	ex_reactor_own_detach(&p);
+	ck_assert(__atomic_load_n(&slot[1].woken, __ATOMIC_ACQUIRE));
+	ck_assert_int_eq(drv_poll_once(&d, &slot[1]), EX_READY);
+	ck_assert_int_eq(io[1].cs.base.output, -ECANCELED);
+	ck_assert(!ex_reactor_own_busy(&p));
+	for (int i = 0; i < 64; i++)
+		ck_assert_int_eq(__atomic_load_n(&slot[i].clones, __ATOMIC_RELAXED), 0);
+	close(fd);
+	close(pp[0]);
+	close(pp[1]);
+	drv_fini(&d);
 	ex_reactor_parker_destroy(&p);
 }
 END_TEST
@@ -523,6 +604,7 @@ int main(void)
 	tcase_add_test(tc, refused_submits_are_retried);
 	tcase_add_test(tc, free_with_inflight);
 	tcase_add_test(tc, parker_write_outlives_reapers);
+	tcase_add_test(tc, own_ring_transfers);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
