@@ -1443,9 +1443,9 @@ static void own_cancel(struct ex_own_ring *o, struct ex_op *op)
 		own_submit(o);
 	}
 	pthread_mutex_unlock(&o->lock);
+	/* not in the kernel yet (the owner's flush drops it), or no SQ entry */
 	if (!sent)
-		op_unref(
-			c); /* not in the kernel yet (the owner's flush drops it), or no SQ entry */
+		op_unref(c);
 }
 
 /* Owner: arm the multishot poll of its wake eventfd on the own ring. */
