@@ -5,9 +5,13 @@
  * send a 64-byte reply, until the peer closes. The same server as
  * bench/tokio/src/bin/net_server.rs, driven by the same load generator (bench/net_load.c).
  *
- * Readiness-based like tokio's: ex_recv_ready() tries recv(2) first and polls only when nothing
- * is there; the reply is a non-blocking send(2) (64 bytes into an empty socket buffer) with the
- * io_uring send as the fallback when the buffer is full.
+ * Completion-based, as io_uring is meant to be used: the request is an io_uring receive
+ * (ex_recv(), on the worker's own ring), which the kernel runs once bytes arrive, so a request
+ * costs no speculative recv(2) that finds nothing and no poll to arm again; the reply is a
+ * non-blocking send(2) (64 bytes into an empty socket buffer) with the io_uring send as the
+ * fallback when the buffer is full. ex_recv() is not cancel-safe, and need not be: the
+ * connection's task awaits it and nothing races it (rule 1). A server that must abandon a receive
+ * (a timeout, a select) uses ex_recv_ready(), readiness-based like tokio's.
  *
  * Usage: net_server [--workers N] [--secs S]. Prints "port P" once listening on an ephemeral
  * port, then runs until SIGTERM/SIGINT or S seconds (default 600), and exits without a graceful
@@ -60,8 +64,7 @@ static ex_poll_t conn_poll(struct ex_future *f, struct ex_context *cx)
 	for (;;) {
 		for (c->got = 0; c->got < MSG; c->got += (unsigned)EX_AWAITED(&c->a)) {
 			EX_AWAIT(&c->a, cx,
-				 &ex_recv_ready(&c->io, c->fd, c->buf + c->got, MSG - c->got, 0)
-					  ->base);
+				 ex_recv(&c->io, c->fd, c->buf + c->got, MSG - c->got, 0));
 			if (EX_AWAITED(&c->a) <= 0)
 				goto out; /* peer closed, or an error */
 		}
