@@ -1502,23 +1502,33 @@ static void own_cancel(struct ex_own_ring *o, struct ex_op *op)
 		op_unref(c);
 }
 
+/* Owner: arm an internal poll @p op (flow 0 = not armed) of @p fd on the own ring; false if no
+ * SQ entry was free (it stays unarmed). */
+static bool own_arm_poll(struct ex_own_ring *o, struct ex_op *op, int fd, bool multishot)
+{
+	if (atomic_load_explicit(&op->flow, memory_order_acquire))
+		return true;
+	struct io_uring_sqe sqe;
+	if (multishot)
+		io_uring_prep_poll_multishot(&sqe, fd, POLLIN);
+	else
+		io_uring_prep_poll_add(&sqe, fd, POLLIN);
+	ex_op_set_sqe(op, &sqe);
+	pthread_mutex_lock(&o->lock);
+	bool armed = own_put_locked(o, op);
+	if (armed)
+		own_submit(o);
+	pthread_mutex_unlock(&o->lock);
+	if (armed)
+		atomic_store_explicit(&op->flow, 1, memory_order_release);
+	return armed;
+}
+
 /* Owner: arm the multishot poll of its wake eventfd on the own ring. */
 static void own_arm_wake(struct ex_own_ring *o)
 {
-	if (atomic_load_explicit(&o->wake.flow, memory_order_acquire))
-		return;
-	struct io_uring_sqe sqe;
-	io_uring_prep_poll_multishot(&sqe, o->wake_fd, POLLIN);
-	ex_op_set_sqe(&o->wake, &sqe);
-	pthread_mutex_lock(&o->lock);
-	bool armed = own_put_locked(o, &o->wake);
-	if (armed)
-		own_submit(o);
-	else
+	if (!own_arm_poll(o, &o->wake, o->wake_fd, true))
 		STORE(&o->retry, 1); /* wait with a timeout instead */
-	pthread_mutex_unlock(&o->lock);
-	if (armed)
-		atomic_store_explicit(&o->wake.flow, 1, memory_order_release);
 }
 
 static bool own_cq_nonempty(struct ex_own_ring *o)
@@ -1555,19 +1565,8 @@ static void own_drive_wait(struct ex_reactor *r, struct ex_own_ring *o)
 		own_flush(o);
 	if (own_reap(o) || LOAD(&o->retry))
 		return; /* completions to run, or the kernel took nothing: look again first */
-	if (!atomic_load_explicit(&o->watch.flow, memory_order_acquire)) {
-		struct io_uring_sqe sqe;
-		io_uring_prep_poll_add(&sqe, r->ring.ring_fd, POLLIN);
-		ex_op_set_sqe(&o->watch, &sqe);
-		pthread_mutex_lock(&o->lock);
-		bool armed = own_put_locked(o, &o->watch);
-		if (armed)
-			own_submit(o);
-		pthread_mutex_unlock(&o->lock);
-		if (!armed)
-			return; /* no SQ entry: not waiting blind */
-		atomic_store_explicit(&o->watch.flow, 1, memory_order_release);
-	}
+	if (!own_arm_poll(o, &o->watch, r->ring.ring_fd, false))
+		return; /* no SQ entry: not waiting blind */
 	if (!cq_nonempty(r) && !own_cq_nonempty(o))
 		own_enter_wait(o, UINT64_MAX);
 }
