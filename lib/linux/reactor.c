@@ -999,18 +999,15 @@ static void parker_arm(struct ex_reactor *r, struct ex_reactor_parker *p)
 	submit_now(r, p->op);
 }
 
-static bool own_busy(const struct ex_own_ring *o);
-static void own_drive_wait(struct ex_reactor *r, struct ex_own_ring *o);
+static bool own_watch(struct ex_own_ring *o);
 
 void ex_reactor_drive_wait(struct ex_reactor *r, struct ex_reactor_parker *p)
 {
 	if (tls_batch.n)
 		batch_flush();
+	if (p->own && p->own == tls_own && own_watch(p->own))
+		return; /* its own ring has completions: reap them instead of waiting */
 	parker_arm(r, p);
-	if (p->own && p->own == tls_own && own_busy(p->own)) {
-		own_drive_wait(r, p->own);
-		return;
-	}
 	/* Returns at once if a CQE is there: only the driver reaps while it holds the place, so
 	 * whatever arrived since it last looked (its own wake-up above all) is still in the CQ. */
 	if (!cq_nonempty(r))
@@ -1018,40 +1015,11 @@ void ex_reactor_drive_wait(struct ex_reactor *r, struct ex_reactor_parker *p)
 }
 
 static bool own_data_inflight(const struct ex_own_ring *o);
-static struct io_uring *own_uring(struct ex_own_ring *o);
 
 bool ex_reactor_data_inflight(struct ex_reactor *r)
 {
 	return __atomic_load_n(&r->bounded, __ATOMIC_RELAXED) != 0 ||
 	       (tls_own && own_data_inflight(tls_own));
-}
-
-/* Task_work to run, or CQEs the kernel kept aside (NODROP): either needs an entry. */
-static bool taskrun_flagged(struct io_uring *ring)
-{
-	return IO_URING_READ_ONCE(*ring->sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW);
-}
-
-/*
- * Why: with COOP_TASKRUN a socket's completion waits, as task_work, for the submitting thread's
- * next system call. A worker that searches in user space would see it only at its next
- * sched_yield (every 16 turns, about 10 us here) or when it parks: half a round trip at one
- * connection. The flag tells it at once; the entry is one system call, as cheap as the yield.
- * Another thread's task_work sets the flag too and our entry cannot run it: then this returns 0
- * and the search goes on (the spin is bounded in time).
- */
-unsigned ex_reactor_reap_taskrun(struct ex_reactor *r)
-{
-	struct io_uring *ring = NULL;
-	if (tls_own && taskrun_flagged(own_uring(tls_own)))
-		ring = own_uring(tls_own);
-	else if (taskrun_flagged(&r->ring))
-		ring = &r->ring;
-	if (!ring)
-		return 0;
-	(void)io_uring_get_events(ring);
-	STAT(&r->st_enters, 1);
-	return ex_reactor_reap(r);
 }
 
 unsigned ex_reactor_reap(struct ex_reactor *r)
@@ -1093,16 +1061,11 @@ static void cap_iowq(struct io_uring *ring)
  *    is not preempted per readiness event (tokio's workers likewise gather readiness when they
  *    park), and a sleeping one is still woken (TWA_SIGNAL_NO_IPI wakes it). Measured: 1.3x
  *    requests/s at 100 connections (docs/performance-notes.md, "idle workers drive the ring").
- *  - TASKRUN_FLAG (5.19, with COOP_TASKRUN): the kernel flags pending task_work in the SQ ring,
- *    so a searching worker enters the kernel when it is there, not on the off chance
- *    (ex_reactor_reap_taskrun).
  *  - SUBMIT_ALL (5.18): a failing SQE does not stop the rest of its batch.
  */
 static int ring_init(struct ex_reactor *r, unsigned sq, unsigned cq, struct io_uring_params *p)
 {
 	static const unsigned flags[] = {
-		IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
-			IORING_SETUP_TASKRUN_FLAG,
 		IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
 		IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL,
 		IORING_SETUP_CQSIZE,
@@ -1222,12 +1185,8 @@ void ex_reactor_get_stats(struct ex_reactor *r, struct ex_reactor_stats *st)
 
 /* ---- a worker's own ring (reactor.h, "A worker's own ring") ---- */
 
-/* The CQ holds the transfers' bound twice over (their cancels) and room for the receives and
- * polls of the owner's connections; past it NODROP keeps the CQEs in the kernel until the
- * owner's next entry (ex_reactor_reap_taskrun sees the overflow flag). */
 #define EX_OWN_SQ 64u
-#define EX_OWN_CQ 4096u
-#define EX_OWN_LIMIT 256u /* transfers in flight (what the read benchmark's depth needs) */
+#define EX_OWN_CQ 512u
 
 struct ex_own_ring {
 	struct io_uring ring;
@@ -1240,13 +1199,13 @@ struct ex_own_ring {
 	struct ex_queue pend;    /* waiting for room under `limit` or for an SQ entry */
 	unsigned inflight;       /* atomic: in the SQ ring and not reaped (transfers and cancels) */
 	unsigned bounded;        /* atomic: the transfers among them (<= limit) */
-	unsigned limit;          /* EX_OWN_LIMIT, at most half the CQ (the rest: their cancels) */
+	unsigned limit;          /* half the CQ: the other half is for the cancels of those */
 	int retry;               /* atomic: the kernel took nothing at the last flush (-EAGAIN) */
 	uint16_t index;          /* op->ring of its ops */
 	int wake_fd;             /* eventfd of ex_reactor_unpark(p, true) */
 	struct ex_op wake;       /* multishot poll of wake_fd on this ring (flow 1 = armed) */
-	struct ex_op watch;      /* oneshot poll of the runtime ring's fd on this ring (flow 1 =
-	                          * armed; own_reap clears it): wakes the owner as the driver */
+	struct ex_op watch;      /* oneshot poll of this ring's fd on the runtime's ring (flow 1 =
+	                       * armed; complete() clears it): wakes the driver */
 	struct ex_op cancel_any; /* ex_reactor_own_detach's ASYNC_CANCEL_ANY */
 };
 
@@ -1258,11 +1217,6 @@ static int own_wake_fd(const struct ex_own_ring *o)
 static unsigned own_inflight(const struct ex_own_ring *o)
 {
 	return __atomic_load_n(&o->inflight, __ATOMIC_RELAXED);
-}
-
-static struct io_uring *own_uring(struct ex_own_ring *o)
-{
-	return &o->ring;
 }
 
 static bool own_data_inflight(const struct ex_own_ring *o)
@@ -1282,20 +1236,12 @@ static int own_new(struct ex_reactor *r, struct ex_own_ring **out)
 	struct ex_own_ring *o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	/* COOP_TASKRUN (and TASKRUN_FLAG where known) for the reasons the runtime's ring has them
-	 * (ring_init); without COOP_TASKRUN, no own ring */
-	struct io_uring_params p;
-	int ret = -EINVAL;
-	for (unsigned flag = IORING_SETUP_TASKRUN_FLAG;; flag = 0) {
-		p = (struct io_uring_params){
-			.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
-				 IORING_SETUP_COOP_TASKRUN | flag,
-			.cq_entries = EX_OWN_CQ,
-		};
-		ret = io_uring_queue_init_params(EX_OWN_SQ, &o->ring, &p);
-		if (ret != -EINVAL || !flag)
-			break;
-	}
+	/* COOP_TASKRUN for the reason the runtime's ring has it; without it, no own ring */
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+		.cq_entries = EX_OWN_CQ,
+	};
+	int ret = io_uring_queue_init_params(EX_OWN_SQ, &o->ring, &p);
 	if (ret < 0) {
 		free(o);
 		return ret;
@@ -1311,9 +1257,10 @@ static int own_new(struct ex_reactor *r, struct ex_own_ring **out)
 	cap_iowq(&o->ring);
 	pthread_mutex_init(&o->lock, NULL);
 	o->r = r;
-	o->limit = EX_OWN_LIMIT < p.cq_entries / 2 ? EX_OWN_LIMIT : p.cq_entries / 2;
+	o->limit = p.cq_entries / 2;
 	o->index = (uint16_t)(r->nowns + 1);
 	o->wake.r = o->watch.r = o->cancel_any.r = r;
+	o->wake.is_parker = o->watch.is_parker = true; /* internal: complete() ends a watch */
 	o->wake.unbounded = o->watch.unbounded = o->cancel_any.unbounded = true;
 	r->owns[r->nowns++] = o;
 	*out = o;
@@ -1330,11 +1277,11 @@ static void own_free(struct ex_own_ring *o)
 	free(o);
 }
 
-/* ex_op_submit: queue an op of a worker for its own ring (not yet shared: plain). */
+/* ex_op_submit: queue a data transfer of a worker for its own ring (not yet shared: plain). */
 static bool own_take(struct ex_op *op)
 {
 	struct ex_own_ring *o = tls_own;
-	if (!o || op->r != o->r)
+	if (!o || op->unbounded || op->r != o->r)
 		return false;
 	op->ring = o->index;
 	q_push(&o->batch, op);
@@ -1393,7 +1340,7 @@ static void own_drain_locked(struct ex_own_ring *o)
 			op_unref(op);
 			continue;
 		}
-		if (!op->unbounded && LOAD(&o->bounded) >= o->limit) {
+		if (LOAD(&o->bounded) >= o->limit) {
 			STAT(&o->r->st_deferred, 1); /* a completion makes room (own_reap) */
 			break;
 		}
@@ -1401,8 +1348,7 @@ static void own_drain_locked(struct ex_own_ring *o)
 			break;
 		q_pop(&o->pend);
 		ADD(&o->inflight, 1);
-		if (!op->unbounded)
-			ADD(&o->bounded, 1);
+		ADD(&o->bounded, 1);
 	}
 	if (io_uring_sq_ready(&o->ring))
 		own_submit(o);
@@ -1448,11 +1394,11 @@ static unsigned own_reap(struct ex_own_ring *o)
 			break;
 		n++;
 		struct ex_op *op = io_uring_cqe_get_data(cqe);
-		if (op == &o->wake || op == &o->watch || op == &o->cancel_any) {
+		if (op == &o->wake || op == &o->cancel_any) {
 			/* the eventfd is reset by its owner (see complete()); a poll that ended is
 			 * armed again at the next wait */
-			if (op != &o->cancel_any && !(cqe->flags & IORING_CQE_F_MORE))
-				atomic_store_explicit(&op->flow, 0, memory_order_release);
+			if (op == &o->wake && !(cqe->flags & IORING_CQE_F_MORE))
+				atomic_store_explicit(&o->wake.flow, 0, memory_order_release);
 			continue;
 		}
 		ended++;
@@ -1502,33 +1448,23 @@ static void own_cancel(struct ex_own_ring *o, struct ex_op *op)
 		op_unref(c);
 }
 
-/* Owner: arm an internal poll @p op (flow 0 = not armed) of @p fd on the own ring; false if no
- * SQ entry was free (it stays unarmed). */
-static bool own_arm_poll(struct ex_own_ring *o, struct ex_op *op, int fd, bool multishot)
-{
-	if (atomic_load_explicit(&op->flow, memory_order_acquire))
-		return true;
-	struct io_uring_sqe sqe;
-	if (multishot)
-		io_uring_prep_poll_multishot(&sqe, fd, POLLIN);
-	else
-		io_uring_prep_poll_add(&sqe, fd, POLLIN);
-	ex_op_set_sqe(op, &sqe);
-	pthread_mutex_lock(&o->lock);
-	bool armed = own_put_locked(o, op);
-	if (armed)
-		own_submit(o);
-	pthread_mutex_unlock(&o->lock);
-	if (armed)
-		atomic_store_explicit(&op->flow, 1, memory_order_release);
-	return armed;
-}
-
 /* Owner: arm the multishot poll of its wake eventfd on the own ring. */
 static void own_arm_wake(struct ex_own_ring *o)
 {
-	if (!own_arm_poll(o, &o->wake, o->wake_fd, true))
+	if (atomic_load_explicit(&o->wake.flow, memory_order_acquire))
+		return;
+	struct io_uring_sqe sqe;
+	io_uring_prep_poll_multishot(&sqe, o->wake_fd, POLLIN);
+	ex_op_set_sqe(&o->wake, &sqe);
+	pthread_mutex_lock(&o->lock);
+	bool armed = own_put_locked(o, &o->wake);
+	if (armed)
+		own_submit(o);
+	else
 		STORE(&o->retry, 1); /* wait with a timeout instead */
+	pthread_mutex_unlock(&o->lock);
+	if (armed)
+		atomic_store_explicit(&o->wake.flow, 1, memory_order_release);
 }
 
 static bool own_cq_nonempty(struct ex_own_ring *o)
@@ -1550,25 +1486,28 @@ static void own_enter_wait(struct ex_own_ring *o, uint64_t ns)
 }
 
 /*
- * The driver with ops in flight on its own ring waits there rather than on the runtime's ring,
- * with a poll of the runtime ring's fd armed on its own ring (readable while that CQ is not
- * empty). Both kinds of completion then wake it directly: its sockets' and transfers' as its
- * own task_work, the runtime ring's through the poll, which it submitted itself. (The reverse,
- * its own ring's fd polled on the runtime's ring, could wake a second thread first: that poll
- * was submitted through submit_now, often by the completion thread, whose task_work it then
- * was.) Armed after the last looks at both CQs, so a CQE posted in between completes the poll
- * at once.
+ * The driver, before it waits on the runtime's ring: its own transfers must wake it too. Submit
+ * what it batched; if completions are there, reap them and do not wait (true); else, if some are
+ * in flight, arm a poll of the own ring's fd on the runtime's ring (readable once a CQE is
+ * posted; armed after the last look, so a CQE posted in between completes it at once).
  */
-static void own_drive_wait(struct ex_reactor *r, struct ex_own_ring *o)
+static bool own_watch(struct ex_own_ring *o)
 {
 	if (o->nbatch)
 		own_flush(o);
-	if (own_reap(o) || LOAD(&o->retry))
-		return; /* completions to run, or the kernel took nothing: look again first */
-	if (!own_arm_poll(o, &o->watch, r->ring.ring_fd, false))
-		return; /* no SQ entry: not waiting blind */
-	if (!cq_nonempty(r) && !own_cq_nonempty(o))
-		own_enter_wait(o, UINT64_MAX);
+	if (own_reap(o))
+		return true;
+	if (LOAD(&o->retry))
+		return true; /* the kernel took nothing: try again rather than sleep */
+	if (!LOAD(&o->inflight) || atomic_load_explicit(&o->watch.flow, memory_order_acquire))
+		return false;
+	atomic_store_explicit(&o->watch.flow, 1, memory_order_release);
+	struct io_uring_sqe sqe;
+	io_uring_prep_poll_add(&sqe, o->ring.ring_fd, POLLIN);
+	ex_op_set_sqe(&o->watch, &sqe);
+	ADD(&o->r->internal_polls, 1);
+	submit_now(o->r, &o->watch);
+	return false;
 }
 
 void ex_reactor_own_attach(struct ex_reactor_parker *p)

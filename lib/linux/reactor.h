@@ -104,15 +104,12 @@ void ex_reactor_after_poll(struct ex_reactor *r, bool idle);
  * other in the kernel: io_uring submits under the ring's lock, and a page-cached read is copied
  * inline in the io_uring_enter that submits it, so two workers' reads were copied by one CPU at
  * a time (2 workers read no faster than 1; fio with two jobs, a ring each, reads twice as fast
- * as with one). So each worker also has a small ring of its own for the ops it submits: the
- * data transfers (bounded ops: reads, writes, syncs, sends; at most `limit` in flight) and the
- * polls and receives of its sockets (unbounded; the reactor's own ops, timers and what
- * non-worker threads submit stay on the runtime's ring). Only the owner submits there and
- * reaps there (other threads may add a cancel, under the ring's lock), so nothing is handed
- * between threads on the hot path: a page-cached read is submitted, copied and reaped by the
- * worker that polled it, and a socket's receive completes on the worker whose task waits for
- * it, not on whichever worker drives the runtime's ring (at one connection two workers used to
- * pass the task back and forth). An idle owner with ops in flight waits for them: as the runtime ring's driver,
+ * as with one). So each worker also has a small ring of its own for the data transfers it
+ * submits (bounded ops: reads, writes, syncs, sends; polls, receives and cancels of the
+ * reactor's stay on the runtime's ring). Only the owner submits there and reaps there (other
+ * threads may add a cancel, under the ring's lock), so nothing is handed between threads on
+ * the hot path: a page-cached read is submitted, copied and reaped by the worker that polled
+ * it. An idle owner with transfers in flight waits for them: as the runtime ring's driver,
  * with a poll on its own ring's fd armed there (the ring fd is readable while its CQ is not
  * empty); otherwise in io_uring_enter on its own ring, woken by its completions or by an
  * eventfd of its own (ex_reactor_unpark(p, true)). Before the worker exits it cancels what is
@@ -135,13 +132,13 @@ int ex_reactor_parker_init(struct ex_reactor *r, struct ex_reactor_parker *p);
 /** Close @p p's eventfd and own ring; call after ex_reactor_free (its poll's record is freed
  * there) and after its worker's ex_reactor_own_detach. */
 void ex_reactor_parker_destroy(struct ex_reactor_parker *p);
-/** The calling worker's ops go to @p p's own ring from now on (if it has one). */
+/** The calling worker's data transfers go to @p p's own ring from now on (if it has one). */
 void ex_reactor_own_attach(struct ex_reactor_parker *p);
 /** Before the worker exits: submit what it batched, cancel what is in flight on its own ring
  * (IORING_OP_ASYNC_CANCEL, "any"; what never reached the kernel completes with -ECANCELED) and
- * reap every completion; its ops go to the runtime's ring afterwards. */
+ * reap every completion; its transfers go to the runtime's ring afterwards. */
 void ex_reactor_own_detach(struct ex_reactor_parker *p);
-/** Ops of the calling worker in flight or waiting on its own ring: it must then park where
+/** Transfers of the calling worker in flight or waiting on its own ring: it must then park where
  * their completions wake it (as the driver, or ex_reactor_own_wait), not on a futex. */
 bool ex_reactor_own_busy(struct ex_reactor_parker *p);
 /** Wait in io_uring_enter on the own ring until a completion or ex_reactor_unpark(p, true); it
@@ -179,12 +176,6 @@ unsigned ex_reactor_reap(struct ex_reactor *r);
  * the runtime's ring (submitted by any thread) or on the calling worker's own ring. Relaxed
  * loads; a hint, stale by the time it returns. */
 bool ex_reactor_data_inflight(struct ex_reactor *r);
-/** A searching worker's look at task_work (IORING_SETUP_TASKRUN_FLAG): if the kernel flagged
- * either ring the calling worker uses, enter it once (IORING_ENTER_GETEVENTS, no wait), which
- * runs this thread's pending task_work (a socket's recv or poll completing) and posts its CQEs;
- * then reap as ex_reactor_reap does. Returns the count reaped; 0 without entering when nothing
- * is flagged (two loads) or on a kernel without the flag. Worker threads only. */
-unsigned ex_reactor_reap_taskrun(struct ex_reactor *r);
 
 /** The completion thread's longest wait while workers drive and ops are in flight (ns). */
 #define EX_REACTOR_RESCUE_NS 10000000u

@@ -386,7 +386,7 @@ static struct ex_task *spin(struct ex_worker *w)
 	struct ex_runtime *rt = w->rt;
 	uint64_t start = ex__ticks();
 	for (unsigned i = 1;; i++) {
-		if (ex_reactor_reap(rt->reactor) || ex_reactor_reap_taskrun(rt->reactor)) {
+		if (ex_reactor_reap(rt->reactor)) {
 			/* a reap queues into this worker's ring (ex__enqueue_woken) */
 			struct ex_task *t = ex__local_pop(&w->q);
 			if (t)
@@ -506,7 +506,7 @@ static bool unpark_self_locked(struct ex_worker *w)
 
 /*
  * Parked in io_uring_enter (reactor.h): as the ring's driver (EX_ON_RING, "Workers that wait on
- * the ring"), or on the worker's own ring while its own ops are in flight (EX_ON_OWN_RING,
+ * the ring"), or on the worker's own ring while its own transfers are in flight (EX_ON_OWN_RING,
  * "A worker's own ring"). Wait until a CQE arrives (a completion, or the parker's eventfd written
  * by a waker), leave the parked list, then reap: the woken tasks land in this worker's own
  * queue, so the completion costs one thread wake-up instead of two or three.
@@ -573,7 +573,7 @@ static void park(struct ex_worker *w)
 		return;
 	}
 	if (ex_reactor_own_busy(&w->parker)) {
-		park_on_ring(w, EX_ON_OWN_RING); /* its ops' completions must wake it */
+		park_on_ring(w, EX_ON_OWN_RING); /* its transfers' completions must wake it */
 		return;
 	}
 	while (atomic_load_explicit(&w->wake, memory_order_acquire) == 0)
@@ -616,7 +616,7 @@ static void *worker_main(void *arg)
 	}
 	ex__spawn_batch_flush_any(w); /* queued for ex_runtime_free to drain */
 	ex_reactor_after_poll(rt->reactor, true);
-	ex_reactor_own_detach(&w->parker); /* its ops end before the thread does */
+	ex_reactor_own_detach(&w->parker); /* its transfers end before the thread does */
 	ex_reactor_set_current(NULL);
 	ex__tl_worker = NULL;
 	ex__tl_runtime = NULL;

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -588,76 +587,6 @@ START_TEST(own_ring_transfers)
 }
 END_TEST
 
-static void *unpark_driver(void *p)
-{
-	ex_reactor_unpark(p, false);
-	return NULL;
-}
-
-/*
- * A worker's sockets go to its own ring too (reactor.h): a receive is submitted and reaped by
- * the attached thread, wakes it as the driver while it waits on its own ring (the runtime ring's
- * fd polled there), and so does an unpark, which completes on the runtime's ring. Not a data
- * transfer: it may wait for hours without holding an idle worker from yielding.
- */
-START_TEST(own_ring_sockets)
-{
-	struct drv d;
-	drv_init(&d, 0, 0);
-	struct ex_reactor_parker p;
-	ck_assert_int_eq(ex_reactor_parker_init(d.r, &p), 0);
-	ck_assert_ptr_nonnull(p.own);
-	ex_reactor_own_attach(&p);
-	ex_reactor_set_drive(d.r, true);
-	int sv[2];
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-
-	/* a receive on the own ring: busy, yet no transfer in flight */
-	drv_slot_init(&d, &slot[0], ex_recv(&io[0], sv[0], bufs[0], 4, 0));
-	ck_assert_int_eq(drv_poll_once(&d, &slot[0]), EX_PENDING);
-	ck_assert_uint_ne(io[0].op->ring, 0);
-	ck_assert(ex_reactor_own_busy(&p));
-	ck_assert(!ex_reactor_data_inflight(d.r));
-
-	/* the driver waits on its own ring: an unpark (a runtime-ring CQE) wakes it */
-	pthread_t th;
-	ck_assert(ex_reactor_drive_begin(d.r));
-	ck_assert_int_eq(pthread_create(&th, NULL, unpark_driver, &p), 0);
-	ck_assert_int_eq(pthread_join(th, NULL), 0);
-	ex_reactor_drive_wait(d.r, &p);
-	ex_reactor_drive_end(d.r);
-	ex_reactor_parker_reset(&p, false);
-	ck_assert(!__atomic_load_n(&slot[0].woken, __ATOMIC_ACQUIRE));
-
-	/* the peer's bytes complete the receive, which wakes the driver in its wait */
-	ck_assert_int_eq(write(sv[1], "ping", 4), 4);
-	ck_assert(ex_reactor_drive_begin(d.r));
-	ex_reactor_drive_wait(d.r, &p);
-	ex_reactor_drive_end(d.r);
-	own_reap_until_woken(&d, &slot[0]);
-	ck_assert_int_eq(drv_poll_once(&d, &slot[0]), EX_READY);
-	ck_assert_int_eq(io[0].cs.base.output, 4);
-	ck_assert_int_eq(memcmp(bufs[0], "ping", 4), 0);
-
-	/* pending at detach: cancelled, the socket's bytes left for the next reader */
-	drv_slot_init(&d, &slot[1], ex_recv(&io[1], sv[0], bufs[1], 4, 0));
-	ck_assert_int_eq(drv_poll_once(&d, &slot[1]), EX_PENDING);
-	ex_reactor_own_detach(&p);
-	ck_assert_int_eq(drv_poll_once(&d, &slot[1]), EX_READY);
-	ck_assert_int_eq(io[1].cs.base.output, -ECANCELED);
-	ck_assert(!ex_reactor_own_busy(&p));
-	ck_assert_int_eq(write(sv[1], "pong", 4), 4);
-	ck_assert_int_eq(recv(sv[0], bufs[2], 4, MSG_DONTWAIT), 4);
-	ck_assert_int_eq(__atomic_load_n(&slot[0].clones, __ATOMIC_RELAXED), 0);
-	ck_assert_int_eq(__atomic_load_n(&slot[1].clones, __ATOMIC_RELAXED), 0);
-	ex_reactor_set_drive(d.r, false);
-	close(sv[0]);
-	close(sv[1]);
-	drv_fini(&d);
-	ex_reactor_parker_destroy(&p);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("io_ring");
@@ -676,7 +605,6 @@ int main(void)
 	tcase_add_test(tc, free_with_inflight);
 	tcase_add_test(tc, parker_write_outlives_reapers);
 	tcase_add_test(tc, own_ring_transfers);
-	tcase_add_test(tc, own_ring_sockets);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
