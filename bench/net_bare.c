@@ -65,16 +65,15 @@ out:
 	return NULL;
 }
 
-/* A listening socket on 127.0.0.1: port 0 for an ephemeral one (printed), else that port. */
+/* A listening socket on 127.0.0.1: port 0 for an ephemeral one (port_of tells which), else
+ * that port, shared with the other listeners (SO_REUSEPORT). */
 static int listen_loopback(unsigned port)
 {
 	int one = 1, lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	socklen_t al = sizeof a;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&a, &al) < 0)
+	    bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0)
 		die("listen");
 	return lfd;
 }

@@ -6,11 +6,11 @@
  * bench/tokio/src/bin/net_server.rs, driven by the same load generator (bench/net_load.c).
  *
  * Completion-based, as io_uring is meant to be used: the request is an io_uring receive
- * (ex_recv(), on the worker's own ring), which the kernel runs once bytes arrive, so a request
- * costs no speculative recv(2) that finds nothing and no poll to arm again; the reply is an
- * io_uring send (ex_send()), submitted with the other connections' in one io_uring_enter. The
- * task makes no system call of its own: at 10,000 connections that took a fifth off the server's
- * CPU time per request against a send(2) per reply (perf stat), the same at 1 and 100.
+ * (ex_recv()), which the kernel runs once bytes arrive, so a request costs no speculative
+ * recv(2) that finds nothing and no poll to arm again; the reply is an io_uring send (ex_send(),
+ * on the worker's own ring), submitted with the other connections' in one io_uring_enter. The
+ * task makes no system call of its own (docs/benchmarks.md, "Network", has the figures against
+ * a send(2) per reply).
  * ex_recv() is not cancel-safe, and need not be: the connection's task awaits it and nothing
  * races it (rule 1). A server that must abandon a receive (a timeout, a select) uses
  * ex_recv_ready(), readiness-based like tokio's.
