@@ -67,6 +67,7 @@ sc_connect() { # appends "kind: ms" (from the start to all N streaming) to $W/sc
 			"$PG_BINDIR/pg_receivewal" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -D "$W/sr$i" \
 				--slot "sc_r$i" --synchronous -n 2>/dev/null &
 			PIDS="$PIDS $!"
+			cg_join receivewal $!
 		done
 		sc_wait pg_receivewal "$N" ;;
 	esac
