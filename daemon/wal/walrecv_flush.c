@@ -180,15 +180,18 @@ static ex_poll_t flush_poll(struct ex_future *f, struct ex_context *cx)
 	if ((fl->e < 0 || walrecv_persist_due(s, fl->now)) && persist_behind(s)) {
 		fl->next = wt->persisted;
 		fl->next.flush_lsn = s->w.sync_lsn;
-		EX_AWAIT(&fl->a, cx, walstate_aio_save(&fl->st, wt->dirfd, &fl->next));
+		EX_AWAIT(&fl->a, cx,
+			 walstate_aio_save(&fl->st, wt->dirfd, &fl->next, s->walstate_two_slots));
 		if ((e = (int)EX_AWAITED(&fl->a)) == 0) {
 			wt->persisted = fl->next;
 			s->last_persist_ns = fl->now;
+			s->walstate_two_slots = true;
 		} else if (e == -ENODATA) {
 			/* wal.state is created once, crash-safely (a rename): on the pool */
 			EX_AWAIT(&fl->a, cx,
 				 task_mgr_spawn_blocking(&c->blk, walrecv_persist_job, s));
 			fl->e2 = (int)EX_AWAITED(&fl->a);
+			s->walstate_two_slots = fl->e2 == 0;
 		} else {
 			fl->e2 = e;
 			if (fl->e == 0)

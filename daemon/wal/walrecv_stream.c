@@ -195,5 +195,6 @@ struct ex_future *walrecv_stream(struct walrecv_stream *s, uint64_t start_lsn, u
 	s->max_msg = 0;
 	s->recycle_after_ns = recycle_after();
 	s->last_persist_ns = ex_now_ns();
+	s->walstate_two_slots = false; /* (checked on its first write: others wrote it before) */
 	return &s->fut;
 }

@@ -71,6 +71,7 @@ struct walrecv_stream {
 	unsigned ev;              /* socket events being waited for */
 	struct walrecv_flush fl;  /* the flush being awaited (walrecv_flush.c) */
 	uint64_t last_persist_ns; /* when wal.state was last written on this stream (ex_now_ns) */
+	bool walstate_two_slots;  /* this stream wrote wal.state, so it has two slots */
 };
 
 /** Prepare @p s once per receiver (the preparation mark outlives connections). */

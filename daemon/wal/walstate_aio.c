@@ -20,11 +20,13 @@ static ex_poll_t save_poll(struct ex_future *f, struct ex_context *cx)
 	if ((k = EX_AWAITED(&x->a)) < 0)
 		EX_RETURN(&x->a, f, k == -ENOENT ? -ENODATA : k);
 	x->fd = (int)k;
-	EX_AWAIT(&x->a, cx, ex_statx(&x->io, x->fd, "", AT_EMPTY_PATH, STATX_SIZE, &x->sx));
-	if ((k = EX_AWAITED(&x->a)) < 0)
-		x->r = k;
-	else if (x->sx.stx_size != 2 * WALSTATE_SLOT)
-		x->r = -ENODATA; /* an old single-document file: walstate_save() rewrites it */
+	if (!x->two_slots) {
+		EX_AWAIT(&x->a, cx, ex_statx(&x->io, x->fd, "", AT_EMPTY_PATH, STATX_SIZE, &x->sx));
+		if ((k = EX_AWAITED(&x->a)) < 0)
+			x->r = k;
+		else if (x->sx.stx_size != 2 * WALSTATE_SLOT)
+			x->r = -ENODATA; /* an old single-document file: walstate_save() rewrites it */
+	}
 	if (x->r == 0) {
 		/* one page in place, durable with its write (a data-only sync: no journal commit) */
 		EX_AWAIT(&x->a, cx,
@@ -43,7 +45,8 @@ static ex_poll_t save_poll(struct ex_future *f, struct ex_context *cx)
 	EX_END(&x->a, f, x->r);
 }
 
-struct ex_future *walstate_aio_save(struct walstate_aio *x, int dirfd, struct walstate *st)
+struct ex_future *walstate_aio_save(struct walstate_aio *x, int dirfd, struct walstate *st,
+				    bool two_slots)
 {
 	x->fut = (struct ex_future){ .poll = save_poll };
 	ex_async_init(&x->a);
@@ -51,6 +54,7 @@ struct ex_future *walstate_aio_save(struct walstate_aio *x, int dirfd, struct wa
 	x->dirfd = dirfd;
 	x->fd = -1;
 	x->r = 0;
+	x->two_slots = two_slots;
 	x->seq = walstate_stage(st, x->slot, &x->off);
 	return &x->fut;
 }
