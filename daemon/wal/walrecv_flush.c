@@ -14,8 +14,9 @@
  * place, goes through io_uring too (walstate_aio.h).
  *
  * wal.state is written when walrecv_persist_due() says so (a wait-lsn waiter would be woken, or
- * PERSIST_NS since the last write), and at the end of a stream; the task then advances the
- * in-memory flush LSN (seed 002: after the write completed).
+ * PERSIST_NS since the last write), and at the end of a stream: beside the stream once it knows
+ * the file's two slots (walrecv_persist.c), awaited here otherwise; the task advances the
+ * in-memory flush LSN once the write completed (seed 002).
  */
 #include "config.h"
 
@@ -98,8 +99,8 @@ static void prepare_next(struct walrecv_stream *s)
 bool walrecv_persist_due(const struct walrecv_stream *s, uint64_t now)
 {
 	uint64_t synced = s->w.sync_lsn;
-	if (synced <= s->c->wt->persisted.flush_lsn)
-		return false;
+	if (synced <= s->c->wt->persisted.flush_lsn || s->persist.busy)
+		return false; /* (a write in flight: the next is due once it completed) */
 	if (walrecv_input_ended(s->input) || job_cancelled(s))
 		return true; /* the stream's last job */
 	if (ex_seqwait_next_target(s->c->wt->flush_wait) <= synced)
@@ -177,13 +178,20 @@ static ex_poll_t flush_poll(struct ex_future *f, struct ex_context *cx)
 	/* persist the synced position when due (or after an error: what was synced is persisted,
 	 * the first error is reported) */
 	fl->now = ex_now_ns();
-	if ((fl->e < 0 || walrecv_persist_due(s, fl->now)) && persist_behind(s)) {
-		fl->next = wt->persisted;
-		fl->next.flush_lsn = s->w.sync_lsn;
+	/* the common case: wal.state's slot written beside the stream, not awaited here (then
+	 * walrecv_persist_due is false while it is in flight) */
+	if (fl->e == 0 && walrecv_persist_due(s, fl->now) && persist_behind(s))
+		(void)walrecv_persist_start(&s->persist, s, fl->now);
+	/* the first write of a stream (wal.state's slots checked), or after an error: awaited */
+	if ((fl->e < 0 || walrecv_persist_due(s, fl->now)) && persist_behind(s) &&
+	    !s->persist.busy) {
+		s->persist.next = wt->persisted;
+		s->persist.next.flush_lsn = s->w.sync_lsn;
 		EX_AWAIT(&fl->a, cx,
-			 walstate_aio_save(&fl->st, wt->dirfd, &fl->next, s->walstate_two_slots));
+			 walstate_aio_save(&s->persist.st, wt->dirfd, &s->persist.next,
+					   s->walstate_two_slots));
 		if ((e = (int)EX_AWAITED(&fl->a)) == 0) {
-			wt->persisted = fl->next;
+			wt->persisted = s->persist.next;
 			s->last_persist_ns = fl->now;
 			s->walstate_two_slots = true;
 		} else if (e == -ENODATA) {

@@ -12,7 +12,6 @@
 #include <executor/async.h>
 
 #include "walseg_aio.h"
-#include "walstate_aio.h"
 
 struct walrecv_stream;
 struct walrecv_msg;
@@ -29,18 +28,17 @@ struct walrecv_flush {
 	struct walrecv_stream *s;
 	struct walrecv_msg *m; /* the message being written */
 	struct walseg_aio seg;
-	struct walstate_aio st;
-	struct walstate next; /* the state being persisted */
-	uint64_t t0, now;     /* ex_now_ns */
-	int e, e2;            /* the first error of the writes and sync; of persisting */
+	uint64_t t0, now; /* ex_now_ns */
+	int e, e2;        /* the first error of the writes and sync; of persisting */
 };
 
 /**
  * One flush of stream @p s, a future its task awaits (see walrecv_flush.c): writes the queue
  * (through io_uring within the open segment, on the blocking pool where a segment is opened or
  * completed), and unless more is waiting (s->input == WALRECV_INPUT_MORE) syncs through io_uring
- * and sends the status update; then persists the synced position in wal.state when
- * walrecv_persist_due(). Output: 0, or -errno with the error recorded (s->input ==
+ * and sends the status update; then, when walrecv_persist_due(), persists the synced position in
+ * wal.state: beside the stream (walrecv_persist_start) once the stream knows its two slots,
+ * awaited otherwise. Output: 0, or -errno with the error recorded (s->input ==
  * WALRECV_INPUT_FAILED: the connection failed). Not cancel-safe: await it to completion (the
  * task does, and checks its cancellation between flushes).
  */
@@ -53,7 +51,8 @@ int64_t walrecv_persist_job(void *arg);
 /**
  * Whether wal.state should hold the synced position now (@p now: ex_now_ns, ns): the stream ends
  * or is cancelled, a wait-lsn waiter would be woken by it (ex_seqwait_next_target), or
- * WALRECV_PERSIST_NS passed since the last write. False if nothing new is synced.
+ * WALRECV_PERSIST_NS passed since the last write. False if nothing new is synced, or while a
+ * write started by walrecv_persist_start is in flight.
  */
 bool walrecv_persist_due(const struct walrecv_stream *s, uint64_t now);
 

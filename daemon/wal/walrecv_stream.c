@@ -87,7 +87,7 @@ static uint64_t wait_deadline(const struct walrecv_stream *s)
 	uint64_t d = s->next_status_ns, r = recycle_at(s);
 	if (r < d && r > ex_now_ns()) /* (a past one waits for the stream to be caught up) */
 		d = r;
-	if (s->w.sync_lsn > s->c->wt->persisted.flush_lsn &&
+	if (s->w.sync_lsn > s->c->wt->persisted.flush_lsn && !s->persist.busy &&
 	    s->last_persist_ns + WALRECV_PERSIST_NS < d)
 		d = s->last_persist_ns + WALRECV_PERSIST_NS;
 	return d;
@@ -123,9 +123,11 @@ static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
 	struct walrecv_conn *c = s->c;
 	int e;
 
+	/* wal.state's write, if one is in flight, whatever the task awaits below */
+	walrecv_persist_poll(&s->persist, cx);
 	EX_BEGIN(&s->a);
 	for (;;) {
-		if ((s->input = receive_input(s)) == WALRECV_INPUT_FAILED)
+		if (s->persist.err || (s->input = receive_input(s)) == WALRECV_INPUT_FAILED)
 			break;
 		/* asked to stop: what was received is the last, so this flush syncs it */
 		if (s->input == WALRECV_INPUT_MORE && walrecv_cancelled())
@@ -169,7 +171,9 @@ static ex_poll_t stream_poll(struct ex_future *f, struct ex_context *cx)
 		s->ev = e ? POLLIN | POLLOUT : POLLIN;
 		EX_AWAIT(&s->a, cx, walrecv_wait(c, s->ev, wait_deadline(s)));
 	}
-	/* the end of the stream (after an error too): what was synced is persisted */
+	/* the end of the stream (after an error too): the write in flight completes, and what was
+	 * synced is persisted */
+	EX_AWAIT(&s->a, cx, walrecv_persist_drain(&s->persist));
 	if (s->w.sync_lsn > c->wt->persisted.flush_lsn) {
 		EX_AWAIT(&s->a, cx, task_mgr_spawn_blocking(&c->blk, walrecv_persist_job, s));
 		walrecv_publish_flush(s);
@@ -196,5 +200,6 @@ struct ex_future *walrecv_stream(struct walrecv_stream *s, uint64_t start_lsn, u
 	s->recycle_after_ns = recycle_after();
 	s->last_persist_ns = ex_now_ns();
 	s->walstate_two_slots = false; /* (checked on its first write: others wrote it before) */
+	s->persist.err = 0;
 	return &s->fut;
 }

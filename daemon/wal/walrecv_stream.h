@@ -18,6 +18,7 @@
 #include <executor/cancel.h>
 
 #include "walrecv_flush.h"
+#include "walrecv_persist.h"
 #include "walseg.h"
 
 struct walrecv_conn;
@@ -65,11 +66,13 @@ struct walrecv_stream {
 	uint64_t recycle_after_ns; /* not before then on this connection (ex_now_ns) */
 	uint64_t last_recycle_ns;  /* when a stream last ended to recycle (ex_now_ns; 0 = never) */
 	/* standby status updates */
-	uint64_t next_status_ns;  /* when the periodic one is due (ex_now_ns, ns) */
-	uint64_t reported_flush;  /* the last flush position sent on this connection */
-	bool reply_requested;     /* a keepalive asked for a reply */
-	unsigned ev;              /* socket events being waited for */
-	struct walrecv_flush fl;  /* the flush being awaited (walrecv_flush.c) */
+	uint64_t next_status_ns; /* when the periodic one is due (ex_now_ns, ns) */
+	uint64_t reported_flush; /* the last flush position sent on this connection */
+	bool reply_requested;    /* a keepalive asked for a reply */
+	unsigned ev;             /* socket events being waited for */
+	struct walrecv_flush fl; /* the flush being awaited (walrecv_flush.c) */
+	struct walrecv_persist
+		persist;          /* wal.state's write beside the stream (walrecv_persist.c) */
 	uint64_t last_persist_ns; /* when wal.state was last written on this stream (ex_now_ns) */
 	bool walstate_two_slots;  /* this stream wrote wal.state, so it has two slots */
 };
