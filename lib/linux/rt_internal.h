@@ -107,6 +107,7 @@ struct ex_worker {
 	unsigned lifo_turns;  /* LIFO polls in a row */
 	uint32_t tick; /* polls so far: every 61st look at the injection queue first (fairness) */
 	uint32_t rng;  /* victim choice for stealing */
+	uint64_t spin_ticks; /* this worker's search before it parks now (worker.c, "adaptive") */
 	/* User tasks spawned / completed on this worker: written by it alone (no shared counter
 	 * bouncing between the spawning and the completing CPU), summed by ex__live_count(). */
 	_Atomic uint64_t spawned, completed;

@@ -17,9 +17,9 @@
  * worker was counted as a searcher by its waker, so concurrent enqueuers wake nobody more: one
  * futex wake per idle-to-busy transition, not per task.
  *
- * Before parking, an idle worker keeps searching for a few microseconds (EX_SPIN_NS), so that a
- * busy spawner or the completion thread hands it work through the queues, not through a futex
- * wake, a park and a wake again. It reaps the ring meanwhile, and the first worker to park
+ * Before parking, an idle worker keeps searching for a few microseconds (up to EX_SPIN_NS, less
+ * for a worker whose parks are long: "adaptive" below), so that a busy spawner or the completion
+ * thread hands it work through the queues, not through a futex wake, a park and a wake again. It reaps the ring meanwhile, and the first worker to park
  * waits in io_uring_enter rather than on its futex (park_on_ring; reactor.h, "Workers that wait
  * on the ring"): an I/O completion then wakes the worker that runs its task, and nobody else.
  */
@@ -370,7 +370,38 @@ static bool work_visible(struct ex_worker *w)
 }
 
 /*
- * Idle, searching: look again for up to EX_SPIN_NS before parking. Mostly `pause`, with a
+ * The search is adaptive, per worker: after each park, it halves if the park lasted longer than
+ * EX_SPIN_PARKED_LONG searches, and doubles back (up to EX_SPIN_NS) if not, or if the park's last
+ * look found work. A worker whose work comes microseconds apart (a busy server's requests) keeps
+ * searching; one whose next work is a disk flush or a peer's reply away (a WAL stream: 0.25-1 ms)
+ * soon parks at once. Its search cost more than CPU there: on 2 CPUs it held the CPU that the
+ * scheduler had given to the peer it had just written to (a Unix socket wakes the reader on the
+ * writer's CPU), and the peer read the status update later. Flush lag of one timeline, 12
+ * alternated rounds (docs/benchmarks.md): 0.467-0.446 ms without the search, 0.528-0.529 ms
+ * with it, 0.394-0.411 ms for pg_receivewal. Without any search, though, a server of short
+ * requests lost 15-40% of its requests per second: hence per worker, and by the parks' length.
+ */
+#define EX_SPIN_PARKED_LONG 4u
+
+static void spin_grow(struct ex_worker *w)
+{
+	uint64_t max = w->rt->spin_ticks, t = w->spin_ticks * 2;
+	if (t < max / 8)
+		t = max / 8;
+	w->spin_ticks = t < max ? t : max;
+}
+
+/* After a park of @p parked ticks. */
+static void spin_adapt(struct ex_worker *w, uint64_t parked)
+{
+	if (parked > EX_SPIN_PARKED_LONG * w->rt->spin_ticks)
+		w->spin_ticks /= 2;
+	else
+		spin_grow(w);
+}
+
+/*
+ * Idle, searching: look again for up to the worker's budget before parking (above). Mostly `pause`, with a
  * sched_yield now and then so that a thread runnable on this CPU (the completion thread, the
  * spawner) gets it: on a machine with as many workers as CPUs, spinning must not delay the very
  * thread that produces the work.
@@ -399,8 +430,9 @@ static struct ex_task *spin(struct ex_worker *w)
 			if (t)
 				return t;
 		}
-		if (atomic_load_explicit(&rt->stopping, memory_order_relaxed) ||
-		    ex__ticks() - start > rt->spin_ticks)
+		if (atomic_load_explicit(&rt->stopping, memory_order_relaxed))
+			return NULL;
+		if (ex__ticks() - start > w->spin_ticks)
 			return NULL;
 		if (i % 16 == 0 && !ex_reactor_data_inflight(rt->reactor))
 			sched_yield();
@@ -535,6 +567,24 @@ static void park_on_ring(struct ex_worker *w, uint32_t where)
 	(void)ex_reactor_reap(rt->reactor);
 }
 
+/* Parked: wait where a wake-up reaches this worker (the ring, its own ring, or its futex). */
+static void park_wait(struct ex_worker *w)
+{
+	struct ex_runtime *rt = w->rt;
+	if (ex_reactor_drive_begin(rt->reactor)) {
+		park_on_ring(w, EX_ON_RING);
+		return;
+	}
+	if (ex_reactor_own_busy(&w->parker)) {
+		park_on_ring(w, EX_ON_OWN_RING); /* its transfers' completions must wake it */
+		return;
+	}
+	while (atomic_load_explicit(&w->wake, memory_order_acquire) == 0)
+		ex__futex_wait(&w->wake, 0, UINT64_MAX);
+	/* Claimed by a waker, which counted us as a searcher. */
+	w->searching = true;
+}
+
 static void park(struct ex_worker *w)
 {
 	struct ex_runtime *rt = w->rt;
@@ -561,6 +611,7 @@ static void park(struct ex_worker *w)
 			w->searching =
 				true; /* a waker claimed us meanwhile and counted us as searching */
 		if (t) {
+			spin_grow(w); /* a longer search would have found it */
 			stop_searching(w);
 			run_task(w, t);
 			ex__spawn_batch_flush_any(w);
@@ -568,18 +619,9 @@ static void park(struct ex_worker *w)
 		}
 		return;
 	}
-	if (ex_reactor_drive_begin(rt->reactor)) {
-		park_on_ring(w, EX_ON_RING);
-		return;
-	}
-	if (ex_reactor_own_busy(&w->parker)) {
-		park_on_ring(w, EX_ON_OWN_RING); /* its transfers' completions must wake it */
-		return;
-	}
-	while (atomic_load_explicit(&w->wake, memory_order_acquire) == 0)
-		ex__futex_wait(&w->wake, 0, UINT64_MAX);
-	/* Claimed by a waker, which counted us as a searcher. */
-	w->searching = true;
+	uint64_t t0 = ex__ticks();
+	park_wait(w);
+	spin_adapt(w, ex__ticks() - t0);
 }
 
 static void *worker_main(void *arg)
@@ -631,6 +673,7 @@ int ex__workers_start(struct ex_runtime *rt)
 		w->rt = rt;
 		w->index = i;
 		w->rng = 0x9e3779b9u * (i + 1);
+		w->spin_ticks = rt->spin_ticks;
 		ex__local_init(&w->q);
 		int r = ex_reactor_parker_init(rt->reactor, &w->parker);
 		if (r < 0)
