@@ -317,6 +317,28 @@ static void stop_searching(struct ex_worker *w)
 		ex__notify(w->rt);
 }
 
+static bool work_visible(struct ex_worker *w);
+
+/*
+ * A searching worker found work in its own reap: a completion of its own, which it runs itself
+ * (more than one woken, and the reap has notified already: ex__wake_batch_end). Waking a parked
+ * worker "to look for more" then woke it for nothing at every request of a one-connection server
+ * (it searched, found nothing, parked again, on a CPU the load needed). It notifies only if other
+ * work is visible: an enqueuer that saw it searching woke nobody, so its task must be seen here.
+ * Either that enqueuer's fence comes after this decrement (it sees no searcher and wakes a
+ * sleeper itself) or this look comes after its push (and sees the task).
+ */
+static void stop_searching_reaped(struct ex_worker *w)
+{
+	if (!w->searching)
+		return;
+	w->searching = false;
+	uint32_t st = atomic_fetch_sub(&w->rt->idle, EX_IDLE_SEARCHER);
+	park_fence();
+	if (idle_searchers(st) == 1 && work_visible(w))
+		ex__notify(w->rt);
+}
+
 #define EX_LIFO_TURNS 3
 
 /* Nothing left to run here: the reactor then submits the batched SQEs at once. */
@@ -412,7 +434,7 @@ static void spin_adapt(struct ex_worker *w, uint64_t parked)
  * under pgbench (perf trace): a WAL stream's synced write waited that long for the worker that
  * submitted it. Parked instead, the worker is woken by the completion itself.
  */
-static struct ex_task *spin(struct ex_worker *w)
+static struct ex_task *spin(struct ex_worker *w, bool *reaped)
 {
 	struct ex_runtime *rt = w->rt;
 	uint64_t start = ex__ticks();
@@ -420,6 +442,7 @@ static struct ex_task *spin(struct ex_worker *w)
 		if (ex_reactor_reap(rt->reactor)) {
 			/* a reap queues into this worker's ring (ex__enqueue_woken) */
 			struct ex_task *t = ex__local_pop(&w->q);
+			*reaped = t != NULL;
 			if (t)
 				return t;
 		}
@@ -643,13 +666,17 @@ static void *worker_main(void *arg)
 			 * flush into this worker's queue. */
 			ex_reactor_after_poll(rt->reactor, true);
 			t = ex__local_pop(&w->q);
+			bool reaped = false;
 			if (!t)
-				t = spin(w);
+				t = spin(w, &reaped);
 			if (!t) {
 				park(w);
 				continue;
 			}
-			stop_searching(w);
+			if (reaped)
+				stop_searching_reaped(w);
+			else
+				stop_searching(w);
 		}
 		run_task(w, t);
 		ex__spawn_batch_flush_any(w);
