@@ -1515,6 +1515,11 @@ void ex_reactor_own_attach(struct ex_reactor_parker *p)
 	tls_own = p->own;
 }
 
+bool ex_reactor_own_data_inflight(struct ex_reactor_parker *p)
+{
+	return p->own && p->own == tls_own && own_data_inflight(p->own);
+}
+
 bool ex_reactor_own_busy(struct ex_reactor_parker *p)
 {
 	return p->own && p->own == tls_own && own_busy(p->own);

@@ -141,6 +141,9 @@ void ex_reactor_own_detach(struct ex_reactor_parker *p);
 /** Transfers of the calling worker in flight or waiting on its own ring: it must then park where
  * their completions wake it (as the driver, or ex_reactor_own_wait), not on a futex. */
 bool ex_reactor_own_busy(struct ex_reactor_parker *p);
+/** Regular-file transfers (a write, a sync) of the calling worker in flight on its own ring.
+ * Lock-free; the owner only. */
+bool ex_reactor_own_data_inflight(struct ex_reactor_parker *p);
 /** Wait in io_uring_enter on the own ring until a completion or ex_reactor_unpark(p, true); it
  * reaps after (ex_reactor_reap). Owner only. */
 void ex_reactor_own_wait(struct ex_reactor_parker *p);
