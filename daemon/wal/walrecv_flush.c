@@ -178,13 +178,11 @@ static ex_poll_t flush_poll(struct ex_future *f, struct ex_context *cx)
 	/* persist the synced position when due (or after an error: what was synced is persisted,
 	 * the first error is reported) */
 	fl->now = ex_now_ns();
-	/* the common case: wal.state's slot written beside the stream, not awaited here (then
-	 * walrecv_persist_due is false while it is in flight) */
-	if (fl->e == 0 && walrecv_persist_due(s, fl->now) && persist_behind(s))
-		(void)walrecv_persist_start(&s->persist, s, fl->now);
-	/* the first write of a stream (wal.state's slots checked), or after an error: awaited */
+	/* Commonly wal.state's slot is written beside the stream, not awaited here
+	 * (walrecv_persist_start; walrecv_persist_due is false while it is in flight). Awaited: a
+	 * stream's first write (wal.state's slots checked), or one after an error. */
 	if ((fl->e < 0 || walrecv_persist_due(s, fl->now)) && persist_behind(s) &&
-	    !s->persist.busy) {
+	    !s->persist.busy && !(fl->e == 0 && walrecv_persist_start(&s->persist, s, fl->now))) {
 		s->persist.next = wt->persisted;
 		s->persist.next.flush_lsn = s->w.sync_lsn;
 		EX_AWAIT(&fl->a, cx,

@@ -44,8 +44,8 @@ bool walrecv_persist_start(struct walrecv_persist *p, struct walrecv_stream *s, 
  * Drive the write in flight, if any, with the task's context @p cx (its waker is registered when
  * the write is pending). Once it completed: wal.state holds the position, so the receiver's copy
  * (wt->persisted) and then the in-memory flush LSN advance (seed 002: only after the write); an
- * error is kept in p->err and recorded on the connection (walrecv_fail): the stream ends. Idempotent; call
- * it at every poll of the stream's task. Not thread-safe: the stream's task only.
+ * error is kept in p->err and recorded on the connection (walrecv_fail): the stream ends.
+ * Idempotent; call it at every poll of the stream's task. Not thread-safe: the stream's task only.
  */
 void walrecv_persist_poll(struct walrecv_persist *p, struct ex_context *cx);
 

@@ -71,8 +71,8 @@ struct walrecv_stream {
 	bool reply_requested;    /* a keepalive asked for a reply */
 	unsigned ev;             /* socket events being waited for */
 	struct walrecv_flush fl; /* the flush being awaited (walrecv_flush.c) */
-	struct walrecv_persist
-		persist;          /* wal.state's write beside the stream (walrecv_persist.c) */
+	/* wal.state's write beside the stream (walrecv_persist.c) */
+	struct walrecv_persist persist;
 	uint64_t last_persist_ns; /* when wal.state was last written on this stream (ex_now_ns) */
 	bool walstate_two_slots;  /* this stream wrote wal.state, so it has two slots */
 };

@@ -19,9 +19,10 @@
  *
  * Before parking, an idle worker keeps searching for a few microseconds (up to EX_SPIN_NS, less
  * for a worker whose parks are long: "adaptive" below), so that a busy spawner or the completion
- * thread hands it work through the queues, not through a futex wake, a park and a wake again. It reaps the ring meanwhile, and the first worker to park
- * waits in io_uring_enter rather than on its futex (park_on_ring; reactor.h, "Workers that wait
- * on the ring"): an I/O completion then wakes the worker that runs its task, and nobody else.
+ * thread hands it work through the queues, not through a futex wake, a park and a wake again. It
+ * reaps the ring meanwhile, and the first worker to park waits in io_uring_enter rather than on
+ * its futex (park_on_ring; reactor.h, "Workers that wait on the ring"): an I/O completion then
+ * wakes the worker that runs its task, and nobody else.
  */
 #include "config.h"
 
@@ -423,9 +424,9 @@ static void spin_adapt(struct ex_worker *w, uint64_t parked)
 }
 
 /*
- * Idle, searching: look again for up to the worker's budget before parking (above). Mostly `pause`, with a
- * sched_yield now and then so that a thread runnable on this CPU (the completion thread, the
- * spawner) gets it: on a machine with as many workers as CPUs, spinning must not delay the very
+ * Idle, searching: look again for up to the worker's budget before parking (above). Mostly
+ * `pause`, with a sched_yield now and then so that a thread runnable on this CPU (the completion
+ * thread, the spawner) gets it: on a machine with as many workers as CPUs, spinning must not delay the very
  * thread that produces the work.
  *
  * No yield while a data transfer is in flight, though. Its completion runs as task_work on the
@@ -453,9 +454,8 @@ static struct ex_task *spin(struct ex_worker *w, bool *reaped)
 			if (t)
 				return t;
 		}
-		if (atomic_load_explicit(&rt->stopping, memory_order_relaxed))
-			return NULL;
-		if (ex__ticks() - start > w->spin_ticks)
+		if (atomic_load_explicit(&rt->stopping, memory_order_relaxed) ||
+		    ex__ticks() - start > w->spin_ticks)
 			return NULL;
 		if (i % 16 == 0 && !ex_reactor_data_inflight(rt->reactor))
 			sched_yield();
