@@ -32,7 +32,8 @@ struct walrecv_persist {
  * awaited: the stream goes on receiving, writing and syncing WAL meanwhile, and every poll of its
  * task drives the write (walrecv_persist_poll). Only when wal.state is known to have its two
  * slots (s->walstate_two_slots) and none is in flight; @p now_ns: ex_now_ns. @return true if
- * started. Not thread-safe: the stream's task only.
+ * started. Not thread-safe: the stream's task only. The write started is not cancel-safe (an
+ * io_uring write on @p p's buffer): drive it to completion, as walrecv_persist_drain does.
  *
  * Why: with 500 timelines a slot write took 8-20 ms at p50 and 0.5-0.7 s at p99 on this disk
  * (docs/benchmarks.md, issue 18), and a stream that awaited it read nothing meanwhile, though the
@@ -50,7 +51,8 @@ bool walrecv_persist_start(struct walrecv_persist *p, struct walrecv_stream *s, 
 void walrecv_persist_poll(struct walrecv_persist *p, struct ex_context *cx);
 
 /** A future ready once no write is in flight (the stream's end awaits it: a stream never ends
- * with its wal.state write abandoned). Output 0. */
+ * with its wal.state write abandoned). Output 0 (an error of the write is in p->err). Not
+ * cancel-safe: await it to completion. Not thread-safe: the stream's task only. */
 struct ex_future *walrecv_persist_drain(struct walrecv_persist *p);
 
 #endif /* EXECD_WAL_WALRECV_PERSIST_H */
