@@ -25,6 +25,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <poll.h>
 #include <semaphore.h>
@@ -99,7 +100,7 @@ static bool own_take(struct ex_op *op);
 static void own_flush(struct ex_own_ring *o);
 static bool own_batched(const struct ex_own_ring *o, bool idle);
 static void own_cancel(struct ex_own_ring *o, struct ex_op *op);
-static unsigned own_reap(struct ex_own_ring *o);
+static unsigned own_reap(struct ex_own_ring *o, unsigned max);
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
@@ -770,13 +771,15 @@ static bool cq_nonempty(struct ex_reactor *r)
  * Reap the CQEs that are ready: store each result and wake its task (one wake batch). Caller
  * holds reap_lock. Returns how many.
  */
-static unsigned reap_locked(struct ex_reactor *r)
+static unsigned reap_locked(struct ex_reactor *r, unsigned max)
 {
 	/* Acquire what the flushers published with their release increments of inflight before
 	 * they submitted: the op records reach us through the kernel (user_data), which establishes
 	 * no happens-before a race detector could see. Only the CQEs counted before that load are
 	 * reaped in this round. */
 	unsigned ready = io_uring_cq_ready(&r->ring);
+	if (ready > max)
+		ready = max; /* the rest stay queued, in order, for the next reap */
 	if (!ready)
 		return 0;
 	(void)LOAD(&r->inflight);
@@ -899,7 +902,7 @@ static void *completion_main(void *arg)
 		 * sleeps on. It reaps everything itself when it wakes. */
 		if (!LOAD(&r->driver)) {
 			pthread_mutex_lock(&r->reap_lock);
-			(void)reap_locked(r);
+			(void)reap_locked(r, UINT_MAX);
 			pthread_mutex_unlock(&r->reap_lock);
 		}
 		if (__atomic_exchange_n(&r->rearm_wake, 0, __ATOMIC_ACQ_REL))
@@ -1022,15 +1025,15 @@ bool ex_reactor_data_inflight(struct ex_reactor *r)
 	       (tls_own && own_data_inflight(tls_own));
 }
 
-unsigned ex_reactor_reap(struct ex_reactor *r)
+unsigned ex_reactor_reap(struct ex_reactor *r, unsigned max)
 {
-	unsigned own = tls_own ? own_reap(tls_own) : 0;
+	unsigned own = tls_own ? own_reap(tls_own, max) : 0;
 	/* A worker waiting on the ring is woken by these CQEs anyway: leave them to it, or it
 	 * wakes for nothing (and could miss its own wake-up). */
-	if (!cq_nonempty(r) || LOAD(&r->driver) || !LOAD(&r->drive) ||
+	if (own >= max || !cq_nonempty(r) || LOAD(&r->driver) || !LOAD(&r->drive) ||
 	    pthread_mutex_trylock(&r->reap_lock) != 0)
 		return own;
-	unsigned n = own + reap_locked(r);
+	unsigned n = own + reap_locked(r, max - own);
 	pthread_mutex_unlock(&r->reap_lock);
 	if (LOAD(&r->rearm_wake))
 		ex_reactor_kick(r); /* the completion thread re-arms its wake poll */
@@ -1371,14 +1374,16 @@ static void own_flush(struct ex_own_ring *o)
 	pthread_mutex_lock(&o->lock);
 	own_drain_locked(o);
 	pthread_mutex_unlock(&o->lock);
-	(void)own_reap(o);
+	(void)own_reap(o, UINT_MAX);
 }
 
 /* Owner: reap the own ring's CQ (one wake batch; the woken tasks go to the owner's queue), then
  * submit what waited for room. Two loads when it is empty. */
-static unsigned own_reap(struct ex_own_ring *o)
+static unsigned own_reap(struct ex_own_ring *o, unsigned max)
 {
 	unsigned ready = io_uring_cq_ready(&o->ring);
+	if (ready > max)
+		ready = max;
 	if (!ready)
 		return 0;
 	/* acquire what other threads' cancels published with their increment (see reap_locked) */
@@ -1495,7 +1500,7 @@ static bool own_watch(struct ex_own_ring *o)
 {
 	if (o->nbatch)
 		own_flush(o);
-	if (own_reap(o))
+	if (own_reap(o, UINT_MAX))
 		return true;
 	if (LOAD(&o->retry))
 		return true; /* the kernel took nothing: try again rather than sleep */
@@ -1530,7 +1535,7 @@ void ex_reactor_own_wait(struct ex_reactor_parker *p)
 	struct ex_own_ring *o = p->own;
 	if (o->nbatch)
 		own_flush(o);
-	if (own_reap(o))
+	if (own_reap(o, UINT_MAX))
 		return;
 	own_arm_wake(o);
 	if (own_cq_nonempty(o))
@@ -1554,7 +1559,7 @@ void ex_reactor_own_detach(struct ex_reactor_parker *p)
 	}
 	uint64_t last = 0;
 	while (LOAD(&o->inflight)) {
-		if (own_reap(o))
+		if (own_reap(o, UINT_MAX))
 			continue;
 		uint64_t now = ex_now_ns();
 		if (now - last >= 10000000u) { /* again for ops another thread's cancel raced */

@@ -171,10 +171,11 @@ void ex_reactor_unpark(struct ex_reactor_parker *p, bool own);
  * it is ever consumed before its wait ended). */
 void ex_reactor_parker_reset(struct ex_reactor_parker *p, bool own);
 /** Between polls: reap the calling worker's own ring, and what is in the runtime ring's CQ if no
- * worker waits on the ring and another thread is not at it; returns the count. Four loads when
+ * worker waits on the ring and another thread is not at it; at most @p max CQEs (the room in the
+ * worker's queue: the rest wait in the CQs, in arrival order); returns the count. Four loads when
  * both CQs are empty. Worker threads only; the runtime ring not while workers do not drive (its
  * CQ is then the completion thread's alone). */
-unsigned ex_reactor_reap(struct ex_reactor *r);
+unsigned ex_reactor_reap(struct ex_reactor *r, unsigned max);
 /** Whether a data transfer (a bounded op: a read, a write, a sync, a send...) is in flight on
  * the runtime's ring (submitted by any thread) or on the calling worker's own ring. Relaxed
  * loads; a hint, stale by the time it returns. */

@@ -342,6 +342,16 @@ static void stop_searching_reaped(struct ex_worker *w)
 
 #define EX_LIFO_TURNS 3
 
+/* Every this many polls a busy worker looks at the shared queues first: the injection queue
+ * (find_task) and the ring's completions (reap_between_polls). tokio's global queue interval. */
+#define EX_FAIR_TICKS 61
+
+/* Free places in this worker's queue: what a reap may add without spilling. */
+static unsigned local_room(struct ex_worker *w)
+{
+	return EX_LOCAL_CAP - (unsigned)ex__local_len(&w->q);
+}
+
 /* Nothing left to run here: the reactor then submits the batched SQEs at once. */
 static bool worker_idle(struct ex_worker *w)
 {
@@ -352,7 +362,7 @@ static struct ex_task *find_task(struct ex_worker *w)
 {
 	struct ex_task *t;
 	/* Fairness: a worker busy with its own queue still drains injected wakes regularly. */
-	if (++w->tick % 61 == 0 && (t = take_injected(w))) {
+	if (++w->tick % EX_FAIR_TICKS == 0 && (t = take_injected(w))) {
 		if (ex__local_len(&w->q))
 			ex__notify(
 				w->rt); /* what waits in the ring waits for this one: others may help */
@@ -440,7 +450,7 @@ static struct ex_task *spin(struct ex_worker *w, bool *reaped)
 	struct ex_runtime *rt = w->rt;
 	uint64_t start = ex__ticks();
 	for (unsigned i = 1;; i++) {
-		if (ex_reactor_reap(rt->reactor)) {
+		if (ex_reactor_reap(rt->reactor, local_room(w))) {
 			/* a reap queues into this worker's ring (ex__enqueue_woken) */
 			struct ex_task *t = ex__local_pop(&w->q);
 			*reaped = t != NULL;
@@ -587,7 +597,7 @@ static void park_on_ring(struct ex_worker *w, uint32_t where)
 	}
 	if (!own)
 		ex_reactor_drive_end(rt->reactor);
-	(void)ex_reactor_reap(rt->reactor);
+	(void)ex_reactor_reap(rt->reactor, local_room(w));
 }
 
 /*
@@ -654,6 +664,23 @@ static void park(struct ex_worker *w)
 	spin_adapt(w, ex__ticks() - t0);
 }
 
+/*
+ * Completions land in this worker's queue between polls, but only while the queue runs short
+ * (or every EX_FAIR_TICKS polls, so that a queue kept full by yields cannot starve the ring).
+ * Why: a reap queues its tasks behind the queue's, and a full queue spills its oldest half to the
+ * injection queue, which a busy worker serves one poll in EX_FAIR_TICKS: with 10,000 connections
+ * the oldest requests waited longest (p99 1.7x tokio's, docs/benchmarks.md). Left in the
+ * completion queue, they wait in arrival order instead.
+ */
+static void reap_between_polls(struct ex_worker *w)
+{
+	unsigned room = local_room(w);
+	if (room > EX_LOCAL_CAP * 3 / 4)
+		(void)ex_reactor_reap(w->rt->reactor, room);
+	else if (w->tick % EX_FAIR_TICKS == 0)
+		(void)ex_reactor_reap(w->rt->reactor, room ? room : 1);
+}
+
 static void *worker_main(void *arg)
 {
 	struct ex_worker *w = arg;
@@ -688,7 +715,7 @@ static void *worker_main(void *arg)
 		run_task(w, t);
 		ex__spawn_batch_flush_any(w);
 		ex_reactor_after_poll(rt->reactor, worker_idle(w));
-		(void)ex_reactor_reap(rt->reactor); /* completions land here between polls */
+		reap_between_polls(w);
 	}
 	ex__spawn_batch_flush_any(w); /* queued for ex_runtime_free to drain */
 	ex_reactor_after_poll(rt->reactor, true);

@@ -7,11 +7,13 @@
  * under that pressure, also on a thread that is not the reactor's, leave nothing behind. And the
  * parker that wakes a worker waiting on the ring keeps its write until its owner resets it; and
  * only transfers count as data in flight (not polls, receives nor signalfd reads); and a worker's
- * own ring takes its transfers, its cancels from other threads and its detach.
+ * own ring takes its transfers, its cancels from other threads and its detach; and a bounded reap
+ * leaves the rest of the CQ, in order, for the next.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -494,7 +496,7 @@ START_TEST(parker_write_outlives_reapers)
 	ck_assert_uint_ge(st.cq_ready + st.completions, 1);
 	/* reap as a worker between polls does (the completion thread may take some too) */
 	for (int i = 0; i < 2000000 && st.cq_ready; i++) {
-		(void)ex_reactor_reap(d.r);
+		(void)ex_reactor_reap(d.r, UINT_MAX);
 		ex_reactor_get_stats(d.r, &st);
 	}
 	ck_assert_uint_eq(st.cq_ready, 0);
@@ -519,7 +521,7 @@ static void *release_op(void *op)
 static void own_reap_until_woken(struct drv *d, struct drv_slot *s)
 {
 	while (!__atomic_load_n(&s->woken, __ATOMIC_ACQUIRE))
-		if (!ex_reactor_reap(d->r))
+		if (!ex_reactor_reap(d->r, UINT_MAX))
 			sched_yield();
 }
 
@@ -562,7 +564,7 @@ START_TEST(own_ring_transfers)
 	ck_assert_int_eq(pthread_create(&th, NULL, release_op, io[0].op), 0);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
 	while (ex_reactor_own_busy(&p)) /* the read's and the cancel's CQEs */
-		if (!ex_reactor_reap(d.r))
+		if (!ex_reactor_reap(d.r, UINT_MAX))
 			sched_yield();
 	ck_assert_int_eq(write(pp[1], "x", 1), 1);
 	char c = 0;
@@ -587,6 +589,56 @@ START_TEST(own_ring_transfers)
 }
 END_TEST
 
+/* One try of bounded_reap_takes_the_oldest: 8 page-cached reads, flushed at once (they complete
+ * inline, in submission order), then a reap of at most 3. False if the completion thread's
+ * rescue reap (EX_REACTOR_RESCUE_NS, while workers drive) or an async read got in between. */
+static bool bounded_reap_try(struct drv *d, int fd)
+{
+	enum { K = 8, MAX = 3 };
+	init_reads(d, fd, K);
+	for (int i = 0; i < K; i++) {
+		struct ex_waker sw = { &drv_vtable, &slot[i] };
+		struct ex_context cx = { .waker = &sw };
+		__atomic_store_n(&slot[i].woken, 0, __ATOMIC_RELEASE);
+		ck_assert_int_eq(ex_poll(slot[i].f, &cx), EX_PENDING);
+	}
+	ex_reactor_after_poll(d->r, true);
+	struct ex_reactor_stats st;
+	ex_reactor_get_stats(d->r, &st);
+	unsigned n = st.cq_ready == K ? ex_reactor_reap(d->r, MAX) : 0;
+	bool clean = n == MAX;
+	for (int i = 0; i < K; i++)
+		clean &= __atomic_load_n(&slot[i].woken, __ATOMIC_ACQUIRE) == (i < MAX);
+	for (int i = 0; i < K; i++) /* the rest, then all of them ran as if unbounded */
+		while (!__atomic_load_n(&slot[i].woken, __ATOMIC_ACQUIRE))
+			if (!ex_reactor_reap(d->r, UINT_MAX))
+				sched_yield();
+	drv_run(d, slot, K);
+	check_reads(K);
+	return clean;
+}
+
+/*
+ * A worker with little room in its queue reaps at most that many completions (worker.c,
+ * reap_between_polls): those are the oldest, and the rest stay in the CQ for the next reap, which
+ * takes them all. Retried a few times: the completion thread may rescue-reap in between.
+ */
+START_TEST(bounded_reap_takes_the_oldest)
+{
+	struct drv d;
+	drv_init(&d, 0, 0);
+	ex_reactor_set_drive(d.r, true); /* the CQ is the workers': the completion thread sleeps */
+	int fd = make_file();
+	bool clean = false;
+	for (int t = 0; t < 50 && !clean; t++)
+		clean = bounded_reap_try(&d, fd);
+	ck_assert_msg(clean, "no try reaped exactly the 3 oldest of 8 completions");
+	close(fd);
+	ex_reactor_set_drive(d.r, false);
+	drv_fini(&d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("io_ring");
@@ -595,6 +647,7 @@ int main(void)
 	tcase_add_test(tc, reads_beyond_ring_size);
 	tcase_add_test(tc, reads_wait_for_room);
 	tcase_add_test(tc, batching);
+	tcase_add_test(tc, bounded_reap_takes_the_oldest);
 	tcase_add_test(tc, release_under_pressure);
 	tcase_add_test(tc, release_on_plain_thread);
 	tcase_add_test(tc, polls_do_not_block_io);
