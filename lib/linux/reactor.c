@@ -98,6 +98,7 @@ static EX_TLS struct ex_own_ring *tls_own;   /* the calling worker's own ring, i
 
 static bool own_take(struct ex_op *op);
 static void own_flush(struct ex_own_ring *o);
+static void own_submit_batch(struct ex_own_ring *o);
 static bool own_batched(const struct ex_own_ring *o, bool idle);
 static void own_cancel(struct ex_own_ring *o, struct ex_op *op);
 static unsigned own_reap(struct ex_own_ring *o, unsigned max);
@@ -1360,7 +1361,8 @@ static void own_drain_locked(struct ex_own_ring *o)
 }
 
 /* Owner: submit what it queued, then reap what completed inline (page-cached reads do). */
-static void own_flush(struct ex_own_ring *o)
+/* Owner: submit what it batched (and what waited for room), reaping nothing. */
+static void own_submit_batch(struct ex_own_ring *o)
 {
 	if (o->nbatch) {
 		if (o->pend.tail)
@@ -1374,7 +1376,22 @@ static void own_flush(struct ex_own_ring *o)
 	pthread_mutex_lock(&o->lock);
 	own_drain_locked(o);
 	pthread_mutex_unlock(&o->lock);
+}
+
+/* Owner: submit, then reap what completed (inline, mostly: page-cached reads). */
+static void own_flush(struct ex_own_ring *o)
+{
+	own_submit_batch(o);
 	(void)own_reap(o, UINT_MAX);
+}
+
+void ex_reactor_flush_batches(struct ex_reactor *r)
+{
+	(void)r;
+	if (tls_batch.n)
+		batch_flush();
+	if (tls_own && tls_own->nbatch)
+		own_submit_batch(tls_own);
 }
 
 /* Owner: reap the own ring's CQ (one wake batch; the woken tasks go to the owner's queue), then

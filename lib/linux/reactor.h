@@ -85,6 +85,10 @@ struct ex_reactor *ex_reactor_current(void);
  * EX_REACTOR_BATCH are batched. Never blocks on I/O (takes the short submission lock).
  */
 void ex_reactor_after_poll(struct ex_reactor *r, bool idle);
+/** Submit this thread's batched SQEs now, however few, and reap nothing: a busy worker's
+ * periodic flush, so that a queue that never empties cannot hold a lone submission forever
+ * (completions then come through the bounded reap, ex_reactor_reap). */
+void ex_reactor_flush_batches(struct ex_reactor *r);
 
 /*
  * Workers that wait on the ring themselves (tokio's worker drives its own I/O driver). A reap by

@@ -715,6 +715,10 @@ static void *worker_main(void *arg)
 		run_task(w, t);
 		ex__spawn_batch_flush_any(w);
 		ex_reactor_after_poll(rt->reactor, worker_idle(w));
+		/* batched SQEs go out when the queue is empty, and every EX_FAIR_TICKS polls: a queue
+		 * that never empties (yielding tasks) would hold a lone submission forever */
+		if (w->tick % EX_FAIR_TICKS == 0)
+			ex_reactor_flush_batches(rt->reactor);
 		reap_between_polls(w);
 	}
 	ex__spawn_batch_flush_any(w); /* queued for ex_runtime_free to drain */

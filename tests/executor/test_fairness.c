@@ -3,7 +3,13 @@
  * Fairness on one worker: two tasks that wake each other forever (each wake goes to the worker's
  * LIFO slot) must not starve a third task in the run queue, nor a task woken from another thread
  * (injection queue). The third task ends the ping-pong; if it never ran, the test times out.
+ * And a worker whose queue never empties (yielding tasks) still submits and reaps I/O.
  */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <executor/io.h>
+
 #include "rt_test.h"
 
 struct pinger {
@@ -137,6 +143,85 @@ START_TEST(lifo_ping_pong_does_not_starve_injected)
 }
 END_TEST
 
+/*
+ * A worker whose queue never runs empty, full of tasks that yield, must still submit a pipe read
+ * one of its tasks started and reap its completion: the read's task then stops the yields. The
+ * worker batches submissions until it is idle and reaps between polls only into room in its queue
+ * (worker.c), so both need the fairness tick here; starved, the read never completes and the test
+ * times out. More yielders than the queue holds, so that it stays full and spills.
+ */
+enum { YIELDERS = 600 };
+
+struct yielder {
+	struct ex_future fut;
+	_Atomic bool *stop;
+};
+
+static ex_poll_t yielder_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct yielder *y = ex_container_of(f, struct yielder, fut);
+	if (atomic_load(y->stop)) {
+		f->output = 0;
+		return EX_READY;
+	}
+	ex_waker_wake_by_ref(cx->waker);
+	return EX_PENDING;
+}
+
+struct flood {
+	struct ex_future fut;
+	struct ex_async a;
+	struct yielder y[YIELDERS];
+	struct ex_io io;
+	int pipe[2];
+	char c;
+	_Atomic bool stop;
+	pthread_t writer;
+};
+
+/* Writes the byte the read waits for once the yielders have started (a plain thread: the
+ * completion reaches the worker through its ring, nothing else). */
+static void *flood_write(void *arg)
+{
+	struct flood *fl = arg;
+	ck_assert_int_eq(write(fl->pipe[1], "x", 1), 1);
+	return NULL;
+}
+
+static ex_poll_t flood_poll(struct ex_future *f, struct ex_context *cx)
+{
+	struct flood *fl = ex_container_of(f, struct flood, fut);
+	EX_BEGIN(&fl->a);
+	for (int i = 0; i < YIELDERS; i++) {
+		fl->y[i].fut.poll = yielder_poll;
+		fl->y[i].stop = &fl->stop;
+		ck_assert_int_eq(ex_spawn(&fl->y[i].fut, NULL, "yielder", NULL), 0);
+	}
+	ck_assert_int_eq(pthread_create(&fl->writer, NULL, flood_write, fl), 0);
+	EX_AWAIT(&fl->a, cx, ex_read(&fl->io, fl->pipe[0], &fl->c, 1, -1));
+	ck_assert_int_eq(EX_AWAITED(&fl->a), 1);
+	atomic_store(&fl->stop, true);
+	EX_END(&fl->a, f, fl->c);
+}
+
+START_TEST(yielders_do_not_starve_io)
+{
+	struct flood *fl = calloc(1, sizeof(*fl));
+	ck_assert_ptr_nonnull(fl);
+	fl->fut.poll = flood_poll;
+	ck_assert_int_eq(pipe2(fl->pipe, O_CLOEXEC), 0);
+	struct ex_runtime *rt = rt_make(1, NULL);
+	int64_t out = -1;
+	ck_assert_int_eq(ex_runtime_block_on(rt, &fl->fut, &out), 0);
+	ck_assert_int_eq(out, 'x');
+	ex_runtime_free(rt); /* the yielders see the stop and end */
+	pthread_join(fl->writer, NULL);
+	close(fl->pipe[0]);
+	close(fl->pipe[1]);
+	free(fl);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fairness");
@@ -144,6 +229,7 @@ int main(void)
 	tcase_set_timeout(tc, RT_CASE_TIMEOUT_S);
 	tcase_add_test(tc, lifo_ping_pong_does_not_starve_the_queue);
 	tcase_add_test(tc, lifo_ping_pong_does_not_starve_injected);
+	tcase_add_test(tc, yielders_do_not_starve_io);
 	suite_add_tcase(s, tc);
 	return rt_run_suite(s);
 }
