@@ -1360,7 +1360,6 @@ static void own_drain_locked(struct ex_own_ring *o)
 	STORE(&o->retry, stuck ? 1 : 0);
 }
 
-/* Owner: submit what it queued, then reap what completed inline (page-cached reads do). */
 /* Owner: submit what it batched (and what waited for room), reaping nothing. */
 static void own_submit_batch(struct ex_own_ring *o)
 {
