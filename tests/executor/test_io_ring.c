@@ -589,20 +589,16 @@ START_TEST(own_ring_transfers)
 }
 END_TEST
 
-/* One try of bounded_reap_takes_the_oldest: 8 page-cached reads, flushed at once (they complete
- * inline, in submission order), then a reap of at most 3. False if the completion thread's
- * rescue reap (EX_REACTOR_RESCUE_NS, while workers drive) or an async read got in between. */
+/* One try of bounded_reap_takes_the_oldest: 8 page-cached reads, each flushed as it is polled
+ * (they complete inline, in submission order), then a reap of at most 3. False if the completion
+ * thread's rescue reap (EX_REACTOR_RESCUE_NS, while workers drive) or an async read got in
+ * between. */
 static bool bounded_reap_try(struct drv *d, int fd)
 {
 	enum { K = 8, MAX = 3 };
 	init_reads(d, fd, K);
-	for (int i = 0; i < K; i++) {
-		struct ex_waker sw = { &drv_vtable, &slot[i] };
-		struct ex_context cx = { .waker = &sw };
-		__atomic_store_n(&slot[i].woken, 0, __ATOMIC_RELEASE);
-		ck_assert_int_eq(ex_poll(slot[i].f, &cx), EX_PENDING);
-	}
-	ex_reactor_after_poll(d->r, true);
+	for (int i = 0; i < K; i++)
+		ck_assert_int_eq(drv_poll_once(d, &slot[i]), EX_PENDING);
 	struct ex_reactor_stats st;
 	ex_reactor_get_stats(d->r, &st);
 	unsigned n = st.cq_ready == K ? ex_reactor_reap(d->r, MAX) : 0;

@@ -167,23 +167,37 @@ static ex_poll_t run_poll(struct ex_future *f, struct ex_context *cx)
 	return EX_PENDING;
 }
 
+/* Run @p r (set up by the caller) to its end on @p fx's runtime, asserting nothing (write_fails
+ * lifts a limit first); @return ex_runtime_block_on's result, the run's output in *@p out. */
+static int run_block(struct fix *fx, struct run *r, bool via_drain, uint64_t old_lsn, int64_t *out)
+{
+	*r = (struct run){ .fut.poll = run_poll, .fx = fx, .old_lsn = old_lsn };
+	if (via_drain)
+		r->drain = walrecv_persist_drain(&fx->s.persist);
+	*out = 1;
+	return ex_runtime_block_on(fx->rt, &r->fut, out);
+}
+
+/* What every run must have seen: io.h says an operation's first poll only prepares its SQE, so a
+ * write is pending at least once (the checks made at pending polls did run), and none of them
+ * found memory advanced or the drain out of step with the write. */
+static void assert_run(const struct fix *fx, const struct run *r)
+{
+	ck_assert_int_ge(r->pending, 1);
+	ck_assert_int_eq(r->advanced_early, 0);
+	ck_assert_int_eq(r->pending_idle, 0);
+	ck_assert_int_eq(r->ready_busy, 0);
+	ck_assert(!fx->s.persist.busy);
+}
+
 /* Drive the write started on @p fx to its end on the runtime; @return the drain's output
  * (@p via_drain) or p->err. */
 static int drive(struct fix *fx, bool via_drain, uint64_t old_lsn)
 {
 	static struct run r;
-	int64_t out = 1;
-	r = (struct run){ .fut.poll = run_poll, .fx = fx, .old_lsn = old_lsn };
-	if (via_drain)
-		r.drain = walrecv_persist_drain(&fx->s.persist);
-	ck_assert_int_eq(ex_runtime_block_on(fx->rt, &r.fut, &out), 0);
-	/* io.h: an operation's first poll only prepares its SQE, so a write is pending at least
-	 * once: the checks made at pending polls did run */
-	ck_assert_int_ge(r.pending, 1);
-	ck_assert_int_eq(r.advanced_early, 0);
-	ck_assert_int_eq(r.pending_idle, 0);
-	ck_assert_int_eq(r.ready_busy, 0);
-	ck_assert(!fx->s.persist.busy);
+	int64_t out;
+	ck_assert_int_eq(run_block(fx, &r, via_drain, old_lsn, &out), 0);
+	assert_run(fx, &r);
 	return (int)out;
 }
 
@@ -317,8 +331,7 @@ START_TEST(write_fails)
 	int e = setrlimit(RLIMIT_FSIZE, &lim);
 	int64_t out = 1;
 	static struct run r;
-	r = (struct run){ .fut.poll = run_poll, .fx = fx, .old_lsn = OLD_LSN };
-	int b = e ? e : ex_runtime_block_on(fx->rt, &r.fut, &out);
+	int b = e ? e : run_block(fx, &r, false, OLD_LSN, &out);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, sig);
 	ck_assert_int_eq(e, 0);
@@ -326,9 +339,7 @@ START_TEST(write_fails)
 	ck_assert_int_eq(out, -EFBIG);
 	ck_assert_int_eq(p->err, -EFBIG);
 	ck_assert_int_eq(fx->c.err, -EFBIG);
-	ck_assert(!p->busy);
-	ck_assert_int_ge(r.pending, 1);
-	ck_assert_int_eq(r.advanced_early, 0);
+	assert_run(fx, &r);
 	assert_unchanged(fx, seq);
 	fix_free(fx);
 }
